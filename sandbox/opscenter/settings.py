@@ -1,0 +1,42 @@
+"""Configuration of the reference Ops-Center, read once from the environment."""
+
+import os
+from dataclasses import dataclass
+
+# Credits per 1,000 tokens (contract: "Units and prices").
+RATES = {"gpt-3.5-turbo": 90, "gpt-4": 480, "gpt-4-turbo": 240, "claude-3-sonnet": 150}
+TIER_CALL_LIMITS = {"trial": 700, "professional": 10_000, "platform": 10_000}
+BYOK_PROVIDERS = ("openrouter",)
+DEFAULT_TOKEN_BUDGET = 100
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str
+    keycloak_url: str
+    realm: str
+    client_id: str
+    litellm_url: str
+    litellm_key: str
+    lago_url: str
+    lago_key: str
+    byok_encryption_key: str
+    upgrade_url: str
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        env = os.environ
+        return cls(
+            database_url=env["OPS_DATABASE_URL"],
+            redis_url=env["OPS_REDIS_URL"],
+            keycloak_url=env["OPS_KEYCLOAK_URL"].rstrip("/"),
+            realm=env.get("OPS_KEYCLOAK_REALM", "uchub"),
+            client_id=env.get("OPS_KEYCLOAK_CLIENT_ID", "ops-center"),
+            litellm_url=env["OPS_LITELLM_URL"].rstrip("/"),
+            litellm_key=env["OPS_LITELLM_KEY"],
+            lago_url=env["OPS_LAGO_URL"].rstrip("/"),
+            lago_key=env["OPS_LAGO_KEY"],
+            byok_encryption_key=env["OPS_BYOK_ENCRYPTION_KEY"],
+            upgrade_url=env.get("OPS_UPGRADE_URL", "https://ops-center.example/billing/upgrade"),
+        )

@@ -1,0 +1,360 @@
+"""Starts, checks and stops the embedded stack: real PostgreSQL, Redis, Keycloak and LiteLLM on loopback,
+the provider and Lago doubles, and the reference Ops-Center.
+
+Everything it starts is recorded (PIDs, ports, generated secrets) in `.sandbox/stack.json`, which the
+suite reads; logs go to `.sandbox/logs/<service>.log`.
+"""
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE_DIR = Path(os.environ.get("CREDITFLOW_SANDBOX_DIR", ROOT / ".sandbox"))
+STATE_FILE = STATE_DIR / "stack.json"
+LOG_DIR = STATE_DIR / "logs"
+CACHE_DIR = Path(os.environ.get("CREDITFLOW_CACHE", Path.home() / ".cache" / "creditflow"))
+KEYCLOAK_VERSION = "26.7.3"
+KEYCLOAK_HOME = CACHE_DIR / f"keycloak-{KEYCLOAK_VERSION}"
+KEYCLOAK_SECRETS = CACHE_DIR / "keycloak-secrets.json"
+LITELLM_BIN = CACHE_DIR / "litellm-venv" / "bin" / "litellm"
+REALM_FILE = ROOT / "sandbox" / "realm" / "uchub-realm.json"
+LITELLM_CONFIG = ROOT / "sandbox" / "litellm_config.yaml"
+SCHEMA = ROOT / "sandbox" / "opscenter" / "schema.sql"
+PG_BIN = Path(os.environ.get("CREDITFLOW_PG_BIN", "/usr/lib/postgresql/15/bin"))
+SETUP_HINT = "run `make setup` (it installs what the sandbox needs)"
+
+
+class StartError(Exception):
+    """A part of the stack could not start: the message names the part, the reason and the remedy."""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def as_postgres() -> list[str]:
+    # initdb and pg_ctl refuse to run as root.
+    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+@dataclass
+class Stack:
+    urls: dict[str, str] = field(default_factory=dict)
+    pids: dict[str, int] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def save(self) -> None:
+        STATE_DIR.mkdir(parents=True, exist_ok=True)
+        STATE_FILE.write_text(json.dumps(self.__dict__, indent=2))
+        STATE_FILE.chmod(0o600)
+
+    @classmethod
+    def load(cls) -> "Stack | None":
+        if not STATE_FILE.exists():
+            return None
+        return cls(**json.loads(STATE_FILE.read_text()))
+
+
+def spawn(name: str, command: list[str], env: dict[str, str] | None = None) -> int:
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log = open(LOG_DIR / f"{name}.log", "ab")
+    process = subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})}, start_new_session=True, cwd=ROOT,
+    )
+    return process.pid
+
+
+def wait_until(name: str, check, timeout: float, pid: int | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pid is not None and not alive(pid):
+            raise StartError(f"{name} exited during start-up; see {LOG_DIR / (name + '.log')}")
+        try:
+            if check():
+                return
+        except (httpx.HTTPError, OSError):
+            pass
+        time.sleep(0.25)
+    raise StartError(f"{name} was not ready after {timeout:.0f} s; see {LOG_DIR / (name + '.log')}")
+
+
+def http_ok(url: str) -> bool:
+    return httpx.get(url, timeout=2).status_code == 200
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return True
+    return status != "Z"
+
+
+# -- the parts ---------------------------------------------------------------------------------
+def start_postgres(stack: Stack) -> None:
+    if not (PG_BIN / "initdb").exists():
+        raise StartError(f"PostgreSQL: {PG_BIN}/initdb is missing; install postgresql-15 or {SETUP_HINT}")
+    data = STATE_DIR / "pgdata"
+    port = free_port()
+    password = secrets.token_urlsafe(18)
+    shutil.rmtree(data, ignore_errors=True)
+    data.mkdir(parents=True)
+    pwfile = STATE_DIR / "pgpass.tmp"
+    pwfile.write_text(password)
+    if os.geteuid() == 0:
+        shutil.chown(data, "postgres", "postgres")
+        shutil.chown(pwfile, "postgres", "postgres")
+    data.chmod(0o700)
+    log = open(LOG_DIR / "postgres.log", "ab")
+    try:
+        subprocess.run(
+            [*as_postgres(), str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=scram-sha-256",
+             f"--pwfile={pwfile}", "-E", "UTF8", "--no-instructions"],
+            check=True, stdout=log, stderr=subprocess.STDOUT,
+        )
+    except subprocess.CalledProcessError:
+        raise StartError(f"PostgreSQL: initdb failed; see {LOG_DIR / 'postgres.log'}") from None
+    finally:
+        pwfile.unlink()
+    options = f"-h 127.0.0.1 -p {port} -k {data} -c fsync=off -c max_connections=200"
+    started = subprocess.run(
+        [*as_postgres(), str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(data / "server.log"),
+         "-w", "start"], stdout=log, stderr=subprocess.STDOUT,
+    )
+    if started.returncode != 0:
+        raise StartError(f"PostgreSQL: pg_ctl start failed; see {data / 'server.log'}")
+    stack.pids["postgres"] = int((data / "postmaster.pid").read_text().split()[0])
+    stack.secrets["postgres_password"] = password
+    stack.urls["postgres_admin"] = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    stack.urls["postgres"] = f"postgresql://unicorn@127.0.0.1:{port}/unicorn_db"
+    stack.secrets["unicorn_password"] = secrets.token_urlsafe(18)
+
+
+def create_database(stack: Stack) -> None:
+    import asyncio
+
+    import asyncpg
+
+    async def create() -> None:
+        admin = await asyncpg.connect(stack.urls["postgres_admin"], password=stack.secrets["postgres_password"])
+        await admin.execute(f"CREATE ROLE unicorn LOGIN PASSWORD '{stack.secrets['unicorn_password']}'")
+        await admin.execute("CREATE DATABASE unicorn_db OWNER unicorn")
+        await admin.close()
+        owner = await asyncpg.connect(stack.urls["postgres"], password=stack.secrets["unicorn_password"])
+        await owner.execute(SCHEMA.read_text())
+        await owner.close()
+
+    asyncio.run(create())
+
+
+def start_redis(stack: Stack) -> None:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise StartError(f"Redis: redis-server is not on PATH; install redis-server or {SETUP_HINT}")
+    port = free_port()
+    stack.pids["redis"] = spawn(
+        "redis", [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
+    )
+    stack.urls["redis"] = f"redis://127.0.0.1:{port}/0"
+
+
+def uvicorn(name: str, factory: str, port: int, env: dict[str, str]) -> int:
+    return spawn(name, [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
+                        "--port", str(port), "--log-level", "warning", "--no-access-log"], env)
+
+
+def start_doubles(stack: Stack) -> None:
+    provider_port, lago_port = free_port(), free_port()
+    stack.secrets["lago_api_key"] = secrets.token_urlsafe(18)
+    stack.pids["provider"] = uvicorn("provider", "sandbox.serve:provider_double", provider_port, {})
+    stack.pids["lago"] = uvicorn("lago", "sandbox.serve:lago_double", lago_port,
+                                 {"LAGO_API_KEY": stack.secrets["lago_api_key"]})
+    stack.urls["provider"] = f"http://127.0.0.1:{provider_port}"
+    stack.urls["lago"] = f"http://127.0.0.1:{lago_port}"
+
+
+def keycloak_secrets() -> dict[str, str]:
+    """Keycloak keeps its database in the cached distribution, so its secrets live beside it."""
+    realm_hash = hashlib.sha256(REALM_FILE.read_bytes()).hexdigest()
+    known = json.loads(KEYCLOAK_SECRETS.read_text()) if KEYCLOAK_SECRETS.exists() else {}
+    if known.get("realm_sha256") != realm_hash:
+        # A new realm file (or a first start): begin from an empty Keycloak database.
+        shutil.rmtree(KEYCLOAK_HOME / "data" / "h2", ignore_errors=True)
+        known = {
+            "realm_sha256": realm_hash,
+            "keycloak_admin_password": secrets.token_urlsafe(18),
+            "ops_center_client_secret": secrets.token_urlsafe(24),
+        }
+        KEYCLOAK_SECRETS.write_text(json.dumps(known))
+        KEYCLOAK_SECRETS.chmod(0o600)
+    return known
+
+
+def start_keycloak(stack: Stack) -> None:
+    if not (KEYCLOAK_HOME / "bin" / "kc.sh").exists():
+        raise StartError(f"Keycloak: the distribution is missing from {KEYCLOAK_HOME}; {SETUP_HINT}")
+    if shutil.which("java") is None:
+        raise StartError(f"Keycloak: java (17 or newer) is not on PATH; install openjdk-17-jre or {SETUP_HINT}")
+    known = keycloak_secrets()
+    (KEYCLOAK_HOME / "data" / "import").mkdir(parents=True, exist_ok=True)
+    shutil.copy(REALM_FILE, KEYCLOAK_HOME / "data" / "import" / "uchub-realm.json")
+    port, management = free_port(), free_port()
+    stack.pids["keycloak"] = spawn("keycloak", [
+        "bash", str(KEYCLOAK_HOME / "bin" / "kc.sh"), "start-dev", "--import-realm",
+        "--http-host=127.0.0.1", f"--http-port={port}", f"--http-management-port={management}",
+        "--health-enabled=true",
+    ], {
+        "OPS_CENTER_CLIENT_SECRET": known["ops_center_client_secret"],
+        "KC_BOOTSTRAP_ADMIN_USERNAME": "admin",
+        "KC_BOOTSTRAP_ADMIN_PASSWORD": known["keycloak_admin_password"],
+        "JAVA_OPTS_KC_HEAP": "-Xms256m -Xmx768m",
+    })
+    stack.urls["keycloak"] = f"http://127.0.0.1:{port}"
+    stack.urls["keycloak_health"] = f"http://127.0.0.1:{management}/health/ready"
+    stack.secrets["keycloak_admin_password"] = known["keycloak_admin_password"]
+    stack.secrets["ops_center_client_secret"] = known["ops_center_client_secret"]
+
+
+def start_litellm(stack: Stack) -> None:
+    if not LITELLM_BIN.exists():
+        raise StartError(f"LiteLLM: the proxy is not installed at {LITELLM_BIN}; {SETUP_HINT}")
+    port = free_port()
+    stack.secrets["litellm_master_key"] = f"sk-{secrets.token_urlsafe(18)}"
+    stack.pids["litellm"] = spawn("litellm", [
+        str(LITELLM_BIN), "--config", str(LITELLM_CONFIG), "--host", "127.0.0.1", "--port", str(port),
+        "--num_workers", "1",
+    ], {
+        "LITELLM_MASTER_KEY": stack.secrets["litellm_master_key"],
+        "PROVIDER_OPENAI_BASE": f"{stack.urls['provider']}/v1",
+        "PROVIDER_OPENROUTER_BASE": f"{stack.urls['provider']}/api/v1",
+        "PLATFORM_OPENAI_KEY": "sk-platform-sandbox",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "LITELLM_TELEMETRY_DISABLED": "true",
+        "LITELLM_LOG": "ERROR",
+    })
+    stack.urls["litellm"] = f"http://127.0.0.1:{port}"
+
+
+def start_ops_center(stack: Stack) -> None:
+    port = free_port()
+    stack.secrets["byok_encryption_key"] = Fernet.generate_key().decode()
+    database = stack.urls["postgres"].replace("unicorn@", f"unicorn:{stack.secrets['unicorn_password']}@")
+    stack.pids["ops-center"] = uvicorn("ops-center", "sandbox.serve:ops_center", port, {
+        "OPS_DATABASE_URL": database,
+        "OPS_REDIS_URL": stack.urls["redis"],
+        "OPS_KEYCLOAK_URL": stack.urls["keycloak"],
+        "OPS_LITELLM_URL": stack.urls["litellm"],
+        "OPS_LITELLM_KEY": stack.secrets["litellm_master_key"],
+        "OPS_LAGO_URL": stack.urls["lago"],
+        "OPS_LAGO_KEY": stack.secrets["lago_api_key"],
+        "OPS_BYOK_ENCRYPTION_KEY": stack.secrets["byok_encryption_key"],
+    })
+    stack.urls["ops_center"] = f"http://127.0.0.1:{port}"
+
+
+def timed(stack: Stack, name: str, action) -> None:
+    started = time.monotonic()
+    action()
+    stack.timings[name] = round(time.monotonic() - started, 2)
+
+
+def up() -> Stack:
+    running = Stack.load()
+    if running is not None and all(alive(pid) for pid in running.pids.values()):
+        return running
+    if running is not None:
+        down()
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    stack = Stack()
+    began = time.monotonic()
+    try:
+        timed(stack, "keycloak_spawn", lambda: start_keycloak(stack))
+        timed(stack, "postgres", lambda: (start_postgres(stack), create_database(stack)))
+        start_redis(stack)
+        start_doubles(stack)
+        stack.save()
+        wait_until("redis", lambda: redis_ping(stack.urls["redis"]), 10, stack.pids["redis"])
+        wait_until("provider", lambda: http_ok(f"{stack.urls['provider']}/health"), 30, stack.pids["provider"])
+        wait_until("lago", lambda: http_ok(f"{stack.urls['lago']}/api/v1/plans") is not None, 30, stack.pids["lago"])
+        start_litellm(stack)
+        stack.save()
+        timed(stack, "litellm", lambda: wait_until(
+            "litellm", lambda: http_ok(f"{stack.urls['litellm']}/health/liveliness"), 120, stack.pids["litellm"]))
+        timed(stack, "keycloak", lambda: wait_until(
+            "keycloak", lambda: http_ok(stack.urls["keycloak_health"]), 240, stack.pids["keycloak"]))
+        start_ops_center(stack)
+        stack.save()
+        wait_until("ops-center", lambda: http_ok(f"{stack.urls['ops_center']}/health"), 60, stack.pids["ops-center"])
+    except BaseException:
+        stack.save()
+        down()
+        raise
+    stack.timings["total"] = round(time.monotonic() - began, 2)
+    stack.save()
+    return stack
+
+
+def redis_ping(url: str) -> bool:
+    import redis
+
+    return redis.from_url(url, socket_timeout=1).ping()
+
+
+def health(stack: Stack) -> dict:
+    try:
+        return httpx.get(f"{stack.urls['ops_center']}/health", timeout=10).json()
+    except (httpx.HTTPError, KeyError) as error:
+        return {"ops-center": f"unreachable: {type(error).__name__}"}
+
+
+def down() -> list[str]:
+    stack = Stack.load()
+    if stack is None:
+        return []
+    stopped = []
+    data = STATE_DIR / "pgdata"
+    if "postgres" in stack.pids and (data / "postmaster.pid").exists():
+        subprocess.run([*as_postgres(), str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for name, pid in stack.pids.items():
+        if alive(pid):
+            try:
+                os.killpg(pid, signal.SIGTERM) if name != "postgres" else os.kill(pid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                continue
+        stopped.append(name)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(alive(pid) for pid in stack.pids.values()):
+        time.sleep(0.2)
+    for name, pid in stack.pids.items():
+        if alive(pid):
+            try:
+                os.killpg(pid, signal.SIGKILL) if name != "postgres" else os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    STATE_FILE.unlink(missing_ok=True)
+    return stopped
