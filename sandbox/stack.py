@@ -5,6 +5,7 @@ Everything it starts is recorded (PIDs, ports, generated secrets) in `.sandbox/s
 suite reads; logs go to `.sandbox/logs/<service>.log`.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -73,11 +74,11 @@ class Stack:
 
 def spawn(name: str, command: list[str], env: dict[str, str] | None = None) -> int:
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log = open(LOG_DIR / f"{name}.log", "ab")
-    process = subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})}, start_new_session=True, cwd=ROOT,
-    )
+    with open(LOG_DIR / f"{name}.log", "ab") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})}, start_new_session=True, cwd=ROOT,
+        )
     return process.pid
 
 
@@ -128,22 +129,22 @@ def start_postgres(stack: Stack) -> None:
         shutil.chown(data, "postgres", "postgres")
         shutil.chown(pwfile, "postgres", "postgres")
     data.chmod(0o700)
-    log = open(LOG_DIR / "postgres.log", "ab")
-    try:
-        subprocess.run(
-            [*as_postgres(), str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=scram-sha-256",
-             f"--pwfile={pwfile}", "-E", "UTF8", "--no-instructions"],
-            check=True, stdout=log, stderr=subprocess.STDOUT,
+    with open(LOG_DIR / "postgres.log", "ab") as log:
+        try:
+            subprocess.run(
+                [*as_postgres(), str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres",
+                 "--auth=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8", "--no-instructions"],
+                check=True, stdout=log, stderr=subprocess.STDOUT,
+            )
+        except subprocess.CalledProcessError:
+            raise StartError(f"PostgreSQL: initdb failed; see {LOG_DIR / 'postgres.log'}") from None
+        finally:
+            pwfile.unlink()
+        options = f"-h 127.0.0.1 -p {port} -k {data} -c fsync=off -c max_connections=200"
+        started = subprocess.run(
+            [*as_postgres(), str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(data / "server.log"),
+             "-w", "start"], stdout=log, stderr=subprocess.STDOUT,
         )
-    except subprocess.CalledProcessError:
-        raise StartError(f"PostgreSQL: initdb failed; see {LOG_DIR / 'postgres.log'}") from None
-    finally:
-        pwfile.unlink()
-    options = f"-h 127.0.0.1 -p {port} -k {data} -c fsync=off -c max_connections=200"
-    started = subprocess.run(
-        [*as_postgres(), str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(data / "server.log"),
-         "-w", "start"], stdout=log, stderr=subprocess.STDOUT,
-    )
     if started.returncode != 0:
         raise StartError(f"PostgreSQL: pg_ctl start failed; see {data / 'server.log'}")
     stack.pids["postgres"] = int((data / "postmaster.pid").read_text().split()[0])
@@ -318,6 +319,25 @@ def up() -> Stack:
     return stack
 
 
+def versions() -> dict[str, str]:
+    """Versions of the embedded parts, for the reports' environment page."""
+
+    def first_line(command: list[str]) -> str:
+        try:
+            return subprocess.run(command, capture_output=True, text=True, timeout=10).stdout.strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.SubprocessError):
+            return "unknown"
+
+    litellm = sorted(LITELLM_BIN.parent.parent.glob("lib/python*/site-packages/litellm-*.dist-info"))
+    return {
+        "keycloak": KEYCLOAK_VERSION,
+        "postgresql": first_line([str(PG_BIN / "postgres"), "--version"]),
+        "redis": first_line(["redis-server", "--version"]),
+        "litellm": litellm[-1].name.removeprefix("litellm-").removesuffix(".dist-info") if litellm else "unknown",
+        "ops_center_build": first_line(["git", "-C", str(ROOT), "describe", "--always", "--dirty"]),
+    }
+
+
 def redis_ping(url: str) -> bool:
     import redis
 
@@ -352,9 +372,7 @@ def down() -> list[str]:
         time.sleep(0.2)
     for name, pid in stack.pids.items():
         if alive(pid):
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL) if name != "postgres" else os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
     STATE_FILE.unlink(missing_ok=True)
     return stopped

@@ -57,7 +57,9 @@ def create_app() -> FastAPI:
                 "message": {"role": "assistant", "content": "This is a deterministic answer from the provider double."},
                 "finish_reason": "stop",
             }],
-            "usage": {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": total - PROMPT_TOKENS, "total_tokens": total},
+            "usage": {
+                "prompt_tokens": PROMPT_TOKENS, "completion_tokens": total - PROMPT_TOKENS, "total_tokens": total,
+            },
         }
 
     @app.post("/v1/chat/completions")

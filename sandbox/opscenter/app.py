@@ -6,14 +6,14 @@ import math
 import time
 import uuid
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import asyncpg
 import httpx
 import redis.asyncio as redis
 from cryptography.fernet import Fernet
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
@@ -109,7 +109,7 @@ def key_hint(api_key: str) -> str:
 
 
 def current_period() -> tuple[str, int]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
     return f"{now:%Y-%m}", calendar.timegm((year, month, 1, 0, 0, 0))
 
@@ -352,7 +352,9 @@ class OpsCenter:
                 headers={"Authorization": f"Bearer {self.settings.litellm_key}"},
             )
         except httpx.HTTPError as error:
-            raise ApiError(502, "provider_unavailable", f"The LLM router could not be reached ({type(error).__name__}).")
+            raise ApiError(502, "provider_unavailable",
+                           f"The LLM provider could not be reached ({type(error).__name__}); nothing was charged.",
+                           ) from None
         if answer.status_code != 200:
             raise ApiError(502, "provider_error", f"The LLM provider failed (router answered {answer.status_code}); "
                            "nothing was charged.")
@@ -501,7 +503,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.post("/api/v1/settings/byok-keys", status_code=201)
     async def store_key(body: ByokKey, caller: CallerDep):
         hint = key_hint(body.api_key)
-        await service.ledger.store_key(caller.user_id, body.provider, service.fernet.encrypt(body.api_key.encode()), hint)
+        ciphertext = service.fernet.encrypt(body.api_key.encode())
+        await service.ledger.store_key(caller.user_id, body.provider, ciphertext, hint)
         return {"provider": body.provider, "key_hint": hint}
 
     @app.get("/api/v1/settings/byok-keys")

@@ -1,0 +1,33 @@
+"""Lago, through lago-python-client: customers, subscriptions and usage events."""
+
+import asyncio
+
+from lago_python_client.client import Client
+from lago_python_client.exceptions import LagoApiError
+
+
+class Billing:
+    def __init__(self, url: str, api_key: str):
+        self._client = Client(api_key=api_key, api_url=url.rstrip("/") + "/")
+
+    async def _call(self, function, *args):
+        try:
+            return await asyncio.to_thread(function, *args)
+        except LagoApiError as error:
+            if error.status_code == 404:
+                return None
+            raise
+
+    async def customer(self, external_id: str):
+        return await self._call(self._client.customers.find, external_id)
+
+    async def active_plans(self, external_customer_id: str) -> list[str]:
+        found = await self._call(self._client.subscriptions.find_all, {"external_customer_id": external_customer_id})
+        return [s.plan_code for s in (found or {}).get("subscriptions", []) if s.status == "active"]
+
+    async def usage_event(self, transaction_id: str):
+        return await self._call(self._client.events.find, transaction_id)
+
+    async def reachable(self) -> bool:
+        found = await self._call(self._client.plans.find_all)
+        return found is not None

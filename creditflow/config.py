@@ -1,0 +1,142 @@
+"""Where the suite points: one configuration, read from behave userdata, `-D` and environment variables.
+
+Precedence: environment variable > `-D key=value` > `behave.ini` userdata > the target's default.
+Targets: `embedded` (the sandbox on loopback, started when not running), `compose` (docker-compose's
+published ports, see docker-compose.yml) and `remote` (every URL named by a variable).
+"""
+
+import os
+import secrets
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = ("embedded", "compose", "remote")
+
+
+class ConfigError(Exception):
+    """The configuration cannot name a reachable system under test."""
+
+
+# Every setting: (userdata key, environment variable, meaning). The README's table is checked against it.
+SETTINGS = {
+    "target": ("CREDITFLOW_TARGET", "embedded, compose or remote"),
+    "ops_center_url": ("OPS_CENTER_URL", "Ops-Center API base URL"),
+    "keycloak_url": ("KEYCLOAK_URL", "Keycloak base URL (no /auth suffix on Keycloak 17+)"),
+    "keycloak_realm": ("KEYCLOAK_REALM", "realm of the Ops-Center users"),
+    "keycloak_client_id": ("KEYCLOAK_CLIENT_ID", "confidential client with direct-access grants"),
+    "keycloak_client_secret": ("KEYCLOAK_CLIENT_SECRET", "that client's secret"),
+    "keycloak_admin_user": ("KEYCLOAK_ADMIN_USER", "master-realm admin that provisions test users"),
+    "keycloak_admin_password": ("KEYCLOAK_ADMIN_PASSWORD", "that admin's password"),
+    "database_url": ("DATABASE_URL", "PostgreSQL URL of unicorn_db (read-only use)"),
+    "database_password": ("DATABASE_PASSWORD", "password for database_url, if not in it"),
+    "redis_url": ("REDIS_URL", "Redis URL (read-only use)"),
+    "lago_url": ("LAGO_URL", "Lago API base URL"),
+    "lago_api_key": ("LAGO_API_KEY", "Lago API key"),
+    "provider_url": ("PROVIDER_DOUBLE_URL", "LLM provider double (its request log proves BYOK routing)"),
+    "byok_key": ("TEST_OPENROUTER_KEY", "OpenRouter key the BYOK persona stores (random when unset)"),
+    "report_path": ("CREDITFLOW_REPORT", "text report"),
+    "performance_path": ("CREDITFLOW_PERFORMANCE", "performance metrics JSON"),
+    "error_log_path": ("CREDITFLOW_ERROR_LOG", "error log, written only when something failed"),
+    "quota_concurrency": ("CREDITFLOW_QUOTA_CONCURRENCY", "parallel calls in the 700-call quota scenario"),
+}
+
+DEFAULTS = {
+    "target": "embedded",
+    "keycloak_realm": "uchub",
+    "keycloak_client_id": "ops-center",
+    "keycloak_admin_user": "admin",
+    "report_path": "/tmp/credit_flow_e2e_report.txt",
+    "performance_path": "/tmp/credit_flow_performance.json",
+    "error_log_path": "/tmp/credit_flow_errors.log",
+    "quota_concurrency": "25",
+}
+
+# docker-compose.yml publishes these on 127.0.0.1; tests/test_compose.py keeps both in step.
+COMPOSE_DEFAULTS = {
+    "ops_center_url": "http://127.0.0.1:8084",
+    "keycloak_url": "http://127.0.0.1:8080",
+    "database_url": "postgresql://unicorn@127.0.0.1:5432/unicorn_db",
+    "redis_url": "redis://127.0.0.1:6379/0",
+    "lago_url": "http://127.0.0.1:3000",
+    "provider_url": "http://127.0.0.1:8090",
+}
+# and read these from the compose .env file (see .env.example)
+COMPOSE_ENV_KEYS = {
+    "keycloak_client_secret": "OPS_CENTER_CLIENT_SECRET",
+    "keycloak_admin_password": "KEYCLOAK_ADMIN_PASSWORD",
+    "database_password": "POSTGRES_PASSWORD",
+    "lago_api_key": "LAGO_API_KEY",
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    target: str
+    ops_center_url: str
+    keycloak_url: str
+    keycloak_realm: str
+    keycloak_client_id: str
+    keycloak_client_secret: str
+    keycloak_admin_user: str
+    keycloak_admin_password: str
+    database_url: str
+    database_password: str
+    redis_url: str
+    lago_url: str
+    lago_api_key: str
+    provider_url: str
+    byok_key: str
+    report_path: str
+    performance_path: str
+    error_log_path: str
+    quota_concurrency: int
+
+    def secrets(self) -> list[str]:
+        """Every secret the configuration holds, so that reports can be scanned and redacted."""
+        return [s for s in (self.keycloak_client_secret, self.keycloak_admin_password, self.database_password,
+                            self.lago_api_key, self.byok_key) if s]
+
+    def describe(self) -> dict[str, str]:
+        return {"target": self.target, "ops_center_url": self.ops_center_url, "keycloak_url": self.keycloak_url,
+                "database_url": self.database_url, "redis_url": self.redis_url, "lago_url": self.lago_url}
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    values = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if "=" in line and not line.lstrip().startswith("#"):
+                key, value = line.split("=", 1)
+                values[key.strip()] = value.strip()
+    return values
+
+
+def resolve(userdata: dict[str, str] | None = None, environ: dict[str, str] | None = None,
+            start_embedded=None) -> Config:
+    """`start_embedded` returns the embedded sandbox's URLs and secrets (environment.py owns its lifecycle)."""
+    userdata = dict(userdata or {})
+    environ = os.environ if environ is None else environ
+
+    def given(key: str) -> str | None:
+        return environ.get(SETTINGS[key][0]) or userdata.get(key)
+
+    target = given("target") or DEFAULTS["target"]
+    if target not in TARGETS:
+        raise ConfigError(f"unknown target {target!r}: choose one of {', '.join(TARGETS)}")
+    values = dict(DEFAULTS, target=target)
+    if target == "compose":
+        env_file = read_env_file(ROOT / ".env") or read_env_file(ROOT / ".env.example")
+        values |= COMPOSE_DEFAULTS | {key: env_file.get(name, "") for key, name in COMPOSE_ENV_KEYS.items()}
+    overrides = {key: given(key) for key in SETTINGS if given(key)}
+    if target == "embedded" and not overrides.get("ops_center_url"):
+        if start_embedded is None:
+            raise ConfigError("target embedded needs the sandbox, or OPS_CENTER_URL and the other URLs")
+        values |= start_embedded()
+    values |= overrides
+    values.setdefault("byok_key", f"sk-or-v1-{secrets.token_hex(24)}")
+    missing = [f"{key} ({SETTINGS[key][0]})" for key in SETTINGS if key not in values and key != "byok_key"]
+    if missing:
+        raise ConfigError(f"target {target} needs: {', '.join(missing)}")
+    values["quota_concurrency"] = int(values["quota_concurrency"])
+    return Config(**{f.name: values[f.name] for f in fields(Config)})

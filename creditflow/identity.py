@@ -1,0 +1,69 @@
+"""Keycloak: run-unique test users provisioned through the admin API, and their sign-ins."""
+
+import secrets
+import time
+from dataclasses import dataclass
+
+from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection
+from keycloak.exceptions import KeycloakError
+
+
+@dataclass
+class Account:
+    user_id: str
+    username: str
+    email: str
+    password: str
+    tier: str
+
+
+class IdentityError(Exception):
+    """Keycloak refused a sign-in or a provisioning call."""
+
+
+class Identity:
+    def __init__(self, url: str, realm: str, client_id: str, client_secret: str, admin_user: str,
+                 admin_password: str):
+        server = url.rstrip("/") + "/"  # python-keycloak joins paths onto it
+        self._openid = KeycloakOpenID(server_url=server, realm_name=realm, client_id=client_id,
+                                      client_secret_key=client_secret)
+        self._admin = KeycloakAdmin(connection=KeycloakOpenIDConnection(
+            server_url=server, username=admin_user, password=admin_password, realm_name=realm,
+            user_realm_name="master", client_id="admin-cli", verify=True,
+        ))
+
+    async def create_account(self, username: str, email: str, tier: str, platform_admin: bool = False) -> Account:
+        password = f"Cf-{secrets.token_urlsafe(15)}"
+        try:
+            user_id = await self._admin.a_create_user({
+                "username": username, "email": email, "firstName": username.split("-")[0].title(),
+                "lastName": "Creditflow", "enabled": True, "emailVerified": True,
+                "attributes": {"subscription_tier": [tier]},
+                "credentials": [{"type": "password", "value": password, "temporary": False}],
+            })
+            if platform_admin:
+                role = await self._admin.a_get_realm_role("admin")
+                await self._admin.a_assign_realm_roles(user_id, [role])
+        except KeycloakError as error:
+            raise IdentityError(f"Keycloak refused to create {username}: {error.response_code}") from None
+        return Account(user_id, username, email, password, tier)
+
+    async def delete_account(self, user_id: str) -> None:
+        try:
+            await self._admin.a_delete_user(user_id)
+        except KeycloakError as error:
+            if error.response_code != 404:
+                raise
+
+    async def sign_in(self, username: str, password: str) -> tuple[str, float]:
+        """Returns an access token and how long Keycloak took to issue it, in milliseconds."""
+        started = time.perf_counter()
+        try:
+            tokens = await self._openid.a_token(username, password)
+        except KeycloakError as error:
+            raise IdentityError(f"Keycloak refused the sign-in of {username}: {error.response_code}") from None
+        return tokens["access_token"], (time.perf_counter() - started) * 1000
+
+    async def decode(self, token: str) -> dict:
+        """The claims of a token, verified against the realm's published keys."""
+        return await self._openid.a_decode_token(token, validate=True)

@@ -1,0 +1,44 @@
+"""Latency samples per measured operation, summarised against the guide's budgets."""
+
+import statistics
+from collections import defaultdict
+
+# The guide's "Performance Benchmarks", in milliseconds.
+BUDGETS_MS = {
+    "authentication": 500,
+    "credit deduction": 100,
+    "usage tracking": 50,
+    "organization queries": 200,
+}
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    if not ordered:
+        raise ValueError("no samples")
+    rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+class Metrics:
+    def __init__(self):
+        self.samples: dict[str, list[float]] = defaultdict(list)
+
+    def add(self, operation: str, milliseconds: float) -> None:
+        self.samples[operation].append(milliseconds)
+
+    def summary(self, operation: str) -> dict:
+        samples = self.samples[operation]
+        budget = BUDGETS_MS.get(operation)
+        p95 = percentile(samples, 0.95)
+        return {
+            "count": len(samples),
+            "p50_ms": round(statistics.median(samples), 2),
+            "p95_ms": round(p95, 2),
+            "max_ms": round(max(samples), 2),
+            "budget_ms": budget,
+            "within_budget": None if budget is None else p95 < budget,
+        }
+
+    def report(self) -> dict:
+        return {operation: self.summary(operation) for operation in sorted(self.samples) if self.samples[operation]}

@@ -1,0 +1,27 @@
+"""The LLM provider double's request log (which key reached which route) and its fault switch."""
+
+import hashlib
+
+import httpx
+
+
+class ProviderDouble:
+    def __init__(self, url: str):
+        self._http = httpx.AsyncClient(base_url=url.rstrip("/"), timeout=10)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def calls_since(self, since: float) -> list[dict]:
+        answer = await self._http.get("/_double/requests", params={"since": since})
+        answer.raise_for_status()
+        return answer.json()
+
+    async def fail_calls(self, mode: str | None) -> None:
+        """mode "error" answers 500, "timeout" stalls, None heals."""
+        answer = await self._http.post("/_double/fault", json={"mode": mode})
+        answer.raise_for_status()
+
+    @staticmethod
+    def fingerprint(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()

@@ -1,0 +1,76 @@
+"""The guide's three report files: the text report, the performance metrics and the error log."""
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+# Flow tags, in the order of the guide's summary.
+FLOWS = {
+    "individual": "Individual Flow",
+    "organization": "Org Flow",
+    "byok": "BYOK Flow",
+    "edge": "Edge Cases",
+    "integration": "Integration Checklist",
+    "performance": "Performance",
+}
+RULE = "=" * 80
+LINE = "-" * 80
+
+
+def flow_of(tags) -> str:
+    return next((title for tag, title in FLOWS.items() if tag in tags), "Other")
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    flow: str
+    feature: str
+    name: str
+    status: str  # passed, failed, skipped, untested
+    message: str = ""
+
+
+def text_report(results: list[ScenarioResult], header: dict[str, str]) -> str:
+    lines = [RULE, "CREDIT FLOW E2E TEST REPORT", RULE, ""]
+    lines += [f"{key}: {value}" for key, value in header.items()]
+    lines += ["", "SUMMARY", LINE]
+    flows = [title for title in [*FLOWS.values(), "Other"] if any(r.flow == title for r in results)]
+    for flow in flows:
+        mine = [r for r in results if r.flow == flow]
+        failed = [r for r in mine if r.status != "passed"]
+        mark, verdict = ("✗", "FAILED") if failed else ("✓", "PASSED")
+        lines.append(f"{mark} {flow}: {verdict} ({len(mine) - len(failed)} of {len(mine)} scenarios passed)")
+    for flow in flows:
+        lines += ["", RULE, flow.upper(), RULE]
+        for result in (r for r in results if r.flow == flow):
+            mark = "✓" if result.status == "passed" else "✗"
+            lines.append(f"   {mark} {result.name}: {result.status.upper()}")
+            if result.message:
+                lines += [f"       {line}" for line in result.message.splitlines()[:6]]
+    passed = sum(r.status == "passed" for r in results)
+    lines += ["", LINE, f"{passed} passed, {len(results) - passed} failed", ""]
+    return "\n".join(lines)
+
+
+def error_log(results: list[ScenarioResult]) -> str | None:
+    failed = [r for r in results if r.status != "passed"]
+    if not failed:
+        return None
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    entries = [f"[{stamp}] {r.flow} / {r.feature} / {r.name}: {r.status.upper()}\n    {r.message}" for r in failed]
+    return "\n".join(entries) + "\n"
+
+
+def write_reports(results: list[ScenarioResult], metrics: dict, header: dict[str, str], report_path: str,
+                  performance_path: str, error_log_path: str) -> list[str]:
+    written = [report_path, performance_path]
+    Path(report_path).write_text(text_report(results, header))
+    Path(performance_path).write_text(json.dumps({"run": header, "operations": metrics}, indent=2))
+    errors = error_log(results)
+    if errors is None:
+        Path(error_log_path).unlink(missing_ok=True)
+    else:
+        Path(error_log_path).write_text(errors)
+        written.append(error_log_path)
+    return written

@@ -1,0 +1,187 @@
+"""behave hooks: configuration, the embedded sandbox, per-scenario worlds and cleanup, and the reports."""
+
+import asyncio
+import json
+import shutil
+import sys
+import time
+
+import allure
+import httpx
+import parse
+from allure_commons.types import AttachmentType, LinkType
+from behave import register_type
+
+from creditflow.config import ROOT, ConfigError, resolve
+from creditflow.flow import CreditFlow, Services
+from creditflow.reports import FLOWS, ScenarioResult, flow_of, write_reports
+
+ALLURE_RESULTS = ROOT / "reports" / "allure-results"
+CONTRACT = "../shared/spec/contract.md"
+EPICS = {
+    "individual": ("Flow 1: Individual user", "endpoints"),
+    "organization": ("Flow 2: Organization user", "endpoints"),
+    "byok": ("Flow 3: BYOK user", "the-order-of-checks-on-an-llm-call"),
+    "edge": ("Flow 4: Edge cases", "the-order-of-checks-on-an-llm-call"),
+    "integration": ("Integration checklist", "storage-postgresql-database-unicorn_db"),
+    "performance": ("Performance benchmarks", "units-and-prices"),
+}
+CATEGORIES = [
+    {"name": "Environment problem", "matchedStatuses": ["broken", "failed"],
+     "messageRegex": r"(?s).*(ConnectError|ConnectTimeout|unreachable|Connection refused|cannot start|"
+                     r"ReadTimeout|PoolTimeout).*"},
+    {"name": "Suite defect", "matchedStatuses": ["broken"]},
+    {"name": "Product defect", "matchedStatuses": ["failed"]},
+]
+
+
+@parse.with_pattern(r"-?\d{1,3}(?:,\d{3})+|-?\d+")
+def amount(text: str) -> int:
+    """Amounts as people write them: "10,000"."""
+    return int(text.replace(",", ""))
+
+
+@parse.with_pattern(r"[A-Z][a-z]+")
+def plan(text: str) -> str:
+    return text.lower()
+
+
+# Registered here because behave loads environment.py before the step modules that use them.
+register_type(Amount=amount, Plan=plan)
+
+
+def run(coroutine):
+    """Hooks are synchronous; async steps run on the same default loop (see behave.api.async_step)."""
+    return asyncio.get_event_loop_policy().get_event_loop().run_until_complete(coroutine)
+
+
+def console(line: str) -> None:
+    # behave captures stdout during a run; progress goes to the real terminal.
+    print(line, file=sys.__stderr__, flush=True)
+
+
+def start_sandbox() -> dict[str, str]:
+    from sandbox import stack as sandbox
+
+    console("creditflow: starting the embedded sandbox (or reusing the running one)...")
+    try:
+        running = sandbox.up()
+    except sandbox.StartError as error:
+        raise ConfigError(f"the embedded sandbox cannot start: {error}") from None
+    return {
+        "ops_center_url": running.urls["ops_center"],
+        "keycloak_url": running.urls["keycloak"],
+        "keycloak_client_secret": running.secrets["ops_center_client_secret"],
+        "keycloak_admin_password": running.secrets["keycloak_admin_password"],
+        "database_url": running.urls["postgres"],
+        "database_password": running.secrets["unicorn_password"],
+        "redis_url": running.urls["redis"],
+        "lago_url": running.urls["lago"],
+        "lago_api_key": running.secrets["lago_api_key"],
+        "provider_url": running.urls["provider"],
+    }
+
+
+def stop_run(context, message: str) -> None:
+    console(f"\ncreditflow: {message}\n(see README.md, Troubleshooting)\n")
+    context.config.setup_outputs = lambda *args, **kwargs: None
+    raise SystemExit(2)
+
+
+def before_all(context):
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    try:
+        context.cf_config = resolve(context.config.userdata, start_embedded=start_sandbox)
+    except ConfigError as error:
+        stop_run(context, f"configuration: {error}")
+    try:
+        context.services = run(Services.connect(context.cf_config))
+        health = run(context.services.api.health())
+    except (OSError, httpx.HTTPError) as error:
+        stop_run(context, f"the target {context.cf_config.target} is unreachable ({type(error).__name__}: "
+                          f"{error}); checked {context.cf_config.describe()}")
+    console(f"creditflow: target {context.cf_config.target}, Ops-Center health {health.body}")
+    shutil.rmtree(ALLURE_RESULTS, ignore_errors=True)
+    ALLURE_RESULTS.mkdir(parents=True, exist_ok=True)
+    context.results = []
+    context.started = time.monotonic()
+    context.progress = progress_line
+
+
+def progress_line(label: str):
+    """A callback for long batches: a console line every 100 calls."""
+
+    def report(done: int, total: int) -> None:
+        if done % 100 == 0 or done == total:
+            console(f"    {label}: {done}/{total}")
+
+    return report
+
+
+def before_scenario(context, scenario):
+    context.flow = CreditFlow(context.services)
+    context.services.evidence.clear()
+    context.scenario_started = time.monotonic()
+    tags = set(scenario.effective_tags)
+    flow_tag = next((tag for tag in EPICS if tag in tags), None)
+    if flow_tag:
+        epic, section = EPICS[flow_tag]
+        allure.dynamic.epic(epic)
+        allure.dynamic.link(f"{CONTRACT}#{section}", link_type=LinkType.LINK, name=f"contract: {section}")
+    rule = getattr(scenario, "rule", None)
+    if rule is not None:
+        allure.dynamic.story(rule.name)
+
+
+def after_scenario(context, scenario):
+    flow, services = context.flow, context.services
+    problems = run(flow.invariant_violations())
+    allure.attach(services.evidence.http_log() or "(no HTTP exchanges)", "HTTP exchanges", AttachmentType.TEXT)
+    allure.attach(services.evidence.ledger_log(), "Ledger rows checked", AttachmentType.JSON)
+    leftovers = run(flow.cleanup())
+    if leftovers:
+        console(f"creditflow: could not remove {', '.join(leftovers)}")
+    message = failure_message(scenario)
+    status = scenario.status.name
+    if problems:
+        status, message = "failed", "ledger invariant broken: " + "; ".join(problems)
+    context.results.append(ScenarioResult(flow_of(scenario.effective_tags), scenario.feature.name,
+                                          scenario.name, status, services.redactor.text(message)))
+    elapsed = time.monotonic() - context.scenario_started
+    console(f"[{len(context.results)}] {status.upper():7} {scenario.name} ({elapsed:.1f} s)")
+    if problems:
+        raise AssertionError("ledger invariant broken after the scenario: " + "; ".join(problems))
+
+
+def failure_message(scenario) -> str:
+    for step in scenario.all_steps:
+        if step.status.name in ("failed", "error"):
+            error = str(getattr(step, "exception", "") or step.error_message or "").strip()
+            return f"{step.keyword} {step.name}: {error.splitlines()[-1] if error else step.status.name}"
+    return ""
+
+
+def after_all(context):
+    services = getattr(context, "services", None)
+    if services is None:
+        return
+    run(services.close())
+    header = {"Target": context.cf_config.target, "Run": services.run_id,
+              "Duration": f"{time.monotonic() - context.started:.1f} s"}
+    written = write_reports(context.results, services.metrics.report(), header, context.cf_config.report_path,
+                            context.cf_config.performance_path, context.cf_config.error_log_path)
+    write_allure_environment(context.cf_config, services)
+    console(f"creditflow: reports written: {', '.join(written)}")
+
+
+def write_allure_environment(config, services) -> None:
+    from sandbox import stack as sandbox
+
+    properties = {"target": config.target, "ops_center": config.ops_center_url,
+                  "flows": ", ".join(FLOWS.values()), "run": services.run_id}
+    if config.target == "embedded":
+        properties |= sandbox.versions()
+    lines = [f"{key}={value}" for key, value in properties.items()]
+    (ALLURE_RESULTS / "environment.properties").write_text("\n".join(lines) + "\n")
+    (ALLURE_RESULTS / "categories.json").write_text(json.dumps(CATEGORIES, indent=2))
+

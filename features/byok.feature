@@ -1,0 +1,41 @@
+@byok
+Feature: BYOK users call with their own OpenRouter key and pay no credits
+  Flow 3 of the testing guide. A user who stores their own OpenRouter key has their calls routed
+  with that key: the call costs no credits, but it still counts against the API-call quota.
+
+  Background:
+    Given Bea is an individual on the Professional plan with 1,000 credits
+    And Bea has stored her own OpenRouter key
+
+  Rule: A stored key is kept secret
+
+    @smoke
+    Scenario: Bea sees that her OpenRouter key is configured, but never the key itself
+      Then Bea's settings show that an OpenRouter key is configured
+      And Bea's settings show only a hint of the key, never the key itself
+      And Bea's key is not stored in readable form
+
+  Rule: A BYOK call is routed with the user's own key and costs no credits
+
+    @smoke @critical
+    Scenario: Bea's call goes to OpenRouter with her own key and costs nothing
+      When Bea asks gpt-4 a question of 100 tokens
+      Then the provider received the call through OpenRouter with Bea's own key
+      And the call is billed to Bea's own key at 0 credits
+      And Bea has 1,000 credits left
+      And the ledger shows no charge to Bea
+
+  Rule: BYOK calls still count against the API-call quota
+
+    @critical
+    Scenario: Bea's BYOK call still uses one of her 10,000 API calls
+      When Bea asks gpt-4 a question of 100 tokens
+      Then the call counted one more of Bea's 10,000 API calls
+      And billing received the usage of Bea's call
+
+  Rule: A user may opt out of BYOK for a call
+
+    Scenario: Bea pays with her credits when she opts out of her own key
+      When Bea asks gpt-3.5-turbo a question of 100 tokens without her own key
+      Then the call is billed to Bea's own credits at 9 credits
+      And the provider received the call with the platform's key, not Bea's

@@ -1,0 +1,52 @@
+@individual
+Feature: An individual pays for LLM calls from their own credits
+  Flow 1 of the testing guide. A subscriber of the Professional plan has 10,000 API calls a period
+  and a balance of credits. Each LLM call uses one API call, and its cost in credits leaves the
+  subscriber's own balance.
+
+  Background:
+    Given Ivy is an individual on the Professional plan with 1,000 credits
+
+  Rule: Signing up on a plan gives its API-call quota and a subscription in billing
+
+    @smoke
+    Scenario: Ivy's Professional plan gives her 10,000 API calls
+      Then Ivy has used 0 of her 10,000 API calls on the professional plan
+      And billing has Ivy subscribed to the professional plan
+
+  Rule: Every call is counted against the plan's API-call quota
+
+    @smoke @critical
+    Scenario: Ivy's call uses one more of her 10,000 API calls
+      When Ivy asks gpt-3.5-turbo a question of 100 tokens
+      Then the call counted one more of Ivy's 10,000 API calls
+
+  Rule: The cost of a call leaves the caller's own balance
+
+    @smoke @critical
+    Scenario: Ivy pays 9 credits for a 100-token gpt-3.5-turbo call
+      When Ivy asks gpt-3.5-turbo a question of 100 tokens
+      Then the call is billed to Ivy's own credits at 9 credits
+      And Ivy has 991 credits left
+      And the ledger shows exactly 1 charge of 9 credits to Ivy
+      And billing received the usage of Ivy's call
+
+  Rule: A call costs the model's price times the tokens the provider reported
+
+    @critical
+    Scenario Outline: Ivy pays <credits> credits for <tokens> tokens of <model>
+      When Ivy asks <model> a question of <tokens> tokens
+      Then the call costs <credits> credits, the model's price times the tokens reported
+      And Ivy has <left> credits left
+
+      Examples: The guide's table, 100 tokens each
+        | model           | tokens | credits | left |
+        | gpt-3.5-turbo   | 100    | 9       | 991  |
+        | gpt-4           | 100    | 48      | 952  |
+        | gpt-4-turbo     | 100    | 24      | 976  |
+        | claude-3-sonnet | 100    | 15      | 985  |
+
+      Examples: Fractions of a credit are rounded up
+        | model           | tokens | credits | left |
+        | gpt-3.5-turbo   | 250    | 23      | 977  |
+        | claude-3-sonnet | 1,000  | 150     | 850  |

@@ -1,0 +1,55 @@
+@organization
+Feature: Organization members pay from the organization's pool and their own allocation
+  Flow 2 of the testing guide. An admin creates an organization on the Platform plan, buys credits
+  into its pool and allocates part of them to members. A member's call is paid from the pool and
+  from that member's allocation, never from the member's own credits, and is attributed to them.
+
+  Background:
+    Given Alice has created the organization Acme on the Platform plan
+    And Acme has bought 10,000 credits
+    And Olivia is a member of Acme with 2,500 allocated credits
+
+  Rule: Creating an organization subscribes it to the Platform plan
+
+    @smoke
+    Scenario: Alice's new organization Acme is billed on the Platform plan
+      Then billing has Acme subscribed to the platform plan
+      And Acme's pool holds 10,000 credits of which 2,500 are allocated
+
+  Rule: A member's call is paid from the pool and from that member's allocation
+
+    @smoke @critical
+    Scenario: Olivia's 9-credit call leaves her allocation and Acme's pool
+      When Olivia asks gpt-3.5-turbo a question of 100 tokens
+      Then the call is billed to the organization at 9 credits
+      And Olivia's allocation in Acme goes from 2,500 to 2,491 remaining credits
+      And Acme's pool holds 9,991 credits
+      And Olivia's own credits are untouched
+      And the ledger shows exactly 1 charge of 9 credits to Olivia in Acme
+
+  Rule: Usage is attributed to the member who made it
+
+    @critical
+    Scenario: Alice sees Olivia's usage attributed to Olivia
+      When Olivia asks gpt-3.5-turbo a question of 100 tokens
+      Then Acme's usage report attributes 9 credits and 1 API call to Olivia
+      And billing received the usage of Olivia's call on Acme's subscription
+
+  Rule: Allocations never exceed the pool
+
+    Scenario: Alice cannot allocate more credits than Acme's pool holds
+      Given Max is a member of Acme
+      When Alice tries to allocate 8,000 of Acme's credits to Max
+      Then the allocation is refused because it would exceed the pool
+      And Acme's pool holds 10,000 credits of which 2,500 are allocated
+
+  Rule: Only the organization's admin manages its credits
+
+    Scenario: Olivia, a member, cannot see the organization's books
+      When Olivia asks for Acme's credits
+      Then Olivia is refused because only an organization admin may do that
+
+    Scenario: Nora, an outsider, cannot even learn that Acme exists
+      Given Nora is an individual on the Professional plan with 0 credits
+      When Nora asks for Acme's credits
+      Then Nora is told there is no such organization
