@@ -11,6 +11,7 @@ import httpx
 import parse
 from allure_commons.types import AttachmentType, LinkType
 from behave import register_type
+from behave.model_core import Status
 
 from creditflow.config import ROOT, ConfigError, resolve
 from creditflow.flow import CreditFlow, Services
@@ -122,6 +123,7 @@ def before_scenario(context, scenario):
     context.flow = CreditFlow(context.services)
     context.services.evidence.clear()
     context.scenario_started = time.monotonic()
+    context.scenario_steps = list(scenario.all_steps)
     tags = set(scenario.effective_tags)
     flow_tag = next((tag for tag in EPICS if tag in tags), None)
     if flow_tag:
@@ -133,24 +135,34 @@ def before_scenario(context, scenario):
         allure.dynamic.story(rule.name)
 
 
+def after_step(context, step):
+    """Evidence goes to the step that made it; after the scenario's last executed step, the ledger is checked.
+
+    Allure closes the scenario with its last step's result, so nothing can be attached in after_scenario.
+    """
+    flow, evidence = context.flow, context.services.evidence
+    last_step = step.status.name != "passed" or step is context.scenario_steps[-1]
+    if last_step:
+        problems = run(flow.invariant_violations())
+        if problems and step.status.name == "passed":
+            message = "ledger invariant broken after the scenario: " + "; ".join(problems)
+            step.status, step.exception, step.error_message = Status.failed, AssertionError(message), message
+    if evidence.exchanges:
+        allure.attach(evidence.http_log(), "HTTP exchanges", AttachmentType.TEXT)
+    if evidence.ledger_rows:
+        allure.attach(evidence.ledger_log(), "Ledger rows checked", AttachmentType.JSON)
+    evidence.clear()
+
+
 def after_scenario(context, scenario):
-    flow, services = context.flow, context.services
-    problems = run(flow.invariant_violations())
-    allure.attach(services.evidence.http_log() or "(no HTTP exchanges)", "HTTP exchanges", AttachmentType.TEXT)
-    allure.attach(services.evidence.ledger_log(), "Ledger rows checked", AttachmentType.JSON)
-    leftovers = run(flow.cleanup())
+    leftovers = run(context.flow.cleanup())
     if leftovers:
         console(f"creditflow: could not remove {', '.join(leftovers)}")
-    message = failure_message(scenario)
     status = scenario.status.name
-    if problems:
-        status, message = "failed", "ledger invariant broken: " + "; ".join(problems)
-    context.results.append(ScenarioResult(flow_of(scenario.effective_tags), scenario.feature.name,
-                                          scenario.name, status, services.redactor.text(message)))
+    context.results.append(ScenarioResult(flow_of(scenario.effective_tags), scenario.feature.name, scenario.name,
+                                          status, context.services.redactor.text(failure_message(scenario))))
     elapsed = time.monotonic() - context.scenario_started
     console(f"[{len(context.results)}] {status.upper():7} {scenario.name} ({elapsed:.1f} s)")
-    if problems:
-        raise AssertionError("ledger invariant broken after the scenario: " + "; ".join(problems))
 
 
 def failure_message(scenario) -> str:
