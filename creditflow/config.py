@@ -128,12 +128,12 @@ def resolve(userdata: dict[str, str] | None = None, environ: dict[str, str] | No
     if target == "compose":
         env_file = read_env_file(ROOT / ".env") or read_env_file(ROOT / ".env.example")
         values |= COMPOSE_DEFAULTS | {key: env_file.get(name, "") for key, name in COMPOSE_ENV_KEYS.items()}
-    overrides = {key: given(key) for key in SETTINGS if given(key)}
-    if target == "embedded" and not overrides.get("ops_center_url"):
+    if target == "embedded":
         if start_embedded is None:
-            raise ConfigError("target embedded needs the sandbox, or OPS_CENTER_URL and the other URLs")
+            raise ConfigError("target embedded needs the sandbox; choose target remote to name every URL")
         values |= start_embedded()
-    values |= overrides
+    # What is named explicitly wins: e.g. the sandbox's parts with another Ops-Center build.
+    values |= {key: given(key) for key in SETTINGS if given(key)}
     values.setdefault("byok_key", f"sk-or-v1-{secrets.token_hex(24)}")
     missing = [f"{key} ({SETTINGS[key][0]})" for key in SETTINGS if key not in values and key != "byok_key"]
     if missing:

@@ -259,11 +259,10 @@ def start_litellm(stack: Stack) -> None:
     stack.urls["litellm"] = f"http://127.0.0.1:{port}"
 
 
-def start_ops_center(stack: Stack) -> None:
-    port = free_port()
-    stack.secrets["byok_encryption_key"] = Fernet.generate_key().decode()
+def ops_center_env(stack: Stack, defect: str | None = None) -> dict[str, str]:
+    """The reference Ops-Center's environment; `defect` (self-tests only) breaks one business rule."""
     database = stack.urls["postgres"].replace("unicorn@", f"unicorn:{stack.secrets['unicorn_password']}@")
-    stack.pids["ops-center"] = uvicorn("ops-center", "sandbox.serve:ops_center", port, {
+    env = {
         "OPS_DATABASE_URL": database,
         "OPS_REDIS_URL": stack.urls["redis"],
         "OPS_KEYCLOAK_URL": stack.urls["keycloak"],
@@ -272,7 +271,16 @@ def start_ops_center(stack: Stack) -> None:
         "OPS_LAGO_URL": stack.urls["lago"],
         "OPS_LAGO_KEY": stack.secrets["lago_api_key"],
         "OPS_BYOK_ENCRYPTION_KEY": stack.secrets["byok_encryption_key"],
-    })
+    }
+    if defect:
+        env["OPS_DEFECT"] = defect
+    return env
+
+
+def start_ops_center(stack: Stack) -> None:
+    port = free_port()
+    stack.secrets["byok_encryption_key"] = Fernet.generate_key().decode()
+    stack.pids["ops-center"] = uvicorn("ops-center", "sandbox.serve:ops_center", port, ops_center_env(stack))
     stack.urls["ops_center"] = f"http://127.0.0.1:{port}"
 
 

@@ -269,16 +269,23 @@ class OpsCenter:
             org_id = await self.ledger.first_org_of(caller.user_id)
             payer = "organization" if org_id else "user"
 
-        reserved = cost_of(body.model, body.max_tokens) if payer != "byok" else 0
+        # Whose credits move: the payer's, except for BYOK (nobody's) and the self-tests' deliberate defects.
+        charged_as = "user" if payer == "byok" and self.settings.defect == "byok_charged" else payer
+        reserved = cost_of(body.model, body.max_tokens) if charged_as in ("user", "organization") else 0
         started = time.perf_counter()
-        await self._reserve(payer, caller, org_id, reserved)
+        try:
+            await self._reserve(charged_as, caller, org_id, reserved)
+        except ApiError as refusal:
+            if refusal.status != 402 or self.settings.defect != "no_payment_check":
+                raise
+            charged_as, reserved = "nobody", 0
         timings.add("credits", started)
 
         started = time.perf_counter()
         try:
             completion = await self._route(body, payer, byok_cipher)
         except BaseException:
-            await self._release(payer, caller, org_id, reserved)
+            await self._release(charged_as, caller, org_id, reserved)
             raise
         timings.add("provider", started)
 
@@ -286,9 +293,9 @@ class OpsCenter:
         cost = cost_of(body.model, tokens)
         started = time.perf_counter()
         try:
-            charged = await self._settle(payer, caller, org_id, reserved, cost, request_id, body.model, tokens)
+            charged = await self._settle(charged_as, caller, org_id, reserved, cost, request_id, body.model, tokens)
         except DuplicateRequest:
-            await self._release(payer, caller, org_id, reserved)
+            await self._release(charged_as, caller, org_id, reserved)
             raise ApiError(409, "duplicate_request", "This request id was already charged.") from None
         timings.add("credits", started)
 

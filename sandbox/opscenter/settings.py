@@ -23,6 +23,7 @@ class Settings:
     lago_key: str
     byok_encryption_key: str
     upgrade_url: str
+    defect: str | None = None  # self-tests only: "byok_charged" or "no_payment_check"
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -39,4 +40,5 @@ class Settings:
             lago_key=env["OPS_LAGO_KEY"],
             byok_encryption_key=env["OPS_BYOK_ENCRYPTION_KEY"],
             upgrade_url=env.get("OPS_UPGRADE_URL", "https://ops-center.example/billing/upgrade"),
+            defect=env.get("OPS_DEFECT") or None,
         )

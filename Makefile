@@ -1,0 +1,36 @@
+# Two commands set up a fresh machine: `make acceptance` and `make test` (see README.md).
+PYTHON ?= python3
+BEHAVE = $(PYTHON) -m behave
+
+.PHONY: setup up down status acceptance quick test report bench lint
+
+setup:
+	bash scripts/setup.sh
+
+up: setup
+	$(PYTHON) -m sandbox up
+
+down:
+	$(PYTHON) -m sandbox down
+
+status:
+	$(PYTHON) -m sandbox status
+
+acceptance: setup  ## every scenario, on the embedded stack (started when not running)
+	$(BEHAVE)
+
+quick: setup  ## every scenario but the @slow ones
+	$(BEHAVE) --tags 'not @slow'
+
+test: setup  ## unit tests and the suite's self-tests (the sandbox is started when not running)
+	$(PYTHON) -m pytest
+
+report:  ## the single-file Allure HTML report from the last run
+	npx --no-install allure generate reports/allure-results --config allurerc.mjs
+	@echo "open reports/allure-report/index.html"
+
+bench: setup  ## p50/p95 latency figures of the embedded stack
+	$(PYTHON) benchmarks/bench.py
+
+lint:
+	$(PYTHON) -m ruff check .
