@@ -2,9 +2,11 @@
 
 import asyncio
 import json
+import os
 import shutil
 import sys
 import time
+from pathlib import Path
 
 import allure
 import httpx
@@ -17,7 +19,6 @@ from creditflow.config import ROOT, ConfigError, resolve
 from creditflow.flow import CreditFlow, Services
 from creditflow.reports import FLOWS, ScenarioResult, flow_of, write_reports
 
-ALLURE_RESULTS = ROOT / "reports" / "allure-results"
 CONTRACT = "../shared/spec/contract.md"
 EPICS = {
     "individual": ("Flow 1: Individual user", "endpoints"),
@@ -66,21 +67,9 @@ def start_sandbox() -> dict[str, str]:
 
     console("creditflow: starting the embedded sandbox (or reusing the running one)...")
     try:
-        running = sandbox.up()
+        return sandbox.up().suite_settings()
     except sandbox.StartError as error:
         raise ConfigError(f"the embedded sandbox cannot start: {error}") from None
-    return {
-        "ops_center_url": running.urls["ops_center"],
-        "keycloak_url": running.urls["keycloak"],
-        "keycloak_client_secret": running.secrets["ops_center_client_secret"],
-        "keycloak_admin_password": running.secrets["keycloak_admin_password"],
-        "database_url": running.urls["postgres"],
-        "database_password": running.secrets["unicorn_password"],
-        "redis_url": running.urls["redis"],
-        "lago_url": running.urls["lago"],
-        "lago_api_key": running.secrets["lago_api_key"],
-        "provider_url": running.urls["provider"],
-    }
 
 
 def stop_run(context, message: str) -> None:
@@ -102,8 +91,9 @@ def before_all(context):
         stop_run(context, f"the target {context.cf_config.target} is unreachable ({type(error).__name__}: "
                           f"{error}); checked {context.cf_config.describe()}")
     console(f"creditflow: target {context.cf_config.target}, Ops-Center health {health.body}")
-    shutil.rmtree(ALLURE_RESULTS, ignore_errors=True)
-    ALLURE_RESULTS.mkdir(parents=True, exist_ok=True)
+    context.allure_results = allure_results_dir(context.config)
+    shutil.rmtree(context.allure_results, ignore_errors=True)
+    context.allure_results.mkdir(parents=True, exist_ok=True)
     context.results = []
     context.started = time.monotonic()
     context.progress = progress_line
@@ -117,6 +107,14 @@ def progress_line(label: str):
             console(f"    {label}: {done}/{total}")
 
     return report
+
+
+def allure_results_dir(config) -> Path:
+    """Where the Allure formatter writes (behave.ini's outfiles, or -o): cleared before each real run."""
+    for index, name in enumerate(config.format or []):
+        if name.endswith(":AllureFormatter") and index < len(config.outputs):
+            return ROOT / config.outputs[index].name
+    return ROOT / "reports" / "allure-results"
 
 
 def before_scenario(context, scenario):
@@ -182,11 +180,16 @@ def after_all(context):
               "Duration": f"{time.monotonic() - context.started:.1f} s"}
     written = write_reports(context.results, services.metrics.report(), header, context.cf_config.report_path,
                             context.cf_config.performance_path, context.cf_config.error_log_path)
-    write_allure_environment(context.cf_config, services)
+    write_allure_environment(context.allure_results, context.cf_config, services)
+    if os.environ.get("CREDITFLOW_SECRETS_FILE"):
+        # Self-tests only: the secrets this run used, so that tests/ can prove no report leaks one.
+        secrets_file = Path(os.environ["CREDITFLOW_SECRETS_FILE"])
+        secrets_file.write_text("\n".join(services.redactor.known()))
+        secrets_file.chmod(0o600)
     console(f"creditflow: reports written: {', '.join(written)}")
 
 
-def write_allure_environment(config, services) -> None:
+def write_allure_environment(results: Path, config, services) -> None:
     from sandbox import stack as sandbox
 
     properties = {"target": config.target, "ops_center": config.ops_center_url,
@@ -194,6 +197,6 @@ def write_allure_environment(config, services) -> None:
     if config.target == "embedded":
         properties |= sandbox.versions()
     lines = [f"{key}={value}" for key, value in properties.items()]
-    (ALLURE_RESULTS / "environment.properties").write_text("\n".join(lines) + "\n")
-    (ALLURE_RESULTS / "categories.json").write_text(json.dumps(CATEGORIES, indent=2))
+    (results / "environment.properties").write_text("\n".join(lines) + "\n")
+    (results / "categories.json").write_text(json.dumps(CATEGORIES, indent=2))
 

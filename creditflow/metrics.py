@@ -1,5 +1,6 @@
 """Latency samples per measured operation, summarised against the guide's budgets."""
 
+import math
 import statistics
 from collections import defaultdict
 
@@ -13,11 +14,12 @@ BUDGETS_MS = {
 
 
 def percentile(samples: list[float], fraction: float) -> float:
+    """Nearest-rank percentile: the smallest sample with at least `fraction` of all samples at or below it."""
     ordered = sorted(samples)
     if not ordered:
         raise ValueError("no samples")
-    rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
-    return ordered[rank]
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
 
 
 class Metrics:

@@ -24,6 +24,9 @@ class Redactor:
     def remember(self, *secrets: str) -> None:
         self._known.update(s for s in secrets if s)
 
+    def known(self) -> list[str]:
+        return sorted(self._known)
+
     def text(self, value: str) -> str:
         for secret in sorted(self._known, key=len, reverse=True):
             value = value.replace(secret, hint(secret))

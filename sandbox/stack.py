@@ -65,6 +65,21 @@ class Stack:
         STATE_FILE.write_text(json.dumps(self.__dict__, indent=2))
         STATE_FILE.chmod(0o600)
 
+    def suite_settings(self) -> dict[str, str]:
+        """Where the acceptance suite finds each part (keys of creditflow.config.SETTINGS)."""
+        return {
+            "ops_center_url": self.urls["ops_center"],
+            "keycloak_url": self.urls["keycloak"],
+            "keycloak_client_secret": self.secrets["ops_center_client_secret"],
+            "keycloak_admin_password": self.secrets["keycloak_admin_password"],
+            "database_url": self.urls["postgres"],
+            "database_password": self.secrets["unicorn_password"],
+            "redis_url": self.urls["redis"],
+            "lago_url": self.urls["lago"],
+            "lago_api_key": self.secrets["lago_api_key"],
+            "provider_url": self.urls["provider"],
+        }
+
     @classmethod
     def load(cls) -> "Stack | None":
         if not STATE_FILE.exists():

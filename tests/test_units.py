@@ -1,0 +1,109 @@
+"""Unit tests of the support library: prices, redaction, percentiles, configuration and reports."""
+
+import pytest
+
+from creditflow.config import ConfigError, resolve
+from creditflow.metrics import Metrics, percentile
+from creditflow.pricing import credits_for
+from creditflow.redaction import Redactor, hint
+from creditflow.reports import ScenarioResult, error_log, flow_of, text_report
+
+
+@pytest.mark.parametrize(("model", "tokens", "credits"), [
+    ("gpt-3.5-turbo", 100, 9), ("gpt-4", 100, 48), ("gpt-4-turbo", 100, 24), ("claude-3-sonnet", 100, 15),
+    ("gpt-3.5-turbo", 250, 23), ("gpt-3.5-turbo", 1111, 100), ("gpt-4", 1, 1), ("gpt-4", 0, 0),
+])
+def test_credits_are_the_rate_times_tokens_rounded_up(model, tokens, credits):
+    assert credits_for(model, tokens) == credits
+
+
+def test_an_unpriced_model_is_an_error():
+    with pytest.raises(ValueError, match="prices no model"):
+        credits_for("gpt-99", 100)
+
+
+def test_provider_keys_keep_only_a_hint_and_passwords_nothing():
+    assert hint("sk-or-v1-0123456789abcdef1234") == "sk-or-...1234"
+    assert hint("Cf-secretpassword1234") == "***"
+
+
+def test_redactor_masks_known_secrets_tokens_and_keys_everywhere():
+    redactor = Redactor(["TestPassword123!"])
+    text = ("login TestPassword123! with eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln and key "
+            "sk-or-v1-abcdefabcdefabcdef9876")
+    cleaned = redactor.text(text)
+    assert "TestPassword123!" not in cleaned
+    assert "eyJhbGciOiJSUzI1NiJ9" not in cleaned
+    assert "abcdefabcdef" not in cleaned and "sk-or-...9876" in cleaned
+
+
+def test_redactor_masks_secret_fields_in_bodies():
+    body = {"provider": "openrouter", "api_key": "anything", "nested": [{"password": "p"}], "credits": 5}
+    assert Redactor().data(body) == {"provider": "openrouter", "api_key": "<redacted>",
+                                     "nested": [{"password": "<redacted>"}], "credits": 5}
+
+
+def test_percentile_is_nearest_rank():
+    samples = list(range(1, 101))
+    assert percentile(samples, 0.95) == 95
+    assert percentile(samples, 0.5) == 50
+    assert percentile([7.0], 0.95) == 7.0
+
+
+def test_metrics_summary_judges_the_budget_at_p95():
+    metrics = Metrics()
+    for value in [10] * 95 + [900] * 5:
+        metrics.add("credit deduction", value)
+    summary = metrics.summary("credit deduction")
+    assert summary == {"count": 100, "p50_ms": 10, "p95_ms": 10, "max_ms": 900, "budget_ms": 100,
+                       "within_budget": True}
+    metrics.add("credit deduction", 900)
+    assert metrics.summary("credit deduction")["within_budget"] is False
+
+
+def test_configuration_precedence_environment_over_userdata_over_target():
+    environ = {"OPS_CENTER_URL": "http://env:1"}
+    config = resolve({"target": "compose", "ops_center_url": "http://userdata:1", "redis_url": "redis://u:1"},
+                     environ=environ)
+    assert config.ops_center_url == "http://env:1"
+    assert config.redis_url == "redis://u:1"
+    assert config.keycloak_url == "http://127.0.0.1:8080"
+
+
+def test_unknown_target_and_missing_remote_settings_are_clear_errors():
+    with pytest.raises(ConfigError, match="unknown target 'moon'"):
+        resolve({"target": "moon"}, environ={})
+    with pytest.raises(ConfigError, match=r"target remote needs: ops_center_url \(OPS_CENTER_URL\)"):
+        resolve({"target": "remote"}, environ={})
+
+
+def test_the_embedded_target_asks_the_sandbox_and_keeps_explicit_overrides():
+    sandbox = {"ops_center_url": "http://sandbox:1", "keycloak_url": "http://kc:1", "keycloak_client_secret": "s",
+               "keycloak_admin_password": "a", "database_url": "postgresql://db", "database_password": "d",
+               "redis_url": "redis://r", "lago_url": "http://lago", "lago_api_key": "l", "provider_url": "http://p"}
+    config = resolve({}, environ={"OPS_CENTER_URL": "http://other:2"}, start_embedded=lambda: sandbox)
+    assert config.ops_center_url == "http://other:2"
+    assert config.keycloak_url == "http://kc:1"
+    assert config.byok_key.startswith("sk-or-v1-")
+
+
+def test_text_report_has_the_guides_sections_and_marks_failures():
+    results = [
+        ScenarioResult("Individual Flow", "f", "Ivy pays", "passed"),
+        ScenarioResult("BYOK Flow", "f", "Bea pays nothing", "failed", "Then ...: Bea's call should cost 0 credits"),
+        ScenarioResult("Edge Cases", "f", "Tess is refused", "passed"),
+    ]
+    report = text_report(results, {"Target": "embedded"})
+    assert "✓ Individual Flow: PASSED (1 of 1 scenarios passed)" in report
+    assert "✗ BYOK Flow: FAILED (0 of 1 scenarios passed)" in report
+    assert "Bea's call should cost 0 credits" in report
+    assert "manual test required" not in report.lower()
+    log = error_log(results)
+    assert "BYOK Flow / f / Bea pays nothing: FAILED" in log and "should cost 0 credits" in log
+    assert error_log(results[:1]) is None
+
+
+def test_flows_come_from_tags():
+    assert flow_of(["organization", "critical"]) == "Org Flow"
+    assert flow_of(["edge", "concurrency"]) == "Edge Cases"
+    assert flow_of(["smoke"]) == "Other"
