@@ -346,14 +346,15 @@ class CreditFlow:
         self.provider_failing = True
 
     # -- latency --------------------------------------------------------------------------------
-    async def measure(self, operation: str, count: int) -> list[float]:
-        """`count` samples of one of the guide's budgeted operations, in milliseconds."""
+    async def measure(self, name: str, operation: str, count: int) -> list[float]:
+        """`count` samples of one of the guide's budgeted operations done by `name`, in milliseconds."""
         if operation == "authentication":
-            name = next(iter(self.personas))
             return [await self.sign_in_again(name) for _ in range(count)]
         if operation == "organization queries":
-            org = next(iter(self.orgs))
-            await self.pool(org)  # the first read warms connections; budgets are for steady state
+            org = next((o.name for o in self.orgs.values() if o.admin == name), None)
+            if org is None:
+                raise FlowError(f"{name} administers no organization in this scenario")
+            await self.pool(org)  # the first read opens connections; the budget is for steady state
             start = len(self.s.metrics.samples[operation])
             for _ in range(count):
                 await self.pool(org)
@@ -361,7 +362,6 @@ class CreditFlow:
         phase = {"credit deduction": "credits", "usage tracking": "usage"}.get(operation)
         if phase is None:
             raise FlowError(f"the guide budgets no operation called {operation!r}")
-        name = next(iter(self.personas))
         samples = []
         for _ in range(count):
             outcome = await self.call(name, "gpt-3.5-turbo", 100)

@@ -10,13 +10,13 @@ Feature: The credit flow stays within the guide's latency budgets
 
   Rule: Each operation's 95th percentile stays under its budget
 
-    Scenario Outline: <operation> stays under <budget> ms at the 95th percentile
-      When <operation> is measured over 30 repetitions
+    Scenario Outline: <actor>'s <operation> stays under <budget> ms at the 95th percentile
+      When <actor>'s <operation> is measured over 30 repetitions
       Then the 95th percentile of <operation> is under <budget> ms
 
       Examples:
-        | operation            | budget |
-        | authentication       | 500    |
-        | credit deduction     | 100    |
-        | usage tracking       | 50     |
-        | organization queries | 200    |
+        | actor | operation            | budget |
+        | Ivy   | authentication       | 500    |
+        | Ivy   | credit deduction     | 100    |
+        | Ivy   | usage tracking       | 50     |
+        | Alice | organization queries | 200    |

@@ -5,9 +5,9 @@ from behave import then, when
 from creditflow.metrics import percentile
 
 
-@when("{operation} is measured over {count:Amount} repetitions")
-async def measure(context, operation, count):
-    context.samples = await context.flow.measure(operation, count)
+@when("{name}'s {operation} is measured over {count:Amount} repetitions")
+async def measure(context, name, operation, count):
+    context.samples = await context.flow.measure(name, operation, count)
 
 
 @then("the 95th percentile of {operation} is under {budget:Amount} ms")
