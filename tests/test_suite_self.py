@@ -1,0 +1,220 @@
+"""Self-tests of the acceptance suite: it passes on the reference, fails with the business fact on a broken
+one, runs scenarios alone and in any order, and its reports are complete, readable and leak no secret."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from behave.parser import parse_file
+
+from sandbox import stack as sandbox
+
+pytestmark = pytest.mark.live
+ROOT = Path(__file__).resolve().parent.parent
+REPORTS = ROOT / "reports"
+GUIDE_REPORTS = [Path("/tmp/credit_flow_e2e_report.txt"), Path("/tmp/credit_flow_performance.json"),
+                 Path("/tmp/credit_flow_errors.log")]
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--virtual-time-budget=8000"]
+BYOK_KEY = "sk-or-v1-" + os.urandom(20).hex()
+
+
+def behave(*args: str, env: dict[str, str] | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TEST_OPENROUTER_KEY": BYOK_KEY, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "behave", "--no-color", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, env=env)
+
+
+def isolated_reports(tmp: Path) -> dict[str, str]:
+    return {"CREDITFLOW_REPORT": str(tmp / "report.txt"), "CREDITFLOW_PERFORMANCE": str(tmp / "performance.json"),
+            "CREDITFLOW_ERROR_LOG": str(tmp / "errors.log")}
+
+
+def summary(output: str) -> dict[str, int]:
+    match = re.search(r"(\d+) scenarios? passed, (\d+) failed, (\d+) skipped(?:, (\d+) undefined)?", output)
+    assert match, output[-2000:]
+    passed, failed, skipped, undefined = (int(group or 0) for group in match.groups())
+    return {"passed": passed, "failed": failed, "skipped": skipped, "undefined": undefined}
+
+
+@pytest.fixture(scope="module")
+def full_run(stack, tmp_path_factory):
+    """Every scenario once, with the default report paths; its Allure results are kept for the checks."""
+    tmp = tmp_path_factory.mktemp("full-run")
+    secrets_file = tmp / "secrets.txt"
+    started = time.monotonic()
+    run = behave("-f", "progress", env={"CREDITFLOW_SECRETS_FILE": str(secrets_file)})
+    duration = time.monotonic() - started
+    shutil.copytree(REPORTS / "allure-results", tmp / "allure-results")
+    html = tmp / "allure-report"
+    subprocess.run(["npx", "--no-install", "allure", "generate", str(tmp / "allure-results"), "--config",
+                    str(ROOT / "allurerc.mjs"), "-o", str(html)], cwd=ROOT, check=True, capture_output=True,
+                   timeout=300)
+    shutil.copytree(html, REPORTS / "allure-report", dirs_exist_ok=True)
+    secrets = set(secrets_file.read_text().splitlines()) | set(stack.secrets.values()) | {BYOK_KEY}
+    return {"run": run, "tmp": tmp, "html": html / "index.html", "secrets": {s for s in secrets if len(s) >= 6},
+            "duration": duration}
+
+
+def scenario_count() -> int:
+    return sum(len(rule.walk_scenarios()) for path in (ROOT / "features").glob("*.feature")
+               for rule in parse_file(str(path)).iter_rules())
+
+
+def test_every_scenario_passes_with_nothing_skipped_or_undefined(full_run):
+    run = full_run["run"]
+    counts = summary(run.stdout)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert counts == {"passed": scenario_count(), "failed": 0, "skipped": 0, "undefined": 0}
+    assert re.search(r"\d+ steps passed, 0 failed, 0 skipped", run.stdout)
+
+
+def test_the_700_call_scenario_shows_its_progress(full_run):
+    assert "Tess's calls: 700/700" in full_run["run"].stderr
+
+
+def test_text_report_performance_metrics_and_no_error_log_after_a_green_run(full_run):
+    report = GUIDE_REPORTS[0].read_text()
+    for flow in ("Individual Flow", "Org Flow", "BYOK Flow", "Edge Cases", "Integration Checklist", "Performance"):
+        assert f"✓ {flow}: PASSED" in report
+    assert "manual" not in report.lower() and "FAILED" not in report
+    operations = json.loads(GUIDE_REPORTS[1].read_text())["operations"]
+    for operation in ("authentication", "credit deduction", "usage tracking", "organization queries"):
+        measured = operations[operation]
+        assert measured["count"] >= 30 and measured["within_budget"] is True
+        assert measured["p50_ms"] <= measured["p95_ms"] <= measured["max_ms"] < 10_000
+    assert not GUIDE_REPORTS[2].exists()
+
+
+def test_no_report_attachment_or_console_line_leaks_a_secret(full_run):
+    secrets = full_run["secrets"]
+    assert BYOK_KEY in secrets
+    assert any(s.startswith("eyJ") for s in secrets) and any(s.startswith("Cf-") for s in secrets)
+    files = [p for p in REPORTS.rglob("*") if p.is_file()] + [p for p in GUIDE_REPORTS if p.exists()]
+    assert len(files) > 50
+    leaks = []
+    for path in files:
+        text = path.read_text(errors="replace")
+        leaks += [f"{path}: {secret[:4]}..." for secret in secrets if secret in text]
+    console = full_run["run"].stdout + full_run["run"].stderr
+    leaks += [f"console: {secret[:4]}..." for secret in secrets if secret in console]
+    assert leaks == []
+
+
+def test_http_evidence_is_attached_with_secrets_redacted(full_run):
+    attachments = list((full_run["tmp"] / "allure-results").glob("*-attachment.txt"))
+    http_logs = [p.read_text() for p in attachments if "-> " in p.read_text()]
+    assert http_logs, "no HTTP exchanges were attached"
+    byok = "\n".join(log for log in http_logs if "byok-keys" in log)
+    assert f"sk-or-...{BYOK_KEY[-4:]}" in byok or "<redacted>" in byok
+
+
+def test_allure_results_carry_epic_story_severity_and_environment(full_run):
+    results = [json.loads(p.read_text()) for p in (full_run["tmp"] / "allure-results").glob("*-result.json")]
+    assert len(results) == scenario_count()
+    for result in results:
+        labels = {label["name"]: label["value"] for label in result["labels"]}
+        assert labels.get("epic", "").startswith(("Flow ", "Integration", "Performance")), labels
+        assert labels.get("story") and labels.get("feature") and labels.get("severity"), labels
+    assert any(r["name"].startswith("Olivia's 9-credit call") and
+               {"name": "severity", "value": "critical"} in r["labels"] for r in results)
+    environment = (full_run["tmp"] / "allure-results" / "environment.properties").read_text()
+    for part in ("target=embedded", "keycloak=", "postgresql=", "redis=", "litellm=", "ops_center_build="):
+        assert part in environment
+
+
+def test_the_single_file_html_report_renders_in_chromium_with_every_scenario_passed(full_run, tmp_path):
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian chromium is installed by scripts/setup.sh"
+    url = full_run["html"].as_uri()
+    profile = ["--user-data-dir=" + str(tmp_path / "profile")]
+    shot = tmp_path / "report.png"
+    subprocess.run([chromium, *CHROMIUM_FLAGS, *profile, "--window-size=1400,1000", f"--screenshot={shot}", url],
+                   capture_output=True, timeout=120, check=True)
+    assert shot.stat().st_size > 20_000
+    shutil.copy(shot, REPORTS / "allure-report-screenshot.png")
+    dom = subprocess.run([chromium, *CHROMIUM_FLAGS, *profile, "--dump-dom", url], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    passed = re.search(r'data-testid="metadata-item-passed".*?>(\d+)</span>', dom, re.S)
+    assert passed, "the rendered report shows no passed count"
+    assert int(passed.group(1)) == scenario_count()
+
+
+def first_scenarios() -> list[str]:
+    """The first scenario of each feature (an outline's first example where it starts with one)."""
+    return [next(parse_file(str(path)).iter_rules()).walk_scenarios()[0].name
+            for path in sorted((ROOT / "features").glob("*.feature"))]
+
+
+@pytest.mark.parametrize("name", first_scenarios())
+def test_a_scenario_passes_when_run_alone(name, tmp_path):
+    run = behave("-n", f"^{re.escape(name)}$", "-f", "plain", env=isolated_reports(tmp_path))
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert summary(run.stdout)["passed"] == 1
+
+
+def test_scenarios_pass_in_reverse_feature_order(tmp_path):
+    features = sorted((ROOT / "features").glob("*.feature"), reverse=True)
+    run = behave(*map(str, features), "--tags", "not @slow", "-f", "progress", env=isolated_reports(tmp_path))
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert summary(run.stdout)["failed"] == 0
+
+
+@contextmanager
+def broken_ops_center(stack, defect: str):
+    """A second reference Ops-Center on the same stack, with one business rule deliberately broken."""
+    port = sandbox.free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "sandbox.serve:ops_center", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT, env={**os.environ, **sandbox.ops_center_env(stack, defect)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        sandbox.wait_until(f"ops-center ({defect})", lambda: httpx.get(f"{url}/health", timeout=2).is_success,
+                           60, process.pid)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def category_of(result: dict, categories: list[dict]) -> str | None:
+    message = result.get("statusDetails", {}).get("message", "")
+    for category in categories:
+        if result["status"] in category["matchedStatuses"] and \
+                re.fullmatch(category.get("messageRegex", ".*"), message, re.S):
+            return category["name"]
+    return None
+
+
+@pytest.mark.parametrize(("defect", "selection", "flow", "fact"), [
+    ("byok_charged", ["--tags", "@byok"], "BYOK Flow",
+     "Bea's call should cost 0 credits, but cost 48"),
+    ("no_payment_check", ["-n", "cannot pay for"], "Edge Cases",
+     "the call should be refused for payment (402), but succeeded"),
+])
+def test_a_broken_reference_fails_with_the_business_fact(stack, tmp_path, defect, selection, flow, fact):
+    with broken_ops_center(stack, defect) as url:
+        run = behave(*selection, "-f", "plain", env={"OPS_CENTER_URL": url, **isolated_reports(tmp_path)})
+    (tmp_path / "console.txt").write_text(run.stdout)
+    assert run.returncode != 0 and summary(run.stdout)["failed"] >= 1
+    assert fact in run.stdout
+    assert f"✗ {flow}: FAILED" in (tmp_path / "report.txt").read_text()
+    errors = (tmp_path / "errors.log").read_text()
+    assert fact in errors
+    failed = [json.loads(p.read_text()) for p in (REPORTS / "allure-results").glob("*-result.json")]
+    failed = [r for r in failed if r["status"] == "failed"]
+    assert failed and all(r["name"] in errors for r in failed)
+    categories = json.loads((REPORTS / "allure-results" / "categories.json").read_text())
+    assert {category_of(r, categories) for r in failed} == {"Product defect"}
+    shutil.copy(tmp_path / "console.txt", REPORTS / f"broken-reference-{defect}.txt")
