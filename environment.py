@@ -13,6 +13,7 @@ import httpx
 import parse
 from allure_commons.types import AttachmentType, LinkType
 from behave import register_type
+from behave.model import Rule
 from behave.model_core import Status
 
 from creditflow.config import ROOT, ConfigError, resolve
@@ -128,7 +129,9 @@ def before_scenario(context, scenario):
         epic, section = EPICS[flow_tag]
         allure.dynamic.epic(epic)
         allure.dynamic.link(f"{CONTRACT}#{section}", link_type=LinkType.LINK, name=f"contract: {section}")
-    rule = getattr(scenario, "rule", None)
+    rule = scenario.parent
+    while rule is not None and not isinstance(rule, Rule):
+        rule = getattr(rule, "parent", None)  # a generated outline scenario sits under its outline
     if rule is not None:
         allure.dynamic.story(rule.name)
 

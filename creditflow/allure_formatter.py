@@ -1,14 +1,41 @@
-"""allure-behave's formatter, taught about Gherkin `Rule:` blocks.
+"""allure-behave's formatter, taught two things it lacks in 2.16.
 
-allure-behave 2.16 wraps only a feature's direct scenarios, so scenarios grouped under a Rule would
-be reported with no test around their steps. This formatter wraps those too.
+- Scenarios grouped under a Gherkin `Rule:` are wrapped as tests too (it wraps only a feature's
+  direct scenarios, so their steps would be reported outside any test).
+- `allure.dynamic` labels (epic, story) reach the running test: its listener implements no
+  `add_label` hook, so environment.py's labels would be dropped.
 """
 
+import allure_commons
 from allure_behave.formatter import AllureFormatter as BaseAllureFormatter
+from allure_commons.model2 import Label
+
+
+class DynamicLabels:
+    def __init__(self, listener):
+        self._listener = listener
+
+    @allure_commons.hookimpl
+    def add_label(self, label_type, labels):
+        test = self._listener.logger.get_test(self._listener.current_scenario_uuid)
+        if test is not None:
+            test.labels.extend(Label(name=label_type, value=value) for value in labels)
 
 
 class AllureFormatter(BaseAllureFormatter):
+    def __init__(self, stream_opener, config):
+        super().__init__(stream_opener, config)
+        self._labels = DynamicLabels(self.listener)
+        allure_commons.plugin_manager.register(self._labels)
+
     def feature(self, feature):
         super().feature(feature)
         for rule in feature.iter_rules():
             self._wrap_scenario(rule.scenarios)
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            if allure_commons.plugin_manager.is_registered(self._labels):
+                allure_commons.plugin_manager.unregister(self._labels)

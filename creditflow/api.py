@@ -50,7 +50,9 @@ class OpsCenterApi:
     def __init__(self, base_url: str, evidence: Evidence):
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"), timeout=httpx.Timeout(120, connect=10),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+            # Idle connections close before the server's keep-alive ends (uvicorn: 5 s): no request is sent
+            # on a connection the server is closing.
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50, keepalive_expiry=2),
         )
         self._evidence = evidence
 

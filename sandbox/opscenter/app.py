@@ -132,7 +132,10 @@ class OpsCenter:
         self.settings = settings
 
     async def start(self) -> None:
-        self.http = httpx.AsyncClient(limits=httpx.Limits(max_connections=400, max_keepalive_connections=100))
+        # Idle connections are dropped before uvicorn's 5 s keep-alive ends, so that a call is never sent
+        # on a connection the server is closing at that moment.
+        self.http = httpx.AsyncClient(limits=httpx.Limits(max_connections=400, max_keepalive_connections=100,
+                                                          keepalive_expiry=2))
         self.pg = await asyncpg.create_pool(self.settings.database_url, min_size=2, max_size=20)
         self.ledger = Ledger(self.pg)
         self.redis = redis.from_url(self.settings.redis_url, decode_responses=True)
@@ -359,6 +362,7 @@ class OpsCenter:
                 headers={"Authorization": f"Bearer {self.settings.litellm_key}"},
             )
         except httpx.HTTPError as error:
+            log.warning("the LLM router failed a call: %s", type(error).__name__)
             raise ApiError(502, "provider_unavailable",
                            f"The LLM provider could not be reached ({type(error).__name__}); nothing was charged.",
                            ) from None

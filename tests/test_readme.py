@@ -1,0 +1,35 @@
+"""The README's configuration table lists every variable the code reads, and its commands exist."""
+
+import re
+from pathlib import Path
+
+from creditflow.config import SETTINGS
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+SOURCES = [*ROOT.glob("creditflow/*.py"), *ROOT.glob("sandbox/**/*.py"), *ROOT.glob("steps/*.py"),
+           ROOT / "environment.py", *ROOT.glob("benchmarks/*.py")]
+READS = re.compile(r"""(?:environ|env)(?:\.get\(|\[)["']([A-Z][A-Z0-9_]+)["']""")
+
+
+def variables_read_by_the_code() -> set[str]:
+    found = {name for path in SOURCES for name in READS.findall(path.read_text())}
+    return found | {variable for variable, _ in SETTINGS.values()}
+
+
+def test_every_variable_the_code_reads_is_documented():
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]{2,})`", README))
+    missing = sorted(variables_read_by_the_code() - documented)
+    assert missing == []
+
+
+def test_every_userdata_key_is_in_the_configuration_table():
+    for key, (variable, _) in SETTINGS.items():
+        assert re.search(rf"\| `{variable}` \| `{key}` \|", README), key
+
+
+def test_the_two_commands_exist_and_ci_runs_the_test_command():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "make acceptance" in README and "make test" in README
+    assert re.search(r"^acceptance:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
