@@ -30,13 +30,13 @@ if [ ${#missing_debs[@]} -gt 0 ]; then
 fi
 
 step "Python packages (suite, sandbox, tests)"
-"$PYTHON" -m pip install -q --disable-pip-version-check -r requirements.txt
-"$PYTHON" -m pip install -q --disable-pip-version-check --no-deps -e .
+"$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore -r requirements.txt
+"$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps -e .
 
 if [ ! -x "$CACHE/litellm-venv/bin/litellm" ]; then
   step "LiteLLM proxy in its own virtualenv ($CACHE/litellm-venv)"
   "$PYTHON" -m venv "$CACHE/litellm-venv"
-  "$CACHE/litellm-venv/bin/pip" install -q --disable-pip-version-check -r requirements-litellm.txt
+  "$CACHE/litellm-venv/bin/pip" install -q --disable-pip-version-check --root-user-action=ignore -r requirements-litellm.txt
 fi
 
 if [ ! -x "$CACHE/keycloak-$KEYCLOAK_VERSION/bin/kc.sh" ]; then
