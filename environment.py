@@ -74,23 +74,23 @@ def start_sandbox() -> dict[str, str]:
 
 
 def stop_run(context, message: str) -> None:
+    """Ends the run before any scenario, with the reason and no stack trace."""
     console(f"\ncreditflow: {message}\n(see README.md, Troubleshooting)\n")
-    context.config.setup_outputs = lambda *args, **kwargs: None
-    raise SystemExit(2)
+    context.abort(reason="creditflow could not reach or configure its target (see above)")
 
 
 def before_all(context):
-    asyncio.set_event_loop(asyncio.new_event_loop())
     try:
         context.cf_config = resolve(context.config.userdata, start_embedded=start_sandbox)
     except ConfigError as error:
-        stop_run(context, f"configuration: {error}")
+        return stop_run(context, f"configuration: {error}")
+    asyncio.set_event_loop(asyncio.new_event_loop())
     try:
         context.services = run(Services.connect(context.cf_config))
         health = run(context.services.api.health())
     except (OSError, httpx.HTTPError) as error:
-        stop_run(context, f"the target {context.cf_config.target} is unreachable ({type(error).__name__}: "
-                          f"{error}); checked {context.cf_config.describe()}")
+        return stop_run(context, f"the target {context.cf_config.target} is unreachable ({type(error).__name__}: "
+                                 f"{error}); checked {context.cf_config.describe()}")
     console(f"creditflow: target {context.cf_config.target}, Ops-Center health {health.body}")
     context.allure_results = allure_results_dir(context.config)
     shutil.rmtree(context.allure_results, ignore_errors=True)

@@ -46,6 +46,7 @@ DEFAULTS = {
     "keycloak_realm": "uchub",
     "keycloak_client_id": "ops-center",
     "keycloak_admin_user": "admin",
+    "database_password": "",
     "report_path": "/tmp/credit_flow_e2e_report.txt",
     "performance_path": "/tmp/credit_flow_performance.json",
     "error_log_path": "/tmp/credit_flow_errors.log",

@@ -105,7 +105,7 @@ def wait_until(name: str, check, timeout: float, pid: int | None = None) -> None
         try:
             if check():
                 return
-        except (httpx.HTTPError, OSError):
+        except Exception:  # any failure of a readiness probe means "not ready yet"
             pass
         time.sleep(0.25)
     raise StartError(f"{name} was not ready after {timeout:.0f} s; see {LOG_DIR / (name + '.log')}")
@@ -183,7 +183,12 @@ def create_database(stack: Stack) -> None:
         await owner.execute(SCHEMA.read_text())
         await owner.close()
 
-    asyncio.run(create())
+    # A private loop: asyncio.run() would unset the caller's current event loop (behave's steps use it).
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(create())
+    finally:
+        loop.close()
 
 
 def start_redis(stack: Stack) -> None:
