@@ -289,8 +289,13 @@ class CreditFlow:
     # -- LLM calls ------------------------------------------------------------------------------
     async def call(self, name: str, model: str, tokens: int, use_byok: bool | None = None,
                    request_id: str | None = None) -> CallOutcome:
-        self.before.setdefault(name, await self.snapshot(name))
+        await self._remember_opening(name)
         return await self._call(name, model, tokens, use_byok, request_id)
+
+    async def _remember_opening(self, name: str) -> None:
+        """The balance and usage before `name`'s first call, for the steps that compare before and after."""
+        if name not in self.before:
+            self.before[name] = await self.snapshot(name)
 
     async def _call(self, name: str, model: str, tokens: int, use_byok: bool | None = None,
                     request_id: str | None = None, under_load: bool = False) -> CallOutcome:
@@ -313,7 +318,7 @@ class CreditFlow:
     async def call_many(self, name: str, count: int, model: str, tokens: int, concurrency: int | None = None,
                         progress: Callable[[int, int], None] | None = None) -> list[CallOutcome]:
         """`count` calls at once (at most `concurrency` in flight when given)."""
-        self.before.setdefault(name, await self.snapshot(name))
+        await self._remember_opening(name)
         await self.s.fresh_token(self.persona(name))
         gate = asyncio.Semaphore(concurrency or count)
         done = 0
