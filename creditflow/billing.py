@@ -27,7 +27,3 @@ class Billing:
 
     async def usage_event(self, transaction_id: str):
         return await self._call(self._client.events.find, transaction_id)
-
-    async def reachable(self) -> bool:
-        found = await self._call(self._client.plans.find_all)
-        return found is not None

@@ -10,9 +10,6 @@ class CacheReader:
     async def close(self) -> None:
         await self._redis.aclose()
 
-    async def ping(self) -> bool:
-        return bool(await self._redis.ping())
-
     async def cached_balance(self, user_id: str) -> int | None:
         value = await self._redis.hget(f"balance:{user_id}", "credits")
         return int(value) if value is not None else None

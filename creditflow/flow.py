@@ -410,9 +410,10 @@ class CreditFlow:
     async def stored_key_ciphertexts(self, name: str) -> list[bytes]:
         return await self.s.ledger.stored_byok_ciphertexts(self.persona(name).account.user_id)
 
-    async def billing_plans(self, customer: str) -> list[str]:
+    async def billing_customer(self, customer: str):
+        """The Lago customer of a persona or an organization, and the plans it is actively subscribed to."""
         external_id = self.orgs[customer].org_id if customer in self.orgs else self.persona(customer).account.user_id
-        return await self.s.billing.active_plans(external_id)
+        return await self.s.billing.customer(external_id), await self.s.billing.active_plans(external_id)
 
     async def billing_event(self, outcome: CallOutcome):
         return await self.s.billing.usage_event(outcome.request_id)

@@ -28,9 +28,6 @@ class LedgerReader:
     async def close(self) -> None:
         await self._pool.close()
 
-    async def ping(self) -> bool:
-        return await self._pool.fetchval("SELECT 1") == 1
-
     async def own_balance(self, user_id: str) -> int | None:
         return await self._pool.fetchval("SELECT credits FROM user_credits WHERE user_id = $1", user_id)
 

@@ -5,7 +5,8 @@ from behave import then
 
 @then("billing has {customer} subscribed to the {plan} plan")
 async def subscribed(context, customer, plan):
-    plans = await context.flow.billing_plans(customer)
+    account, plans = await context.flow.billing_customer(customer)
+    assert account is not None, f"billing should know {customer} as a customer"
     assert plan in plans, f"billing should have {customer} on the {plan} plan, but has {plans or 'no subscription'}"
 
 

@@ -42,7 +42,8 @@ async def test_first_call_provisions_the_user_with_the_plans_quota_and_a_lago_su
     snapshot = await flow.snapshot("Ivy")
     assert (snapshot.credits, snapshot.calls_used, snapshot.calls_limit, snapshot.plan) == (0, 0, 10_000,
                                                                                           "professional")
-    assert await flow.billing_plans("Ivy") == ["professional"]
+    customer, plans = await flow.billing_customer("Ivy")
+    assert customer.email == flow.persona("Ivy").email and plans == ["professional"]
 
 
 async def test_granting_credits_takes_a_platform_admin_and_a_valid_amount(flow, services):
@@ -65,10 +66,9 @@ async def test_organization_endpoints_success_and_error_paths(flow, services):
     olivia = await flow.sign_up("Olivia", "platform")
     nora = await flow.sign_up("Nora", "professional")
 
-    for body in ({"name": "", "subscription_tier": "platform"}, {"name": "x" * 201, "subscription_tier": "platform"},
-                 {"name": "Acme", "subscription_tier": "gold"}):
-        answer = await api._send("Alice", alice.token, "POST", "/api/v1/org", body)
-        assert answer.status == 422, body
+    for name, tier in (("", "platform"), ("x" * 201, "platform"), ("Acme", "gold")):
+        answer = await api.create_org("Alice", alice.token, name, tier)
+        assert answer.status == 422, (name, tier)
 
     assert (await api.invite("Alice", alice.token, org.org_id, "ghost@creditflow.test")).status == 404
     assert (await api.invite("Alice", alice.token, org.org_id, "not-an-email")).status == 422

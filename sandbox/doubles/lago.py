@@ -42,7 +42,7 @@ def create_app(api_key: str) -> FastAPI:
         if not given.get("external_id"):
             return error(422, "validation_errors")
         customer = customers.setdefault(given["external_id"], {
-            "lago_id": str(uuid.uuid4()), "created_at": now(), "currency": "USD",
+            "lago_id": str(uuid.uuid4()), "created_at": now(), "currency": "USD", "applicable_timezone": "UTC",
         })
         customer.update(given, updated_at=now())
         return {"customer": customer}
