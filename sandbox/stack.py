@@ -36,6 +36,7 @@ LITELLM_CONFIG = ROOT / "sandbox" / "litellm_config.yaml"
 SCHEMA = ROOT / "sandbox" / "opscenter" / "schema.sql"
 PG_BIN = Path(os.environ.get("CREDITFLOW_PG_BIN", "/usr/lib/postgresql/15/bin"))
 SETUP_HINT = "run `make setup` (it installs what the sandbox needs)"
+PROVIDER_KEEP_ALIVE_S = 120
 
 
 class StartError(Exception):
@@ -202,15 +203,19 @@ def start_redis(stack: Stack) -> None:
     stack.urls["redis"] = f"redis://127.0.0.1:{port}/0"
 
 
-def uvicorn(name: str, factory: str, port: int, env: dict[str, str]) -> int:
+def uvicorn(name: str, factory: str, port: int, env: dict[str, str], keep_alive_s: int = 5) -> int:
     return spawn(name, [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
-                        "--port", str(port), "--log-level", "warning", "--no-access-log"], env)
+                        "--port", str(port), "--log-level", "warning", "--no-access-log",
+                        "--timeout-keep-alive", str(keep_alive_s)], env)
 
 
 def start_doubles(stack: Stack) -> None:
     provider_port, lago_port = free_port(), free_port()
     stack.secrets["lago_api_key"] = secrets.token_urlsafe(18)
-    stack.pids["provider"] = uvicorn("provider", "sandbox.serve:provider_double", provider_port, {})
+    # LiteLLM's aiohttp keeps idle connections 15 s: the provider must not close them first, or a call
+    # races the close ("Cannot write to closing transport").
+    stack.pids["provider"] = uvicorn("provider", "sandbox.serve:provider_double", provider_port, {},
+                                     keep_alive_s=PROVIDER_KEEP_ALIVE_S)
     stack.pids["lago"] = uvicorn("lago", "sandbox.serve:lago_double", lago_port,
                                  {"LAGO_API_KEY": stack.secrets["lago_api_key"]})
     stack.urls["provider"] = f"http://127.0.0.1:{provider_port}"
