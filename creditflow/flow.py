@@ -133,20 +133,23 @@ class Services:
         username = self.unique(name)
         account = await self.identity.create_account(username, f"{username}@creditflow.test", plan, platform_admin)
         self.redactor.remember(account.password)
-        token, elapsed = await self.identity.sign_in(account.username, account.password)
-        self.redactor.remember(token)
-        self.metrics.add("authentication", elapsed)
-        persona = Persona(name, account, token, time.monotonic())
+        persona = Persona(name, account, token="", signed_in_at=0.0)
+        await self.sign_in(persona)
         # The first authenticated call provisions the user in Ops-Center.
-        await self.api.balance(name, token)
+        await self.api.balance(name, persona.token)
         return persona
+
+    async def sign_in(self, persona: Persona) -> float:
+        """Signs the persona in again; returns how long Keycloak took, in milliseconds."""
+        persona.token, elapsed = await self.identity.sign_in(persona.account.username, persona.account.password)
+        persona.signed_in_at = time.monotonic()
+        self.redactor.remember(persona.token)
+        self.metrics.add("authentication", elapsed)
+        return elapsed
 
     async def fresh_token(self, persona: Persona) -> str:
         if time.monotonic() - persona.signed_in_at > TOKEN_MAX_AGE_S:
-            persona.token, elapsed = await self.identity.sign_in(persona.account.username, persona.account.password)
-            self.redactor.remember(persona.token)
-            self.metrics.add("authentication", elapsed)
-            persona.signed_in_at = time.monotonic()
+            await self.sign_in(persona)
         return persona.token
 
     async def operator_token(self) -> str:
@@ -199,12 +202,7 @@ class CreditFlow:
             raise FlowError(f"the platform admin could not grant {credits} credits to {name}: {answer.detail}")
 
     async def sign_in_again(self, name: str) -> float:
-        persona = self.persona(name)
-        persona.token, elapsed = await self.s.identity.sign_in(persona.account.username, persona.account.password)
-        self.s.redactor.remember(persona.token)
-        persona.signed_in_at = time.monotonic()
-        self.s.metrics.add("authentication", elapsed)
-        return elapsed
+        return await self.s.sign_in(self.persona(name))
 
     async def token_claims(self, name: str) -> dict:
         return await self.s.identity.decode(await self.s.fresh_token(self.persona(name)))
@@ -278,8 +276,9 @@ class CreditFlow:
         return await self.s.api.org_credits(name, token, self.org(org_name).org_id)
 
     # -- BYOK -----------------------------------------------------------------------------------
-    async def store_byok_key(self, name: str, key: str | None = None) -> Answer:
-        key = key or self.s.config.byok_key
+    async def store_byok_key(self, name: str) -> Answer:
+        """Stores the run's OpenRouter key (TEST_OPENROUTER_KEY) as `name`'s own."""
+        key = self.s.config.byok_key
         self.s.redactor.remember(key)
         return await self.s.api.store_byok_key(name, await self.s.fresh_token(self.persona(name)), BYOK_PROVIDER, key)
 
