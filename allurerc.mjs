@@ -1,7 +1,13 @@
 // Allure 3: one self-contained HTML file, so the report opens from disk.
+import { readFileSync } from "node:fs";
+
+// The same categories environment.py writes beside the results (product defect, environment, suite).
+const categories = JSON.parse(readFileSync(new URL("./allure-categories.json", import.meta.url), "utf8"));
+
 export default {
   name: "Ops-Center credit flow",
   output: "./reports/allure-report",
+  categories,
   plugins: {
     awesome: {
       options: {

@@ -1,7 +1,6 @@
 """behave hooks: configuration, the embedded sandbox, per-scenario worlds and cleanup, and the reports."""
 
 import asyncio
-import json
 import os
 import shutil
 import sys
@@ -29,13 +28,8 @@ EPICS = {
     "integration": ("Integration checklist", "storage-postgresql-database-unicorn_db"),
     "performance": ("Performance benchmarks", "units-and-prices"),
 }
-CATEGORIES = [
-    {"name": "Environment problem", "matchedStatuses": ["broken", "failed"],
-     "messageRegex": r"(?s).*(ConnectError|ConnectTimeout|unreachable|Connection refused|cannot start|"
-                     r"ReadTimeout|PoolTimeout).*"},
-    {"name": "Suite defect", "matchedStatuses": ["broken"]},
-    {"name": "Product defect", "matchedStatuses": ["failed"]},
-]
+# Allure categories, shared with allurerc.mjs (one file): product defect, environment problem, suite defect.
+CATEGORIES_FILE = ROOT / "allure-categories.json"
 
 
 @parse.with_pattern(r"-?\d{1,3}(?:,\d{3})+|-?\d+")
@@ -201,5 +195,5 @@ def write_allure_environment(results: Path, config, services) -> None:
         properties |= sandbox.versions()
     lines = [f"{key}={value}" for key, value in properties.items()]
     (results / "environment.properties").write_text("\n".join(lines) + "\n")
-    (results / "categories.json").write_text(json.dumps(CATEGORIES, indent=2))
+    shutil.copy(CATEGORIES_FILE, results / "categories.json")
 
