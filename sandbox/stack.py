@@ -333,7 +333,7 @@ def up() -> Stack:
         stack.save()
         wait_until("redis", lambda: redis_ping(stack.urls["redis"]), 10, stack.pids["redis"])
         wait_until("provider", lambda: http_ok(f"{stack.urls['provider']}/health"), 30, stack.pids["provider"])
-        wait_until("lago", lambda: http_ok(f"{stack.urls['lago']}/api/v1/plans") is not None, 30, stack.pids["lago"])
+        wait_until("lago", lambda: http_ok(f"{stack.urls['lago']}/health"), 30, stack.pids["lago"])
         start_litellm(stack)
         stack.save()
         timed(stack, "litellm", lambda: wait_until(

@@ -36,6 +36,10 @@ def create_app(api_key: str) -> FastAPI:
             return error(401, "Unauthorized")
         return await call_next(request)
 
+    @app.get("/health")
+    async def health():
+        return {"message": "Success"}
+
     @app.post("/api/v1/customers")
     async def upsert_customer(request: Request):
         given = (await request.json()).get("customer", {})

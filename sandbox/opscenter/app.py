@@ -408,16 +408,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     CallerDep = Annotated[Caller, Depends(authenticated)]
 
+    async def probe(url: str, key: str | None = None) -> None:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        answer = await service.http.get(url, headers=headers, timeout=5)
+        answer.raise_for_status()
+
     @app.get("/health")
     async def health():
-        checks = {}
+        settings = service.settings
         probes = {
             "postgres": lambda: service.pg.fetchval("SELECT 1"),
             "redis": service.redis.ping,
             "keycloak": service.verifier.refresh,
-            "litellm": lambda: probe(f"{settings_.litellm_url}/health/liveliness"),
-            "lago": lambda: probe(f"{settings_.lago_url}/api/v1/plans", settings_.lago_key),
+            "litellm": lambda: probe(f"{settings.litellm_url}/health/liveliness"),
+            "lago": lambda: probe(f"{settings.lago_url}/api/v1/plans", settings.lago_key),
         }
+        checks = {}
         for name, check in probes.items():
             try:
                 await check()
@@ -425,13 +431,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             except Exception as error:  # a health report names every failure, whatever its kind
                 checks[name] = f"{type(error).__name__}: {error}"[:200]
         return checks
-
-    settings_ = service.settings
-
-    async def probe(url: str, key: str | None = None) -> None:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        answer = await service.http.get(url, headers=headers, timeout=5)
-        answer.raise_for_status()
 
     @app.post("/api/v1/org", status_code=201)
     async def create_org(body: OrgCreate, caller: CallerDep):
