@@ -142,6 +142,7 @@ def after_step(context, step):
         if problems and step.status.name == "passed":
             message = "ledger invariant broken after the scenario: " + "; ".join(problems)
             step.status, step.exception, step.error_message = Status.failed, AssertionError(message), message
+            console(f"    {message}")
     if evidence.exchanges:
         allure.attach(evidence.http_log(), "HTTP exchanges", AttachmentType.TEXT)
     if evidence.ledger_rows:

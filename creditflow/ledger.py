@@ -59,7 +59,7 @@ class LedgerReader:
         """The contract's invariants for one user's own credits: (violations, rows checked)."""
         row = await self._pool.fetchrow(
             """SELECT u.user_id, u.email, u.credits,
-                      (SELECT COALESCE(sum(amount), 0) FROM credit_transactions t
+                      (SELECT COALESCE(sum(amount), 0)::bigint FROM credit_transactions t
                         WHERE t.user_id = u.user_id AND t.org_id IS NULL) AS transactions_sum
                FROM user_credits u WHERE u.user_id = $1""",
             user_id,
@@ -78,7 +78,7 @@ class LedgerReader:
         """The contract's invariants for one organization's pool and allocations."""
         rows = await self._pool.fetch(
             """SELECT c.holder, c.allocated, c.used, c.remaining,
-                      (SELECT COALESCE(sum(t.amount), 0) FROM credit_transactions t
+                      (SELECT COALESCE(sum(t.amount), 0)::bigint FROM credit_transactions t
                         WHERE t.org_id = c.org_id AND (c.holder = 'pool' OR t.user_id = c.holder)
                           AND (c.holder = 'pool' OR t.kind = 'charge')) AS transactions_sum
                FROM organization_credits c WHERE c.org_id = $1 ORDER BY c.holder""",

@@ -3,6 +3,7 @@ endpoint's success and error paths, and money under concurrency."""
 
 import time
 
+import asyncpg
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -222,3 +223,36 @@ async def test_a_trial_quota_refuses_the_701st_call_with_429_and_rate_headers(fl
     assert refused.headers["x-ratelimit-remaining"] == "0" and int(refused.headers["retry-after"]) > 0
     assert int(refused.headers["x-ratelimit-reset"]) > time.time()
     assert len(await flow.own_charges("Tess")) == 700
+
+
+async def tamper(stack, sql: str, *args) -> None:
+    """Changes the ledger behind Ops-Center's back, as the database superuser."""
+    connection = await asyncpg.connect(stack.urls["postgres_admin"].rsplit("/", 1)[0] + "/unicorn_db",
+                                       password=stack.secrets["postgres_password"])
+    try:
+        await connection.execute(sql, *args)
+    finally:
+        await connection.close()
+
+
+async def test_the_invariant_check_catches_a_balance_that_disagrees_with_its_transactions(flow, stack):
+    ivy = await flow.sign_up("Ivy", "professional", credits=100)
+    assert await flow.invariant_violations() == []
+    await tamper(stack, "UPDATE user_credits SET credits = credits + 7 WHERE user_id = $1", ivy.account.user_id)
+    problems = await flow.invariant_violations()
+    await tamper(stack, "UPDATE user_credits SET credits = credits - 7 WHERE user_id = $1", ivy.account.user_id)
+    assert problems == [f"{ivy.email}'s balance of 107 credits differs from the 100 credits its transactions add up to"]
+
+
+async def test_the_invariant_check_catches_allocations_beyond_the_pool(flow, stack):
+    org = await flow.create_org("Alice", "Acme", "platform")
+    assert (await flow.buy("Acme", 100)).status == 201
+    await flow.join("Olivia", "Acme")
+    assert (await flow.allocate("Acme", "Olivia", 100)).ok
+    olivia = flow.persona("Olivia").account.user_id
+    await tamper(stack, "UPDATE organization_credits SET allocated = 150, remaining = 150 "
+                        "WHERE org_id = $1 AND holder = $2", org.org_id, olivia)
+    problems = await flow.invariant_violations()
+    await tamper(stack, "UPDATE organization_credits SET allocated = 100, remaining = 100 "
+                        "WHERE org_id = $1 AND holder = $2", org.org_id, olivia)
+    assert problems == [f"the allocations of {org.org_id} (150) exceed its pool (100)"]

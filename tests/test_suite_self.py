@@ -211,13 +211,15 @@ def broken_ops_center(stack, defect: str):
      "Bea's call should cost 0 credits, but cost 48"),
     ("no_payment_check", ["-n", "cannot pay for"], "Edge Cases",
      "the call should be refused for payment (402), but succeeded"),
+    ("unrecorded_charge", ["-n", "^Ivy's call uses one more of her 10,000 API calls$"], "Individual Flow",
+     "ledger invariant broken after the scenario: ivy-"),
 ])
 def test_a_broken_reference_fails_with_the_business_fact(stack, tmp_path, defect, selection, flow, fact):
     with broken_ops_center(stack, defect) as url:
         run = behave(*selection, "-f", "plain", env={"OPS_CENTER_URL": url, **isolated_reports(tmp_path)})
-    (tmp_path / "console.txt").write_text(run.stdout)
+    (tmp_path / "console.txt").write_text(run.stdout + run.stderr)
     assert run.returncode != 0 and summary(run.stdout)["failed"] >= 1
-    assert fact in run.stdout
+    assert fact in run.stdout + run.stderr
     assert f"✗ {flow}: FAILED" in (tmp_path / "report.txt").read_text()
     errors = (tmp_path / "errors.log").read_text()
     assert fact in errors

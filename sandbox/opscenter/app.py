@@ -344,7 +344,8 @@ class OpsCenter:
 
     async def _settle(self, payer, caller, org_id, reserved, cost, request_id, model, tokens) -> int:
         if payer == "user":
-            charged, row = await self.ledger.settle_own(caller.user_id, reserved, cost, request_id, model, tokens)
+            charged, row = await self.ledger.settle_own(caller.user_id, reserved, cost, request_id, model, tokens,
+                                                        record=self.settings.defect != "unrecorded_charge")
             await self.cache_balance(caller.user_id, row)
             return charged
         if payer == "organization":

@@ -77,7 +77,7 @@ class Ledger:
         )
 
     async def settle_own(self, user_id: str, reserved: int, cost: int, request_id: str, model: str,
-                         tokens: int) -> tuple[int, asyncpg.Record]:
+                         tokens: int, record: bool = True) -> tuple[int, asyncpg.Record]:
         """Charge the actual cost (never above the reservation, which is the worst case); release the rest.
 
         Returns the charge and the balance after it with its version (for the cache)."""
@@ -88,7 +88,8 @@ class Ledger:
                    WHERE user_id = $1 RETURNING credits, version""",
                 user_id, reserved - charged,
             )
-            await self._record_charge(connection, request_id, user_id, None, charged, model, tokens)
+            if record:
+                await self._record_charge(connection, request_id, user_id, None, charged, model, tokens)
         return charged, row
 
     # -- organization credits ----------------------------------------------------------------

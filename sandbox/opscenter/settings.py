@@ -23,7 +23,8 @@ class Settings:
     lago_key: str
     byok_encryption_key: str
     upgrade_url: str
-    defect: str | None = None  # self-tests only: "byok_charged" or "no_payment_check"
+    # Self-tests only: "byok_charged", "no_payment_check" or "unrecorded_charge" breaks one business rule.
+    defect: str | None = None
 
     @classmethod
     def from_env(cls) -> "Settings":
