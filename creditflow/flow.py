@@ -291,6 +291,15 @@ class CreditFlow:
         await self._remember_opening(name)
         return await self._call(name, model, tokens, use_byok, request_id)
 
+    def opening(self, name: str) -> Snapshot:
+        """`name`'s balance and usage before their first call in this scenario."""
+        if name not in self.before:
+            raise FlowError(f"{name} has made no call in this scenario")
+        return self.before[name]
+
+    async def before_and_now(self, name: str) -> tuple[Snapshot, Snapshot]:
+        return self.opening(name), await self.snapshot(name)
+
     async def _remember_opening(self, name: str) -> None:
         """The balance and usage before `name`'s first call, for the steps that compare before and after."""
         if name not in self.before:

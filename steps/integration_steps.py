@@ -28,7 +28,7 @@ async def stranger_refused(context):
 
 @then("{name}'s balance in the ledger equals her opening credits less her charges")
 async def ledger_consistent(context, name):
-    opening = context.flow.before[name].credits
+    opening = context.flow.opening(name).credits
     charged = sum(charge.credits for charge in await context.flow.own_charges(name))
     balance = await context.flow.ledger_balance(name)
     assert balance == opening - charged, (f"{name}'s ledger balance should be {opening} - {charged} = "

@@ -48,7 +48,7 @@ async def credits_left(context, name, credits):
 
 @then("{name}'s own credits are untouched")
 async def own_credits_untouched(context, name):
-    before, now = context.flow.before[name], await context.flow.snapshot(name)
+    before, now = await context.flow.before_and_now(name)
     assert now.credits == before.credits, (f"{name}'s own credits should stay at {before.credits} when the "
                                            f"organization pays, but are {now.credits}")
 

@@ -15,7 +15,7 @@ async def calls_used(context, name, used, limit, plan):
 
 @then("the call counted one more of {name}'s {limit:Amount} API calls")
 async def one_more_call(context, name, limit):
-    before, now = context.flow.before[name], await context.flow.snapshot(name)
+    before, now = await context.flow.before_and_now(name)
     assert now.calls_limit == limit, f"{name}'s plan should allow {limit} API calls, not {now.calls_limit}"
     assert now.calls_used == before.calls_used + 1, (f"{name}'s call should count once against the quota: "
                                                      f"{before.calls_used} -> {now.calls_used} of {limit}")
@@ -23,7 +23,7 @@ async def one_more_call(context, name, limit):
 
 @then("the call was not counted against {name}'s API calls")
 async def not_counted(context, name):
-    before, now = context.flow.before[name], await context.flow.snapshot(name)
+    before, now = await context.flow.before_and_now(name)
     assert now.calls_used == before.calls_used, (f"a refused call must not use an API call, but {name}'s count went "
                                                  f"from {before.calls_used} to {now.calls_used}")
 
