@@ -155,8 +155,9 @@ def after_scenario(context, scenario):
     if leftovers:
         console(f"creditflow: could not remove {', '.join(leftovers)}")
     status = scenario.status.name
+    facts = tuple(step.name for step in scenario.all_steps if step.step_type == "then" and step.status.name == "passed")
     context.results.append(ScenarioResult(flow_of(scenario.effective_tags), scenario.feature.name, scenario.name,
-                                          status, context.services.redactor.text(failure_message(scenario))))
+                                          status, context.services.redactor.text(failure_message(scenario)), facts))
     elapsed = time.monotonic() - context.scenario_started
     console(f"[{len(context.results)}] {status.upper():7} {scenario.name} ({elapsed:.1f} s)")
 

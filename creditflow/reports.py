@@ -29,6 +29,7 @@ class ScenarioResult:
     name: str
     status: str  # passed, failed, skipped, untested
     message: str = ""
+    facts: tuple[str, ...] = ()  # the outcomes the scenario verified (its passed Then steps)
 
 
 def text_report(results: list[ScenarioResult], header: dict[str, str]) -> str:
@@ -46,6 +47,7 @@ def text_report(results: list[ScenarioResult], header: dict[str, str]) -> str:
         for result in (r for r in results if r.flow == flow):
             mark = "✓" if result.status == "passed" else "✗"
             lines.append(f"   {mark} {result.name}: {result.status.upper()}")
+            lines += [f"       ✓ {fact}" for fact in result.facts]
             if result.message:
                 lines += [f"       {line}" for line in result.message.splitlines()[:6]]
     passed = sum(r.status == "passed" for r in results)
