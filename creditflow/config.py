@@ -51,6 +51,7 @@ DEFAULTS = {
     "performance_path": "/tmp/credit_flow_performance.json",
     "error_log_path": "/tmp/credit_flow_errors.log",
     "quota_concurrency": "25",
+    "provider_url": "",  # optional: only the scenarios that read the provider's request log need it
 }
 
 # docker-compose.yml publishes these on 127.0.0.1; tests/test_compose.py keeps both in step.

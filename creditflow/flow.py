@@ -30,6 +30,10 @@ class FlowError(AssertionError):
     """A precondition the scenario relies on did not hold; the message names the business fact."""
 
 
+class TargetLacksPart(Exception):
+    """The target has no such part (an environment limit, not a product defect)."""
+
+
 @dataclass
 class Persona:
     name: str
@@ -99,7 +103,7 @@ class Services:
     ledger: LedgerReader
     cache: CacheReader
     billing: Billing
-    provider: ProviderDouble
+    provider: ProviderDouble | None  # absent against a deployment with real providers
     evidence: Evidence
     redactor: Redactor
     metrics: Metrics
@@ -120,7 +124,7 @@ class Services:
             ledger=await LedgerReader.connect(config.database_url, config.database_password),
             cache=CacheReader(config.redis_url),
             billing=Billing(config.lago_url, config.lago_api_key),
-            provider=ProviderDouble(config.provider_url),
+            provider=ProviderDouble(config.provider_url) if config.provider_url else None,
             evidence=evidence,
             redactor=redactor,
             metrics=Metrics(),
@@ -164,7 +168,8 @@ class Services:
         await self.api.close()
         await self.ledger.close()
         await self.cache.close()
-        await self.provider.close()
+        if self.provider is not None:
+            await self.provider.close()
 
 
 class CreditFlow:
@@ -352,12 +357,22 @@ class CreditFlow:
             raise FlowError("no LLM call has been made in this scenario")
         return self.outcomes[-1]
 
+    def _provider_double(self, purpose: str) -> ProviderDouble:
+        if self.s.provider is None:
+            raise TargetLacksPart(f"{purpose} needs the LLM provider double (PROVIDER_DOUBLE_URL); "
+                                  "this target has none")
+        return self.s.provider
+
     async def provider_calls_of(self, outcome: CallOutcome) -> list[dict]:
-        calls = await self.s.provider.calls_since(outcome.sent_at)
+        """The calls the provider received for `outcome`, each with the fingerprint of the key it carried."""
+        calls = await self._provider_double("seeing which key reached the provider").calls_since(outcome.sent_at)
         return [c for c in calls if c["model"] and c["model"].endswith(outcome.model)]
 
+    def byok_fingerprint(self) -> str:
+        return ProviderDouble.fingerprint(self.s.config.byok_key)
+
     async def break_provider(self) -> None:
-        await self.s.provider.fail_calls("error")
+        await self._provider_double("making the provider fail").fail_calls("error")
         self.provider_failing = True
 
     # -- latency --------------------------------------------------------------------------------
@@ -442,7 +457,7 @@ class CreditFlow:
         """Removes what the scenario made, pass or fail; returns what could not be removed."""
         leftovers = []
         if self.provider_failing:
-            await self.s.provider.fail_calls(None)
+            await self._provider_double("healing the provider").fail_calls(None)
         for org in self.orgs.values():
             answer = await self.s.api.delete_org(org.admin, await self.s.fresh_token(self.persona(org.admin)),
                                                  org.org_id)

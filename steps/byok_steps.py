@@ -34,7 +34,7 @@ async def stored_encrypted(context, name):
 @then("the provider received the call through OpenRouter with {name}'s own key")
 async def routed_with_own_key(context, name):
     calls = await context.flow.provider_calls_of(context.flow.last)
-    fingerprint = context.services.provider.fingerprint(context.cf_config.byok_key)
+    fingerprint = context.flow.byok_fingerprint()
     mine = [call for call in calls if call["key_sha256"] == fingerprint]
     assert mine, f"the provider should have received {name}'s call with {name}'s own key, but saw {len(calls)} calls"
     assert all(call["route"] == "openrouter" for call in mine), f"{name}'s BYOK call should go through OpenRouter"
@@ -43,7 +43,7 @@ async def routed_with_own_key(context, name):
 @then("the provider received the call with the platform's key, not {name}'s")
 async def routed_with_platform_key(context, name):
     calls = await context.flow.provider_calls_of(context.flow.last)
-    fingerprint = context.services.provider.fingerprint(context.cf_config.byok_key)
+    fingerprint = context.flow.byok_fingerprint()
     assert calls, f"the provider should have received {name}'s call"
     assert all(call["key_sha256"] != fingerprint for call in calls), f"{name}'s own key must not be used"
     assert all(call["route"] == "openai" for call in calls), "a platform-paid call should go to the platform's provider"
