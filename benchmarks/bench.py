@@ -11,7 +11,6 @@ import asyncio
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -22,12 +21,12 @@ from creditflow.metrics import BUDGETS_MS, percentile  # noqa: E402
 from sandbox import stack as sandbox  # noqa: E402
 
 
-async def timed(samples: list[float], coroutine) -> None:
-    started = time.perf_counter()
+async def checked(coroutine):
+    """An API answer that must have succeeded; its `elapsed_ms` is the client-side latency."""
     answer = await coroutine
-    samples.append((time.perf_counter() - started) * 1000)
-    if hasattr(answer, "ok") and not answer.ok:
+    if not answer.ok:
         raise SystemExit(f"benchmark call failed: {answer.status} {answer.detail}")
+    return answer
 
 
 async def bench(samples_wanted: int) -> dict[str, list[float]]:
@@ -49,16 +48,17 @@ async def bench(samples_wanted: int) -> dict[str, list[float]]:
         for _ in range(samples_wanted):
             results["token issue (authentication)"].append(await flow.sign_in_again("Ivy"))
         for _ in range(samples_wanted):
-            started = time.perf_counter()
-            answer = await api.chat("Ivy", flow.persona("Ivy").token, "gpt-3.5-turbo", 100)
-            results["charged LLM call (client)"].append((time.perf_counter() - started) * 1000)
+            answer = await checked(api.chat("Ivy", flow.persona("Ivy").token, "gpt-3.5-turbo", 100))
+            results["charged LLM call (client)"].append(answer.elapsed_ms)
             phases = answer.server_timing()
             results["credit deduction (server)"].append(phases["credits"])
             results["usage tracking (server)"].append(phases["usage"])
         for _ in range(samples_wanted):
-            await timed(results["balance read"], api.balance("Ivy", flow.persona("Ivy").token))
+            answer = await checked(api.balance("Ivy", flow.persona("Ivy").token))
+            results["balance read"].append(answer.elapsed_ms)
         for _ in range(samples_wanted):
-            await timed(results["org read (organization queries)"], api.org_credits("Alice", alice.token, org.org_id))
+            answer = await checked(api.org_credits("Alice", alice.token, org.org_id))
+            results["org read (organization queries)"].append(answer.elapsed_ms)
         return results
     finally:
         await flow.cleanup()
