@@ -403,20 +403,19 @@ class CreditFlow:
         return samples
 
     # -- ledger, cache, billing -----------------------------------------------------------------
-    async def own_charges(self, name: str) -> list[Charge]:
-        charges = await self.s.ledger.charges(self.persona(name).account.user_id)
+    def _as_evidence(self, charges: list[Charge]) -> list[Charge]:
         self.s.evidence.ledger_rows.extend(charge.__dict__ for charge in charges)
         return charges
+
+    async def own_charges(self, name: str) -> list[Charge]:
+        return self._as_evidence(await self.s.ledger.charges(self.persona(name).account.user_id))
 
     async def member_charges(self, name: str, org_name: str) -> list[Charge]:
-        charges = await self.s.ledger.charges(self.persona(name).account.user_id, self.org(org_name).org_id)
-        self.s.evidence.ledger_rows.extend(charge.__dict__ for charge in charges)
-        return charges
+        user_id, org_id = self.persona(name).account.user_id, self.org(org_name).org_id
+        return self._as_evidence(await self.s.ledger.charges(user_id, org_id))
 
     async def org_charges(self, org_name: str) -> list[Charge]:
-        charges = await self.s.ledger.org_charges(self.org(org_name).org_id)
-        self.s.evidence.ledger_rows.extend(charge.__dict__ for charge in charges)
-        return charges
+        return self._as_evidence(await self.s.ledger.org_charges(self.org(org_name).org_id))
 
     async def ledger_balance(self, name: str) -> int | None:
         return await self.s.ledger.own_balance(self.persona(name).account.user_id)

@@ -31,21 +31,20 @@ class LedgerReader:
     async def own_balance(self, user_id: str) -> int | None:
         return await self._pool.fetchval("SELECT credits FROM user_credits WHERE user_id = $1", user_id)
 
-    async def charges(self, user_id: str, org_id: str | None = None) -> list[Charge]:
+    async def _charges(self, where: str, *args) -> list[Charge]:
         rows = await self._pool.fetch(
-            """SELECT request_id, user_id, org_id, -amount AS credits, model, tokens FROM credit_transactions
-               WHERE kind = 'charge' AND user_id = $1 AND org_id IS NOT DISTINCT FROM $2 ORDER BY id""",
-            user_id, org_id,
+            "SELECT request_id, user_id, org_id, -amount AS credits, model, tokens FROM credit_transactions "
+            f"WHERE kind = 'charge' AND {where} ORDER BY id",
+            *args,
         )
         return [Charge(**dict(row)) for row in rows]
 
+    async def charges(self, user_id: str, org_id: str | None = None) -> list[Charge]:
+        """A user's charges to their own credits, or to one organization when `org_id` is given."""
+        return await self._charges("user_id = $1 AND org_id IS NOT DISTINCT FROM $2", user_id, org_id)
+
     async def org_charges(self, org_id: str) -> list[Charge]:
-        rows = await self._pool.fetch(
-            """SELECT request_id, user_id, org_id, -amount AS credits, model, tokens FROM credit_transactions
-               WHERE kind = 'charge' AND org_id = $1 ORDER BY id""",
-            org_id,
-        )
-        return [Charge(**dict(row)) for row in rows]
+        return await self._charges("org_id = $1", org_id)
 
     async def calls_counted(self, user_id: str) -> int:
         counted = await self._pool.fetchval("SELECT sum(api_calls) FROM usage_tracking WHERE user_id = $1", user_id)

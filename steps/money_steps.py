@@ -83,24 +83,23 @@ async def nothing_charged_to_org(context, org):
     assert pool["used_credits"] == 0, f"{org}'s pool should show no credits used, but shows {pool}"
 
 
+def assert_charges(charges, count: int, credits: int, whom: str) -> None:
+    amounts = sorted({charge.credits for charge in charges})
+    assert len(charges) == count, f"the ledger should show {count} charges to {whom}, but shows {len(charges)}"
+    assert amounts == [credits], f"each charge to {whom} should be {credits} credits, found {amounts}"
+    assert len({charge.request_id for charge in charges}) == count, f"a call charged to {whom} was charged twice"
+
+
 @then("the ledger shows exactly {count:Amount} charge of {credits:Amount} credits to {name} in {org}")
 @then("the ledger shows exactly {count:Amount} charges of {credits:Amount} credits to {name} in {org}")
 async def member_charges(context, count, credits, name, org):
-    charges = await context.flow.member_charges(name, org)
-    amounts = sorted({charge.credits for charge in charges})
-    assert len(charges) == count, f"the ledger should show {count} charges to {name} in {org}, but shows {len(charges)}"
-    assert amounts == [credits], f"each charge to {name} in {org} should be {credits} credits, found {amounts}"
-    assert len({charge.request_id for charge in charges}) == count, f"a call to {name} was charged twice"
+    assert_charges(await context.flow.member_charges(name, org), count, credits, f"{name} in {org}")
 
 
 @then("the ledger shows exactly {count:Amount} charge of {credits:Amount} credits to {name}")
 @then("the ledger shows exactly {count:Amount} charges of {credits:Amount} credits to {name}")
 async def own_charges(context, count, credits, name):
-    charges = await context.flow.own_charges(name)
-    amounts = sorted({charge.credits for charge in charges})
-    assert len(charges) == count, f"the ledger should show {count} charges to {name}, but shows {len(charges)}"
-    assert amounts == [credits], f"each charge to {name} should be {credits} credits, found {amounts}"
-    assert len({charge.request_id for charge in charges}) == count, f"a call of {name}'s was charged twice"
+    assert_charges(await context.flow.own_charges(name), count, credits, name)
 
 
 @then("the ledger shows no charge to {name}")
