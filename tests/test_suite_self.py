@@ -5,13 +5,13 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 from behave.parser import parse_file
 
@@ -190,20 +190,15 @@ def test_scenarios_pass_in_reverse_feature_order(tmp_path):
 def broken_ops_center(stack, defect: str):
     """A second reference Ops-Center on the same stack, with one business rule deliberately broken."""
     port = sandbox.free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "sandbox.serve:ops_center", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env={**os.environ, **sandbox.ops_center_env(stack, defect)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    name = f"ops-center-{defect}"
+    pid = sandbox.uvicorn(name, "sandbox.serve:ops_center", port, sandbox.ops_center_env(stack, defect))
     url = f"http://127.0.0.1:{port}"
     try:
-        sandbox.wait_until(f"ops-center ({defect})", lambda: httpx.get(f"{url}/health", timeout=2).is_success,
-                           60, process.pid)
+        sandbox.wait_until(name, lambda: sandbox.http_ok(f"{url}/health"), 60, pid)
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        os.killpg(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)
 
 
 @pytest.mark.parametrize(("defect", "selection", "flow", "fact"), [
