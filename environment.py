@@ -5,6 +5,7 @@ import os
 import shutil
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import allure
@@ -12,29 +13,36 @@ import httpx
 import parse
 from allure_commons.types import AttachmentType, LinkType
 from behave import register_type
-from behave.model import Rule
+from behave.model import Feature, Rule
 from behave.model_core import Status
 
 from creditflow.config import ROOT, ConfigError, resolve
-from creditflow.flow import CreditFlow, Services
 from creditflow.reports import FLOWS, ScenarioResult, flow_of, write_reports
+from creditflow.services import Services
+from creditflow.world import World
 
-CONTRACT = "../shared/spec/contract.md"
+CONTRACT = "docs/contract.md"
 EPICS = {
     "individual": ("Flow 1: Individual user", "endpoints"),
     "organization": ("Flow 2: Organization user", "endpoints"),
-    "byok": ("Flow 3: BYOK user", "the-order-of-checks-on-an-llm-call"),
-    "edge": ("Flow 4: Edge cases", "the-order-of-checks-on-an-llm-call"),
-    "integration": ("Integration checklist", "storage-postgresql-database-unicorn_db"),
+    "byok": ("Flow 3: BYOK user", "the-six-steps-of-an-llm-call"),
+    "edge": ("Flow 4: Edge cases", "the-six-steps-of-an-llm-call"),
+    "integration": ("Integration checklist", "storage"),
     "performance": ("Performance benchmarks", "units-and-prices"),
 }
 # Allure categories, shared with allurerc.mjs (one file): product defect, environment problem, suite defect.
 CATEGORIES_FILE = ROOT / "allure-categories.json"
+AMOUNT = r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?"
 
 
-@parse.with_pattern(r"-?\d{1,3}(?:,\d{3})+|-?\d+")
-def amount(text: str) -> int:
-    """Amounts as people write them: "10,000"."""
+@parse.with_pattern(AMOUNT)
+def credits(text: str) -> Decimal:
+    """Credits as people write them: "10,000", "2.5"."""
+    return Decimal(text.replace(",", ""))
+
+
+@parse.with_pattern(r"\d{1,3}(?:,\d{3})+|\d+")
+def count(text: str) -> int:
     return int(text.replace(",", ""))
 
 
@@ -44,7 +52,11 @@ def plan(text: str) -> str:
 
 
 # Registered here because behave loads environment.py before the step modules that use them.
-register_type(Amount=amount, Plan=plan)
+register_type(Credits=credits, Count=count, Plan=plan)
+
+# behave 1.3.3 times a feature by its direct scenarios only, so a feature whose scenarios all sit under
+# `Rule:` took "0min 0.000s"; its duration is that of every scenario it runs.
+Feature.duration = property(lambda feature: sum(scenario.duration for scenario in feature.walk_scenarios()))
 
 
 def run(coroutine):
@@ -74,6 +86,9 @@ def stop_run(context, message: str) -> None:
 
 
 def before_all(context):
+    context.started = time.monotonic()
+    context.results = []
+    context.services = None
     try:
         context.cf_config = resolve(context.config.userdata, start_embedded=start_sandbox)
     except ConfigError as error:
@@ -81,16 +96,17 @@ def before_all(context):
     asyncio.set_event_loop(asyncio.new_event_loop())
     try:
         context.services = run(Services.connect(context.cf_config))
-        health = run(context.services.api.health())
+        health = run(context.services.deployment.health())
     except (OSError, httpx.HTTPError) as error:
         return stop_run(context, f"the target {context.cf_config.target} is unreachable ({type(error).__name__}: "
                                  f"{error}); checked {context.cf_config.describe()}")
-    console(f"creditflow: target {context.cf_config.target}, Ops-Center health {health.body}")
+    except ConfigError as error:
+        return stop_run(context, f"configuration: {error}")
+    console(f"creditflow: target {context.cf_config.target}, deployment {context.cf_config.deployment}, "
+            f"Ops-Center health {health.value if health.ok else health.describe()}")
     context.allure_results = allure_results_dir(context.config)
     shutil.rmtree(context.allure_results, ignore_errors=True)
     context.allure_results.mkdir(parents=True, exist_ok=True)
-    context.results = []
-    context.started = time.monotonic()
     context.progress = progress_line
 
 
@@ -113,7 +129,12 @@ def allure_results_dir(config) -> Path:
 
 
 def before_scenario(context, scenario):
-    context.flow = CreditFlow(context.services)
+    # Each thing the scenario makes is undone by behave's cleanup of the scenario, pass or fail, newest first.
+    world = World(context.services,
+                  add_cleanup=lambda description, undo: context.add_cleanup(run, world.undo(description, undo)))
+    context.world = world
+    # Registered first, so it runs after every other cleanup of the scenario.
+    context.add_cleanup(report_cleanup_failures, world, context.services.redactor)
     context.services.evidence.clear()
     context.scenario_started = time.monotonic()
     context.scenario_steps = list(scenario.all_steps)
@@ -135,10 +156,10 @@ def after_step(context, step):
 
     Allure closes the scenario with its last step's result, so nothing can be attached in after_scenario.
     """
-    flow, evidence = context.flow, context.services.evidence
+    world, evidence = context.world, context.services.evidence
     last_step = step.status.name != "passed" or step is context.scenario_steps[-1]
     if last_step:
-        problems = run(flow.invariant_violations())
+        problems = run(world.books.invariant_violations())
         if problems and step.status.name == "passed":
             message = "ledger invariant broken after the scenario: " + "; ".join(problems)
             step.status, step.exception, step.error_message = Status.failed, AssertionError(message), message
@@ -151,15 +172,21 @@ def after_step(context, step):
 
 
 def after_scenario(context, scenario):
-    leftovers = run(context.flow.cleanup())
-    if leftovers:
-        console(f"creditflow: could not remove {', '.join(leftovers)}")
+    """The verdict is recorded before the cleanups run; their failures join it when they happen."""
     status = scenario.status.name
     facts = tuple(step.name for step in scenario.all_steps if step.step_type == "then" and step.status.name == "passed")
-    context.results.append(ScenarioResult(flow_of(scenario.effective_tags), scenario.feature.name, scenario.name,
-                                          status, context.services.redactor.text(failure_message(scenario)), facts))
+    redactor = context.services.redactor
+    context.results.append(ScenarioResult(
+        flow_of(scenario.effective_tags), scenario.feature.name, scenario.name, status,
+        redactor.text(failure_message(scenario)), facts, cleanup_failures=context.world.cleanup_failures,
+    ))
     elapsed = time.monotonic() - context.scenario_started
     console(f"[{len(context.results)}] {status.upper():7} {scenario.name} ({elapsed:.1f} s)")
+
+
+def report_cleanup_failures(world, redactor) -> None:
+    for failure in world.cleanup_failures:
+        console(f"    cleanup: {redactor.text(failure)}")
 
 
 def failure_message(scenario) -> str:
@@ -175,11 +202,12 @@ def after_all(context):
     if services is None:
         return
     run(services.close())
-    header = {"Target": context.cf_config.target, "Run": services.run_id,
+    config = context.cf_config
+    header = {"Target": config.target, "Deployment": config.deployment, "Run": services.run_id,
               "Duration": f"{time.monotonic() - context.started:.1f} s"}
-    written = write_reports(context.results, services.metrics.report(), header, context.cf_config.report_path,
-                            context.cf_config.performance_path, context.cf_config.error_log_path)
-    write_allure_environment(context.allure_results, context.cf_config, services)
+    written = write_reports(context.results, services.metrics.report(), header, config.report_path,
+                            config.performance_path, config.error_log_path, services.redactor)
+    write_allure_environment(context.allure_results, config, services)
     if os.environ.get("CREDITFLOW_SECRETS_FILE"):
         # Self-tests only: the secrets this run used, so that tests/ can prove no report leaks one.
         secrets_file = Path(os.environ["CREDITFLOW_SECRETS_FILE"])
@@ -191,11 +219,10 @@ def after_all(context):
 def write_allure_environment(results: Path, config, services) -> None:
     from sandbox import stack as sandbox
 
-    properties = {"target": config.target, "ops_center": config.ops_center_url,
+    properties = {"target": config.target, "deployment": config.deployment, "ops_center": config.ops_center_url,
                   "flows": ", ".join(FLOWS.values()), "run": services.run_id}
     if config.target == "embedded":
         properties |= sandbox.versions()
     lines = [f"{key}={value}" for key, value in properties.items()]
     (results / "environment.properties").write_text("\n".join(lines) + "\n")
     shutil.copy(CATEGORIES_FILE, results / "categories.json")
-

@@ -16,52 +16,52 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from creditflow.config import resolve  # noqa: E402
-from creditflow.flow import CreditFlow, Services  # noqa: E402
 from creditflow.metrics import BUDGETS_MS, percentile  # noqa: E402
+from creditflow.services import Services  # noqa: E402
+from creditflow.world import World  # noqa: E402
 from sandbox import stack as sandbox  # noqa: E402
 
 
-async def checked(coroutine):
-    """An API answer that must have succeeded; its `elapsed_ms` is the client-side latency."""
-    answer = await coroutine
-    if not answer.ok:
-        raise SystemExit(f"benchmark call failed: {answer.status} {answer.detail}")
-    return answer
+def checked(reply, what: str):
+    """A reply that must have succeeded; its `elapsed_ms` is the client-side latency."""
+    if not reply.ok:
+        raise SystemExit(f"benchmark {what} failed: {reply.describe()}")
+    return reply
 
 
 async def bench(samples_wanted: int) -> dict[str, list[float]]:
     config = resolve({}, environ={}, start_embedded=lambda: sandbox.up().suite_settings())
     services = await Services.connect(config)
-    flow = CreditFlow(services)
+    world = World(services)
+    deployment = services.deployment
     try:
-        ivy = await flow.sign_up("Ivy", "professional", credits=samples_wanted * 20)
-        org = await flow.create_org("Alice", "Acme", "platform")
-        alice = flow.persona("Alice")
-        api = services.api
+        ivy = await world.people.sign_up("Ivy", "professional", credits=samples_wanted * 20)
+        await world.people.create_org("Alice", "Acme", "platform")
         results: dict[str, list[float]] = {name: [] for name in (
             "token issue (authentication)", "charged LLM call (client)", "credit deduction (server)",
             "usage tracking (server)", "balance read", "org read (organization queries)")}
         for _ in range(10):  # warm-up: connections, caches, JIT in Keycloak
-            await api.chat("Ivy", ivy.token, "gpt-3.5-turbo", 100)
-            await api.balance("Ivy", ivy.token)
-            await api.org_credits("Alice", alice.token, org.org_id)
+            await world.calls.ask("Ivy", "gpt-3.5-turbo", 100)
+            await deployment.balance(ivy.session)
+            await world.books.pool_reply("Acme")
         for _ in range(samples_wanted):
-            results["token issue (authentication)"].append(await flow.sign_in_again("Ivy"))
+            results["token issue (authentication)"].append(await services.sign_in(ivy))
         for _ in range(samples_wanted):
-            answer = await checked(api.chat("Ivy", flow.persona("Ivy").token, "gpt-3.5-turbo", 100))
-            results["charged LLM call (client)"].append(answer.elapsed_ms)
-            phases = answer.server_timing()
-            results["credit deduction (server)"].append(phases["credits"])
-            results["usage tracking (server)"].append(phases["usage"])
+            call = await world.calls.ask("Ivy", "gpt-3.5-turbo", 100)
+            if not call.succeeded:
+                raise SystemExit(f"benchmark call failed: {call.describe()}")
+            results["charged LLM call (client)"].append(call.elapsed_ms)
+            results["credit deduction (server)"].append(call.phases["credits"])
+            results["usage tracking (server)"].append(call.phases["usage"])
         for _ in range(samples_wanted):
-            answer = await checked(api.balance("Ivy", flow.persona("Ivy").token))
-            results["balance read"].append(answer.elapsed_ms)
+            reply = checked(await deployment.balance(await services.session_of(ivy)), "balance read")
+            results["balance read"].append(reply.elapsed_ms)
         for _ in range(samples_wanted):
-            answer = await checked(api.org_credits("Alice", alice.token, org.org_id))
-            results["org read (organization queries)"].append(answer.elapsed_ms)
+            reply = checked(await world.books.pool_reply("Acme"), "organization read")
+            results["org read (organization queries)"].append(reply.elapsed_ms)
         return results
     finally:
-        await flow.cleanup()
+        await world.clean_up()
         await services.close()
 
 

@@ -21,6 +21,7 @@ class ConfigError(Exception):
 # Every setting: (userdata key, environment variable, meaning). The README's table is checked against it.
 SETTINGS = {
     "target": ("CREDITFLOW_TARGET", "embedded, compose or remote"),
+    "deployment": ("CREDITFLOW_DEPLOYMENT", "which Ops-Center API the target speaks (see creditflow/deployments)"),
     "ops_center_url": ("OPS_CENTER_URL", "Ops-Center API base URL"),
     "keycloak_url": ("KEYCLOAK_URL", "Keycloak base URL (no /auth suffix on Keycloak 17+)"),
     "keycloak_realm": ("KEYCLOAK_REALM", "realm of the Ops-Center users"),
@@ -43,6 +44,7 @@ SETTINGS = {
 
 DEFAULTS = {
     "target": "embedded",
+    "deployment": "contract",
     "keycloak_realm": "uchub",
     "keycloak_client_id": "ops-center",
     "keycloak_admin_user": "admin",
@@ -75,6 +77,7 @@ COMPOSE_ENV_KEYS = {
 @dataclass(frozen=True)
 class Config:
     target: str
+    deployment: str
     ops_center_url: str
     keycloak_url: str
     keycloak_realm: str
@@ -100,8 +103,9 @@ class Config:
                             self.lago_api_key, self.byok_key) if s]
 
     def describe(self) -> dict[str, str]:
-        return {"target": self.target, "ops_center_url": self.ops_center_url, "keycloak_url": self.keycloak_url,
-                "database_url": self.database_url, "redis_url": self.redis_url, "lago_url": self.lago_url}
+        return {"target": self.target, "deployment": self.deployment, "ops_center_url": self.ops_center_url,
+                "keycloak_url": self.keycloak_url, "database_url": self.database_url, "redis_url": self.redis_url,
+                "lago_url": self.lago_url}
 
 
 def read_env_file(path: Path) -> dict[str, str]:

@@ -1,9 +1,11 @@
 """The guide's three report files: the text report, the performance metrics and the error log."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+from creditflow.redaction import Redactor
 
 # Flow tags, in the order of the guide's summary.
 FLOWS = {
@@ -30,6 +32,8 @@ class ScenarioResult:
     status: str  # passed, failed, skipped, untested
     message: str = ""
     facts: tuple[str, ...] = ()  # the outcomes the scenario verified (its passed Then steps)
+    # What the scenario's cleanup could not undo; filled in after the verdict, as the cleanups run.
+    cleanup_failures: list[str] = field(default_factory=list)
 
 
 def text_report(results: list[ScenarioResult], header: dict[str, str]) -> str:
@@ -50,29 +54,36 @@ def text_report(results: list[ScenarioResult], header: dict[str, str]) -> str:
             lines += [f"       ✓ {fact}" for fact in result.facts]
             if result.message:
                 lines += [f"       {line}" for line in result.message.splitlines()[:6]]
+            lines += [f"       cleanup: {failure}" for failure in result.cleanup_failures]
     passed = sum(r.status == "passed" for r in results)
     lines += ["", LINE, f"{passed} passed, {len(results) - passed} failed", ""]
     return "\n".join(lines)
 
 
 def error_log(results: list[ScenarioResult]) -> str | None:
-    failed = [r for r in results if r.status != "passed"]
-    if not failed:
+    """Every failed scenario with its fact, and every cleanup that failed, beside its scenario's verdict."""
+    troubled = [r for r in results if r.status != "passed" or r.cleanup_failures]
+    if not troubled:
         return None
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
-    entries = [f"[{stamp}] {r.flow} / {r.feature} / {r.name}: {r.status.upper()}\n    {r.message}" for r in failed]
+    entries = []
+    for r in troubled:
+        entries.append(f"[{stamp}] {r.flow} / {r.feature} / {r.name}: {r.status.upper()}")
+        if r.message:
+            entries.append(f"    {r.message}")
+        entries += [f"    cleanup: {failure}" for failure in r.cleanup_failures]
     return "\n".join(entries) + "\n"
 
 
 def write_reports(results: list[ScenarioResult], metrics: dict, header: dict[str, str], report_path: str,
-                  performance_path: str, error_log_path: str) -> list[str]:
+                  performance_path: str, error_log_path: str, redactor: Redactor) -> list[str]:
     written = [report_path, performance_path]
-    Path(report_path).write_text(text_report(results, header))
+    Path(report_path).write_text(redactor.text(text_report(results, header)))
     Path(performance_path).write_text(json.dumps({"run": header, "operations": metrics}, indent=2))
     errors = error_log(results)
     if errors is None:
         Path(error_log_path).unlink(missing_ok=True)
     else:
-        Path(error_log_path).write_text(errors)
+        Path(error_log_path).write_text(redactor.text(errors))
         written.append(error_log_path)
     return written

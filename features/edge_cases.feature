@@ -2,51 +2,51 @@
 Feature: Edge cases fail clearly and never lose or invent money
   Flow 4 of the testing guide, every case automated: a call the payer cannot afford, an exhausted
   quota, a user outside any organization, a member without an allocation, simultaneous calls, and
-  a provider that fails.
+  a provider that fails. Money is stated in calls' worth, so the rules hold at any prices.
 
   Rule: A call the payer cannot afford is refused with 402 and an upgrade prompt
 
     @critical
-    Scenario: Olivia's 100-credit allocation cannot pay for a 480-credit gpt-4 call
+    Scenario: Olivia's allocation, just short of a gpt-4 call, cannot pay for it
       Given Alice has created the organization Tiny on the Platform plan
-      And Tiny has bought 100 credits
-      And Olivia is a member of Tiny with 100 allocated credits
+      And Tiny has bought 10,000 credits
+      And Olivia is a member of Tiny with credits allocated for just under one gpt-4 call of 1,000 tokens
       When Olivia asks gpt-4 a question of 1,000 tokens
       Then the call is refused with 402 Payment Required
-      And the refusal says 480 credits are required and 100 are available
+      And the refusal names the price of the call as required and Olivia's allocation as available
       And the refusal offers an upgrade
       And nothing was charged to Tiny
       And the call was not counted against Olivia's API calls
 
     @critical
-    Scenario: Ivy's own 5 credits cannot pay for a 9-credit call
-      Given Ivy is an individual on the Professional plan with 5 credits
+    Scenario: Ivy's own credits, just short of a gpt-3.5-turbo call, cannot pay for it
+      Given Ivy is an individual on the Professional plan with credits for just under one gpt-3.5-turbo call of 100 tokens
       When Ivy asks gpt-3.5-turbo a question of 100 tokens
       Then the call is refused with 402 Payment Required
       And the refusal offers an upgrade
-      And Ivy has 5 credits left
+      And Ivy's credits are untouched
 
   Rule: The API-call quota is enforced with 429 and the time it resets
 
     @slow @critical
     Scenario: Tess's 701st call on the Trial plan is refused until the quota resets
-      Given Tess is an individual on the Trial plan with 7,000 credits
+      Given Tess is an individual on the Trial plan with credits for exactly 1,000 gpt-3.5-turbo calls of 100 tokens
       When Tess makes 700 gpt-3.5-turbo calls of 100 tokens, many at once
       Then all 700 calls succeed
       And Tess has used 700 of her 700 API calls on the trial plan
       When Tess asks gpt-3.5-turbo a question of 100 tokens
       Then the call is refused with 429 Too Many Requests
       And the refusal's X-RateLimit-Reset names a time in the future
-      And the ledger shows exactly 700 charges of 9 credits to Tess
-      And Tess has 700 credits left
+      And the ledger shows exactly 700 charges to Tess, each the price of one such call
+      And Tess has credits for exactly 300 such calls left
 
   Rule: Without an organization, a user pays from their own credits
 
     Scenario: Nora, a member of no organization, pays from her own credits
-      Given Nora is an individual on the Professional plan with 100 credits
+      Given Nora is an individual on the Professional plan with credits for exactly 10 gpt-3.5-turbo calls of 100 tokens
       When Nora asks gpt-3.5-turbo a question of 100 tokens
-      Then the call is billed to Nora's own credits at 9 credits
-      And Nora has 91 credits left
+      Then the call is billed to Nora's own credits at the price of that call
+      And Nora has credits for exactly 9 such calls left
 
   Rule: A member without an allocation is refused clearly, never with a server error
 
@@ -64,47 +64,47 @@ Feature: Edge cases fail clearly and never lose or invent money
 
     @concurrency @critical
     Scenario Outline: Cody's <calls> simultaneous calls with credits for <affordable> of them
-      Given Cody is an individual on the Professional plan with <credits> credits
+      Given Cody is an individual on the Professional plan with credits for exactly <affordable> gpt-3.5-turbo calls of <tokens> tokens
       When Cody makes <calls> gpt-3.5-turbo calls of <tokens> tokens at once
       Then exactly <affordable> calls succeed and the others are refused with 402 Payment Required
       And Cody has 0 credits left
-      And the ledger shows exactly <affordable> charges of <each> credits to Cody
+      And the ledger shows exactly <affordable> charges to Cody, each the price of one such call
 
-      Examples: The guide's case: 1,000 credits, calls of 100 credits each
-        | credits | calls | tokens | each | affordable |
-        | 1,000   | 20    | 1,111  | 100  | 10         |
+      Examples: The guide's case: a balance worth 10 large calls, 20 sent at once
+        | calls | tokens | affordable |
+        | 20    | 1,111  | 10         |
 
-      Examples: Credits for exactly 100 of 200 calls
-        | credits | calls | tokens | each | affordable |
-        | 900     | 200   | 100    | 9    | 100        |
+      Examples: A balance worth 100 calls, 200 sent at once
+        | calls | tokens | affordable |
+        | 200   | 100    | 100        |
 
     @concurrency @critical
     Scenario: Olivia's 200 simultaneous calls with an allocation for exactly 100 of them
       Given Alice has created the organization Acme on the Platform plan
       And Acme has bought 10,000 credits
-      And Olivia is a member of Acme with 900 allocated credits
+      And Olivia is a member of Acme with credits allocated for exactly 100 gpt-3.5-turbo calls of 100 tokens
       When Olivia makes 200 gpt-3.5-turbo calls of 100 tokens at once
       Then exactly 100 calls succeed and the others are refused with 402 Payment Required
-      And Olivia's allocation in Acme goes from 900 to 0 remaining credits
-      And Acme's pool holds 9,100 credits
-      And the ledger shows exactly 100 charges of 9 credits to Olivia in Acme
+      And Olivia's allocation in Acme is used up
+      And Acme's pool is down by the price of 100 such calls
+      And the ledger shows exactly 100 charges to Olivia in Acme, each the price of one such call
 
   Rule: A retried call is never charged twice
 
     @critical
     Scenario: Ivy's retried call is charged once
-      Given Ivy is an individual on the Professional plan with 100 credits
+      Given Ivy is an individual on the Professional plan with credits for exactly 10 gpt-3.5-turbo calls of 100 tokens
       When Ivy sends the same gpt-3.5-turbo call of 100 tokens twice
       Then the retry is refused as already charged
-      And the ledger shows exactly 1 charge of 9 credits to Ivy
-      And Ivy has 91 credits left
+      And the ledger shows exactly 1 charge to Ivy, each the price of one such call
+      And Ivy has credits for exactly 9 such calls left
 
   Rule: A call the provider fails costs nothing and is not counted
 
     Scenario: Ivy is not charged when the LLM provider fails her call
-      Given Ivy is an individual on the Professional plan with 100 credits
+      Given Ivy is an individual on the Professional plan with credits for exactly 10 gpt-3.5-turbo calls of 100 tokens
       And the LLM provider is failing
       When Ivy asks gpt-3.5-turbo a question of 100 tokens
       Then the call fails and Ivy is told the provider failed
-      And Ivy has 100 credits left
+      And Ivy's credits are untouched
       And Ivy has used 0 of her 10,000 API calls on the professional plan

@@ -284,8 +284,8 @@ def start_litellm(stack: Stack) -> None:
     stack.urls["litellm"] = f"http://127.0.0.1:{port}"
 
 
-def ops_center_env(stack: Stack, defect: str | None = None) -> dict[str, str]:
-    """The reference Ops-Center's environment; `defect` (self-tests only) breaks one business rule."""
+def ops_center_env(stack: Stack) -> dict[str, str]:
+    """The reference Ops-Center's environment."""
     database = stack.urls["postgres"].replace("unicorn@", f"unicorn:{stack.secrets['unicorn_password']}@")
     env = {
         "OPS_DATABASE_URL": database,
@@ -297,8 +297,6 @@ def ops_center_env(stack: Stack, defect: str | None = None) -> dict[str, str]:
         "OPS_LAGO_KEY": stack.secrets["lago_api_key"],
         "OPS_BYOK_ENCRYPTION_KEY": stack.secrets["byok_encryption_key"],
     }
-    if defect:
-        env["OPS_DEFECT"] = defect
     return env
 
 

@@ -5,29 +5,26 @@ from behave import then
 
 @then("billing has {customer} subscribed to the {plan} plan")
 async def subscribed(context, customer, plan):
-    account, plans = await context.flow.billing_customer(customer)
-    assert account is not None, f"billing should know {customer} as a customer"
+    known, plans = await context.world.books.billing_plans(customer)
+    assert known, f"billing should know {customer} as a customer"
     assert plan in plans, f"billing should have {customer} on the {plan} plan, but has {plans or 'no subscription'}"
 
 
 @then("billing received the usage of {name}'s call on {org}'s subscription")
 async def usage_on_org(context, name, org):
-    outcome = context.flow.last
-    event = await context.flow.billing_event(outcome)
+    world = context.world
+    _, event = await world.books.usage_event(name)
     assert event is not None, f"billing should have received the usage of {name}'s call"
-    assert event.external_subscription_id.endswith(context.flow.org(org).org_id), (
-        f"{name}'s usage should be billed on {org}'s subscription, not {event.external_subscription_id}")
-    assert event.properties.get("user_email") == context.flow.persona(name).email, (
-        f"the usage event should name {name}: {event.properties}")
+    assert event.customer and event.customer.endswith(world.org(org).org_id), (
+        f"{name}'s usage should be billed on {org}'s subscription, not on {event.customer}")
+    assert event.member in (world.actor(name).email, world.actor(name).user_id), (
+        f"the usage billed to {org} should name {name}, but names {event.member}")
 
 
 @then("billing received the usage of {name}'s call")
 async def usage_received(context, name):
-    outcome = context.flow.last
-    event = await context.flow.billing_event(outcome)
+    call, event = await context.world.books.usage_event(name)
     assert event is not None, f"billing should have received the usage of {name}'s call"
-    assert event.code == "llm_call", f"the usage event should be an llm_call, not {event.code}"
-    properties = event.properties or {}
-    assert properties.get("model") == outcome.model, f"the usage event should name {outcome.model}: {properties}"
-    assert properties.get("tokens") == outcome.reported_tokens, f"the usage event should carry the tokens: {properties}"
-    assert properties.get("credits") == outcome.cost, f"the usage event should carry the credits: {properties}"
+    assert event.model == call.model, f"the usage billed should name {call.model}, not {event.model}"
+    assert event.tokens == call.tokens, f"the usage billed should carry {call.tokens} tokens, not {event.tokens}"
+    assert event.credits == call.cost, f"the usage billed should carry {call.cost} credits, not {event.credits}"

@@ -7,43 +7,40 @@ from creditflow.redaction import hint
 
 @then("{name}'s settings show that an OpenRouter key is configured")
 async def key_configured(context, name):
-    answer = await context.flow.byok_settings(name)
-    assert answer.ok and answer.body.get("openrouter_configured") is True, (
-        f"{name}'s settings should show an OpenRouter key configured: {answer.body}")
+    settings = await context.world.books.byok_settings(name)
+    assert settings.openrouter_configured, f"{name}'s settings should show an OpenRouter key configured"
 
 
 @then("{name}'s settings show only a hint of the key, never the key itself")
 async def only_hint(context, name):
     key = context.cf_config.byok_key
-    answer = await context.flow.byok_settings(name)
-    raw = str(answer.body)
-    assert key not in raw, f"{name}'s settings must never show the stored key back"
-    hints = [entry.get("key_hint", "") for entry in answer.body.get("keys", [])]
-    assert hints and all(key[-4:] in h and len(h) < len(key) // 2 for h in hints), (
-        f"{name}'s settings should show a short hint of the key like {hint(key)}, found {hints}")
+    settings = await context.world.books.byok_settings(name)
+    assert key not in settings.shown, f"{name}'s settings must never show the stored key back"
+    assert settings.hints and all(key[-4:] in h and len(h) < len(key) // 2 for h in settings.hints), (
+        f"{name}'s settings should show a short hint of the key like {hint(key)}, found {list(settings.hints)}")
 
 
 @then("{name}'s key is not stored in readable form")
 async def stored_encrypted(context, name):
     key = context.cf_config.byok_key.encode()
-    stored = await context.flow.stored_key_ciphertexts(name)
+    stored = await context.world.books.stored_keys(name)
     assert stored, f"{name}'s key should be stored"
     assert all(key not in blob for blob in stored), "the BYOK key must be stored encrypted, not as plain text"
 
 
 @then("the provider received the call through OpenRouter with {name}'s own key")
 async def routed_with_own_key(context, name):
-    calls = await context.flow.provider_calls_of(context.flow.last)
-    fingerprint = context.flow.byok_fingerprint()
-    mine = [call for call in calls if call["key_sha256"] == fingerprint]
+    books = context.world.books
+    calls, fingerprint = await books.provider_calls_of(name), books.byok_fingerprint()
+    mine = [call for call in calls if call.carried(fingerprint)]
     assert mine, f"the provider should have received {name}'s call with {name}'s own key, but saw {len(calls)} calls"
-    assert all(call["route"] == "openrouter" for call in mine), f"{name}'s BYOK call should go through OpenRouter"
+    assert all(call.route == "openrouter" for call in mine), f"{name}'s BYOK call should go through OpenRouter"
 
 
 @then("the provider received the call with the platform's key, not {name}'s")
 async def routed_with_platform_key(context, name):
-    calls = await context.flow.provider_calls_of(context.flow.last)
-    fingerprint = context.flow.byok_fingerprint()
+    books = context.world.books
+    calls, fingerprint = await books.provider_calls_of(name), books.byok_fingerprint()
     assert calls, f"the provider should have received {name}'s call"
-    assert all(call["key_sha256"] != fingerprint for call in calls), f"{name}'s own key must not be used"
-    assert all(call["route"] == "openai" for call in calls), "a platform-paid call should go to the platform's provider"
+    assert not any(call.carried(fingerprint) for call in calls), f"{name}'s own key must not be used"
+    assert all(call.route == "openai" for call in calls), "a platform-paid call should go to the platform's provider"

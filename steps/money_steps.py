@@ -2,107 +2,150 @@
 
 from behave import then
 
-from creditflow.pricing import RATES, credits_for
-
-PAYERS = {"own credits": "user", "organization": "organization", "own key": "byok"}
+from creditflow.deployments.base import Payer
 
 
-def assert_billed(outcome, payer: str, credits: int, who: str) -> None:
-    assert outcome.succeeded, f"{who}'s call should have succeeded but {outcome.describe()}"
-    assert outcome.billed_to == payer, f"{who}'s call should be billed to {payer}, not to {outcome.billed_to}"
-    assert outcome.cost == credits, f"{who}'s call should cost {credits} credits, but cost {outcome.cost}"
+def assert_paid(world, name: str, payer: Payer, credits) -> None:
+    call = world.actor(name).succeeded_call()
+    assert call.paid_by == payer, f"{name}'s call should be paid by {payer}, but was paid by {call.paid_by}"
+    assert call.cost == credits, f"{name}'s call should cost {credits} credits, but cost {call.cost}"
 
 
-@then("the call is billed to {name}'s own credits at {credits:Amount} credits")
-def billed_to_own_credits(context, name, credits):
-    assert_billed(context.flow.last, "user", credits, name)
+@then("the call is billed to {name}'s own credits at the price of that call")
+def billed_to_own_credits(context, name):
+    world = context.world
+    assert_paid(world, name, Payer.OWN_CREDITS, world.price_of(world.actor(name).succeeded_call()))
 
 
-@then("the call is billed to {name}'s own key at {credits:Amount} credits")
-def billed_to_own_key(context, name, credits):
-    assert_billed(context.flow.last, "byok", credits, name)
+@then("the call is billed to {name}'s own key at no cost")
+def billed_to_own_key(context, name):
+    call = context.world.actor(name).succeeded_call()
+    assert call.cost == 0, f"{name}'s call should cost nothing, but cost {call.cost} credits"
+    assert call.paid_by == Payer.BYOK, f"{name}'s call should be paid by her own key, not by {call.paid_by}"
 
 
-@then("the call is billed to the organization at {credits:Amount} credits")
-def billed_to_organization(context, credits):
-    outcome = context.flow.last
-    assert_billed(outcome, "organization", credits, outcome.persona)
+@then("the call is billed to the organization at the price of that call")
+def billed_to_organization(context):
+    world = context.world
+    name = world.protagonist.name
+    assert_paid(world, name, Payer.ORGANIZATION, world.price_of(world.actor(name).succeeded_call()))
 
 
-@then("the call costs {credits:Amount} credits, the model's price times the tokens reported")
+@then("the call costs {credits:Credits} credits, the model's price times the tokens reported")
 def priced_by_tokens(context, credits):
-    outcome = context.flow.last
-    assert outcome.succeeded, f"the call should have succeeded but {outcome.describe()}"
-    expected = credits_for(outcome.model, outcome.reported_tokens)
-    assert expected == credits, (f"the contract prices {outcome.reported_tokens} tokens of {outcome.model} at "
-                                 f"{expected} credits ({RATES[outcome.model]} per 1,000), not {credits}")
-    assert outcome.cost == credits, (f"{outcome.reported_tokens} tokens of {outcome.model} should cost {credits} "
-                                     f"credits, but Ops-Center charged {outcome.cost}")
+    call = context.world.protagonist.succeeded_call()
+    assert call.cost == credits, (f"{call.tokens} tokens of {call.model} should cost {credits} credits "
+                                  f"(the guide's price table), but Ops-Center charged {call.cost}")
 
 
-@then("{name} has {credits:Amount} credits left")
+@then("{name} has {credits:Credits} credits left")
 async def credits_left(context, name, credits):
-    snapshot = await context.flow.snapshot(name)
-    assert snapshot.credits == credits, f"{name} should have {credits} credits left, but has {snapshot.credits}"
+    balance = await context.world.books.balance(name)
+    assert balance.credits == credits, f"{name} should have {credits} credits left, but has {balance.credits}"
 
 
+@then("{name} has credits for exactly {count:Count} such calls left")
+async def calls_worth_left(context, name, count):
+    world = context.world
+    expected = count * world.price_of(world.actor(name).last_call)
+    balance = await world.books.balance(name)
+    assert balance.credits == expected, (f"{name} should have credits for exactly {count} such calls left "
+                                         f"({expected} credits), but has {balance.credits}")
+
+
+@then("{name}'s credits are down by the price of that call")
+async def down_by_price(context, name):
+    world = context.world
+    price, opening = world.price_of(world.actor(name).succeeded_call()), world.books.opening(name)
+    balance = await world.books.balance(name)
+    assert balance.credits == opening.credits - price, (f"{name}'s {opening.credits} credits should be down by "
+                                                        f"{price} to {opening.credits - price}, but are "
+                                                        f"{balance.credits}")
+
+
+@then("{name}'s credits are untouched")
 @then("{name}'s own credits are untouched")
 async def own_credits_untouched(context, name):
-    before, now = await context.flow.before_and_now(name)
-    assert now.credits == before.credits, (f"{name}'s own credits should stay at {before.credits} when the "
-                                           f"organization pays, but are {now.credits}")
+    opening = context.world.books.opening(name)
+    balance = await context.world.books.balance(name)
+    assert balance.credits == opening.credits, (f"{name}'s own credits should stay at {opening.credits}, "
+                                                f"but are {balance.credits}")
 
 
-@then("{name}'s allocation in {org} goes from {start:Amount} to {end:Amount} remaining credits")
-async def allocation_moves(context, name, org, start, end):
-    allocation = await context.flow.allocation(name, org)
-    assert allocation["allocated"] == start, f"{name} should hold {start} allocated credits in {org}: {allocation}"
-    assert allocation["remaining"] == end, (f"{name} should have {end} of {start} allocated credits remaining "
-                                            f"in {org}, but has {allocation['remaining']}")
-    assert allocation["used"] == start - end, f"{name}'s used credits in {org} should be {start - end}: {allocation}"
+@then("{name}'s allocation in {org} is down from {start:Credits} by the price of that call")
+async def allocation_down(context, name, org, start):
+    world = context.world
+    price = world.price_of(world.actor(name).succeeded_call())
+    allocation = await world.books.allocation(name, org)
+    assert allocation.allocated == start, f"{name} should hold {start} allocated credits in {org}: {allocation}"
+    assert allocation.remaining == start - price, (f"{name} should have {start - price} of {start} allocated "
+                                                   f"credits remaining in {org}, but has {allocation.remaining}")
+    assert allocation.used == price, f"{name} should have used {price} credits in {org}, not {allocation.used}"
 
 
-@then("{org}'s pool holds {credits:Amount} credits of which {allocated:Amount} are allocated")
+@then("{name}'s allocation in {org} is used up")
+async def allocation_used_up(context, name, org):
+    allocation = await context.world.books.allocation(name, org)
+    assert allocation.remaining == 0 and allocation.used == allocation.allocated, (
+        f"{name}'s allocation in {org} should be used up, but {allocation.used} of {allocation.allocated} "
+        f"are used and {allocation.remaining} remain")
+
+
+@then("{org}'s pool holds {credits:Credits} credits of which {allocated:Credits} are allocated")
 async def pool_with_allocations(context, org, credits, allocated):
-    pool = await context.flow.pool(org)
-    assert pool["total_credits"] == credits, f"{org}'s pool should hold {credits} credits, but holds {pool}"
-    assert pool["allocated_credits"] == allocated, f"{org} should have {allocated} credits allocated: {pool}"
+    pool = await context.world.books.pool(org)
+    assert pool.remaining == credits, f"{org}'s pool should hold {credits} credits, but holds {pool.remaining}"
+    assert pool.allocated == allocated, f"{org} should have {allocated} credits allocated, not {pool.allocated}"
 
 
-@then("{org}'s pool holds {credits:Amount} credits")
-async def pool_holds(context, org, credits):
-    pool = await context.flow.pool(org)
-    assert pool["total_credits"] == credits, f"{org}'s pool should hold {credits} credits, but holds {pool}"
+@then("{org}'s pool is down by the price of that call")
+async def pool_down_by_one(context, org):
+    await pool_down(context.world, org, 1)
+
+
+@then("{org}'s pool is down by the price of {count:Count} such calls")
+async def pool_down_by_many(context, org, count):
+    await pool_down(context.world, org, count)
+
+
+async def pool_down(world, org: str, count: int) -> None:
+    spent = count * world.price_of(world.protagonist.last_call)
+    bought, pool = world.org(org).bought, await world.books.pool(org)
+    assert pool.remaining == bought - spent, (f"{org}'s pool of {bought} credits should be down by {spent} to "
+                                              f"{bought - spent}, but holds {pool.remaining}")
+    assert pool.used == spent, f"{org}'s pool should show {spent} credits used, but shows {pool.used}"
 
 
 @then("nothing was charged to {org}")
 async def nothing_charged_to_org(context, org):
-    charges = await context.flow.org_charges(org)
+    charges = await context.world.books.org_charges(org)
     assert not charges, f"nothing should be charged to {org}, but the ledger shows {len(charges)} charges"
-    pool = await context.flow.pool(org)
-    assert pool["used_credits"] == 0, f"{org}'s pool should show no credits used, but shows {pool}"
+    pool = await context.world.books.pool(org)
+    assert pool.used == 0, f"{org}'s pool should show no credits used, but shows {pool.used}"
 
 
-def assert_charges(charges, count: int, credits: int, whom: str) -> None:
+def assert_charges(world, charges, count: int, name: str, whom: str) -> None:
+    price = world.price_of(world.actor(name).last_call)
     amounts = sorted({charge.credits for charge in charges})
     assert len(charges) == count, f"the ledger should show {count} charges to {whom}, but shows {len(charges)}"
-    assert amounts == [credits], f"each charge to {whom} should be {credits} credits, found {amounts}"
+    assert amounts == [price], f"each charge to {whom} should be the price of one call, {price} credits: {amounts}"
     assert len({charge.request_id for charge in charges}) == count, f"a call charged to {whom} was charged twice"
 
 
-@then("the ledger shows exactly {count:Amount} charge of {credits:Amount} credits to {name} in {org}")
-@then("the ledger shows exactly {count:Amount} charges of {credits:Amount} credits to {name} in {org}")
-async def member_charges(context, count, credits, name, org):
-    assert_charges(await context.flow.member_charges(name, org), count, credits, f"{name} in {org}")
+@then("the ledger shows exactly {count:Count} charge to {name} in {org}, each the price of one such call")
+@then("the ledger shows exactly {count:Count} charges to {name} in {org}, each the price of one such call")
+async def member_charges(context, count, name, org):
+    assert_charges(context.world, await context.world.books.member_charges(name, org), count, name,
+                   f"{name} in {org}")
 
 
-@then("the ledger shows exactly {count:Amount} charge of {credits:Amount} credits to {name}")
-@then("the ledger shows exactly {count:Amount} charges of {credits:Amount} credits to {name}")
-async def own_charges(context, count, credits, name):
-    assert_charges(await context.flow.own_charges(name), count, credits, name)
+@then("the ledger shows exactly {count:Count} charge to {name}, each the price of one such call")
+@then("the ledger shows exactly {count:Count} charges to {name}, each the price of one such call")
+async def own_charges(context, count, name):
+    assert_charges(context.world, await context.world.books.own_charges(name), count, name, name)
 
 
 @then("the ledger shows no charge to {name}")
 async def no_charge(context, name):
-    charges = await context.flow.own_charges(name)
+    charges = await context.world.books.own_charges(name)
     assert not charges, f"no credits should be charged to {name}, but the ledger shows {len(charges)} charges"

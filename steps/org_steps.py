@@ -2,16 +2,19 @@
 
 from behave import then, when
 
+from creditflow.deployments.base import RefusalKind
 
-@when("{admin} tries to allocate {credits:Amount} of {org}'s credits to {name}")
+
+@when("{admin} tries to allocate {credits:Credits} of {org}'s credits to {name}")
 async def try_allocate(context, admin, credits, org, name):
-    assert context.flow.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
-    context.answer = await context.flow.allocate(org, name, credits)
+    assert context.world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
+    await context.world.people.allocate(org, name, credits)
 
 
 @when("{admin} tries to buy {amount} credits for {org}")
 async def try_buy(context, admin, amount, org):
-    context.answer = await context.flow.buy(org, literal(amount))
+    assert context.world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
+    await context.world.people.buy(org, literal(amount))
 
 
 def literal(text: str):
@@ -26,41 +29,43 @@ def literal(text: str):
 
 @when("{name} asks for {org}'s credits")
 async def ask_for_books(context, name, org):
-    context.answer = await context.flow.org_view_as(name, org)
+    await context.world.books.pool_reply(org, asker=name)
 
 
-@then("the allocation is refused because it would exceed the pool")
-def allocation_refused(context):
-    answer = context.answer
-    assert answer.status == 409, f"an allocation beyond the pool must be refused, got {answer.status}: {answer.body}"
-    assert "pool" in answer.detail.lower(), f"the refusal should say the pool is exceeded: {answer.detail}"
+def refused(context, name: str, kinds: tuple[RefusalKind, ...], why: str):
+    reply = context.world.actor(name).tried()
+    assert reply.refusal is not None and reply.refusal.kind in kinds, (
+        f"{name} should be refused {why}, but Ops-Center {reply.describe()}")
+    return reply.refusal
+
+
+@then("{name} is refused because the allocation would exceed the pool")
+def allocation_refused(context, name):
+    refusal = refused(context, name, (RefusalKind.CONFLICT, RefusalKind.INVALID), "because the pool is too small")
+    assert "pool" in refusal.detail.lower(), f"the refusal should say the pool is exceeded: '{refusal.detail}'"
 
 
 @then("{name} is refused because only an organization admin may do that")
 def refused_not_admin(context, name):
-    answer = context.answer
-    assert answer.status == 403, f"{name} is not an admin and must be refused (403), but got {answer.status}"
+    refused(context, name, (RefusalKind.FORBIDDEN,), "as not an admin (403)")
 
 
 @then("{name} is told there is no such organization")
 def no_such_org(context, name):
-    answer = context.answer
-    assert answer.status == 404, (f"{name} is an outsider: the organization must look absent (404), "
-                                  f"but got {answer.status}")
+    refused(context, name, (RefusalKind.NOT_FOUND,), "as an outsider to whom the organization looks absent (404)")
 
 
-@then("{org}'s usage report attributes {credits:Amount} credits and {calls:Amount} API call to {name}")
-async def attribution(context, org, credits, calls, name):
-    report = await context.flow.attribution(org)
-    email = context.flow.persona(name).email
-    assert email in report, f"{org}'s usage report should list {name}, but lists {sorted(report)}"
-    row = report[email]
-    assert row["credits_used"] == credits, f"{org} should attribute {credits} credits to {name}, not {row}"
-    assert row["api_calls"] == calls, f"{org} should attribute {calls} API calls to {name}, not {row}"
+@then("{org}'s usage report attributes the price of that call and {calls:Count} API call to {name}")
+async def attribution(context, org, calls, name):
+    world = context.world
+    price = world.price_of(world.actor(name).succeeded_call())
+    usage = await world.books.attribution(org, name)
+    assert usage is not None, f"{org}'s usage report should list {name}"
+    assert usage.credits == price, f"{org} should attribute {price} credits to {name}, not {usage.credits}"
+    assert usage.calls == calls, f"{org} should attribute {calls} API calls to {name}, not {usage.calls}"
 
 
-@then("the purchase is refused as invalid, naming what is wrong")
-def purchase_invalid(context):
-    answer = context.answer
-    assert answer.status == 422, f"an invalid purchase must be refused (422), never accepted or a 500: {answer.status}"
-    assert answer.detail, "the refusal should say what is wrong"
+@then("{name}'s purchase is refused as invalid, naming what is wrong")
+def purchase_invalid(context, name):
+    refusal = refused(context, name, (RefusalKind.INVALID,), "as invalid, never accepted or a server error")
+    assert refusal.detail, "the refusal should say what is wrong"

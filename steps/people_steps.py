@@ -1,42 +1,69 @@
-"""Who is in the scenario: individuals, organizations and their members."""
+"""Who is in the scenario: individuals, organizations, members, allocations and keys."""
 
 from behave import given
 
 
-@given("{name} is an individual on the {plan:Plan} plan with {credits:Amount} credits")
+@given("{name} is an individual on the {plan:Plan} plan with {credits:Credits} credits")
 async def individual(context, name, plan, credits):
-    await context.flow.sign_up(name, plan, credits)
+    await context.world.people.sign_up(name, plan, credits)
+
+
+@given("{name} is an individual on the {plan:Plan} plan with credits for exactly {count:Count} {model} calls "
+       "of {tokens:Count} tokens")
+async def individual_with_calls_worth(context, name, plan, count, model, tokens):
+    await context.world.people.sign_up(name, plan, context.world.worth(count, model, tokens))
+
+
+@given("{name} is an individual on the {plan:Plan} plan with credits for just under one {model} call "
+       "of {tokens:Count} tokens")
+async def individual_just_short(context, name, plan, model, tokens):
+    await context.world.people.sign_up(name, plan, context.world.just_under(model, tokens))
 
 
 @given("{admin} has created the organization {org} on the {plan:Plan} plan")
 async def organization(context, admin, org, plan):
-    await context.flow.create_org(admin, org, plan)
+    await context.world.people.create_org(admin, org, plan)
 
 
-@given("{org} has bought {credits:Amount} credits")
+@given("{org} has bought {credits:Credits} credits")
 async def bought(context, org, credits):
-    answer = await context.flow.buy(org, credits)
-    assert answer.status == 201, f"{org}'s purchase of {credits} credits was not accepted: {answer.detail}"
+    reply = await context.world.people.buy(org, credits)
+    assert reply.ok, f"{org}'s purchase of {credits} credits was not accepted: Ops-Center {reply.describe()}"
 
 
-@given("{name} is a member of {org} with {credits:Amount} allocated credits")
+@given("{name} is a member of {org} with {credits:Credits} allocated credits")
 async def member_with_allocation(context, name, org, credits):
-    await context.flow.join(name, org)
-    answer = await context.flow.allocate(org, name, credits)
-    assert answer.ok, f"{credits} credits could not be allocated to {name} in {org}: {answer.detail}"
+    await allocated(context, name, org, credits)
+
+
+@given("{name} is a member of {org} with credits allocated for exactly {count:Count} {model} calls "
+       "of {tokens:Count} tokens")
+async def member_with_calls_worth(context, name, org, count, model, tokens):
+    await allocated(context, name, org, context.world.worth(count, model, tokens))
+
+
+@given("{name} is a member of {org} with credits allocated for just under one {model} call of {tokens:Count} tokens")
+async def member_just_short(context, name, org, model, tokens):
+    await allocated(context, name, org, context.world.just_under(model, tokens))
+
+
+async def allocated(context, name, org, credits):
+    await context.world.people.join(name, org)
+    reply = await context.world.people.allocate(org, name, credits)
+    assert reply.ok, f"{credits} credits could not be allocated to {name} in {org}: Ops-Center {reply.describe()}"
 
 
 @given("{name} is a member of {org}")
 async def member(context, name, org):
-    await context.flow.join(name, org)
+    await context.world.people.join(name, org)
 
 
 @given("{name} has stored her own OpenRouter key")
 async def stored_key(context, name):
-    answer = await context.flow.store_byok_key(name)
-    assert answer.status == 201, f"{name}'s OpenRouter key was not stored: {answer.detail}"
+    reply = await context.world.people.store_byok_key(name)
+    assert reply.ok, f"{name}'s OpenRouter key was not stored: Ops-Center {reply.describe()}"
 
 
 @given("the LLM provider is failing")
 async def provider_failing(context):
-    await context.flow.break_provider()
+    await context.world.people.break_provider()

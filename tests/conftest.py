@@ -3,7 +3,8 @@
 import pytest
 
 from creditflow.config import resolve
-from creditflow.flow import CreditFlow, Services
+from creditflow.services import Services
+from creditflow.world import World
 from sandbox import stack as sandbox
 
 
@@ -25,9 +26,15 @@ async def services(config):
 
 
 @pytest.fixture
-async def flow(services):
+def api(services):
+    """The reference's endpoints, one method each (the contract deployment's HTTP layer)."""
+    return services.deployment.api
+
+
+@pytest.fixture
+async def world(services):
     """One scenario's world: what it creates is removed afterwards, pass or fail."""
-    world = CreditFlow(services)
-    yield world
-    assert await world.invariant_violations() == []
-    assert await world.cleanup() == []
+    scenario = World(services)
+    yield scenario
+    assert await scenario.books.invariant_violations() == []
+    assert await scenario.clean_up() == []

@@ -1,10 +1,12 @@
 """Unit tests of the support library: prices, redaction, percentiles, configuration and reports."""
 
+from decimal import Decimal
+
 import pytest
 
 from creditflow.config import ConfigError, resolve
+from creditflow.deployments.contract import ContractPrices
 from creditflow.metrics import Metrics, percentile
-from creditflow.pricing import credits_for
 from creditflow.redaction import Redactor, hint
 from creditflow.reports import ScenarioResult, error_log, flow_of, text_report
 
@@ -14,12 +16,12 @@ from creditflow.reports import ScenarioResult, error_log, flow_of, text_report
     ("gpt-3.5-turbo", 250, 23), ("gpt-3.5-turbo", 1111, 100), ("gpt-4", 1, 1), ("gpt-4", 0, 0),
 ])
 def test_credits_are_the_rate_times_tokens_rounded_up(model, tokens, credits):
-    assert credits_for(model, tokens) == credits
+    assert ContractPrices().price(model, tokens) == Decimal(credits)
 
 
 def test_an_unpriced_model_is_an_error():
     with pytest.raises(ValueError, match="prices no model"):
-        credits_for("gpt-99", 100)
+        ContractPrices().price("gpt-99", 100)
 
 
 def test_provider_keys_keep_only_a_hint_and_passwords_nothing():

@@ -76,21 +76,19 @@ class Ledger:
             user_id, amount,
         )
 
-    async def settle_own(self, user_id: str, reserved: int, cost: int, request_id: str, model: str,
-                         tokens: int, record: bool = True) -> tuple[int, asyncpg.Record]:
-        """Charge the actual cost (never above the reservation, which is the worst case); release the rest.
+    async def settle_own(self, user_id: str, reserved: int, charged: int, request_id: str, model: str,
+                         tokens: int) -> asyncpg.Record:
+        """Charges `charged` of the reservation and releases the rest, with one ledger row.
 
-        Returns the charge and the balance after it with its version (for the cache)."""
-        charged = min(cost, reserved)
+        Returns the balance after it with its version (for the cache)."""
         async with self.pool.acquire() as connection, connection.transaction():
             row = await connection.fetchrow(
                 """UPDATE user_credits SET credits = credits + $2, version = version + 1
                    WHERE user_id = $1 RETURNING credits, version""",
                 user_id, reserved - charged,
             )
-            if record:
-                await self._record_charge(connection, request_id, user_id, None, charged, model, tokens)
-        return charged, row
+            await self._record_charge(connection, request_id, user_id, None, charged, model, tokens)
+        return row
 
     # -- organization credits ----------------------------------------------------------------
     async def reserve_org(self, org_id: str, user_id: str, amount: int) -> None:
@@ -129,10 +127,9 @@ class Ledger:
                 org_id, amount,
             )
 
-    async def settle_org(self, org_id: str, user_id: str, reserved: int, cost: int, request_id: str,
-                         model: str, tokens: int) -> int:
-        """Charge the reservation's actual cost (never above it: the reservation is the worst case)."""
-        charged = min(cost, reserved)
+    async def settle_org(self, org_id: str, user_id: str, reserved: int, charged: int, request_id: str,
+                         model: str, tokens: int) -> None:
+        """Charges `charged` of the member's and the pool's reservation and releases the rest, with one row."""
         async with self.pool.acquire() as connection, connection.transaction():
             for holder in (user_id, "pool"):
                 await connection.execute(
@@ -141,7 +138,6 @@ class Ledger:
                     org_id, holder, reserved - charged, charged,
                 )
             await self._record_charge(connection, request_id, user_id, org_id, charged, model, tokens)
-        return charged
 
     @staticmethod
     async def _record_charge(connection, request_id, user_id, org_id, amount, model, tokens) -> None:

@@ -23,8 +23,6 @@ class Settings:
     lago_key: str
     byok_encryption_key: str
     upgrade_url: str
-    # Self-tests only: "byok_charged", "no_payment_check" or "unrecorded_charge" breaks one business rule.
-    defect: str | None = None
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -41,5 +39,4 @@ class Settings:
             lago_key=env["OPS_LAGO_KEY"],
             byok_encryption_key=env["OPS_BYOK_ENCRYPTION_KEY"],
             upgrade_url=env.get("OPS_UPGRADE_URL", "https://ops-center.example/billing/upgrade"),
-            defect=env.get("OPS_DEFECT") or None,
         )

@@ -6,7 +6,7 @@ from lago_python_client.client import Client
 from lago_python_client.exceptions import LagoApiError
 
 
-class Billing:
+class Lago:
     def __init__(self, url: str, api_key: str):
         self._client = Client(api_key=api_key, api_url=url.rstrip("/") + "/")
 
@@ -25,5 +25,7 @@ class Billing:
         found = await self._call(self._client.subscriptions.find_all, {"external_customer_id": external_customer_id})
         return [s.plan_code for s in (found or {}).get("subscriptions", []) if s.status == "active"]
 
-    async def usage_event(self, transaction_id: str):
+    async def usage_event(self, transaction_id: str | None):
+        if not transaction_id:
+            return None
         return await self._call(self._client.events.find, transaction_id)

@@ -1,8 +1,19 @@
 """The LLM provider double's request log (which key reached which route) and its fault switch."""
 
 import hashlib
+from dataclasses import dataclass
 
 import httpx
+
+
+@dataclass(frozen=True)
+class ProviderCall:
+    route: str  # "openai" (the platform's provider) or "openrouter"
+    model: str | None
+    key_sha256: str | None  # the fingerprint of the key the call carried
+
+    def carried(self, fingerprint: str) -> bool:
+        return self.key_sha256 == fingerprint
 
 
 class ProviderDouble:
@@ -12,10 +23,10 @@ class ProviderDouble:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def calls_since(self, since: float) -> list[dict]:
+    async def calls_since(self, since: float) -> list[ProviderCall]:
         answer = await self._http.get("/_double/requests", params={"since": since})
         answer.raise_for_status()
-        return answer.json()
+        return [ProviderCall(entry["route"], entry.get("model"), entry.get("key_sha256")) for entry in answer.json()]
 
     async def fail_calls(self, mode: str | None) -> None:
         """mode "error" answers 500, "timeout" stalls, None heals."""

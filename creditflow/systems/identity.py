@@ -2,19 +2,11 @@
 
 import secrets
 import time
-from dataclasses import dataclass
 
 from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection
 from keycloak.exceptions import KeycloakError
 
-
-@dataclass
-class Account:
-    user_id: str
-    username: str
-    email: str
-    password: str
-    tier: str
+from creditflow.deployments.base import Account
 
 
 class IdentityError(Exception):
@@ -32,13 +24,13 @@ class Identity:
             user_realm_name="master", client_id="admin-cli", verify=True,
         ))
 
-    async def create_account(self, username: str, email: str, tier: str, platform_admin: bool = False) -> Account:
+    async def create_account(self, username: str, email: str, plan: str, platform_admin: bool = False) -> Account:
         password = f"Cf-{secrets.token_urlsafe(15)}"
         try:
             user_id = await self._admin.a_create_user({
                 "username": username, "email": email, "firstName": username.split("-")[0].title(),
                 "lastName": "Creditflow", "enabled": True, "emailVerified": True,
-                "attributes": {"subscription_tier": [tier]},
+                "attributes": {"subscription_tier": [plan]},
                 "credentials": [{"type": "password", "value": password, "temporary": False}],
             })
             if platform_admin:
@@ -46,7 +38,7 @@ class Identity:
                 await self._admin.a_assign_realm_roles(user_id, [role])
         except KeycloakError as error:
             raise IdentityError(f"Keycloak refused to create {username}: {error.response_code}") from None
-        return Account(user_id, username, email, password, tier)
+        return Account(user_id, username, email, password, plan)
 
     async def delete_account(self, user_id: str) -> None:
         try:

@@ -1,0 +1,67 @@
+"""The people and organizations of one scenario: each actor holds its own session and memory."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from creditflow.deployments.base import Account, Balance, CallResult, OrgRef, Reply, Session
+
+
+class FlowError(AssertionError):
+    """A fact the scenario relies on did not hold; the message names the business fact."""
+
+
+@dataclass
+class Actor:
+    name: str
+    account: Account
+    session: Session
+    opening: Balance | None = None  # the balance and usage before the actor's first call in the scenario
+    calls: list[CallResult] = field(default_factory=list)
+    batch: list[CallResult] = field(default_factory=list)  # the last batch of calls made at once
+    last_reply: Reply | None = None  # the answer to the last thing the actor tried that was not a call
+    samples: list[float] = field(default_factory=list)  # the last latency measurement, milliseconds
+    memberships: list[str] = field(default_factory=list)  # the organizations the actor joined
+
+    @property
+    def member_of(self) -> str:
+        if not self.memberships:
+            raise FlowError(f"{self.name} is a member of no organization in this scenario")
+        return self.memberships[-1]
+
+    @property
+    def email(self) -> str:
+        return self.account.email
+
+    @property
+    def user_id(self) -> str:
+        return self.account.user_id
+
+    @property
+    def last_call(self) -> CallResult:
+        if not self.calls:
+            raise FlowError(f"{self.name} has made no LLM call in this scenario")
+        return self.calls[-1]
+
+    def succeeded_call(self) -> CallResult:
+        """The actor's last call, which the step needs to have succeeded."""
+        call = self.last_call
+        if not call.succeeded:
+            raise FlowError(f"{self.name}'s call should have succeeded, but Ops-Center {call.describe()}")
+        return call
+
+    def tried(self) -> Reply:
+        if self.last_reply is None:
+            raise FlowError(f"{self.name} has tried nothing in this scenario")
+        return self.last_reply
+
+
+@dataclass
+class Organization:
+    name: str
+    ref: OrgRef
+    admin: str
+    bought: Decimal = Decimal(0)  # what the scenario bought into its pool
+
+    @property
+    def org_id(self) -> str:
+        return self.ref.org_id

@@ -1,0 +1,157 @@
+"""Questions the steps ask: of Ops-Center (balances, books, settings), the ledger, the cache, billing,
+and the provider double's request log. Answers are typed; a question that cannot be answered fails
+with the business fact."""
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from creditflow.actors import FlowError
+from creditflow.deployments.base import (
+    Allocation,
+    Balance,
+    ByokSettings,
+    CallResult,
+    Charge,
+    MemberUsage,
+    Pool,
+    Reply,
+    TargetLacksPart,
+    UsageEvent,
+)
+from creditflow.people import expect
+from creditflow.systems.provider_double import ProviderCall, ProviderDouble
+
+if TYPE_CHECKING:
+    from creditflow.world import World
+
+ORG_QUERIES = "organization queries"
+
+
+class Books:
+    def __init__(self, world: "World"):
+        self.w = world
+
+    @property
+    def _ledger(self):
+        return self.w.deployment.ledger
+
+    # -- Ops-Center ---------------------------------------------------------------------------
+    async def balance(self, name: str) -> Balance:
+        actor = self.w.actor(name)
+        reply = await self.w.deployment.balance(await self.w.session(actor))
+        return expect(reply, f"{name}'s balance could not be read")
+
+    def opening(self, name: str) -> Balance:
+        """`name`'s balance and usage before their first call in this scenario."""
+        actor = self.w.actor(name)
+        if actor.opening is None:
+            raise FlowError(f"{name} has made no call in this scenario")
+        return actor.opening
+
+    async def stranger_balances(self) -> list[Reply]:
+        deployment = self.w.deployment
+        return [await deployment.balance(session) for session in await deployment.stranger_sessions()]
+
+    async def plan_in_identity(self, name: str) -> tuple[str | None, str | None]:
+        return await self.w.deployment.plan_in_identity(await self.w.session(self.w.actor(name)))
+
+    async def health(self) -> Reply[dict[str, str]]:
+        return await self.w.deployment.health()
+
+    async def pool_reply(self, org_name: str, asker: str | None = None) -> Reply[Pool]:
+        actor = self.w.acting(self.w.actor(asker)) if asker else self.w.admin_of(org_name)
+        reply = await self.w.deployment.pool(await self.w.session(actor), self.w.org(org_name).ref)
+        self.w.services.metrics.add(ORG_QUERIES, reply.elapsed_ms)
+        actor.last_reply = reply
+        return reply
+
+    async def pool(self, org_name: str) -> Pool:
+        admin = self.w.org(org_name).admin
+        return expect(await self.pool_reply(org_name), f"{admin} could not read {org_name}'s credits")
+
+    async def allocation(self, name: str, org_name: str) -> Allocation:
+        actor = self.w.actor(name)
+        reply = await self.w.deployment.allocation(await self.w.session(actor), self.w.org(org_name).ref)
+        self.w.services.metrics.add(ORG_QUERIES, reply.elapsed_ms)
+        return expect(reply, f"{name} could not read their allocation in {org_name}")
+
+    async def attribution(self, org_name: str, name: str) -> MemberUsage | None:
+        """What the organization's usage report attributes to `name` (None: the report omits them)."""
+        admin = self.w.admin_of(org_name)
+        reply = await self.w.deployment.attribution(await self.w.session(admin), self.w.org(org_name).ref)
+        self.w.services.metrics.add(ORG_QUERIES, reply.elapsed_ms)
+        rows = expect(reply, f"{admin.name} could not read {org_name}'s usage report")
+        member = self.w.actor(name).account
+        return next((row for row in rows if row.member in (member.email, member.user_id)), None)
+
+    async def byok_settings(self, name: str) -> ByokSettings:
+        actor = self.w.actor(name)
+        return expect(await self.w.deployment.byok_settings(await self.w.session(actor)),
+                      f"{name}'s key settings could not be read")
+
+    # -- the ledger and the cache -------------------------------------------------------------
+    def _as_evidence(self, charges: list[Charge]) -> list[Charge]:
+        self.w.services.evidence.ledger_rows.extend(charge.__dict__ for charge in charges)
+        return charges
+
+    async def own_charges(self, name: str) -> list[Charge]:
+        return self._as_evidence(await self._ledger.charges(self.w.actor(name).user_id))
+
+    async def member_charges(self, name: str, org_name: str) -> list[Charge]:
+        return self._as_evidence(await self._ledger.charges(self.w.actor(name).user_id, self.w.org(org_name).org_id))
+
+    async def org_charges(self, org_name: str) -> list[Charge]:
+        return self._as_evidence(await self._ledger.org_charges(self.w.org(org_name).org_id))
+
+    async def ledger_balance(self, name: str) -> Decimal | None:
+        return await self._ledger.own_balance(self.w.actor(name).user_id)
+
+    async def ledger_calls(self, name: str) -> int | None:
+        return await self._ledger.calls_counted(self.w.actor(name).user_id)
+
+    async def stored_keys(self, name: str) -> list[bytes]:
+        return await self._ledger.stored_byok_keys(self.w.actor(name).user_id)
+
+    async def cached_balance(self, name: str) -> Decimal | None:
+        return await self.w.deployment.cache.cached_balance(self.w.actor(name).user_id)
+
+    async def cached_calls(self, name: str) -> int | None:
+        return await self.w.deployment.cache.calls_this_period(self.w.actor(name).user_id)
+
+    async def invariant_violations(self) -> list[str]:
+        problems = []
+        for actor in self.w.cast.values():
+            found, rows = await self._ledger.user_violations(actor.user_id)
+            problems += found
+            self.w.services.evidence.ledger_rows.extend(rows)
+        for org in self.w.orgs.values():
+            found, rows = await self._ledger.org_violations(org.org_id)
+            problems += found
+            self.w.services.evidence.ledger_rows.extend(rows)
+        return problems
+
+    # -- billing ------------------------------------------------------------------------------
+    async def billing_plans(self, customer: str) -> tuple[bool, list[str]]:
+        """Whether billing knows a persona or an organization, and the plans it is actively subscribed to."""
+        external_id = self.w.orgs[customer].org_id if customer in self.w.orgs else self.w.actor(customer).user_id
+        return await self.w.deployment.billing.customer_plans(external_id)
+
+    async def usage_event(self, name: str) -> tuple[CallResult, UsageEvent | None]:
+        call = self.w.actor(name).succeeded_call()
+        return call, await self.w.deployment.billing.usage_event(call)
+
+    # -- the provider double ------------------------------------------------------------------
+    def _provider(self, purpose: str) -> ProviderDouble:
+        if self.w.services.provider is None:
+            raise TargetLacksPart(f"{purpose} needs the LLM provider double (PROVIDER_DOUBLE_URL); "
+                                  "this target has none")
+        return self.w.services.provider
+
+    async def provider_calls_of(self, name: str) -> list[ProviderCall]:
+        """The calls the provider received for `name`'s last call, each with the fingerprint of its key."""
+        call = self.w.actor(name).last_call
+        calls = await self._provider("seeing which key reached the provider").calls_since(call.sent_at)
+        return [c for c in calls if c.model and c.model.endswith(call.model)]
+
+    def byok_fingerprint(self) -> str:
+        return ProviderDouble.fingerprint(self.w.services.config.byok_key)

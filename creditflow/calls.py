@@ -1,0 +1,106 @@
+"""LLM calls: one, many at once, retried, malformed, and the latency of the budgeted operations."""
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from creditflow.actors import Actor, FlowError
+from creditflow.deployments.base import CallRequest, CallResult, Reply, TargetLacksPart
+
+if TYPE_CHECKING:
+    from creditflow.world import World
+
+# Server-side phases the deployments report, and the guide's budgeted operation each one measures.
+PHASES = {"credits": "credit deduction", "usage": "usage tracking"}
+
+
+class Calls:
+    def __init__(self, world: "World"):
+        self.w = world
+
+    async def ask(self, name: str, model: str, tokens: int, use_byok: bool | None = None,
+                  request_id: str | None = None) -> CallResult:
+        actor = self.w.acting(self.w.actor(name))
+        await self._remember_opening(actor)
+        call = await self._call(actor, CallRequest(model, tokens, use_byok, request_id))
+        actor.calls.append(call)
+        return call
+
+    async def retried(self, name: str, model: str, tokens: int) -> tuple[CallResult, CallResult]:
+        """The same call sent twice with one request id, the second after the first has ended."""
+        request_id = f"retry-{uuid.uuid4().hex}"
+        return (await self.ask(name, model, tokens, request_id=request_id),
+                await self.ask(name, model, tokens, request_id=request_id))
+
+    async def many(self, name: str, count: int, model: str, tokens: int, concurrency: int | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> list[CallResult]:
+        """`count` calls at once (at most `concurrency` in flight when given)."""
+        actor = self.w.acting(self.w.actor(name))
+        await self._remember_opening(actor)
+        session = await self.w.session(actor)
+        gate = asyncio.Semaphore(concurrency or count)
+        done = 0
+
+        async def one() -> CallResult:
+            nonlocal done
+            async with gate:
+                call = await self._call(actor, CallRequest(model, tokens), session, under_load=True)
+            done += 1
+            if progress is not None:
+                progress(done, count)
+            return call
+
+        actor.batch = list(await asyncio.gather(*(one() for _ in range(count))))
+        actor.calls.extend(actor.batch)
+        return actor.batch
+
+    async def malformed(self, name: str, problem: str) -> Reply:
+        actor = self.w.acting(self.w.actor(name))
+        await self._remember_opening(actor)
+        actor.last_reply = await self.w.deployment.call_malformed(await self.w.session(actor), problem)
+        return actor.last_reply
+
+    async def _remember_opening(self, actor: Actor) -> None:
+        if actor.opening is None:
+            actor.opening = await self.w.books.balance(actor.name)
+
+    async def _call(self, actor: Actor, request: CallRequest, session=None, under_load: bool = False) -> CallResult:
+        call = await self.w.deployment.call(session or await self.w.session(actor), request)
+        # Budgets are for one caller at a time; samples taken inside a burst are reported apart.
+        suffix = " under load" if under_load else ""
+        metrics = self.w.services.metrics
+        for phase, operation in PHASES.items():
+            if phase in call.phases:
+                metrics.add(operation + suffix, call.phases[phase])
+        if call.succeeded:
+            metrics.add("llm call" + suffix, call.elapsed_ms)
+        return call
+
+    # -- latency --------------------------------------------------------------------------------
+    async def measure(self, name: str, operation: str, count: int) -> list[float]:
+        """`count` samples of one of the guide's budgeted operations done by `name`, in milliseconds."""
+        actor = self.w.acting(self.w.actor(name))
+        if operation == "authentication":
+            actor.samples = [await self.w.services.sign_in(actor) for _ in range(count)]
+        elif operation == "organization queries":
+            org = next((o.name for o in self.w.orgs.values() if o.admin == name), None)
+            if org is None:
+                raise FlowError(f"{name} administers no organization in this scenario")
+            await self.w.books.pool(org)  # the first read opens connections; the budget is for steady state
+            actor.samples = [(await self.w.books.pool_reply(org)).elapsed_ms for _ in range(count)]
+        else:
+            actor.samples = [await self._server_phase(name, operation) for _ in range(count)]
+        return actor.samples
+
+    async def _server_phase(self, name: str, operation: str) -> float:
+        phase = next((phase for phase, known in PHASES.items() if known == operation), None)
+        if phase is None:
+            raise FlowError(f"the guide budgets no operation called {operation!r}")
+        call = await self.ask(name, "gpt-3.5-turbo", 100)
+        if not call.succeeded:
+            raise FlowError(f"{operation} cannot be measured: {name}'s call {call.describe()}")
+        if phase not in call.phases:
+            raise TargetLacksPart(f"{operation} cannot be measured: this deployment reports no server-side "
+                                  f"timing of it (phases reported: {sorted(call.phases) or 'none'})")
+        return call.phases[phase]

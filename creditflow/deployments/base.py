@@ -1,0 +1,346 @@
+"""What every deployment answers, in business terms: the interface steps reach through the driver.
+
+A deployment is one Ops-Center API and its storage: the guide's contract (the reference in sandbox/),
+or a real product. Only a deployment module knows a URL path, a header, a cookie or a JSON field; it
+returns the typed results below, never a response body.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Payer(StrEnum):
+    OWN_CREDITS = "own credits"
+    ORGANIZATION = "organization"
+    BYOK = "own key"
+
+
+class RefusalKind(StrEnum):
+    PAYMENT = "payment"
+    QUOTA = "quota"
+    DUPLICATE = "duplicate"
+    INVALID = "invalid"
+    PROVIDER_FAILURE = "provider failure"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not found"
+    CONFLICT = "conflict"
+    SERVER_ERROR = "server error"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why Ops-Center did not do what was asked, with the facts it gave."""
+
+    kind: RefusalKind
+    status: int
+    detail: str
+    required: Decimal | None = None
+    available: Decimal | None = None
+    upgrade_offered: bool = False
+    no_allocation: bool = False
+    resets_at: int | None = None  # Unix seconds when the API-call quota resets
+
+    def describe(self) -> str:
+        return f"answered {self.status} ({self.kind}) '{self.detail}'"
+
+
+@dataclass(frozen=True)
+class Reply(Generic[T]):
+    """The answer to one operation: its value, or the refusal."""
+
+    value: T | None = None
+    refusal: Refusal | None = None
+    elapsed_ms: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.refusal is None
+
+    def describe(self) -> str:
+        return "succeeded" if self.refusal is None else self.refusal.describe()
+
+
+@dataclass(frozen=True)
+class Account:
+    """A run-unique user in Keycloak, and how the deployment knows them."""
+
+    user_id: str
+    username: str
+    email: str
+    password: str
+    plan: str
+
+
+@dataclass
+class Session:
+    """Whatever a deployment signs an actor in with (a bearer token, a session cookie, ...)."""
+
+    secret: str
+    signed_in_at: float
+    elapsed_ms: float = 0.0  # how long the sign-in took
+    owner: str = "a stranger"  # the actor's name, for the evidence
+
+
+@dataclass(frozen=True)
+class OrgRef:
+    org_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Balance:
+    credits: Decimal
+    calls_used: int | None  # None: the deployment reports no API-call usage
+    calls_limit: int | None
+    plan: str | None
+
+
+@dataclass(frozen=True)
+class Pool:
+    remaining: Decimal  # bought, less what calls used
+    allocated: Decimal
+    used: Decimal
+
+
+@dataclass(frozen=True)
+class Allocation:
+    allocated: Decimal
+    used: Decimal
+    remaining: Decimal
+
+
+@dataclass(frozen=True)
+class MemberUsage:
+    member: str  # the e-mail or user id the deployment attributes usage to
+    credits: Decimal
+    calls: int | None
+
+
+@dataclass(frozen=True)
+class ByokSettings:
+    openrouter_configured: bool
+    hints: tuple[str, ...]
+    shown: str  # everything the settings showed, to prove the key is not among it
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    model: str
+    tokens: int
+    use_byok: bool | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """One LLM call: succeeded or refused, what it cost, who paid, and what the provider reported."""
+
+    request: CallRequest
+    sent_at: float
+    elapsed_ms: float
+    refusal: Refusal | None = None
+    cost: Decimal | None = None
+    paid_by: Payer | None = None
+    tokens: int | None = None  # as the provider reported them
+    request_id: str | None = None
+    phases: dict[str, float] = field(default_factory=dict)  # server-side timings, milliseconds
+
+    @property
+    def succeeded(self) -> bool:
+        return self.refusal is None
+
+    @property
+    def model(self) -> str:
+        return self.request.model
+
+    def describe(self) -> str:
+        if self.refusal is None:
+            return f"succeeded, {self.cost} credits paid by {self.paid_by}"
+        return self.refusal.describe()
+
+
+@dataclass(frozen=True)
+class Charge:
+    request_id: str | None
+    user_id: str
+    org_id: str | None
+    credits: Decimal
+    model: str | None
+    tokens: int | None
+
+
+@dataclass(frozen=True)
+class UsageEvent:
+    """What billing received for one call."""
+
+    model: str | None
+    tokens: int | None
+    credits: Decimal | None
+    customer: str | None  # the billed customer or subscription
+    member: str | None  # the user it names, where it names one
+
+
+class PriceList(ABC):
+    """What a call costs on this deployment, as the deployment computes it."""
+
+    smallest_amount: Decimal  # the finest amount of credits the deployment moves
+
+    @abstractmethod
+    def price(self, model: str, tokens: int) -> Decimal: ...
+
+
+class LedgerReader(ABC):
+    """The deployment's books in PostgreSQL, read-only."""
+
+    @abstractmethod
+    async def own_balance(self, user_id: str) -> Decimal | None: ...
+
+    @abstractmethod
+    async def charges(self, user_id: str, org_id: str | None = None) -> list[Charge]: ...
+
+    @abstractmethod
+    async def org_charges(self, org_id: str) -> list[Charge]: ...
+
+    @abstractmethod
+    async def calls_counted(self, user_id: str) -> int | None: ...
+
+    @abstractmethod
+    async def stored_byok_keys(self, user_id: str) -> list[bytes]: ...
+
+    @abstractmethod
+    async def user_violations(self, user_id: str) -> tuple[list[str], list[dict]]:
+        """The invariants of one user's own credits: (violations, rows checked)."""
+
+    @abstractmethod
+    async def org_violations(self, org_id: str) -> tuple[list[str], list[dict]]:
+        """The invariants of one organization's pool and allocations."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+
+class CacheReader(ABC):
+    """The deployment's cache in Redis, read-only."""
+
+    @abstractmethod
+    async def cached_balance(self, user_id: str) -> Decimal | None: ...
+
+    @abstractmethod
+    async def calls_this_period(self, user_id: str) -> int | None: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+
+class BillingReader(ABC):
+    """What the deployment told Lago."""
+
+    @abstractmethod
+    async def customer_plans(self, customer_id: str) -> tuple[bool, list[str]]:
+        """Whether billing knows the customer, and the plans it is actively subscribed to."""
+
+    @abstractmethod
+    async def usage_event(self, call: CallResult) -> UsageEvent | None: ...
+
+
+class TargetLacksPart(Exception):
+    """The target has no such part: an environment limit, not a product defect."""
+
+
+class Deployment(ABC):
+    """One Ops-Center API, in business terms."""
+
+    name: str
+    prices: PriceList
+    ledger: LedgerReader
+    cache: CacheReader
+    billing: BillingReader
+
+    # -- people -------------------------------------------------------------------------------
+    session_max_age_s: float  # sign in again before a session this old
+
+    @abstractmethod
+    async def enroll(self, username: str, plan: str, owner: str,
+                     platform_admin: bool = False) -> tuple[Account, Session]:
+        """A new user on `plan`, known to Keycloak and to Ops-Center, signed in."""
+
+    @abstractmethod
+    async def remove(self, account: Account) -> None: ...
+
+    @abstractmethod
+    async def sign_in(self, account: Account, owner: str) -> Session: ...
+
+    @abstractmethod
+    async def plan_in_identity(self, session: Session) -> tuple[str | None, str | None]:
+        """The (e-mail, plan) the identity provider vouches for in this session, verified."""
+
+    @abstractmethod
+    async def stranger_sessions(self) -> list[Session]:
+        """Sessions a stranger might present: none, garbage, forged."""
+
+    @abstractmethod
+    async def balance(self, session: Session) -> Reply[Balance]: ...
+
+    @abstractmethod
+    async def grant(self, operator: Session, account: Account, credits: Decimal) -> Reply[None]: ...
+
+    # -- organizations ------------------------------------------------------------------------
+    @abstractmethod
+    async def create_org(self, admin: Session, name: str, plan: str) -> Reply[OrgRef]: ...
+
+    @abstractmethod
+    async def delete_org(self, admin: Session, org: OrgRef) -> Reply[None]: ...
+
+    @abstractmethod
+    async def buy(self, admin: Session, org: OrgRef, amount: Any) -> Reply[None]: ...
+
+    @abstractmethod
+    async def add_member(self, admin: Session, org: OrgRef, member: Account) -> Reply[None]: ...
+
+    @abstractmethod
+    async def allocate(self, admin: Session, org: OrgRef, member: Account, credits: Any) -> Reply[Allocation]: ...
+
+    @abstractmethod
+    async def pool(self, session: Session, org: OrgRef) -> Reply[Pool]: ...
+
+    @abstractmethod
+    async def allocation(self, member: Session, org: OrgRef) -> Reply[Allocation]: ...
+
+    @abstractmethod
+    async def attribution(self, admin: Session, org: OrgRef) -> Reply[list[MemberUsage]]: ...
+
+    # -- BYOK ---------------------------------------------------------------------------------
+    @abstractmethod
+    async def store_byok_key(self, session: Session, provider: str, key: str) -> Reply[None]: ...
+
+    @abstractmethod
+    async def byok_settings(self, session: Session) -> Reply[ByokSettings]: ...
+
+    # -- LLM calls ----------------------------------------------------------------------------
+    @abstractmethod
+    async def call(self, session: Session, request: CallRequest) -> CallResult: ...
+
+    @abstractmethod
+    async def call_malformed(self, session: Session, problem: str) -> Reply[None]:
+        """A request with a named problem (see MALFORMED), sent as a careless client would."""
+
+    # -- the stack ----------------------------------------------------------------------------
+    @abstractmethod
+    async def health(self) -> Reply[dict[str, str]]:
+        """Each part Ops-Center depends on, and "ok" or what is wrong with it."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+
+# The malformed requests every deployment can send; the Gherkin names them.
+MALFORMED = ("an unknown model", "no messages", "a negative token budget", "a fractional budget",
+             "a body that is not JSON")

@@ -1,0 +1,447 @@
+"""The contract deployment: the guide's API, as the reference Ops-Center in sandbox/ implements it.
+
+The API, its units and its storage are written down in docs/contract.md; this module is the only
+place that knows its paths, headers and fields. Keycloak bearer tokens sign actors in.
+"""
+
+import math
+import time
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import redis.asyncio as redis
+
+from creditflow.config import Config
+from creditflow.deployments.base import (
+    Account,
+    Allocation,
+    Balance,
+    BillingReader,
+    ByokSettings,
+    CacheReader,
+    CallRequest,
+    CallResult,
+    Charge,
+    Deployment,
+    LedgerReader,
+    MemberUsage,
+    OrgRef,
+    Payer,
+    Pool,
+    PriceList,
+    Refusal,
+    RefusalKind,
+    Reply,
+    Session,
+    UsageEvent,
+)
+from creditflow.deployments.http import Answer, HttpClient, server_timing
+from creditflow.evidence import Evidence
+from creditflow.systems.identity import Identity
+from creditflow.systems.lago import Lago
+
+# Credits per 1,000 tokens (docs/contract.md, "Units and prices").
+RATES = {"gpt-3.5-turbo": 90, "gpt-4": 480, "gpt-4-turbo": 240, "claude-3-sonnet": 150}
+PAYERS = {"user": Payer.OWN_CREDITS, "organization": Payer.ORGANIZATION, "byok": Payer.BYOK}
+STATUS_KINDS = {400: RefusalKind.INVALID, 401: RefusalKind.UNAUTHORIZED, 402: RefusalKind.PAYMENT,
+                403: RefusalKind.FORBIDDEN, 404: RefusalKind.NOT_FOUND, 409: RefusalKind.CONFLICT,
+                422: RefusalKind.INVALID, 429: RefusalKind.QUOTA}
+QUESTION = "Summarise the credit flow in one sentence."
+MALFORMED_BODIES = {
+    "an unknown model": {"model": "gpt-99-imaginary", "messages": [{"role": "user", "content": "hi"}]},
+    "no messages": {"model": "gpt-3.5-turbo", "messages": []},
+    "a negative token budget": {"model": "gpt-3.5-turbo", "max_tokens": -5,
+                                "messages": [{"role": "user", "content": "hi"}]},
+    "a fractional budget": {"model": "gpt-3.5-turbo", "max_tokens": 10.5,
+                            "messages": [{"role": "user", "content": "hi"}]},
+    "a body that is not JSON": "this is not JSON",
+}
+FORGED_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+
+
+class ContractPrices(PriceList):
+    smallest_amount = Decimal(1)
+
+    def price(self, model: str, tokens: int) -> Decimal:
+        if model not in RATES:
+            raise ValueError(f"the contract prices no model called {model!r}")
+        return Decimal(math.ceil(tokens * RATES[model] / 1000))
+
+
+def credits(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def refusal(answer: Answer, conflict: RefusalKind = RefusalKind.CONFLICT) -> Refusal:
+    """A contract error answer, `{"error", "detail", ...}`, as a typed refusal."""
+    if answer.status == 409:
+        kind = conflict
+    elif answer.status in STATUS_KINDS:
+        kind = STATUS_KINDS[answer.status]
+    elif answer.status in (502, 503, 504) and answer.field("error", "").startswith("provider"):
+        kind = RefusalKind.PROVIDER_FAILURE
+    else:
+        kind = RefusalKind.SERVER_ERROR
+    detail = str(answer.field("detail") or answer.body or "")
+    reset = answer.headers.get("x-ratelimit-reset", "")
+    return Refusal(
+        kind=kind, status=answer.status, detail=detail,
+        required=credits(answer.field("required")), available=credits(answer.field("available")),
+        upgrade_offered=bool(answer.field("upgrade_url")) and "upgrade" in detail.lower(),
+        no_allocation=answer.field("error") == "no_credit_allocation",
+        resets_at=int(reset) if reset.isdigit() else None,
+    )
+
+
+def reply(answer: Answer, value: Any = None, conflict: RefusalKind = RefusalKind.CONFLICT) -> Reply:
+    if answer.ok:
+        return Reply(value=value, elapsed_ms=answer.elapsed_ms)
+    return Reply(refusal=refusal(answer, conflict), elapsed_ms=answer.elapsed_ms)
+
+
+def call_result(request: CallRequest, sent_at: float, answer: Answer) -> CallResult:
+    """A chat completion answer, with the contract's `cost_credits`, `billed_to` and `request_id`."""
+    phases = server_timing(answer)
+    if answer.status != 200:
+        return CallResult(request, sent_at, answer.elapsed_ms, refusal(answer, RefusalKind.DUPLICATE),
+                          phases=phases)
+    usage = answer.field("usage") or {}
+    return CallResult(
+        request, sent_at, answer.elapsed_ms,
+        cost=credits(answer.field("cost_credits")), paid_by=PAYERS.get(answer.field("billed_to")),
+        tokens=usage.get("total_tokens"), request_id=answer.field("request_id"), phases=phases,
+    )
+
+
+class ContractApi:
+    """The contract's endpoints, one method each: requests in, answers out."""
+
+    def __init__(self, http: HttpClient):
+        self.http = http
+
+    @staticmethod
+    def _auth(session: Session | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {session.secret}"} if session is not None and session.secret else {}
+
+    async def send(self, session: Session | None, method: str, path: str, **kwargs) -> Answer:
+        owner = session.owner if session is not None else "a stranger"
+        headers = self._auth(session) | kwargs.pop("headers", {})
+        return await self.http.send(owner, method, path, headers=headers, **kwargs)
+
+    async def health(self) -> Answer:
+        return await self.send(None, "GET", "/health")
+
+    async def balance(self, session: Session | None) -> Answer:
+        return await self.send(session, "GET", "/api/v1/credits/balance")
+
+    async def grant(self, session: Session, email: str, amount: Any) -> Answer:
+        return await self.send(session, "POST", "/api/v1/admin/credits/grant",
+                               json={"user_email": email, "credits": amount})
+
+    async def create_org(self, session: Session, name: str, tier: str) -> Answer:
+        return await self.send(session, "POST", "/api/v1/org", json={"name": name, "subscription_tier": tier})
+
+    async def delete_org(self, session: Session, org_id: str) -> Answer:
+        return await self.send(session, "DELETE", f"/api/v1/org/{org_id}")
+
+    async def invite(self, session: Session, org_id: str, email: str, role: str = "member") -> Answer:
+        return await self.send(session, "POST", f"/api/v1/org/{org_id}/invite", json={"email": email, "role": role})
+
+    async def purchase(self, session: Session, org_id: str, amount: Any) -> Answer:
+        return await self.send(session, "POST", f"/api/v1/credits/organization/{org_id}/purchase",
+                               json={"amount": amount})
+
+    async def allocate(self, session: Session, org_id: str, email: str, amount: Any) -> Answer:
+        return await self.send(session, "POST", f"/api/v1/credits/organization/{org_id}/allocate",
+                               json={"user_email": email, "credits": amount})
+
+    async def org_credits(self, session: Session, org_id: str) -> Answer:
+        return await self.send(session, "GET", f"/api/v1/credits/organization/{org_id}")
+
+    async def my_allocation(self, session: Session, org_id: str) -> Answer:
+        return await self.send(session, "GET", f"/api/v1/credits/organization/{org_id}/my-allocation")
+
+    async def usage_attribution(self, session: Session, org_id: str) -> Answer:
+        return await self.send(session, "GET", f"/api/v1/credits/organization/{org_id}/usage-attribution")
+
+    async def store_byok_key(self, session: Session, provider: str, key: str) -> Answer:
+        return await self.send(session, "POST", "/api/v1/settings/byok-keys",
+                               json={"provider": provider, "api_key": key})
+
+    async def byok_keys(self, session: Session) -> Answer:
+        return await self.send(session, "GET", "/api/v1/settings/byok-keys")
+
+    async def chat(self, session: Session | None, model: str, max_tokens: int, use_byok: bool | None = None,
+                   request_id: str | None = None) -> Answer:
+        headers = {}
+        if use_byok is not None:
+            headers["X-Use-BYOK"] = "true" if use_byok else "false"
+        if request_id is not None:
+            headers["X-Request-Id"] = request_id
+        body = {"model": model, "max_tokens": max_tokens, "messages": [{"role": "user", "content": QUESTION}]}
+        return await self.send(session, "POST", "/api/v1/llm/chat/completions", json=body, headers=headers)
+
+    async def chat_as_sent(self, session: Session, body: Any) -> Answer:
+        """A chat request exactly as given: a dict is sent as JSON, a string as raw bytes."""
+        if isinstance(body, str):
+            return await self.send(session, "POST", "/api/v1/llm/chat/completions", content=body)
+        return await self.send(session, "POST", "/api/v1/llm/chat/completions", json=body)
+
+
+class ContractLedger(LedgerReader):
+    """The contract's tables (docs/contract.md, "Storage"): whole credits, one row per movement."""
+
+    def __init__(self, pool: asyncpg.Pool):
+        self._pool = pool
+
+    @classmethod
+    async def connect(cls, url: str, password: str | None) -> "ContractLedger":
+        pool = await asyncpg.create_pool(url, password=password or None, min_size=1, max_size=4,
+                                         server_settings={"default_transaction_read_only": "on"})
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def own_balance(self, user_id: str) -> Decimal | None:
+        return credits(await self._pool.fetchval("SELECT credits FROM user_credits WHERE user_id = $1", user_id))
+
+    async def _charges(self, where: str, *args) -> list[Charge]:
+        rows = await self._pool.fetch(
+            "SELECT request_id, user_id, org_id, -amount AS credits, model, tokens FROM credit_transactions "
+            f"WHERE kind = 'charge' AND {where} ORDER BY id",
+            *args,
+        )
+        return [Charge(**(dict(row) | {"credits": Decimal(row["credits"])})) for row in rows]
+
+    async def charges(self, user_id: str, org_id: str | None = None) -> list[Charge]:
+        return await self._charges("user_id = $1 AND org_id IS NOT DISTINCT FROM $2", user_id, org_id)
+
+    async def org_charges(self, org_id: str) -> list[Charge]:
+        return await self._charges("org_id = $1", org_id)
+
+    async def calls_counted(self, user_id: str) -> int | None:
+        counted = await self._pool.fetchval("SELECT sum(api_calls) FROM usage_tracking WHERE user_id = $1", user_id)
+        return int(counted or 0)
+
+    async def stored_byok_keys(self, user_id: str) -> list[bytes]:
+        rows = await self._pool.fetch("SELECT key_ciphertext FROM user_byok_keys WHERE user_id = $1", user_id)
+        return [bytes(row["key_ciphertext"]) for row in rows]
+
+    async def user_violations(self, user_id: str) -> tuple[list[str], list[dict]]:
+        row = await self._pool.fetchrow(
+            """SELECT u.user_id, u.email, u.credits,
+                      (SELECT COALESCE(sum(amount), 0)::bigint FROM credit_transactions t
+                        WHERE t.user_id = u.user_id AND t.org_id IS NULL) AS transactions_sum
+               FROM user_credits u WHERE u.user_id = $1""",
+            user_id,
+        )
+        if row is None:
+            return [], []
+        problems = []
+        if row["credits"] < 0:
+            problems.append(f"{row['email']} has a negative balance of {row['credits']} credits")
+        if row["credits"] != row["transactions_sum"]:
+            problems.append(f"{row['email']}'s balance of {row['credits']} credits differs from the "
+                            f"{row['transactions_sum']} credits its transactions add up to")
+        return problems, [dict(row)]
+
+    async def org_violations(self, org_id: str) -> tuple[list[str], list[dict]]:
+        rows = await self._pool.fetch(
+            """SELECT c.holder, c.allocated, c.used, c.remaining,
+                      (SELECT COALESCE(sum(t.amount), 0)::bigint FROM credit_transactions t
+                        WHERE t.org_id = c.org_id AND (c.holder = 'pool' OR t.user_id = c.holder)
+                          AND (c.holder = 'pool' OR t.kind = 'charge')) AS transactions_sum
+               FROM organization_credits c WHERE c.org_id = $1 ORDER BY c.holder""",
+            org_id,
+        )
+        problems = []
+        pool = next((row for row in rows if row["holder"] == "pool"), None)
+        members = [row for row in rows if row["holder"] != "pool"]
+        for row in rows:
+            if min(row["allocated"], row["used"], row["remaining"]) < 0:
+                problems.append(f"organization {org_id} holder {row['holder']} has a negative amount")
+        if pool is not None:
+            if pool["remaining"] != pool["transactions_sum"]:
+                problems.append(f"the pool of {org_id} holds {pool['remaining']} credits but its transactions "
+                                f"add up to {pool['transactions_sum']}")
+            allocated = sum(row["allocated"] for row in members)
+            if allocated > pool["allocated"]:
+                problems.append(f"the allocations of {org_id} ({allocated}) exceed its pool ({pool['allocated']})")
+        for row in members:
+            if row["remaining"] != row["allocated"] + row["transactions_sum"]:
+                problems.append(f"member {row['holder']} of {org_id} has {row['remaining']} credits left of "
+                                f"{row['allocated']}, but was charged {-row['transactions_sum']}")
+        return problems, [dict(row) for row in rows]
+
+
+class ContractCache(CacheReader):
+    """The contract's Redis keys: `balance:<user>` (hash) and `quota:<user>:<period>` (counter)."""
+
+    def __init__(self, url: str):
+        self._redis = redis.from_url(url, decode_responses=True)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    async def cached_balance(self, user_id: str) -> Decimal | None:
+        return credits(await self._redis.hget(f"balance:{user_id}", "credits"))
+
+    async def calls_this_period(self, user_id: str) -> int | None:
+        keys = [key async for key in self._redis.scan_iter(match=f"quota:{user_id}:*")]
+        if not keys:
+            return None
+        return int(await self._redis.get(sorted(keys)[-1]) or 0)
+
+
+class ContractBilling(BillingReader):
+    """Lago as the contract uses it: customers by user or org id, events keyed by the request id."""
+
+    def __init__(self, lago: Lago):
+        self._lago = lago
+
+    async def customer_plans(self, customer_id: str) -> tuple[bool, list[str]]:
+        customer = await self._lago.customer(customer_id)
+        return customer is not None, await self._lago.active_plans(customer_id)
+
+    async def usage_event(self, call: CallResult) -> UsageEvent | None:
+        event = await self._lago.usage_event(call.request_id)
+        if event is None:
+            return None
+        properties = event.properties or {}
+        return UsageEvent(model=properties.get("model") if event.code == "llm_call" else None,
+                          tokens=properties.get("tokens"), credits=credits(properties.get("credits")),
+                          customer=event.external_subscription_id, member=properties.get("user_email"))
+
+
+class ContractDeployment(Deployment):
+    name = "contract"
+    session_max_age_s = 240  # well before the realm's 5-minute access tokens expire
+
+    def __init__(self, api: ContractApi, identity: Identity, ledger: ContractLedger, cache: ContractCache,
+                 billing: ContractBilling):
+        self.api, self.identity = api, identity
+        self.prices = ContractPrices()
+        self.ledger, self.cache, self.billing = ledger, cache, billing
+
+    @classmethod
+    async def connect(cls, config: Config, evidence: Evidence) -> "ContractDeployment":
+        identity = Identity(config.keycloak_url, config.keycloak_realm, config.keycloak_client_id,
+                            config.keycloak_client_secret, config.keycloak_admin_user, config.keycloak_admin_password)
+        return cls(ContractApi(HttpClient(config.ops_center_url, evidence)), identity,
+                   await ContractLedger.connect(config.database_url, config.database_password),
+                   ContractCache(config.redis_url), ContractBilling(Lago(config.lago_url, config.lago_api_key)))
+
+    async def close(self) -> None:
+        await self.api.http.close()
+        await self.ledger.close()
+        await self.cache.close()
+
+    # -- people -------------------------------------------------------------------------------
+    async def enroll(self, username: str, plan: str, owner: str,
+                     platform_admin: bool = False) -> tuple[Account, Session]:
+        account = await self.identity.create_account(username, f"{username}@creditflow.test", plan, platform_admin)
+        session = await self.sign_in(account, owner)
+        await self.api.balance(session)  # the first authenticated call provisions the user
+        return account, session
+
+    async def remove(self, account: Account) -> None:
+        await self.identity.delete_account(account.user_id)
+
+    async def sign_in(self, account: Account, owner: str) -> Session:
+        token, elapsed = await self.identity.sign_in(account.username, account.password)
+        return Session(token, time.monotonic(), elapsed, owner)
+
+    async def plan_in_identity(self, session: Session) -> tuple[str | None, str | None]:
+        claims = await self.identity.decode(session.secret)
+        return claims.get("email"), claims.get("subscription_tier")
+
+    async def stranger_sessions(self) -> list[Session]:
+        return [Session(secret, 0.0) for secret in ("", "not-a-token", FORGED_TOKEN)]
+
+    async def balance(self, session: Session) -> Reply[Balance]:
+        answer = await self.api.balance(session)
+        if not answer.ok:
+            return reply(answer)
+        return reply(answer, Balance(credits(answer.field("credits")), answer.field("api_calls_used"),
+                                     answer.field("api_calls_limit"), answer.field("tier")))
+
+    async def grant(self, operator: Session, account: Account, amount: Decimal) -> Reply[None]:
+        return reply(await self.api.grant(operator, account.email, int(amount)))
+
+    # -- organizations ------------------------------------------------------------------------
+    async def create_org(self, admin: Session, name: str, plan: str) -> Reply[OrgRef]:
+        answer = await self.api.create_org(admin, name, plan)
+        return reply(answer, OrgRef(answer.field("id"), name) if answer.ok else None)
+
+    async def delete_org(self, admin: Session, org: OrgRef) -> Reply[None]:
+        return reply(await self.api.delete_org(admin, org.org_id))
+
+    async def buy(self, admin: Session, org: OrgRef, amount: Any) -> Reply[None]:
+        return reply(await self.api.purchase(admin, org.org_id, whole(amount)))
+
+    async def add_member(self, admin: Session, org: OrgRef, member: Account) -> Reply[None]:
+        return reply(await self.api.invite(admin, org.org_id, member.email))
+
+    async def allocate(self, admin: Session, org: OrgRef, member: Account, amount: Any) -> Reply[Allocation]:
+        answer = await self.api.allocate(admin, org.org_id, member.email, whole(amount))
+        return reply(answer, allocation(answer) if answer.ok else None)
+
+    async def pool(self, session: Session, org: OrgRef) -> Reply[Pool]:
+        answer = await self.api.org_credits(session, org.org_id)
+        if not answer.ok:
+            return reply(answer)
+        return reply(answer, Pool(remaining=credits(answer.field("total_credits")),
+                                  allocated=credits(answer.field("allocated_credits")),
+                                  used=credits(answer.field("used_credits"))))
+
+    async def allocation(self, member: Session, org: OrgRef) -> Reply[Allocation]:
+        answer = await self.api.my_allocation(member, org.org_id)
+        return reply(answer, allocation(answer) if answer.ok else None)
+
+    async def attribution(self, admin: Session, org: OrgRef) -> Reply[list[MemberUsage]]:
+        answer = await self.api.usage_attribution(admin, org.org_id)
+        if not answer.ok:
+            return reply(answer)
+        rows = answer.body if isinstance(answer.body, list) else []
+        return reply(answer, [MemberUsage(row.get("user_email"), credits(row.get("credits_used")),
+                                          row.get("api_calls")) for row in rows])
+
+    # -- BYOK ---------------------------------------------------------------------------------
+    async def store_byok_key(self, session: Session, provider: str, key: str) -> Reply[None]:
+        return reply(await self.api.store_byok_key(session, provider, key))
+
+    async def byok_settings(self, session: Session) -> Reply[ByokSettings]:
+        answer = await self.api.byok_keys(session)
+        if not answer.ok:
+            return reply(answer)
+        hints = tuple(entry.get("key_hint", "") for entry in answer.field("keys", []))
+        return reply(answer, ByokSettings(answer.field("openrouter_configured") is True, hints, str(answer.body)))
+
+    # -- LLM calls ----------------------------------------------------------------------------
+    async def call(self, session: Session, request: CallRequest) -> CallResult:
+        sent_at = time.time()
+        answer = await self.api.chat(session, request.model, request.tokens, request.use_byok, request.request_id)
+        return call_result(request, sent_at, answer)
+
+    async def call_malformed(self, session: Session, problem: str) -> Reply[None]:
+        return reply(await self.api.chat_as_sent(session, MALFORMED_BODIES[problem]))
+
+    async def health(self) -> Reply[dict[str, str]]:
+        answer = await self.api.health()
+        return reply(answer, dict(answer.body) if answer.ok and isinstance(answer.body, dict) else None)
+
+
+def whole(amount: Any) -> Any:
+    """Credits as the contract's JSON carries them: whole numbers as integers, anything else as given."""
+    if isinstance(amount, Decimal) and amount == amount.to_integral_value():
+        return int(amount)
+    if isinstance(amount, Decimal):
+        return float(amount)
+    return amount
+
+
+def allocation(answer: Answer) -> Allocation:
+    return Allocation(credits(answer.field("allocated")), credits(answer.field("used")),
+                      credits(answer.field("remaining")))

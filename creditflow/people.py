@@ -1,0 +1,94 @@
+"""Arranging a scenario: people on plans with credits, organizations, members, allocations, keys."""
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from creditflow.actors import Actor, FlowError, Organization
+from creditflow.deployments.base import Refusal, RefusalKind, Reply, TargetLacksPart
+
+if TYPE_CHECKING:
+    from creditflow.world import World
+
+BYOK_PROVIDER = "openrouter"
+
+
+class People:
+    def __init__(self, world: "World"):
+        self.w = world
+
+    async def sign_up(self, name: str, plan: str, credits: Decimal = Decimal(0)) -> Actor:
+        if name in self.w.cast:
+            return self.w.cast[name]
+        actor = await self.w.services.enroll(name, plan)
+        self.w.cast[name] = actor
+        self.w.on_cleanup(f"remove the account of {name}", lambda: self.w.deployment.remove(actor.account))
+        if credits:
+            await self.grant(name, credits)
+        return actor
+
+    async def grant(self, name: str, credits: Decimal) -> None:
+        operator = await self.w.services.operator_session()
+        reply = await self.w.deployment.grant(operator, self.w.actor(name).account, credits)
+        expect(reply, f"the platform admin could not grant {credits} credits to {name}")
+
+    async def create_org(self, admin: str, org_name: str, plan: str) -> Organization:
+        actor = await self.sign_up(admin, plan)
+        reply = await self.w.deployment.create_org(await self.w.session(actor), self.w.services.unique(org_name), plan)
+        ref = expect(reply, f"{admin} could not create the organization {org_name}")
+        org = Organization(org_name, ref, admin)
+        self.w.orgs[org_name] = org
+        self.w.on_cleanup(f"delete the organization {org_name}", lambda: self._delete(org))
+        return org
+
+    async def _delete(self, org: Organization) -> None:
+        reply = await self.w.deployment.delete_org(await self.w.session(self.w.actor(org.admin)), org.ref)
+        if not reply.ok and reply.refusal.kind is not RefusalKind.NOT_FOUND:
+            raise FlowError(f"Ops-Center {reply.refusal.describe()}")
+
+    async def buy(self, org_name: str, amount: Any) -> Reply:
+        """The organization's admin buys credits into its pool; `amount` may be invalid on purpose."""
+        org, admin = self.w.org(org_name), self.w.acting(self.w.admin_of(org_name))
+        reply = await self.w.deployment.buy(await self.w.session(admin), org.ref, amount)
+        if reply.ok:
+            org.bought += Decimal(amount)
+        admin.last_reply = reply
+        return reply
+
+    async def join(self, name: str, org_name: str) -> None:
+        member = await self.sign_up(name, "platform")
+        admin = self.w.admin_of(org_name)
+        reply = await self.w.deployment.add_member(await self.w.session(admin), self.w.org(org_name).ref,
+                                                   member.account)
+        expect(reply, f"{name} could not join {org_name}")
+        member.memberships.append(org_name)
+
+    async def allocate(self, org_name: str, name: str, credits: Any) -> Reply:
+        admin = self.w.acting(self.w.admin_of(org_name))
+        reply = await self.w.deployment.allocate(await self.w.session(admin), self.w.org(org_name).ref,
+                                                 self.w.actor(name).account, credits)
+        admin.last_reply = reply
+        return reply
+
+    async def store_byok_key(self, name: str) -> Reply:
+        """Stores the run's OpenRouter key (TEST_OPENROUTER_KEY) as `name`'s own."""
+        key = self.w.services.config.byok_key
+        self.w.services.redactor.remember(key)
+        actor = self.w.actor(name)
+        actor.last_reply = await self.w.deployment.store_byok_key(await self.w.session(actor), BYOK_PROVIDER, key)
+        return actor.last_reply
+
+    async def break_provider(self) -> None:
+        provider = self.w.services.provider
+        if provider is None:
+            raise TargetLacksPart("making the provider fail needs the LLM provider double (PROVIDER_DOUBLE_URL); "
+                                  "this target has none")
+        await provider.fail_calls("error")
+        self.w.on_cleanup("heal the LLM provider", lambda: provider.fail_calls(None))
+
+
+def expect(reply: Reply, failure: str):
+    """The reply's value; a refusal fails the arrangement with the business fact."""
+    if not reply.ok:
+        refusal: Refusal = reply.refusal
+        raise FlowError(f"{failure}: Ops-Center {refusal.describe()}")
+    return reply.value

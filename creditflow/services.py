@@ -1,0 +1,76 @@
+"""The run's connections: the deployment under test, the provider double, evidence, redaction, metrics."""
+
+import itertools
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from creditflow import deployments
+from creditflow.actors import Actor
+from creditflow.config import Config
+from creditflow.deployments.base import Deployment
+from creditflow.evidence import Evidence
+from creditflow.metrics import Metrics
+from creditflow.redaction import Redactor
+from creditflow.systems.provider_double import ProviderDouble
+
+
+@dataclass
+class Services:
+    config: Config
+    deployment: Deployment
+    provider: ProviderDouble | None  # absent against a deployment with real providers
+    evidence: Evidence
+    redactor: Redactor
+    metrics: Metrics
+    run_id: str = field(default_factory=lambda: secrets.token_hex(3))
+    operator: Actor | None = None
+    _serial: itertools.count = field(default_factory=itertools.count)
+
+    @classmethod
+    async def connect(cls, config: Config) -> "Services":
+        redactor = Redactor(config.secrets())
+        evidence = Evidence(redactor)
+        return cls(
+            config=config,
+            deployment=await deployments.connect(config, evidence),
+            provider=ProviderDouble(config.provider_url) if config.provider_url else None,
+            evidence=evidence,
+            redactor=redactor,
+            metrics=Metrics(),
+        )
+
+    def unique(self, name: str) -> str:
+        return f"{name.lower()}-{self.run_id}-{next(self._serial)}"
+
+    async def enroll(self, name: str, plan: str, platform_admin: bool = False) -> Actor:
+        account, session = await self.deployment.enroll(self.unique(name), plan, name, platform_admin)
+        self.redactor.remember(account.password, session.secret)
+        self.metrics.add("authentication", session.elapsed_ms)
+        return Actor(name, account, session)
+
+    async def sign_in(self, actor: Actor) -> float:
+        """Signs the actor in again; returns how long it took, in milliseconds."""
+        actor.session = await self.deployment.sign_in(actor.account, actor.name)
+        self.redactor.remember(actor.session.secret)
+        self.metrics.add("authentication", actor.session.elapsed_ms)
+        return actor.session.elapsed_ms
+
+    async def session_of(self, actor: Actor):
+        """The actor's session, renewed first when it is about to expire."""
+        if time.monotonic() - actor.session.signed_in_at > self.deployment.session_max_age_s:
+            await self.sign_in(actor)
+        return actor.session
+
+    async def operator_session(self):
+        """A platform administrator for the whole run: the one who grants credits."""
+        if self.operator is None:
+            self.operator = await self.enroll("Operator", "professional", platform_admin=True)
+        return await self.session_of(self.operator)
+
+    async def close(self) -> None:
+        if self.operator is not None:
+            await self.deployment.remove(self.operator.account)
+        await self.deployment.close()
+        if self.provider is not None:
+            await self.provider.close()

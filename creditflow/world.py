@@ -1,0 +1,96 @@
+"""One scenario's world: its cast and organizations, what they cost, and how it is cleaned up.
+
+The work is split by kind: `people` arranges who is in the scenario, `calls` makes LLM calls, and
+`books` asks questions of Ops-Center, the ledger, the cache and billing. Everything the scenario
+creates registers its own cleanup, which runs pass or fail; a cleanup that fails is reported beside
+the scenario's verdict, never instead of it.
+"""
+
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+
+from creditflow.actors import Actor, FlowError, Organization
+from creditflow.books import Books
+from creditflow.calls import Calls
+from creditflow.deployments.base import CallResult
+from creditflow.people import People
+from creditflow.services import Services
+
+Undo = Callable[[], Awaitable[object]]
+
+
+class World:
+    def __init__(self, services: Services, add_cleanup: Callable[[str, Undo], None] | None = None):
+        self.services = services
+        self.cast: dict[str, Actor] = {}
+        self.orgs: dict[str, Organization] = {}
+        self.cleanup_failures: list[str] = []
+        self._protagonist: Actor | None = None
+        self._pending: list[tuple[str, Undo]] = []
+        self._add_cleanup = add_cleanup or (lambda description, undo: self._pending.append((description, undo)))
+        self.people = People(self)
+        self.calls = Calls(self)
+        self.books = Books(self)
+
+    @property
+    def deployment(self):
+        return self.services.deployment
+
+    # -- who and what -------------------------------------------------------------------------
+    def actor(self, name: str) -> Actor:
+        if name not in self.cast:
+            raise FlowError(f"{name} has not been introduced in this scenario")
+        return self.cast[name]
+
+    def org(self, name: str) -> Organization:
+        if name not in self.orgs:
+            raise FlowError(f"the organization {name} has not been created in this scenario")
+        return self.orgs[name]
+
+    def admin_of(self, org_name: str) -> Actor:
+        return self.actor(self.org(org_name).admin)
+
+    def acting(self, actor: Actor) -> Actor:
+        """Marks `actor` as the one who acted last: the subject of "the call", "the refusal"."""
+        self._protagonist = actor
+        return actor
+
+    @property
+    def protagonist(self) -> Actor:
+        if self._protagonist is None:
+            raise FlowError("nobody has acted yet in this scenario")
+        return self._protagonist
+
+    async def session(self, actor: Actor):
+        return await self.services.session_of(actor)
+
+    # -- prices -------------------------------------------------------------------------------
+    def price(self, model: str, tokens: int) -> Decimal:
+        return self.deployment.prices.price(model, tokens)
+
+    def price_of(self, call: CallResult) -> Decimal:
+        """What the call costs at the deployment's prices, for the tokens the provider reported."""
+        return self.price(call.model, call.tokens if call.tokens is not None else call.request.tokens)
+
+    def worth(self, count: int, model: str, tokens: int) -> Decimal:
+        """Credits for exactly `count` calls of `model` with `tokens` tokens each."""
+        return count * self.price(model, tokens)
+
+    def just_under(self, model: str, tokens: int) -> Decimal:
+        return self.price(model, tokens) - self.deployment.prices.smallest_amount
+
+    # -- cleanup ------------------------------------------------------------------------------
+    def on_cleanup(self, description: str, undo: Undo) -> None:
+        self._add_cleanup(description, undo)
+
+    async def undo(self, description: str, undo: Undo) -> None:
+        try:
+            await undo()
+        except Exception as error:  # every leftover is reported, and the other cleanups still run
+            self.cleanup_failures.append(f"could not {description}: {type(error).__name__}: {error}"[:300])
+
+    async def clean_up(self) -> list[str]:
+        """Runs the cleanups registered without behave (pytest, scripts), newest first."""
+        while self._pending:
+            await self.undo(*self._pending.pop())
+        return self.cleanup_failures

@@ -1,0 +1,210 @@
+"""An LLM call, as docs/contract.md orders it: six steps, each a method, run in this order.
+
+1. authenticate  2. take_quota  3. choose_payer  4. reserve  5. route  6. settle
+
+Nothing here knows HTTP: a refusal is a `Refused` naming its reason; routers/llm.py renders it.
+"""
+
+import logging
+import math
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import httpx
+
+from sandbox.opscenter.auth import Caller
+from sandbox.opscenter.ledger import DuplicateRequest, InsufficientCredits, NoAllocation
+from sandbox.opscenter.service import OpsCenter, QuotaState, Refused
+from sandbox.opscenter.settings import RATES
+
+log = logging.getLogger("ops-center")
+
+
+def cost_of(model: str, tokens: int) -> int:
+    return math.ceil(tokens * RATES[model] / 1000)
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    model: str
+    max_tokens: int
+    body: dict  # the OpenAI chat body, passed on to the provider
+    use_byok: bool | None
+    request_id: str | None
+
+
+@dataclass(frozen=True)
+class Payer:
+    kind: str  # "user", "organization" or "byok"
+    caller: Caller
+    org_id: str | None = None
+    byok_cipher: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Reservation:
+    account: str | None  # whose credits are held: "user", "organization", or nobody's
+    amount: int
+
+
+@dataclass
+class Receipt:
+    completion: dict
+    cost: int
+    payer: str
+    request_id: str
+    quota: QuotaState
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def account_charged(payer: Payer) -> str | None:
+    """Whose credits a call moves: the payer's, and nobody's for a call on the caller's own key."""
+    return None if payer.kind == "byok" else payer.kind
+
+
+class Timer:
+    """Server-side phases: how long usage tracking, credit movement, the provider and billing took."""
+
+    def __init__(self):
+        self.phases: dict[str, float] = {}
+
+    def add(self, phase: str, started: float) -> None:
+        self.phases[phase] = self.phases.get(phase, 0.0) + (time.perf_counter() - started) * 1000
+
+
+class LlmCalls:
+    def __init__(self, service: OpsCenter):
+        self.s = service
+
+    async def call(self, credentials: str | None, request: CallRequest) -> Receipt:
+        timer = Timer()
+        caller = await self.authenticate(credentials)                                  # 1
+        request_id = await self.new_request_id(request)
+        started = time.perf_counter()
+        quota = await self.take_quota(caller)                                          # 2
+        timer.add("usage", started)
+        try:
+            payer = await self.choose_payer(caller, request)                           # 3
+            started = time.perf_counter()
+            reservation = await self.reserve(payer, request)                           # 4
+            timer.add("credits", started)
+            started = time.perf_counter()
+            try:
+                completion = await self.route(payer, request)                          # 5
+            except BaseException:
+                await self.release(payer, reservation)
+                raise
+            timer.add("provider", started)
+            receipt = await self.settle(payer, reservation, request, request_id, completion, quota, timer)  # 6
+        except BaseException as error:
+            quota = await self.s.return_call(caller, quota)
+            if isinstance(error, Refused):
+                error.quota = quota
+            raise
+        receipt.timings = timer.phases
+        return receipt
+
+    async def authenticate(self, credentials: str | None) -> Caller:
+        return await self.s.caller(credentials)
+
+    async def new_request_id(self, request: CallRequest) -> str:
+        request_id = request.request_id or f"req_{uuid.uuid4().hex}"
+        if len(request_id) > 128:
+            raise Refused("invalid_request", "The request id is longer than 128 characters.")
+        if await self.s.ledger.charged_before(request_id):
+            raise Refused("duplicate_request", "This request id was already charged; it is not charged again.")
+        return request_id
+
+    async def take_quota(self, caller: Caller) -> QuotaState:
+        return await self.s.take_call(caller)
+
+    async def choose_payer(self, caller: Caller, request: CallRequest) -> Payer:
+        cipher = await self.s.ledger.stored_key(caller.user_id, "openrouter")
+        if request.use_byok is True and cipher is None:
+            raise Refused("byok_not_configured", "BYOK was demanded but no OpenRouter key is stored.")
+        if cipher is not None and request.use_byok is not False:
+            return Payer("byok", caller, byok_cipher=cipher)
+        org_id = await self.s.ledger.first_org_of(caller.user_id)
+        return Payer("organization", caller, org_id=org_id) if org_id else Payer("user", caller)
+
+    async def reserve(self, payer: Payer, request: CallRequest) -> Reservation:
+        """Holds the worst-case cost of the call (its whole token budget) atomically."""
+        account = account_charged(payer)
+        amount = cost_of(request.model, request.max_tokens) if account else 0
+        user_id = payer.caller.user_id
+        try:
+            if account == "user":
+                await self.s.cache_balance(user_id, await self.s.ledger.reserve_own(user_id, amount))
+            elif account == "organization":
+                await self.s.ledger.reserve_org(payer.org_id, user_id, amount)
+        except NoAllocation:
+            raise Refused(
+                "no_credit_allocation",
+                "You are a member of an organization but no credits are allocated to you; "
+                "ask an organization admin to allocate credits to you.",
+                upgrade_url=self.s.settings.upgrade_url,
+            ) from None
+        except InsufficientCredits as error:
+            who = "your organization allocation" if account == "organization" else "your balance"
+            raise Refused(
+                "insufficient_credits",
+                f"This call needs up to {error.required} credits but {who} has {error.available}. "
+                "Buy more credits or upgrade your plan.",
+                required=error.required, available=error.available, upgrade_url=self.s.settings.upgrade_url,
+            ) from None
+        return Reservation(account, amount)
+
+    async def release(self, payer: Payer, reservation: Reservation) -> None:
+        user_id = payer.caller.user_id
+        if reservation.account == "user":
+            await self.s.cache_balance(user_id, await self.s.ledger.release_own(user_id, reservation.amount))
+        elif reservation.account == "organization":
+            await self.s.ledger.release_org(payer.org_id, user_id, reservation.amount)
+
+    async def route(self, payer: Payer, request: CallRequest) -> dict:
+        """Through LiteLLM: the platform's provider, or OpenRouter with the caller's own key."""
+        body = dict(request.body)
+        body["model"] = f"openrouter/{request.model}" if payer.kind == "byok" else f"openai/{request.model}"
+        if payer.kind == "byok":
+            body["api_key"] = self.s.fernet.decrypt(payer.byok_cipher).decode()
+        settings = self.s.settings
+        try:
+            answer = await self.s.http.post(f"{settings.litellm_url}/chat/completions", json=body, timeout=60,
+                                            headers={"Authorization": f"Bearer {settings.litellm_key}"})
+        except httpx.HTTPError as error:
+            log.warning("the LLM router failed a call: %s", type(error).__name__)
+            raise Refused("provider_unavailable", f"The LLM provider could not be reached ({type(error).__name__}); "
+                          "nothing was charged.") from None
+        if answer.status_code != 200:
+            raise Refused("provider_error", f"The LLM provider failed (router answered {answer.status_code}); "
+                          "nothing was charged.")
+        return answer.json()
+
+    async def settle(self, payer: Payer, reservation: Reservation, request: CallRequest, request_id: str,
+                     completion: dict, quota: QuotaState, timer: Timer) -> Receipt:
+        """Charges the actual cost (never above the reservation), records it once, counts and bills the call."""
+        tokens = int(completion.get("usage", {}).get("total_tokens", 0))
+        cost = min(cost_of(request.model, tokens), reservation.amount)
+        user_id, ledger = payer.caller.user_id, self.s.ledger
+        started = time.perf_counter()
+        try:
+            if reservation.account == "user":
+                row = await ledger.settle_own(user_id, reservation.amount, cost, request_id, request.model, tokens)
+                await self.s.cache_balance(user_id, row)
+            elif reservation.account == "organization":
+                await ledger.settle_org(payer.org_id, user_id, reservation.amount, cost, request_id,
+                                        request.model, tokens)
+        except DuplicateRequest:
+            await self.release(payer, reservation)
+            raise Refused("duplicate_request", "This request id was already charged.") from None
+        charged = cost if reservation.account else 0
+        timer.add("credits", started)
+        started = time.perf_counter()
+        await ledger.count_call(user_id, quota.period, byok=payer.kind == "byok")
+        timer.add("usage", started)
+        started = time.perf_counter()
+        await self.s.bill_usage(request_id, payer.org_id or user_id, request.model, tokens, charged,
+                                payer.caller.email)
+        timer.add("billing", started)
+        return Receipt(completion, charged, payer.kind, request_id, quota)

@@ -1,0 +1,55 @@
+"""Request bodies of docs/contract.md: a bad body is a 422 that names its fields, never a 500."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from sandbox.opscenter.settings import BYOK_PROVIDERS, DEFAULT_TOKEN_BUDGET, RATES
+
+Tier = Literal["trial", "professional", "platform"]
+MAX_CREDITS = 1_000_000_000
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrgCreate(Body):
+    name: str = Field(min_length=1, max_length=200)
+    subscription_tier: Tier = "platform"
+
+
+class Invite(Body):
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    role: Literal["member", "admin"] = "member"
+
+
+class Purchase(Body):
+    amount: StrictInt = Field(gt=0, le=MAX_CREDITS)
+
+
+class Allocate(Body):
+    user_email: str = Field(min_length=3, max_length=254)
+    credits: StrictInt = Field(ge=0, le=MAX_CREDITS)
+
+
+class Grant(Body):
+    user_email: str = Field(min_length=3, max_length=254)
+    credits: StrictInt = Field(gt=0, le=MAX_CREDITS)
+
+
+class ByokKey(Body):
+    provider: Literal[BYOK_PROVIDERS]
+    api_key: str = Field(min_length=8, max_length=512, pattern=r"^\S+$")
+
+
+class Message(BaseModel):
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str = Field(max_length=100_000)
+
+
+class ChatBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model: Literal[tuple(RATES)]
+    messages: list[Message] = Field(min_length=1, max_length=256)
+    max_tokens: StrictInt = Field(default=DEFAULT_TOKEN_BUDGET, gt=0, le=100_000)
