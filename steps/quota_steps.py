@@ -72,7 +72,7 @@ def refused_for_quota(context):
 @then("the refusal's X-RateLimit-Reset names a time in the future")
 def reset_in_future(context):
     refusal = refusal_of(context, RefusalKind.QUOTA, "its exhausted quota (429)")
-    assert refusal.resets_at is not None, "the quota refusal should say when the quota resets (X-RateLimit-Reset)"
+    assert refusal.resets_at is not None, "the quota refusal should say when the quota resets"
     assert refusal.resets_at > time.time(), f"the quota should reset in the future, not at {refusal.resets_at}"
 
 

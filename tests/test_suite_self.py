@@ -149,7 +149,7 @@ def test_allure_results_carry_epic_story_severity_and_environment(full_run):
         labels = {label["name"]: label["value"] for label in result["labels"]}
         assert labels.get("epic", "").startswith(("Flow ", "Integration", "Performance")), labels
         assert labels.get("story") and labels.get("feature") and labels.get("severity"), labels
-    assert any(r["name"].startswith("Olivia's 9-credit call") and
+    assert any(r["name"].startswith("Olivia's call is paid from her allocation") and
                {"name": "severity", "value": "critical"} in r["labels"] for r in results)
     environment = (full_run["tmp"] / "allure-results" / "environment.properties").read_text()
     for part in ("target=embedded", "keycloak=", "postgresql=", "redis=", "litellm=", "ops_center_build="):
@@ -187,11 +187,12 @@ def test_scenarios_pass_in_reverse_feature_order(tmp_path):
 
 
 @contextmanager
-def broken_ops_center(stack, defect: str):
-    """A second reference Ops-Center on the same stack, with one business rule deliberately broken."""
+def broken_ops_center(stack, breakage: str):
+    """A second reference Ops-Center on the same stack, with one function replaced (tests/broken_reference.py)."""
     port = sandbox.free_port()
-    name = f"ops-center-{defect}"
-    pid = sandbox.uvicorn(name, "sandbox.serve:ops_center", port, sandbox.ops_center_env(stack, defect))
+    name = f"ops-center-{breakage}"
+    env = sandbox.ops_center_env(stack) | {"CREDITFLOW_BREAK": breakage}
+    pid = sandbox.uvicorn(name, "tests.broken_reference:create_app", port, env)
     url = f"http://127.0.0.1:{port}"
     try:
         sandbox.wait_until(name, lambda: sandbox.http_ok(f"{url}/health"), 60, pid)
@@ -201,16 +202,16 @@ def broken_ops_center(stack, defect: str):
         os.waitpid(pid, 0)
 
 
-@pytest.mark.parametrize(("defect", "selection", "flow", "fact"), [
+@pytest.mark.parametrize(("breakage", "selection", "flow", "fact"), [
     ("byok_charged", ["--tags", "@byok"], "BYOK Flow",
-     "Bea's call should cost 0 credits, but cost 48"),
-    ("no_payment_check", ["-n", "cannot pay for"], "Edge Cases",
-     "the call should be refused for payment (402), but succeeded"),
+     "Bea's call should cost nothing, but cost 48 credits"),
+    ("no_payment_check", ["-n", "cannot pay for it"], "Edge Cases",
+     "call should be refused for payment (402), but Ops-Center succeeded, 0 credits paid by"),
     ("unrecorded_charge", ["-n", "^Ivy's call uses one more of her 10,000 API calls$"], "Individual Flow",
      "ledger invariant broken after the scenario: ivy-"),
 ])
-def test_a_broken_reference_fails_with_the_business_fact(stack, tmp_path, defect, selection, flow, fact):
-    with broken_ops_center(stack, defect) as url:
+def test_a_broken_reference_fails_with_the_business_fact(stack, tmp_path, breakage, selection, flow, fact):
+    with broken_ops_center(stack, breakage) as url:
         run = behave(*selection, "-f", "plain", env={"OPS_CENTER_URL": url, **isolated_reports(tmp_path)})
     (tmp_path / "console.txt").write_text(run.stdout + run.stderr)
     assert run.returncode != 0 and summary(run.stdout)["failed"] >= 1
@@ -226,5 +227,60 @@ def test_a_broken_reference_fails_with_the_business_fact(stack, tmp_path, defect
     categories = rendered_dom(html, tmp_path / "profile", "#categories", screenshot=shot)
     assert "Product defect" in categories
     assert "Environment problem" not in categories and "Suite defect" not in categories
-    shutil.copy(tmp_path / "console.txt", REPORTS / f"broken-reference-{defect}.txt")
-    shutil.copy(shot, REPORTS / f"broken-reference-{defect}-categories.png")
+    shutil.copy(tmp_path / "console.txt", REPORTS / f"broken-reference-{breakage}.txt")
+    shutil.copy(shot, REPORTS / f"broken-reference-{breakage}-categories.png")
+
+
+def test_behave_reports_how_long_the_run_took(full_run):
+    took = re.search(r"Took (\d+)min (\d+\.\d+)s", full_run["run"].stdout)
+    assert took, full_run["run"].stdout[-500:]
+    assert int(took.group(1)) * 60 + float(took.group(2)) > 10
+
+
+def test_a_cleanup_that_fails_is_reported_beside_the_scenarios_verdict(stack, tmp_path):
+    with broken_ops_center(stack, "org_delete_crashes") as url:
+        run = behave("-n", "^Alice's new organization Acme is billed on the Platform plan$", "-f", "plain",
+                     env={"OPS_CENTER_URL": url, **isolated_reports(tmp_path)})
+    assert summary(run.stdout)["passed"] == 1, run.stdout[-3000:] + run.stderr[-3000:]
+    report = (tmp_path / "report.txt").read_text()
+    assert "✓ Alice's new organization Acme is billed on the Platform plan: PASSED" in report
+    assert "cleanup: could not delete the organization Acme: FlowError: Ops-Center answered 500" in report
+    errors = (tmp_path / "errors.log").read_text()
+    assert "Alice's new organization Acme is billed on the Platform plan: PASSED" in errors
+    assert "cleanup: could not delete the organization Acme" in errors
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_a_then_step_about_a_refused_call_fails_with_the_business_fact(stack, tmp_path):
+    feature = REPORTS / "selftest" / "refused_call.feature"
+    feature.parent.mkdir(parents=True, exist_ok=True)
+    feature.write_text(
+        "@byok\nFeature: A refused call\n  Rule: Billing hears of every served call\n"
+        "    Scenario: Bea's call is refused and billing hears nothing of it\n"
+        "      Given Bea is an individual on the Professional plan with 1,000 credits\n"
+        "      And Bea has stored her own OpenRouter key\n"
+        "      When Bea asks gpt-4 a question of 100 tokens\n"
+        "      Then billing received the usage of Bea's call\n")
+    try:
+        with broken_ops_center(stack, "provider_down") as url:
+            run = behave(str(feature), "-f", "plain", env={"OPS_CENTER_URL": url, **isolated_reports(tmp_path)})
+    finally:
+        shutil.rmtree(feature.parent)
+    output = run.stdout + run.stderr
+    assert summary(run.stdout)["failed"] == 1, output[-3000:]
+    assert "Bea's call should have succeeded, but Ops-Center answered 502 (provider failure)" in output
+    assert "TypeError" not in output and "Traceback" not in output
+    results = [json.loads(p.read_text()) for p in (REPORTS / "allure-results").glob("*-result.json")]
+    assert [r["status"] for r in results] == ["failed"]  # a product defect, not a broken suite
+
+
+def test_an_unreachable_target_ends_the_run_with_a_clear_reason(tmp_path):
+    dead = f"127.0.0.1:{sandbox.free_port()}"
+    remote = {"CREDITFLOW_TARGET": "remote", "OPS_CENTER_URL": f"http://{dead}", "KEYCLOAK_URL": f"http://{dead}",
+              "KEYCLOAK_CLIENT_SECRET": "x", "KEYCLOAK_ADMIN_PASSWORD": "x", "DATABASE_URL": f"postgresql://u@{dead}/db",
+              "REDIS_URL": f"redis://{dead}/0", "LAGO_URL": f"http://{dead}", "LAGO_API_KEY": "x"}
+    run = behave("-f", "plain", env={**remote, **isolated_reports(tmp_path)}, timeout=120)
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "creditflow: the target remote is unreachable" in output
+    assert "Traceback" not in output and "AttributeError" not in output

@@ -1,0 +1,53 @@
+"""A test-only launcher of the reference Ops-Center with one function replaced, to break one rule.
+
+    uvicorn --factory tests.broken_reference:create_app   (CREDITFLOW_BREAK names the breakage)
+
+The reference itself has no defect switch: each breakage below patches one function from outside,
+so the self-tests can prove that the suite fails, with the business fact, when a rule is broken.
+"""
+
+import os
+
+from sandbox.opscenter import app, calls, ledger, service
+from sandbox.opscenter.calls import Reservation
+from sandbox.opscenter.service import Refused
+
+
+def charge_byok_to_own_credits(payer):
+    return "user" if payer.kind == "byok" else payer.kind
+
+
+async def reserve_without_checking(self, payer, request):
+    return Reservation(None, 0)
+
+
+async def record_nothing(connection, request_id, user_id, org_id, amount, model, tokens):
+    return None
+
+
+async def refuse_to_delete(self, caller, org_id):
+    raise RuntimeError("the organization store is unavailable")
+
+
+async def provider_always_fails(self, payer, request):
+    raise Refused("provider_error", "The LLM provider failed (router answered 500); nothing was charged.")
+
+
+BREAKAGES = {
+    # a BYOK call is charged to the caller's own credits
+    "byok_charged": (calls, "account_charged", charge_byok_to_own_credits),
+    # a call nobody can pay for is served for free
+    "no_payment_check": (calls.LlmCalls, "reserve", reserve_without_checking),
+    # a charge leaves the balance but writes no ledger row
+    "unrecorded_charge": (ledger.Ledger, "_record_charge", staticmethod(record_nothing)),
+    # deleting an organization crashes (a 500 from an unhandled error)
+    "org_delete_crashes": (service.OpsCenter, "delete_org", refuse_to_delete),
+    # every call fails at the provider
+    "provider_down": (calls.LlmCalls, "route", provider_always_fails),
+}
+
+
+def create_app():
+    owner, name, replacement = BREAKAGES[os.environ["CREDITFLOW_BREAK"]]
+    setattr(owner, name, replacement)
+    return app.create_app()

@@ -1,0 +1,147 @@
+"""The contract deployment maps the reference's recorded answers (tests/fixtures/contract, recorded from the
+live reference with run-unique names scrubbed) to typed results: every refusal kind, payers and costs."""
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from creditflow.deployments.base import (
+    Allocation,
+    Balance,
+    CallRequest,
+    MemberUsage,
+    OrgRef,
+    Payer,
+    Pool,
+    RefusalKind,
+    Session,
+)
+from creditflow.deployments.contract import ContractApi, ContractDeployment
+from creditflow.deployments.http import HttpClient
+from creditflow.evidence import Evidence
+from creditflow.redaction import Redactor
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "contract"
+SESSION = Session("a-token", 0.0, owner="Ivy")
+ACME = OrgRef("org_00000000-0000-0000-0000-0000000ac3e0", "Acme")
+
+
+def recorded(name: str) -> httpx.Response:
+    answer = json.loads((FIXTURES / f"{name}.json").read_text())
+    return httpx.Response(answer["status"], headers=answer["headers"], json=answer["body"])
+
+
+def deployment_answering(name: str) -> tuple[ContractDeployment, list[httpx.Request]]:
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return recorded(name)
+
+    client = HttpClient("http://ops-center.test", Evidence(Redactor()), transport=httpx.MockTransport(handler))
+    return ContractDeployment(ContractApi(client), None, None, None, None), sent
+
+
+async def call(name: str, request: CallRequest | None = None):
+    deployment, sent = deployment_answering(name)
+    result = await deployment.call(SESSION, request or CallRequest("gpt-3.5-turbo", 100))
+    return result, sent[0]
+
+
+async def test_a_call_paid_from_own_credits_says_its_cost_payer_tokens_and_request_id():
+    result, sent = await call("chat_own_credits")
+    assert result.succeeded and result.refusal is None
+    assert (result.cost, result.paid_by, result.tokens) == (Decimal(9), Payer.OWN_CREDITS, 100)
+    assert result.request_id.startswith("req_") and {"usage", "credits", "provider"} <= set(result.phases)
+    assert sent.headers["authorization"] == "Bearer a-token" and sent.url.path == "/api/v1/llm/chat/completions"
+
+
+async def test_a_call_paid_by_the_organization_and_one_on_the_callers_own_key():
+    org, _ = await call("chat_organization")
+    byok, _ = await call("chat_byok", CallRequest("gpt-4", 100))
+    assert (org.cost, org.paid_by) == (Decimal(9), Payer.ORGANIZATION)
+    assert (byok.cost, byok.paid_by) == (Decimal(0), Payer.BYOK)
+
+
+async def test_a_byok_opt_out_and_a_request_id_travel_as_the_contracts_headers():
+    _, sent = await call("chat_own_credits", CallRequest("gpt-3.5-turbo", 100, use_byok=False, request_id="r-1"))
+    assert (sent.headers["x-use-byok"], sent.headers["x-request-id"]) == ("false", "r-1")
+    assert json.loads(sent.content)["max_tokens"] == 100
+
+
+@pytest.mark.parametrize(("fixture", "kind", "status"), [
+    ("chat_insufficient", RefusalKind.PAYMENT, 402),
+    ("chat_no_allocation", RefusalKind.PAYMENT, 402),
+    ("chat_quota_exceeded", RefusalKind.QUOTA, 429),
+    ("chat_duplicate", RefusalKind.DUPLICATE, 409),
+    ("chat_invalid", RefusalKind.INVALID, 422),
+    ("chat_byok_not_configured", RefusalKind.INVALID, 400),
+    ("chat_provider_failure", RefusalKind.PROVIDER_FAILURE, 502),
+    ("chat_unauthorized", RefusalKind.UNAUTHORIZED, 401),
+])
+async def test_each_refusal_of_a_call_has_its_kind(fixture, kind, status):
+    result, _ = await call(fixture)
+    assert not result.succeeded and result.cost is None and result.paid_by is None
+    assert (result.refusal.kind, result.refusal.status) == (kind, status)
+    assert result.refusal.detail
+
+
+async def test_a_payment_refusal_names_what_is_required_and_available_and_offers_an_upgrade():
+    result, _ = await call("chat_insufficient", CallRequest("gpt-4", 1000))
+    refusal = result.refusal
+    assert (refusal.required, refusal.available) == (Decimal(480), Decimal(82))
+    assert refusal.upgrade_offered and not refusal.no_allocation
+
+
+async def test_a_member_without_allocation_is_told_so():
+    result, _ = await call("chat_no_allocation")
+    assert result.refusal.no_allocation and result.refusal.required is None
+
+
+async def test_a_quota_refusal_says_when_the_quota_resets():
+    result, _ = await call("chat_quota_exceeded")
+    assert result.refusal.resets_at == 1796083200 and not result.refusal.upgrade_offered
+
+
+async def test_balance_pool_allocation_attribution_and_keys_are_typed():
+    deployment, _ = deployment_answering("balance")
+    assert (await deployment.balance(SESSION)).value == Balance(Decimal(100), 0, 10_000, "professional")
+    deployment, _ = deployment_answering("org_credits")
+    assert (await deployment.pool(SESSION, ACME)).value == Pool(Decimal(991), Decimal(500), Decimal(9))
+    deployment, _ = deployment_answering("my_allocation")
+    assert (await deployment.allocation(SESSION, ACME)).value == Allocation(Decimal(500), Decimal(9), Decimal(491))
+    deployment, _ = deployment_answering("usage_attribution")
+    usage = (await deployment.attribution(SESSION, ACME)).value
+    assert MemberUsage("olivia@creditflow.test", Decimal(9), 1) in usage
+    deployment, _ = deployment_answering("byok_keys")
+    settings = (await deployment.byok_settings(SESSION)).value
+    assert settings.openrouter_configured and settings.hints == ("sk-or-...bea1",)
+
+
+@pytest.mark.parametrize(("fixture", "operation", "kind"), [
+    ("allocate_over_pool", "allocate", RefusalKind.CONFLICT),
+    ("purchase_invalid", "buy", RefusalKind.INVALID),
+    ("org_credits_forbidden", "pool", RefusalKind.FORBIDDEN),
+    ("org_credits_not_found", "pool", RefusalKind.NOT_FOUND),
+])
+async def test_each_refusal_of_an_organization_operation_has_its_kind(fixture, operation, kind):
+    deployment, _ = deployment_answering(fixture)
+    member = type("Member", (), {"email": "olivia@creditflow.test"})()
+    reply = await {
+        "allocate": lambda: deployment.allocate(SESSION, ACME, member, Decimal(5000)),
+        "buy": lambda: deployment.buy(SESSION, ACME, Decimal(-5)),
+        "pool": lambda: deployment.pool(SESSION, ACME),
+    }[operation]()
+    assert not reply.ok and reply.value is None and reply.refusal.kind is kind
+
+
+async def test_a_server_error_that_is_not_json_is_a_server_error_refusal():
+    deployment, _ = deployment_answering("balance")
+    client = HttpClient("http://ops-center.test", Evidence(Redactor()),
+                        transport=httpx.MockTransport(lambda _: httpx.Response(500, text="Internal Server Error")))
+    deployment.api = ContractApi(client)
+    reply = await deployment.balance(SESSION)
+    assert reply.refusal.kind is RefusalKind.SERVER_ERROR and reply.refusal.detail == "Internal Server Error"

@@ -1,0 +1,80 @@
+"""Layers: only a deployment module knows a URL path, a header or cookie name, or a JSON field.
+
+Steps and the flow-level modules of creditflow/ reach every system through typed answers; the Gherkin
+text a step matches may name what the Gherkin names (the X-RateLimit-Reset of a quota refusal).
+"""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FLOW_LEVEL = ["actors", "books", "calls", "people", "services", "world"]
+CHECKED = sorted(ROOT.glob("steps/*.py")) + [ROOT / "creditflow" / f"{name}.py" for name in FLOW_LEVEL]
+URL_PATH = re.compile(r"https?://|^/(api|health|auth|realms|_double)\b|/api/v\d")
+HEADER_OR_COOKIE = re.compile(r"\b(Authorization|Bearer|Cookie|Set-Cookie|session_token|Content-Type|Accept-Encoding)"
+                              r"\b|"
+                              r"\bX-[A-Z][A-Za-z]*(-[A-Za-z]+)*\b", re.IGNORECASE)
+STEP_DECORATORS = {"given", "when", "then", "step"}
+
+
+def gherkin_strings(tree: ast.AST) -> set[int]:
+    """The ids of string constants that are step patterns (the Gherkin's own words)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in STEP_DECORATORS:
+            found |= {id(arg) for arg in ast.walk(node) if isinstance(arg, ast.Constant)}
+    return found
+
+
+def plumbing(source: str) -> list[str]:
+    """Every URL path, header or cookie name, and indexing of response JSON in `source`."""
+    tree = ast.parse(source)
+    allowed, findings = gherkin_strings(tree), []
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in allowed:
+            if URL_PATH.search(node.value):
+                findings.append(f"line {line}: a URL path {node.value!r}")
+            if HEADER_OR_COOKIE.search(node.value):
+                findings.append(f"line {line}: a header or cookie name {node.value!r}")
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) \
+                and isinstance(node.slice.value, str):
+            findings.append(f"line {line}: indexes JSON with {node.slice.value!r}")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("get", "json") \
+                and (node.func.attr == "json" or (node.args and isinstance(node.args[0], ast.Constant))):
+            findings.append(f"line {line}: reads JSON with .{node.func.attr}()")
+        if isinstance(node, ast.Attribute) and node.attr in ("body", "headers", "status_code"):
+            findings.append(f"line {line}: reads a response's .{node.attr}")
+    return findings
+
+
+@pytest.mark.parametrize("path", CHECKED, ids=lambda p: str(p.relative_to(ROOT)))
+def test_steps_and_the_driver_know_no_plumbing(path):
+    assert plumbing(path.read_text()) == []
+
+
+@pytest.mark.parametrize(("source", "finding"), [
+    ('cost = answer.body["cost_credits"]', "indexes JSON with 'cost_credits'"),
+    ('payer = answer.get("billed_to")', "reads JSON with .get()"),
+    ('await http.get("/api/v1/credits/balance")', "a URL path"),
+    ('headers = {"Authorization": f"Bearer {token}"}', "a header or cookie name"),
+    ('cookie = "session_token=abc"', "a header or cookie name"),
+    ('reset = refusal_headers["x-ratelimit-reset"]', "indexes JSON"),
+    ('status = response.status_code', "reads a response's .status_code"),
+])
+def test_the_layer_check_finds_each_kind_of_plumbing(source, finding):
+    assert any(finding in found for found in plumbing(source))
+
+
+def test_the_gherkin_words_of_a_step_are_allowed():
+    source = '@then("the refusal\'s X-RateLimit-Reset names a time in the future")\ndef f(context):\n    pass\n'
+    assert plumbing(source) == []
+
+
+def test_only_deployment_modules_name_the_contracts_paths():
+    for path in ROOT.glob("creditflow/**/*.py"):
+        if "/api/v1/" in path.read_text():
+            assert path.parent.name == "deployments", f"{path} names an Ops-Center path"
