@@ -2,7 +2,7 @@
 PYTHON ?= python3
 BEHAVE = $(PYTHON) -m behave
 
-.PHONY: setup up down status acceptance quick test report bench lint
+.PHONY: setup up down status acceptance quick test report bench lint conformance
 
 setup:
 	bash scripts/setup.sh
@@ -34,3 +34,7 @@ bench: setup  ## p50/p95 latency figures of the embedded stack
 
 lint:
 	$(PYTHON) -m ruff check .
+
+conformance: setup  ## the whole suite, and docs/conformance/<deployment>-<version>.md (OPS_CENTER_SOURCE=PATH: the real product)
+	CREDITFLOW_CONFORMANCE=docs/conformance $(BEHAVE) -f progress || true
+	@ls -t docs/conformance/*.md | head -1

@@ -17,7 +17,7 @@ from behave.model import Feature, Rule
 from behave.model_core import Status
 
 from creditflow.config import ROOT, ConfigError, resolve
-from creditflow.reports import FLOWS, ScenarioResult, flow_of, write_reports
+from creditflow.reports import FLOWS, ScenarioResult, conformance_report, flow_of, write_reports
 from creditflow.services import Services
 from creditflow.world import World
 
@@ -69,11 +69,14 @@ def console(line: str) -> None:
     print(line, file=sys.__stderr__, flush=True)
 
 
-def start_sandbox() -> dict[str, str]:
+def start_sandbox(ops_center_source: str | None = None) -> dict[str, str]:
     from sandbox import stack as sandbox
 
     console("creditflow: starting the embedded sandbox (or reusing the running one)...")
     try:
+        if ops_center_source:
+            console(f"creditflow: running the real Ops-Center from {ops_center_source}")
+            return sandbox.start_product(ops_center_source).suite_settings(product=True)
         return sandbox.up().suite_settings()
     except sandbox.StartError as error:
         raise ConfigError(f"the embedded sandbox cannot start: {error}") from None
@@ -137,6 +140,7 @@ def before_scenario(context, scenario):
     context.add_cleanup(report_cleanup_failures, world, context.services.redactor)
     context.services.evidence.clear()
     context.scenario_started = time.monotonic()
+    context.unanswered_before = context.services.deployment.unanswered
     context.scenario_steps = list(scenario.all_steps)
     tags = set(scenario.effective_tags)
     flow_tag = next((tag for tag in EPICS if tag in tags), None)
@@ -144,11 +148,31 @@ def before_scenario(context, scenario):
         epic, section = EPICS[flow_tag]
         allure.dynamic.epic(epic)
         allure.dynamic.link(f"{CONTRACT}#{section}", link_type=LinkType.LINK, name=f"contract: {section}")
+    rule = rule_of(scenario)
+    if rule is not None:
+        allure.dynamic.story(rule.name)
+
+
+def rule_of(scenario) -> Rule | None:
     rule = scenario.parent
     while rule is not None and not isinstance(rule, Rule):
         rule = getattr(rule, "parent", None)  # a generated outline scenario sits under its outline
-    if rule is not None:
-        allure.dynamic.story(rule.name)
+    return rule
+
+
+ENVIRONMENT_LIMITS = ("ConnectError", "ConnectTimeout", "Connection refused", "TargetLacksPart", "this target has none")
+
+
+def verdict_of(scenario) -> str:
+    """Passed; a product defect (a business fact failed); an environment limit; or a defect of the suite."""
+    for step in scenario.all_steps:
+        if step.status.name in ("failed", "error"):
+            error = getattr(step, "exception", None)
+            text = f"{type(error).__name__}: {error}" if error else str(step.error_message)
+            if any(mark in text for mark in ENVIRONMENT_LIMITS):
+                return "environment limit"
+            return "product defect" if isinstance(error, AssertionError) or error is None else "suite defect"
+    return "passed" if scenario.status.name == "passed" else "suite defect"
 
 
 def after_step(context, step):
@@ -172,13 +196,26 @@ def after_step(context, step):
 
 
 def after_scenario(context, scenario):
-    """The verdict is recorded before the cleanups run; their failures join it when they happen."""
+    """The verdict is recorded before the cleanups run; their failures join it when they happen.
+
+    A product the sandbox runs from a checkout that left a request unanswered is restarted first, so that
+    the cleanups and the next scenarios reach it; the scenario says so beside its verdict."""
+    config = context.cf_config
+    unanswered = context.services.deployment.unanswered - context.unanswered_before
+    if unanswered and config.target == "embedded" and config.ops_center_source:
+        from sandbox import stack as sandbox
+
+        console(f"    Ops-Center left {unanswered} requests unanswered; the sandbox restarts it")
+        sandbox.restart_product()
+        context.world.cleanup_failures.append(f"Ops-Center left {unanswered} requests unanswered in this scenario; "
+                                              "the sandbox restarted it")
     status = scenario.status.name
     facts = tuple(step.name for step in scenario.all_steps if step.step_type == "then" and step.status.name == "passed")
     redactor = context.services.redactor
     context.results.append(ScenarioResult(
         flow_of(scenario.effective_tags), scenario.feature.name, scenario.name, status,
         redactor.text(failure_message(scenario)), facts, cleanup_failures=context.world.cleanup_failures,
+        rule=rule_of(scenario).name if rule_of(scenario) else "", verdict=verdict_of(scenario),
     ))
     elapsed = time.monotonic() - context.scenario_started
     console(f"[{len(context.results)}] {status.upper():7} {scenario.name} ({elapsed:.1f} s)")
@@ -208,12 +245,40 @@ def after_all(context):
     written = write_reports(context.results, services.metrics.report(), header, config.report_path,
                             config.performance_path, config.error_log_path, services.redactor)
     write_allure_environment(context.allure_results, config, services)
+    if config.conformance_dir:
+        written.append(write_conformance(context, config, header))
     if os.environ.get("CREDITFLOW_SECRETS_FILE"):
         # Self-tests only: the secrets this run used, so that tests/ can prove no report leaks one.
         secrets_file = Path(os.environ["CREDITFLOW_SECRETS_FILE"])
         secrets_file.write_text("\n".join(services.redactor.known()))
         secrets_file.chmod(0o600)
     console(f"creditflow: reports written: {', '.join(written)}")
+
+
+def deployment_version(config) -> str:
+    from sandbox import product, stack
+
+    if config.ops_center_source:
+        return product.version(Path(config.ops_center_source))
+    if config.target == "embedded" and config.deployment == "contract":
+        return "reference-" + stack.versions()["ops_center_build"]
+    return config.ops_center_version or "unknown"
+
+
+def write_conformance(context, config, header: dict[str, str]) -> str:
+    version = deployment_version(config)
+    path = ROOT / config.conformance_dir / f"{config.deployment}-{version}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    details = {"Deployment": config.deployment, "Version": version, **header,
+               "Date": time.strftime("%Y-%m-%d", time.gmtime())}
+    if config.ops_center_source and config.target == "embedded":
+        from sandbox import stack as sandbox
+
+        running = sandbox.Stack.load()
+        details["Product boot (s)"] = str(running.timings.get("ops_center_oss", "?")) if running else "?"
+    path.write_text(context.services.redactor.text(conformance_report(
+        context.results, f"{config.deployment} {version}", details)))
+    return str(path)
 
 
 def write_allure_environment(results: Path, config, services) -> None:

@@ -153,5 +153,14 @@ class Books:
         calls = await self._provider("seeing which key reached the provider").calls_since(call.sent_at)
         return [c for c in calls if c.model and c.model.endswith(call.model)]
 
+    async def provider_calls_of_batch(self, name: str) -> list[ProviderCall]:
+        """The calls the provider received since `name`'s last batch of calls began."""
+        batch = self.w.actor(name).batch
+        if not batch:
+            raise FlowError(f"{name} has made no batch of calls in this scenario")
+        calls = await self._provider("counting the calls the provider served").calls_since(
+            min(call.sent_at for call in batch))
+        return [c for c in calls if c.model and c.model.endswith(batch[0].model)]
+
     def byok_fingerprint(self) -> str:
         return ProviderDouble.fingerprint(self.w.services.config.byok_key)

@@ -1,12 +1,13 @@
 """LLM calls: one, many at once, retried, malformed, and the latency of the budgeted operations."""
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from creditflow.actors import Actor, FlowError
-from creditflow.deployments.base import CallRequest, CallResult, Reply, TargetLacksPart
+from creditflow.deployments.base import CallRequest, CallResult, Refusal, RefusalKind, Reply, TargetLacksPart
 
 if TYPE_CHECKING:
     from creditflow.world import World
@@ -35,17 +36,25 @@ class Calls:
 
     async def many(self, name: str, count: int, model: str, tokens: int, concurrency: int | None = None,
                    progress: Callable[[int, int], None] | None = None) -> list[CallResult]:
-        """`count` calls at once (at most `concurrency` in flight when given)."""
+        """`count` calls at once (at most `concurrency` in flight when given).
+
+        Once a call goes unanswered, the calls not yet sent are not sent: each is recorded as unanswered."""
         actor = self.w.acting(self.w.actor(name))
         await self._remember_opening(actor)
         session = await self.w.session(actor)
         gate = asyncio.Semaphore(concurrency or count)
-        done = 0
+        done, stalled = 0, False
 
         async def one() -> CallResult:
-            nonlocal done
+            nonlocal done, stalled
             async with gate:
-                call = await self._call(actor, CallRequest(model, tokens), session, under_load=True)
+                request = CallRequest(model, tokens)
+                if stalled:
+                    call = CallResult(request, time.time(), 0.0, Refusal(
+                        RefusalKind.NO_ANSWER, 0, "not sent: Ops-Center had stopped answering this batch"))
+                else:
+                    call = await self._call(actor, request, session, under_load=True)
+                    stalled = stalled or (call.refusal is not None and call.refusal.kind is RefusalKind.NO_ANSWER)
             done += 1
             if progress is not None:
                 progress(done, count)

@@ -40,6 +40,9 @@ SETTINGS = {
     "performance_path": ("CREDITFLOW_PERFORMANCE", "performance metrics JSON"),
     "error_log_path": ("CREDITFLOW_ERROR_LOG", "error log, written only when something failed"),
     "quota_concurrency": ("CREDITFLOW_QUOTA_CONCURRENCY", "parallel calls in the 700-call quota scenario"),
+    "ops_center_source": ("OPS_CENTER_SOURCE", "embedded target: run the real Ops-Center from this checkout"),
+    "ops_center_version": ("OPS_CENTER_VERSION", "the version a remote deployment's conformance report names"),
+    "conformance_dir": ("CREDITFLOW_CONFORMANCE", "write docs/conformance/<deployment>-<version>.md here"),
 }
 
 DEFAULTS = {
@@ -54,6 +57,9 @@ DEFAULTS = {
     "error_log_path": "/tmp/credit_flow_errors.log",
     "quota_concurrency": "25",
     "provider_url": "",  # optional: only the scenarios that read the provider's request log need it
+    "ops_center_source": "",
+    "ops_center_version": "",
+    "conformance_dir": "",
 }
 
 # docker-compose.yml publishes these on 127.0.0.1; tests/test_compose.py keeps both in step.
@@ -96,6 +102,9 @@ class Config:
     performance_path: str
     error_log_path: str
     quota_concurrency: int
+    ops_center_source: str
+    ops_center_version: str
+    conformance_dir: str
 
     def secrets(self) -> list[str]:
         """Every secret the configuration holds, so that reports can be scanned and redacted."""
@@ -120,7 +129,8 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 def resolve(userdata: dict[str, str] | None = None, environ: dict[str, str] | None = None,
             start_embedded=None) -> Config:
-    """`start_embedded` returns the embedded sandbox's URLs and secrets (environment.py owns its lifecycle)."""
+    """`start_embedded` returns the embedded sandbox's URLs and secrets (environment.py owns its lifecycle);
+    given a checkout (`ops_center_source`), the sandbox runs the real Ops-Center from it instead."""
     userdata = dict(userdata or {})
     environ = os.environ if environ is None else environ
 
@@ -137,7 +147,8 @@ def resolve(userdata: dict[str, str] | None = None, environ: dict[str, str] | No
     if target == "embedded":
         if start_embedded is None:
             raise ConfigError("target embedded needs the sandbox; choose target remote to name every URL")
-        values |= start_embedded()
+        source = given("ops_center_source")
+        values |= start_embedded(source) if source else start_embedded()
     # What is named explicitly wins: e.g. the sandbox's parts with another Ops-Center build.
     values |= {key: given(key) for key in SETTINGS if given(key)}
     values.setdefault("byok_key", f"sk-or-v1-{secrets.token_hex(24)}")

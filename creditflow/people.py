@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from creditflow.world import World
 
 BYOK_PROVIDER = "openrouter"
+MEMBER_PLAN = "platform"  # the plan of an organization's members
 
 
 class People:
@@ -55,7 +56,7 @@ class People:
         return reply
 
     async def join(self, name: str, org_name: str) -> None:
-        member = await self.sign_up(name, "platform")
+        member = await self.sign_up(name, MEMBER_PLAN)
         admin = self.w.admin_of(org_name)
         reply = await self.w.deployment.add_member(await self.w.session(admin), self.w.org(org_name).ref,
                                                    member.account)

@@ -34,6 +34,8 @@ class ScenarioResult:
     facts: tuple[str, ...] = ()  # the outcomes the scenario verified (its passed Then steps)
     # What the scenario's cleanup could not undo; filled in after the verdict, as the cleanups run.
     cleanup_failures: list[str] = field(default_factory=list)
+    rule: str = ""
+    verdict: str = "passed"  # passed, product defect, environment limit or suite defect
 
 
 def text_report(results: list[ScenarioResult], header: dict[str, str]) -> str:
@@ -87,3 +89,30 @@ def write_reports(results: list[ScenarioResult], metrics: dict, header: dict[str
         Path(error_log_path).write_text(redactor.text(errors))
         written.append(error_log_path)
     return written
+
+
+VERDICT_MARKS = {"passed": "✓", "product defect": "✗", "environment limit": "○", "suite defect": "!"}
+
+
+def conformance_report(results: list[ScenarioResult], title: str, header: dict[str, str]) -> str:
+    """Every Rule and scenario of a run with its verdict and fact, for one deployment at one version."""
+    counts = {verdict: sum(r.verdict == verdict for r in results) for verdict in VERDICT_MARKS}
+    summary = (f"{counts['passed']} of {len(results)} scenarios pass; {counts['product defect']} fail as product "
+               f"defects; {counts['environment limit']} end at an environment limit; "
+               f"{counts['suite defect']} suite defects")
+    lines = [f"# Conformance: {title}", "", f"**{summary}**", ""]
+    lines += [f"- {key}: {value}" for key, value in header.items()]
+    lines += ["", "Verdicts: ✓ passed, ✗ product defect (the business fact that failed), ○ environment limit "
+              "(what the run lacked), ! suite defect.", ""]
+    for feature in dict.fromkeys(r.feature for r in results):
+        lines += [f"## {feature}", ""]
+        mine = [r for r in results if r.feature == feature]
+        for rule in dict.fromkeys(r.rule for r in mine):
+            lines += [f"### {rule or '(no rule)'}", ""]
+            for result in (r for r in mine if r.rule == rule):
+                lines.append(f"- {VERDICT_MARKS[result.verdict]} **{result.name}**: {result.verdict}")
+                if result.message:
+                    lines.append(f"  - {result.message}")
+                lines += [f"  - after it: {note}" for note in result.cleanup_failures]
+            lines.append("")
+    return "\n".join(lines)

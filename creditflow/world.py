@@ -12,7 +12,6 @@ from decimal import Decimal
 from creditflow.actors import Actor, FlowError, Organization
 from creditflow.books import Books
 from creditflow.calls import Calls
-from creditflow.deployments.base import CallResult
 from creditflow.people import People
 from creditflow.services import Services
 
@@ -65,19 +64,24 @@ class World:
         return await self.services.session_of(actor)
 
     # -- prices -------------------------------------------------------------------------------
-    def price(self, model: str, tokens: int) -> Decimal:
-        return self.deployment.prices.price(model, tokens)
+    def price(self, model: str, tokens: int, plan: str | None = None) -> Decimal:
+        return self.deployment.prices.price(model, tokens, plan)
 
-    def price_of(self, call: CallResult) -> Decimal:
-        """What the call costs at the deployment's prices, for the tokens the provider reported."""
-        return self.price(call.model, call.tokens if call.tokens is not None else call.request.tokens)
+    def price_of(self, name: str, succeeded: bool = True) -> Decimal:
+        """What `name`'s last call costs at the deployment's prices, for the tokens the provider reported.
 
-    def worth(self, count: int, model: str, tokens: int) -> Decimal:
-        """Credits for exactly `count` calls of `model` with `tokens` tokens each."""
-        return count * self.price(model, tokens)
+        `succeeded`: the step is about a served call, so a refused one fails it with the business fact."""
+        actor = self.actor(name)
+        call = actor.succeeded_call() if succeeded else actor.last_call
+        tokens = call.tokens if call.tokens is not None else call.request.tokens
+        return self.price(call.model, tokens, actor.account.plan)
 
-    def just_under(self, model: str, tokens: int) -> Decimal:
-        return self.price(model, tokens) - self.deployment.prices.smallest_amount
+    def worth(self, count: int, model: str, tokens: int, plan: str | None = None) -> Decimal:
+        """Credits for exactly `count` calls of `model` with `tokens` tokens each, for a caller on `plan`."""
+        return count * self.price(model, tokens, plan)
+
+    def just_under(self, model: str, tokens: int, plan: str | None = None) -> Decimal:
+        return self.price(model, tokens, plan) - self.deployment.prices.smallest_amount
 
     # -- cleanup ------------------------------------------------------------------------------
     def on_cleanup(self, description: str, undo: Undo) -> None:

@@ -67,6 +67,7 @@ Feature: Edge cases fail clearly and never lose or invent money
       Given Cody is an individual on the Professional plan with credits for exactly <affordable> gpt-3.5-turbo calls of <tokens> tokens
       When Cody makes <calls> gpt-3.5-turbo calls of <tokens> tokens at once
       Then exactly <affordable> calls succeed and the others are refused with 402 Payment Required
+      And the LLM provider served only the calls that were paid for
       And Cody has 0 credits left
       And the ledger shows exactly <affordable> charges to Cody, each the price of one such call
 
@@ -85,6 +86,7 @@ Feature: Edge cases fail clearly and never lose or invent money
       And Olivia is a member of Acme with credits allocated for exactly 100 gpt-3.5-turbo calls of 100 tokens
       When Olivia makes 200 gpt-3.5-turbo calls of 100 tokens at once
       Then exactly 100 calls succeed and the others are refused with 402 Payment Required
+      And the LLM provider served only the calls that were paid for
       And Olivia's allocation in Acme is used up
       And Acme's pool is down by the price of 100 such calls
       And the ledger shows exactly 100 charges to Olivia in Acme, each the price of one such call

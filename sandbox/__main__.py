@@ -9,10 +9,13 @@ from sandbox import stack as sandbox
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description="The embedded Ops-Center stack.")
     parser.add_argument("command", choices=["up", "status", "down"])
-    command = parser.parse_args().command
+    parser.add_argument("--ops-center-source", metavar="PATH",
+                        help="also run the real Ops-Center from this checkout (Ops-Center-OSS)")
+    arguments = parser.parse_args()
+    command = arguments.command
     if command == "up":
         try:
-            stack = sandbox.up()
+            stack = sandbox.start_product(arguments.ops_center_source) if arguments.ops_center_source else sandbox.up()
         except sandbox.StartError as error:
             print(f"sandbox: cannot start: {error}", file=sys.stderr)
             return 1

@@ -60,14 +60,22 @@ class Stack:
     pids: dict[str, int] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    product_source: str = ""  # the Ops-Center checkout running beside the reference, if any
 
     def save(self) -> None:
         STATE_DIR.mkdir(parents=True, exist_ok=True)
         STATE_FILE.write_text(json.dumps(self.__dict__, indent=2))
         STATE_FILE.chmod(0o600)
 
-    def suite_settings(self) -> dict[str, str]:
-        """Where the acceptance suite finds each part (keys of creditflow.config.SETTINGS)."""
+    def suite_settings(self, product: bool = False) -> dict[str, str]:
+        """Where the acceptance suite finds each part (keys of creditflow.config.SETTINGS).
+
+        `product`: the real Ops-Center started from a checkout, instead of the reference."""
+        if product:
+            return self.suite_settings() | {
+                "deployment": "ops-center-oss", "ops_center_url": self.urls["ops_center_oss"],
+                "database_url": self.urls["postgres_oss"],
+            }
         return {
             "ops_center_url": self.urls["ops_center"],
             "keycloak_url": self.urls["keycloak"],
@@ -88,12 +96,12 @@ class Stack:
         return cls(**json.loads(STATE_FILE.read_text()))
 
 
-def spawn(name: str, command: list[str], env: dict[str, str] | None = None) -> int:
+def spawn(name: str, command: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> int:
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     with open(LOG_DIR / f"{name}.log", "ab") as log:
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})}, start_new_session=True, cwd=ROOT,
+            env={**os.environ, **(env or {})}, start_new_session=True, cwd=cwd,
         )
     return process.pid
 
@@ -348,6 +356,100 @@ def up() -> Stack:
     stack.timings["total"] = round(time.monotonic() - began, 2)
     stack.save()
     return stack
+
+
+def start_product(source: str) -> Stack:
+    """The real Ops-Center from the checkout at `source`, beside the reference on the same stack."""
+    from sandbox import product
+
+    stack = up()
+    source = str(Path(source).resolve())
+    parts = [stack.pids[name] for name in ("ops-center-oss", "egress") if name in stack.pids]
+    if stack.product_source == source and len(parts) == 2 and all(alive(pid) for pid in parts):
+        return stack
+    for pid in parts:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
+    began = time.monotonic()
+    try:
+        python = product.virtualenv(Path(source), CACHE_DIR, LOG_DIR / "ops-center-oss-install.log")
+        admin_url, owner_url = stack.urls["postgres_admin"], stack.urls["postgres"].rsplit("/", 1)[0]
+        stack.urls["postgres_oss"] = f"{owner_url}/{product.DATABASE}"
+        run_async(product.create_schema(admin_url, stack.secrets["postgres_password"], stack.urls["postgres_oss"],
+                                        stack.secrets["unicorn_password"], Path(source)))
+        egress_port = free_port()
+        stack.pids["egress"] = spawn("egress", [sys.executable, "-m", "sandbox.doubles.egress", str(egress_port),
+                                                stack.urls["provider"], str(STATE_DIR / "egress-ca")])
+        wait_until("egress", lambda: (STATE_DIR / "egress-ca" / "ca.pem").exists() and port_open(egress_port), 30,
+                   stack.pids["egress"])
+        stack.secrets.setdefault("oss_byok_key", Fernet.generate_key().decode())
+        stack.secrets.setdefault("oss_session_secret", secrets.token_urlsafe(32))
+        stack.secrets.setdefault("oss_platform_key", f"sk-platform-{secrets.token_urlsafe(12)}")
+        stack.urls["egress"] = f"http://127.0.0.1:{egress_port}"
+        stack.product_source = source
+        spawn_product(stack, python)
+        run_async(product.point_at_provider(stack.urls["postgres_oss"], stack.secrets["unicorn_password"],
+                                            stack.urls["provider"], stack.secrets["oss_platform_key"]))
+    except product.ProductError as error:
+        raise StartError(f"Ops-Center from {source}: {error}") from None
+    stack.timings["ops_center_oss"] = round(time.monotonic() - began, 2)
+    stack.save()
+    return stack
+
+
+def spawn_product(stack: Stack, python: Path, port: int | None = None) -> None:
+    """Starts the product's process (its database and the egress double already there) and waits for it."""
+    from sandbox import product
+
+    port = port or free_port()
+    env = product.environment(
+        database_url=stack.urls["postgres_oss"], database_password=stack.secrets["unicorn_password"],
+        redis_url=stack.urls["redis"], keycloak_url=stack.urls["keycloak"],
+        client_secret=stack.secrets["ops_center_client_secret"], lago_url=stack.urls["lago"],
+        lago_key=stack.secrets["lago_api_key"], litellm_url=stack.urls["litellm"],
+        byok_key=stack.secrets["oss_byok_key"], session_secret=stack.secrets["oss_session_secret"],
+        proxy_url=stack.urls["egress"], ca_file=STATE_DIR / "egress-ca" / "ca.pem")
+    stack.pids["ops-center-oss"] = spawn("ops-center-oss", [
+        str(python), "-m", "uvicorn", "server:app", "--host", "127.0.0.1", "--port", str(port),
+        "--log-level", "warning", "--no-access-log"], env, cwd=product.backend(Path(stack.product_source)))
+    stack.urls["ops_center_oss"] = f"http://127.0.0.1:{port}"
+    stack.save()
+    wait_until("ops-center-oss", lambda: http_ok(f"{stack.urls['ops_center_oss']}/api/v1/system/status"), 240,
+               stack.pids["ops-center-oss"])
+
+
+def restart_product() -> Stack:
+    """The product's process again, on the same port, keeping its database and its sessions (in Redis)."""
+    from sandbox import product
+
+    stack = Stack.load()
+    if stack is None or not stack.product_source:
+        raise StartError("no Ops-Center checkout is running in the sandbox")
+    pid = stack.pids["ops-center-oss"]
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    python = product.virtualenv(Path(stack.product_source), CACHE_DIR, LOG_DIR / "ops-center-oss-install.log")
+    spawn_product(stack, python, port=int(stack.urls["ops_center_oss"].rsplit(":", 1)[1]))
+    return stack
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def run_async(coroutine) -> None:
+    import asyncio
+
+    # A private loop: asyncio.run() would unset the caller's current event loop (behave's steps use it).
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(coroutine)
+    finally:
+        loop.close()
 
 
 def versions() -> dict[str, str]:

@@ -45,6 +45,7 @@ async def ledger_consistent(context, name):
 async def cache_agrees(context, name):
     books = context.world.books
     cached, ledger = await books.cached_balance(name), await books.ledger_balance(name)
+    assert cached is not None, f"the cache should hold {name}'s balance, but holds none (the ledger says {ledger})"
     assert cached == ledger, f"the cache says {name} has {cached} credits but the ledger says {ledger}"
 
 
@@ -52,6 +53,7 @@ async def cache_agrees(context, name):
 async def calls_cached(context, name):
     books = context.world.books
     cached, tracked = await books.cached_calls(name), await books.ledger_calls(name)
+    assert cached is not None, f"the cache should count {name}'s API calls, but holds no count (usage: {tracked})"
     assert cached == tracked, f"the cache counts {cached} API calls for {name}, but usage tracking counts {tracked}"
 
 

@@ -14,7 +14,7 @@ def assert_paid(world, name: str, payer: Payer, credits) -> None:
 @then("the call is billed to {name}'s own credits at the price of that call")
 def billed_to_own_credits(context, name):
     world = context.world
-    assert_paid(world, name, Payer.OWN_CREDITS, world.price_of(world.actor(name).succeeded_call()))
+    assert_paid(world, name, Payer.OWN_CREDITS, world.price_of(name))
 
 
 @then("the call is billed to {name}'s own key at no cost")
@@ -28,7 +28,7 @@ def billed_to_own_key(context, name):
 def billed_to_organization(context):
     world = context.world
     name = world.protagonist.name
-    assert_paid(world, name, Payer.ORGANIZATION, world.price_of(world.actor(name).succeeded_call()))
+    assert_paid(world, name, Payer.ORGANIZATION, world.price_of(name))
 
 
 @then("the call costs {credits:Credits} credits, the model's price times the tokens reported")
@@ -47,7 +47,7 @@ async def credits_left(context, name, credits):
 @then("{name} has credits for exactly {count:Count} such calls left")
 async def calls_worth_left(context, name, count):
     world = context.world
-    expected = count * world.price_of(world.actor(name).last_call)
+    expected = count * world.price_of(name, succeeded=False)
     balance = await world.books.balance(name)
     assert balance.credits == expected, (f"{name} should have credits for exactly {count} such calls left "
                                          f"({expected} credits), but has {balance.credits}")
@@ -56,7 +56,7 @@ async def calls_worth_left(context, name, count):
 @then("{name}'s credits are down by the price of that call")
 async def down_by_price(context, name):
     world = context.world
-    price, opening = world.price_of(world.actor(name).succeeded_call()), world.books.opening(name)
+    price, opening = world.price_of(name), world.books.opening(name)
     balance = await world.books.balance(name)
     assert balance.credits == opening.credits - price, (f"{name}'s {opening.credits} credits should be down by "
                                                         f"{price} to {opening.credits - price}, but are "
@@ -75,7 +75,7 @@ async def own_credits_untouched(context, name):
 @then("{name}'s allocation in {org} is down from {start:Credits} by the price of that call")
 async def allocation_down(context, name, org, start):
     world = context.world
-    price = world.price_of(world.actor(name).succeeded_call())
+    price = world.price_of(name)
     allocation = await world.books.allocation(name, org)
     assert allocation.allocated == start, f"{name} should hold {start} allocated credits in {org}: {allocation}"
     assert allocation.remaining == start - price, (f"{name} should have {start - price} of {start} allocated "
@@ -109,7 +109,7 @@ async def pool_down_by_many(context, org, count):
 
 
 async def pool_down(world, org: str, count: int) -> None:
-    spent = count * world.price_of(world.protagonist.last_call)
+    spent = count * world.price_of(world.protagonist.name, succeeded=False)
     bought, pool = world.org(org).bought, await world.books.pool(org)
     assert pool.remaining == bought - spent, (f"{org}'s pool of {bought} credits should be down by {spent} to "
                                               f"{bought - spent}, but holds {pool.remaining}")
@@ -125,7 +125,7 @@ async def nothing_charged_to_org(context, org):
 
 
 def assert_charges(world, charges, count: int, name: str, whom: str) -> None:
-    price = world.price_of(world.actor(name).last_call)
+    price = world.price_of(name, succeeded=False)
     amounts = sorted({charge.credits for charge in charges})
     assert len(charges) == count, f"the ledger should show {count} charges to {whom}, but shows {len(charges)}"
     assert amounts == [price], f"each charge to {whom} should be the price of one call, {price} credits: {amounts}"

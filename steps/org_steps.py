@@ -58,7 +58,7 @@ def no_such_org(context, name):
 @then("{org}'s usage report attributes the price of that call and {calls:Count} API call to {name}")
 async def attribution(context, org, calls, name):
     world = context.world
-    price = world.price_of(world.actor(name).succeeded_call())
+    price = world.price_of(name)
     usage = await world.books.attribution(org, name)
     assert usage is not None, f"{org}'s usage report should list {name}"
     assert usage.credits == price, f"{org} should attribute {price} credits to {name}, not {usage.credits}"

@@ -2,6 +2,8 @@
 
 from behave import given
 
+from creditflow.people import MEMBER_PLAN
+
 
 @given("{name} is an individual on the {plan:Plan} plan with {credits:Credits} credits")
 async def individual(context, name, plan, credits):
@@ -11,13 +13,13 @@ async def individual(context, name, plan, credits):
 @given("{name} is an individual on the {plan:Plan} plan with credits for exactly {count:Count} {model} calls "
        "of {tokens:Count} tokens")
 async def individual_with_calls_worth(context, name, plan, count, model, tokens):
-    await context.world.people.sign_up(name, plan, context.world.worth(count, model, tokens))
+    await context.world.people.sign_up(name, plan, context.world.worth(count, model, tokens, plan))
 
 
 @given("{name} is an individual on the {plan:Plan} plan with credits for just under one {model} call "
        "of {tokens:Count} tokens")
 async def individual_just_short(context, name, plan, model, tokens):
-    await context.world.people.sign_up(name, plan, context.world.just_under(model, tokens))
+    await context.world.people.sign_up(name, plan, context.world.just_under(model, tokens, plan))
 
 
 @given("{admin} has created the organization {org} on the {plan:Plan} plan")
@@ -39,12 +41,12 @@ async def member_with_allocation(context, name, org, credits):
 @given("{name} is a member of {org} with credits allocated for exactly {count:Count} {model} calls "
        "of {tokens:Count} tokens")
 async def member_with_calls_worth(context, name, org, count, model, tokens):
-    await allocated(context, name, org, context.world.worth(count, model, tokens))
+    await allocated(context, name, org, context.world.worth(count, model, tokens, MEMBER_PLAN))
 
 
 @given("{name} is a member of {org} with credits allocated for just under one {model} call of {tokens:Count} tokens")
 async def member_just_short(context, name, org, model, tokens):
-    await allocated(context, name, org, context.world.just_under(model, tokens))
+    await allocated(context, name, org, context.world.just_under(model, tokens, MEMBER_PLAN))
 
 
 async def allocated(context, name, org, credits):

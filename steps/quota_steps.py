@@ -1,6 +1,7 @@
 """API-call quotas and the refusals a caller gets: 402 and 429 are the business outcomes here."""
 
 import time
+from collections import Counter
 
 from behave import then
 
@@ -52,11 +53,22 @@ def all_succeed(context, count):
 def exactly_some_succeed(context, count):
     batch = context.world.protagonist.batch
     succeeded = sum(call.succeeded for call in batch)
-    refused = [call for call in batch if call.refusal is not None and call.refusal.kind is RefusalKind.PAYMENT]
-    others = sorted({call.describe() for call in batch if not call.succeeded and call not in refused})
-    assert succeeded == count, f"exactly {count} calls should succeed with the credits there were, but {succeeded} did"
-    assert len(refused) == len(batch) - count, (f"the other {len(batch) - count} calls should be refused for payment, "
-                                                f"but {len(refused)} were; others: {others[:3]}")
+    refused = sum(call.refusal is not None and call.refusal.kind is RefusalKind.PAYMENT for call in batch)
+    outcomes = Counter(call.refusal.kind.value if call.refusal else "succeeded" for call in batch)
+    seen = ", ".join(f"{number} {kind}" for kind, number in outcomes.most_common())
+    assert succeeded == count, (f"exactly {count} calls should succeed with the credits there were, but {succeeded} "
+                                f"did (of {len(batch)}: {seen})")
+    assert refused == len(batch) - count, (f"the other {len(batch) - count} calls should be refused for payment, "
+                                           f"but {refused} were (of {len(batch)}: {seen})")
+
+
+@then("the LLM provider served only the calls that were paid for")
+async def provider_served_only_paid_calls(context):
+    actor = context.world.protagonist
+    served, paid = len(await context.world.books.provider_calls_of_batch(actor.name)), sum(
+        call.succeeded for call in actor.batch)
+    assert served == paid, (f"the LLM provider served {served} of {actor.name}'s calls, but only {paid} were paid "
+                            f"for: {served - paid} were served unpaid")
 
 
 @then("the call is refused with 402 Payment Required")
@@ -87,7 +99,7 @@ async def says_required(context, name):
     world = context.world
     refusal = refusal_of(context, RefusalKind.PAYMENT, "payment (402)")
     call = world.actor(name).last_call
-    price = world.price(call.model, call.request.tokens)
+    price = world.price(call.model, call.request.tokens, world.actor(name).account.plan)
     allocation = await world.books.allocation(name, world.actor(name).member_of)
     assert refusal.required == price, f"the refusal should say the call needs {price} credits: '{refusal.detail}'"
     assert refusal.available == allocation.remaining, (

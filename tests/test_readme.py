@@ -33,3 +33,15 @@ def test_the_two_commands_exist_and_ci_runs_the_test_command():
     assert "make acceptance" in README and "make test" in README
     assert re.search(r"^acceptance:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_committed_conformance_report_of_the_real_product_has_a_verdict_for_every_scenario():
+    from tests.test_suite_self import scenario_count
+
+    report = (ROOT / "docs" / "conformance" / "ops-center-oss-af179f13cf24.md").read_text()
+    assert "docs/conformance/ops-center-oss-af179f13cf24.md" in README
+    summary = re.search(r"\*\*(\d+) of (\d+) scenarios pass; (\d+) fail as product defects; (\d+) end at an "
+                        r"environment limit; 0 suite defects\*\*", report)
+    assert summary and int(summary.group(2)) == scenario_count()
+    assert sum(map(int, summary.group(1, 3, 4))) == scenario_count()
+    assert report.count("\n- ") >= scenario_count()

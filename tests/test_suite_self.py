@@ -28,7 +28,10 @@ BYOK_KEY = "sk-or-v1-" + os.urandom(20).hex()
 
 
 def behave(*args: str, env: dict[str, str] | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TEST_OPENROUTER_KEY": BYOK_KEY, **(env or {})}
+    """The suite against the reference, unless `env` names another Ops-Center (a checkout set for the live
+    product test does not leak into these runs)."""
+    inherited = {key: value for key, value in os.environ.items() if key != "OPS_CENTER_SOURCE"}
+    env = {**inherited, "TEST_OPENROUTER_KEY": BYOK_KEY, **(env or {})}
     return subprocess.run([sys.executable, "-m", "behave", "--no-color", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout, env=env)
 

@@ -12,6 +12,7 @@ from creditflow.evidence import Evidence
 
 DEPLOYMENTS = {
     "contract": "creditflow.deployments.contract:ContractDeployment",
+    "ops-center-oss": "creditflow.deployments.ops_center_oss:OpsCenterOssDeployment",
 }
 
 

@@ -33,6 +33,7 @@ class RefusalKind(StrEnum):
     NOT_FOUND = "not found"
     CONFLICT = "conflict"
     SERVER_ERROR = "server error"
+    NO_ANSWER = "no answer"  # the request timed out, or the connection was dropped
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,8 @@ class PriceList(ABC):
     smallest_amount: Decimal  # the finest amount of credits the deployment moves
 
     @abstractmethod
-    def price(self, model: str, tokens: int) -> Decimal: ...
+    def price(self, model: str, tokens: int, plan: str | None = None) -> Decimal:
+        """What `tokens` tokens of `model` cost a caller on `plan` (where prices depend on the plan)."""
 
 
 class LedgerReader(ABC):
@@ -249,6 +251,10 @@ class BillingReader(ABC):
 
     @abstractmethod
     async def usage_event(self, call: CallResult) -> UsageEvent | None: ...
+
+
+class ProductRefused(AssertionError):
+    """Ops-Center refused something a scenario needs to arrange (a sign-in, say): the product's doing."""
 
 
 class TargetLacksPart(Exception):
@@ -336,6 +342,11 @@ class Deployment(ABC):
     @abstractmethod
     async def health(self) -> Reply[dict[str, str]]:
         """Each part Ops-Center depends on, and "ok" or what is wrong with it."""
+
+    @property
+    def unanswered(self) -> int:
+        """How many requests Ops-Center took and never answered, since the run began."""
+        return 0
 
     @abstractmethod
     async def close(self) -> None: ...

@@ -36,7 +36,7 @@ from creditflow.deployments.base import (
     Session,
     UsageEvent,
 )
-from creditflow.deployments.http import Answer, HttpClient, server_timing
+from creditflow.deployments.http import NO_ANSWER, Answer, HttpClient, server_timing
 from creditflow.evidence import Evidence
 from creditflow.systems.identity import Identity
 from creditflow.systems.lago import Lago
@@ -46,7 +46,7 @@ RATES = {"gpt-3.5-turbo": 90, "gpt-4": 480, "gpt-4-turbo": 240, "claude-3-sonnet
 PAYERS = {"user": Payer.OWN_CREDITS, "organization": Payer.ORGANIZATION, "byok": Payer.BYOK}
 STATUS_KINDS = {400: RefusalKind.INVALID, 401: RefusalKind.UNAUTHORIZED, 402: RefusalKind.PAYMENT,
                 403: RefusalKind.FORBIDDEN, 404: RefusalKind.NOT_FOUND, 409: RefusalKind.CONFLICT,
-                422: RefusalKind.INVALID, 429: RefusalKind.QUOTA}
+                422: RefusalKind.INVALID, 429: RefusalKind.QUOTA, NO_ANSWER: RefusalKind.NO_ANSWER}
 QUESTION = "Summarise the credit flow in one sentence."
 MALFORMED_BODIES = {
     "an unknown model": {"model": "gpt-99-imaginary", "messages": [{"role": "user", "content": "hi"}]},
@@ -63,7 +63,7 @@ FORGED_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
 class ContractPrices(PriceList):
     smallest_amount = Decimal(1)
 
-    def price(self, model: str, tokens: int) -> Decimal:
+    def price(self, model: str, tokens: int, plan: str | None = None) -> Decimal:
         if model not in RATES:
             raise ValueError(f"the contract prices no model called {model!r}")
         return Decimal(math.ceil(tokens * RATES[model] / 1000))
@@ -200,6 +200,10 @@ class ContractLedger(LedgerReader):
         pool = await asyncpg.create_pool(url, password=password or None, min_size=1, max_size=4,
                                          server_settings={"default_transaction_read_only": "on"})
         return cls(pool)
+
+    @property
+    def unanswered(self) -> int:
+        return self.api.http.unanswered
 
     async def close(self) -> None:
         await self._pool.close()

@@ -2,11 +2,21 @@
 
 import time
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
 
 from creditflow.evidence import Evidence, Exchange
+
+NO_ANSWER = 0  # the status of a request the server took and never answered
+
+
+class KeepNoCookies(DefaultCookiePolicy):
+    """Each actor holds its own session: the client shared by all of them keeps no cookie of any."""
+
+    def set_ok(self, cookie, request) -> bool:
+        return False
 
 
 @dataclass(frozen=True)
@@ -28,13 +38,16 @@ class HttpClient:
     """Sends requests on behalf of an actor and records each exchange as evidence (redacted later)."""
 
     def __init__(self, base_url: str, evidence: Evidence, headers: dict[str, str] | None = None,
-                 keepalive: bool = True, transport: httpx.AsyncBaseTransport | None = None):
+                 keepalive: bool = True, transport: httpx.AsyncBaseTransport | None = None, timeout_s: float = 120):
         # Idle connections close before the server's keep-alive ends (uvicorn: 5 s): no request is sent
         # on a connection the server is closing.
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=50 if keepalive else 0,
                               keepalive_expiry=2)
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=httpx.Timeout(120, connect=10),
-                                       limits=limits, headers=headers, transport=transport)
+        self.timeout_s = timeout_s
+        self.unanswered = 0  # requests the server took and never answered, since the start
+        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=httpx.Timeout(timeout_s, connect=10),
+                                       limits=limits, headers=headers, transport=transport,
+                                       cookies=CookieJar(policy=KeepNoCookies()))
         self._evidence = evidence
 
     async def close(self) -> None:
@@ -46,8 +59,21 @@ class HttpClient:
         if content is not None:
             sent_headers["Content-Type"] = "application/json"
         started = time.perf_counter()
-        response = await self._http.request(method, path, json=json, content=content, headers=sent_headers,
-                                            params=params)
+        try:
+            response = await self._http.request(method, path, json=json, content=content, headers=sent_headers,
+                                                params=params)
+        except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError) as error:
+            # The server took the request and never answered it: the system's behaviour, not the suite's.
+            # (A target that cannot be reached at all still raises: that is the environment.)
+            if isinstance(error, httpx.ConnectTimeout):
+                raise
+            elapsed = (time.perf_counter() - started) * 1000
+            what = (f"no answer within {self.timeout_s:.0f} s" if isinstance(error, httpx.TimeoutException)
+                    else f"the connection was dropped without an answer ({type(error).__name__})")
+            answer = Answer(NO_ANSWER, what, {}, elapsed)
+            self.unanswered += 1
+            self._evidence.record(Exchange(actor, method, path, NO_ANSWER, elapsed, json, what))
+            return answer
         elapsed = (time.perf_counter() - started) * 1000
         try:
             body = response.json() if response.content else None

@@ -1,0 +1,538 @@
+"""The ops-center-oss deployment: Ops-Center-OSS (github.com/Unicorn-Commander/Ops-Center-OSS) as it is built.
+
+Its API is not the contract's: actors sign in through `POST /auth/direct-login` (the real Keycloak
+checks the password) and carry the `session_token` cookie; organization credits live under
+`/api/v1/org-billing/...`, members are named by their Keycloak id, BYOK keys under
+`/api/v1/llm/byok/keys`; the cost of a call is `_metadata.cost_incurred`; credits are decimals (six
+places) and organization debits are taken in thousandths. ../shared/notes/ops-center-oss-contract.md
+maps each route, table and quirk to the product's source lines.
+
+Three things a client of this product must do (notes §1.8), all done here: ask for an unencoded answer
+(a compressed chat answer arrives empty), open a new connection per request (a 500 drops it), and read
+the cookie from the raw `Set-Cookie` header.
+
+Arrangements the product has no API for are named as such (`Arrangements`): a billed user needs a
+`user_credits` row on a paying tier, and credits are given by writing a purchase; no assertion reads
+what they wrote.
+"""
+
+import secrets
+import time
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import asyncpg
+import redis.asyncio as redis
+
+from creditflow.config import Config
+from creditflow.deployments.base import (
+    Account,
+    Allocation,
+    Balance,
+    BillingReader,
+    ByokSettings,
+    CacheReader,
+    CallRequest,
+    CallResult,
+    Charge,
+    Deployment,
+    LedgerReader,
+    MemberUsage,
+    OrgRef,
+    Payer,
+    Pool,
+    PriceList,
+    ProductRefused,
+    Refusal,
+    RefusalKind,
+    Reply,
+    Session,
+    UsageEvent,
+)
+from creditflow.deployments.http import NO_ANSWER, Answer, HttpClient
+from creditflow.evidence import Evidence
+from creditflow.systems.identity import Identity
+from creditflow.systems.lago import Lago
+
+# How the product prices a chat call (litellm_credit_system.py): tokens / 1,000 x the provider's base
+# price x the power level's multiplier x (1 + the tier's markup), to six places.
+BASE_PER_1K = Decimal("0.015")  # openai/ and anthropic/ models, which is every model of the guide
+BALANCED = Decimal("0.25")  # the default power level
+MARKUP = {"free": Decimal(0), "trial": Decimal(0), "starter": Decimal("0.4"), "professional": Decimal("0.6"),
+          "enterprise": Decimal("0.8")}
+# The guide's plans as the product's wallet tiers (user_credits.tier allows free, trial, starter,
+# professional, enterprise; "platform" is an organization plan, its members hold professional wallets).
+WALLET_TIERS = {"trial": "trial", "professional": "professional", "platform": "professional"}
+QUESTION = "Summarise the credit flow in one sentence."
+MALFORMED_BODIES = {
+    "an unknown model": {"model": "gpt-99-imaginary", "messages": [{"role": "user", "content": "hi"}]},
+    "no messages": {"model": "gpt-3.5-turbo", "messages": []},
+    "a negative token budget": {"model": "gpt-3.5-turbo", "max_tokens": -5,
+                                "messages": [{"role": "user", "content": "hi"}]},
+    "a fractional budget": {"model": "gpt-3.5-turbo", "max_tokens": 10.5,
+                            "messages": [{"role": "user", "content": "hi"}]},
+    "a body that is not JSON": "this is not JSON",
+}
+ANSWER_WITHIN_S = 30  # the guide expects an LLM call in 0.5 to 2 s; a request unanswered this long has hung
+STATUS_KINDS = {400: RefusalKind.INVALID, 401: RefusalKind.UNAUTHORIZED, 402: RefusalKind.PAYMENT,
+                403: RefusalKind.FORBIDDEN, 404: RefusalKind.NOT_FOUND, 409: RefusalKind.CONFLICT,
+                422: RefusalKind.INVALID, 429: RefusalKind.QUOTA, NO_ANSWER: RefusalKind.NO_ANSWER}
+
+
+class OssPrices(PriceList):
+    smallest_amount = Decimal("0.000001")
+
+    def price(self, model: str, tokens: int, plan: str | None = None) -> Decimal:
+        markup = MARKUP[WALLET_TIERS.get(plan or "professional", "professional")]
+        cost = Decimal(tokens) / 1000 * BASE_PER_1K * BALANCED * (1 + markup)
+        return cost.quantize(self.smallest_amount, rounding=ROUND_HALF_UP)
+
+
+def credits(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def detail_of(answer: Answer) -> str:
+    body = answer.body
+    if isinstance(body, dict):
+        detail = body.get("detail") or body.get("message") or body.get("error") or ""
+        return detail if isinstance(detail, str) else str(detail)
+    return str(body or "")
+
+
+def refusal(answer: Answer) -> Refusal:
+    detail = detail_of(answer)
+    if answer.status in STATUS_KINDS:
+        kind = STATUS_KINDS[answer.status]
+    elif answer.status in (502, 503, 504) or detail.startswith("LLM provider error"):
+        kind = RefusalKind.PROVIDER_FAILURE
+    else:
+        kind = RefusalKind.SERVER_ERROR
+    reset = answer.headers.get("x-ratelimit-reset", "")
+    return Refusal(
+        kind=kind, status=answer.status, detail=detail,
+        upgrade_offered=bool(answer.field("upgrade_url")),
+        no_allocation="no credit allocation" in detail.lower(),
+        resets_at=int(reset) if reset.isdigit() else None,
+    )
+
+
+def reply(answer: Answer, value: Any = None) -> Reply:
+    if answer.ok:
+        return Reply(value=value, elapsed_ms=answer.elapsed_ms)
+    return Reply(refusal=refusal(answer), elapsed_ms=answer.elapsed_ms)
+
+
+def call_result(request: CallRequest, sent_at: float, answer: Answer) -> CallResult:
+    """A chat answer: the provider's completion plus the product's `_metadata`."""
+    if answer.status != 200 or not isinstance(answer.body, dict):
+        failed = answer if answer.status != 200 else Answer(502, "the chat answer was empty", answer.headers,
+                                                            answer.elapsed_ms)
+        return CallResult(request, sent_at, answer.elapsed_ms, refusal(failed))
+    metadata = answer.field("_metadata") or {}
+    cost = credits(metadata.get("cost_incurred")) or Decimal(0)
+    if metadata.get("using_byok"):
+        payer = Payer.BYOK
+    elif metadata.get("transaction_id"):
+        payer = Payer.OWN_CREDITS  # an individual debit writes a transaction; an organization debit does not
+    elif cost > 0:
+        payer = Payer.ORGANIZATION
+    else:
+        payer = None  # a credit-exempt tier: nobody paid
+    usage = answer.field("usage") or {}
+    return CallResult(request, sent_at, answer.elapsed_ms, cost=cost, paid_by=payer,
+                      tokens=usage.get("total_tokens"), request_id=metadata.get("transaction_id") or answer.field("id"))
+
+
+class OssApi:
+    """The product's routes, one method each."""
+
+    def __init__(self, http: HttpClient):
+        self.http = http
+
+    async def send(self, session: Session | None, method: str, path: str, **kwargs) -> Answer:
+        headers = kwargs.pop("headers", {})
+        if session is not None and session.secret:
+            headers["Cookie"] = f"session_token={session.secret}"
+        owner = session.owner if session is not None else "a stranger"
+        return await self.http.send(owner, method, path, headers=headers, **kwargs)
+
+    async def direct_login(self, username: str, password: str) -> Answer:
+        return await self.http.send(username.split("-")[0].title(), "POST", "/auth/direct-login",
+                                    json={"username": username, "password": password})
+
+    async def status(self) -> Answer:
+        return await self.send(None, "GET", "/api/v1/system/status")
+
+    async def balance(self, session: Session) -> Answer:
+        return await self.send(session, "GET", "/api/v1/credits/balance")
+
+    async def usage(self, session: Session) -> Answer:
+        return await self.send(session, "GET", "/api/v1/usage/current")
+
+    async def create_org(self, session: Session, name: str, plan: str) -> Answer:
+        return await self.send(session, "POST", "/api/v1/org", json={"name": name, "plan_tier": plan})
+
+    async def delete_org(self, session: Session, org_id: str) -> Answer:
+        return await self.send(session, "DELETE", f"/api/v1/org/{org_id}", params={"confirm": "true"})
+
+    async def add_member(self, session: Session, org_id: str, user_id: str) -> Answer:
+        return await self.send(session, "POST", f"/api/v1/org/{org_id}/members",
+                               json={"user_id": user_id, "role": "member"})
+
+    async def add_pool_credits(self, session: Session, org_id: str, amount: Any) -> Answer:
+        return await self.send(session, "POST", f"/api/v1/org-billing/credits/{org_id}/add",
+                               params={"credits": amount, "purchase_amount": "0.00"})
+
+    async def allocate(self, session: Session, org_id: str, user_id: str, amount: Any) -> Answer:
+        return await self.send(session, "POST", f"/api/v1/org-billing/credits/{org_id}/allocate",
+                               json={"user_id": user_id, "allocated_credits": amount, "reset_period": "monthly"})
+
+    async def pool(self, session: Session, org_id: str) -> Answer:
+        return await self.send(session, "GET", f"/api/v1/org-billing/credits/{org_id}")
+
+    async def my_billing(self, session: Session) -> Answer:
+        return await self.send(session, "GET", "/api/v1/org-billing/billing/user")
+
+    async def org_usage(self, session: Session, org_id: str) -> Answer:
+        return await self.send(session, "GET", f"/api/v1/org-billing/credits/{org_id}/usage", params={"days": 30})
+
+    async def store_key(self, session: Session, provider: str, key: str) -> Answer:
+        return await self.send(session, "POST", "/api/v1/llm/byok/keys", json={"provider": provider, "api_key": key})
+
+    async def keys(self, session: Session) -> Answer:
+        return await self.send(session, "GET", "/api/v1/llm/byok/keys")
+
+    async def chat(self, session: Session, body: Any, request_id: str | None = None) -> Answer:
+        headers = {"X-Request-ID": request_id} if request_id else {}
+        if isinstance(body, str):
+            return await self.send(session, "POST", "/api/v1/llm/chat/completions", content=body, headers=headers)
+        return await self.send(session, "POST", "/api/v1/llm/chat/completions", json=body, headers=headers)
+
+
+class Arrangements:
+    """What the product has no API for, written the way the product writes it: named, never asserted on."""
+
+    def __init__(self, pool: asyncpg.Pool):
+        self._pool = pool
+
+    async def open_wallet(self, user_id: str, plan: str) -> None:
+        """A `user_credits` row on a paying tier: without one the product treats the user as free (exempt)."""
+        await self._pool.execute(
+            """INSERT INTO user_credits (user_id, credits_remaining, tier) VALUES ($1, 0, $2)
+               ON CONFLICT (user_id) DO UPDATE SET tier = EXCLUDED.tier""",
+            user_id, WALLET_TIERS[plan],
+        )
+
+    async def give_credits(self, user_id: str, amount: Decimal) -> None:
+        """A purchase of credits: the wallet grows and a `purchase` transaction records it."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                """INSERT INTO credit_transactions (user_id, amount, transaction_type, metadata)
+                   VALUES ($1, $2, 'purchase', '{"source": "creditflow arrangement"}'::jsonb)""",
+                user_id, amount,
+            )
+            await connection.execute(
+                "UPDATE user_credits SET credits_remaining = credits_remaining + $2 WHERE user_id = $1", user_id, amount
+            )
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+
+class OssLedger(LedgerReader):
+    """The product's credit tables (notes §4): wallets, transactions, pools, allocations, attribution."""
+
+    def __init__(self, pool: asyncpg.Pool):
+        self._pool = pool
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def own_balance(self, user_id: str) -> Decimal | None:
+        return await self._pool.fetchval("SELECT credits_remaining FROM user_credits WHERE user_id = $1", user_id)
+
+    async def charges(self, user_id: str, org_id: str | None = None) -> list[Charge]:
+        if org_id is not None:
+            rows = await self._pool.fetch(
+                """SELECT request_id, user_id, org_id::text, credits_used::numeric AS credits, service_name AS model,
+                          NULL::int AS tokens FROM credit_usage_attribution
+                   WHERE user_id = $1 AND org_id = $2::uuid ORDER BY created_at""", user_id, org_id)
+        else:
+            rows = await self._pool.fetch(
+                """SELECT id::text AS request_id, user_id, NULL AS org_id, -amount AS credits, model,
+                          tokens_used AS tokens FROM credit_transactions
+                   WHERE user_id = $1 AND transaction_type = 'usage' ORDER BY created_at""", user_id)
+        return [Charge(**dict(row)) for row in rows]
+
+    async def org_charges(self, org_id: str) -> list[Charge]:
+        rows = await self._pool.fetch(
+            """SELECT request_id, user_id, org_id::text, credits_used::numeric AS credits, service_name AS model,
+                      NULL::int AS tokens FROM credit_usage_attribution WHERE org_id = $1::uuid""", org_id)
+        return [Charge(**dict(row)) for row in rows]
+
+    async def calls_counted(self, user_id: str) -> int | None:
+        """The product's usage tracking: one `usage_events` row per call it served."""
+        return await self._pool.fetchval("SELECT count(*) FROM usage_events WHERE user_id = $1", user_id)
+
+    async def stored_byok_keys(self, user_id: str) -> list[bytes]:
+        rows = await self._pool.fetch("SELECT api_key_encrypted FROM user_provider_keys WHERE user_id = $1", user_id)
+        return [row["api_key_encrypted"].encode() for row in rows]
+
+    async def user_violations(self, user_id: str) -> tuple[list[str], list[dict]]:
+        row = await self._pool.fetchrow(
+            """SELECT w.user_id, w.credits_remaining, w.tier,
+                      (SELECT COALESCE(sum(amount), 0) FROM credit_transactions t WHERE t.user_id = w.user_id)
+                        AS transactions_sum
+               FROM user_credits w WHERE w.user_id = $1""", user_id)
+        if row is None:
+            return [], []
+        problems = []
+        if row["credits_remaining"] < 0:
+            problems.append(f"{user_id} has a negative balance of {row['credits_remaining']} credits")
+        if row["credits_remaining"] != row["transactions_sum"]:
+            problems.append(f"{user_id}'s balance of {row['credits_remaining']} credits differs from the "
+                            f"{row['transactions_sum']} credits its transactions add up to")
+        return problems, [dict(row)]
+
+    async def org_violations(self, org_id: str) -> tuple[list[str], list[dict]]:
+        pool = await self._pool.fetchrow(
+            """SELECT total_credits, allocated_credits, used_credits FROM organization_credit_pools
+               WHERE org_id = $1::uuid""", org_id)
+        members = await self._pool.fetch(
+            """SELECT a.user_id, a.allocated_credits, a.used_credits,
+                      (SELECT COALESCE(sum(credits_used), 0) FROM credit_usage_attribution u
+                        WHERE u.org_id = a.org_id AND u.user_id = a.user_id) AS attributed
+               FROM user_credit_allocations a WHERE a.org_id = $1::uuid""", org_id)
+        problems = []
+        for row in members:
+            if row["used_credits"] > row["allocated_credits"] or row["used_credits"] < 0:
+                problems.append(f"member {row['user_id']} of {org_id} used {row['used_credits']} of "
+                                f"{row['allocated_credits']} allocated credits")
+            if row["used_credits"] != row["attributed"]:
+                problems.append(f"member {row['user_id']} of {org_id} used {row['used_credits']} credits but "
+                                f"{row['attributed']} are attributed to them")
+        if pool is not None:
+            if pool["allocated_credits"] > pool["total_credits"]:
+                problems.append(f"the allocations of {org_id} ({pool['allocated_credits']}) exceed its pool "
+                                f"({pool['total_credits']})")
+            used = sum(row["used_credits"] for row in members)
+            if pool["used_credits"] != used:
+                problems.append(f"the pool of {org_id} shows {pool['used_credits']} credits used, its members {used}")
+        return problems, ([dict(pool)] if pool is not None else []) + [dict(row) for row in members]
+
+
+class OssCache(CacheReader):
+    """The product's Redis keys: `credits:balance:<user>` (60 s) and the usage counters it would keep."""
+
+    def __init__(self, url: str):
+        self._redis = redis.from_url(url, decode_responses=True)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    async def cached_balance(self, user_id: str) -> Decimal | None:
+        return credits(await self._redis.get(f"credits:balance:{user_id}"))
+
+    async def calls_this_period(self, user_id: str) -> int | None:
+        value = await self._redis.get(f"usage:{user_id}:current:calls")
+        return None if value is None else int(value)
+
+
+class OssBilling(BillingReader):
+    """What the product tells Lago: customers by organization id, `api_call` events."""
+
+    def __init__(self, lago: Lago):
+        self._lago = lago
+
+    async def customer_plans(self, customer_id: str) -> tuple[bool, list[str]]:
+        customer = await self._lago.customer(customer_id)
+        return customer is not None, await self._lago.active_plans(customer_id)
+
+    async def usage_event(self, call: CallResult) -> UsageEvent | None:
+        event = await self._lago.usage_event(call.request_id)
+        if event is None:
+            return None
+        properties = event.properties or {}
+        model = str(properties.get("model") or "")
+        return UsageEvent(model=model.split("/")[-1] or None, tokens=properties.get("tokens"),
+                          credits=credits(properties.get("cost")), customer=event.external_customer_id,
+                          member=properties.get("user_id"))
+
+
+class OpsCenterOssDeployment(Deployment):
+    name = "ops-center-oss"
+    session_max_age_s = 3600  # the product keeps a session for 2 hours
+
+    def __init__(self, api: OssApi, identity: Identity, arrangements: Arrangements, ledger: OssLedger,
+                 cache: OssCache, billing: OssBilling):
+        self.api, self.identity, self.arrangements = api, identity, arrangements
+        self.prices = OssPrices()
+        self.ledger, self.cache, self.billing = ledger, cache, billing
+        self.profiles: dict[str, dict] = {}  # what the product's sign-in said of each session's user
+        self._administrator: tuple[Account, Session] | None = None
+
+    @classmethod
+    async def connect(cls, config: Config, evidence: Evidence) -> "OpsCenterOssDeployment":
+        identity = Identity(config.keycloak_url, config.keycloak_realm, config.keycloak_client_id,
+                            config.keycloak_client_secret, config.keycloak_admin_user, config.keycloak_admin_password)
+        password = config.database_password or None
+        reader = await asyncpg.create_pool(config.database_url, password=password, min_size=1, max_size=4,
+                                           server_settings={"default_transaction_read_only": "on"})
+        writer = await asyncpg.create_pool(config.database_url, password=password, min_size=1, max_size=2)
+        # A compressed chat answer arrives empty, and a 500 drops its connection: no compression, no reuse.
+        http = HttpClient(config.ops_center_url, evidence, headers={"Accept-Encoding": "identity"}, keepalive=False,
+                          timeout_s=ANSWER_WITHIN_S)
+        return cls(OssApi(http), identity, Arrangements(writer), OssLedger(reader), OssCache(config.redis_url),
+                   OssBilling(Lago(config.lago_url, config.lago_api_key)))
+
+    @property
+    def unanswered(self) -> int:
+        return self.api.http.unanswered
+
+    async def close(self) -> None:
+        if self._administrator is not None:
+            await self.remove(self._administrator[0])
+        await self.api.http.close()
+        await self.arrangements.close()
+        await self.ledger.close()
+        await self.cache.close()
+
+    # -- people -------------------------------------------------------------------------------
+    async def enroll(self, username: str, plan: str, owner: str,
+                     platform_admin: bool = False) -> tuple[Account, Session]:
+        account = await self.identity.create_account(username, f"{username}@creditflow.test", plan, platform_admin)
+        await self.arrangements.open_wallet(account.user_id, plan)
+        return account, await self.sign_in(account, owner)
+
+    async def remove(self, account: Account) -> None:
+        await self.identity.delete_account(account.user_id)
+
+    async def sign_in(self, account: Account, owner: str) -> Session:
+        answer = await self.api.direct_login(account.username, account.password)
+        cookie = next((part.split("=", 1)[1] for part in answer.headers.get("set-cookie", "").split(";")
+                       if part.strip().startswith("session_token=")), None)
+        if not answer.ok or cookie is None:
+            raise ProductRefused(f"Ops-Center refused the sign-in of {owner}: {refusal(answer).describe()}")
+        self.profiles[cookie] = answer.field("user") or {}
+        return Session(cookie, time.monotonic(), answer.elapsed_ms, owner)
+
+    async def plan_in_identity(self, session: Session) -> tuple[str | None, str | None]:
+        """What the product's sign-in read from Keycloak's userinfo for this session's user."""
+        profile = self.profiles.get(session.secret, {})
+        return profile.get("email"), profile.get("subscription_tier")
+
+    async def stranger_sessions(self) -> list[Session]:
+        return [Session(secret, 0.0) for secret in ("", "not-a-session", secrets.token_urlsafe(32))]
+
+    async def balance(self, session: Session) -> Reply[Balance]:
+        answer = await self.api.balance(session)
+        if not answer.ok:
+            return reply(answer)
+        usage = await self.api.usage(session)
+        used = usage.field("api_calls_used") if usage.ok else None
+        limit = usage.field("api_calls_limit") if usage.ok else None
+        return reply(answer, Balance(credits(answer.field("balance")), used, limit, answer.field("tier")))
+
+    async def grant(self, operator: Session, account: Account, amount: Decimal) -> Reply[None]:
+        await self.arrangements.give_credits(account.user_id, amount)
+        return Reply()
+
+    async def _admin(self) -> Session:
+        """The product lets only a platform administrator delete an organization: the deployment keeps one."""
+        if self._administrator is None:
+            account = await self.identity.create_account(f"admin-{secrets.token_hex(4)}",
+                                                         f"admin-{secrets.token_hex(4)}@creditflow.test",
+                                                         "professional", platform_admin=True)
+            self._administrator = account, await self.sign_in(account, "Platform admin")
+        return self._administrator[1]
+
+    # -- organizations ------------------------------------------------------------------------
+    async def create_org(self, admin: Session, name: str, plan: str) -> Reply[OrgRef]:
+        answer = await self.api.create_org(admin, name, plan)
+        org = answer.field("organization") or {}
+        return reply(answer, OrgRef(str(org.get("id")), name) if answer.ok else None)
+
+    async def delete_org(self, admin: Session, org: OrgRef) -> Reply[None]:
+        return reply(await self.api.delete_org(await self._admin(), org.org_id))
+
+    async def buy(self, admin: Session, org: OrgRef, amount: Any) -> Reply[None]:
+        return reply(await self.api.add_pool_credits(admin, org.org_id, plain(amount)))
+
+    async def add_member(self, admin: Session, org: OrgRef, member: Account) -> Reply[None]:
+        return reply(await self.api.add_member(admin, org.org_id, member.user_id))
+
+    async def allocate(self, admin: Session, org: OrgRef, member: Account, amount: Any) -> Reply[Allocation]:
+        answer = await self.api.allocate(admin, org.org_id, member.user_id, plain(amount))
+        return reply(answer, allocation(answer.body) if answer.ok else None)
+
+    async def pool(self, session: Session, org: OrgRef) -> Reply[Pool]:
+        answer = await self.api.pool(session, org.org_id)
+        if answer.status == 404 and detail_of(answer) == "Credit pool not found":
+            # The product creates an organization's pool at its first purchase: until then it holds nothing.
+            return Reply(value=Pool(Decimal(0), Decimal(0), Decimal(0)), elapsed_ms=answer.elapsed_ms)
+        if not answer.ok:
+            return reply(answer)
+        total, used = credits(answer.field("total_credits")), credits(answer.field("used_credits"))
+        return reply(answer, Pool(remaining=total - used, allocated=credits(answer.field("allocated_credits")),
+                                  used=used))
+
+    async def allocation(self, member: Session, org: OrgRef) -> Reply[Allocation]:
+        answer = await self.api.my_billing(member)
+        if not answer.ok:
+            return reply(answer)
+        mine = next((row for row in answer.field("organizations", []) if str(row.get("org_id")) == org.org_id), None)
+        if mine is None:
+            return Reply(value=Allocation(Decimal(0), Decimal(0), Decimal(0)), elapsed_ms=answer.elapsed_ms)
+        return reply(answer, allocation(mine))
+
+    async def attribution(self, admin: Session, org: OrgRef) -> Reply[list[MemberUsage]]:
+        answer = await self.api.org_usage(admin, org.org_id)
+        if not answer.ok:
+            return reply(answer)
+        return reply(answer, [MemberUsage(row.get("user_id"), credits(row.get("total_credits")),
+                                          row.get("request_count")) for row in answer.field("top_users", [])])
+
+    # -- BYOK ---------------------------------------------------------------------------------
+    async def store_byok_key(self, session: Session, provider: str, key: str) -> Reply[None]:
+        return reply(await self.api.store_key(session, provider, key))
+
+    async def byok_settings(self, session: Session) -> Reply[ByokSettings]:
+        answer = await self.api.keys(session)
+        if not answer.ok:
+            return reply(answer)
+        providers = answer.field("providers", [])
+        configured = any(row.get("provider") == "openrouter" and row.get("enabled") for row in providers)
+        hints = tuple(str(row.get("masked_key", "")) for row in providers)
+        return reply(answer, ByokSettings(configured, hints, str(answer.body)))
+
+    # -- LLM calls ----------------------------------------------------------------------------
+    async def call(self, session: Session, request: CallRequest) -> CallResult:
+        sent_at = time.time()
+        body = {"model": request.model, "max_tokens": request.tokens,
+                "messages": [{"role": "user", "content": QUESTION}]}
+        return call_result(request, sent_at, await self.api.chat(session, body, request.request_id))
+
+    async def call_malformed(self, session: Session, problem: str) -> Reply[None]:
+        return reply(await self.api.chat(session, MALFORMED_BODIES[problem]))
+
+    async def health(self) -> Reply[dict[str, str]]:
+        """The product has no health report of its parts; its public status answer is what there is."""
+        answer = await self.api.status()
+        if not answer.ok:
+            return reply(answer)
+        body = answer.body if isinstance(answer.body, dict) else {}
+        return reply(answer, {key: str(value) for key, value in body.items() if isinstance(value, str)})
+
+
+def plain(amount: Any) -> Any:
+    """An amount as the product's API takes it: whole credits as integers, anything else as given."""
+    if isinstance(amount, Decimal):
+        return int(amount) if amount == amount.to_integral_value() else str(amount)
+    return amount
+
+
+def allocation(row: Any) -> Allocation:
+    row = row if isinstance(row, dict) else {}
+    return Allocation(credits(row.get("allocated_credits")), credits(row.get("used_credits")),
+                      credits(row.get("remaining_credits")))

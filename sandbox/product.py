@@ -1,0 +1,162 @@
+"""The real Ops-Center (Ops-Center-OSS) run from a developer's checkout, in place of the reference.
+
+    python -m sandbox up --ops-center-source PATH      (or OPS_CENTER_SOURCE=PATH)
+
+What it takes to boot the product here (../shared/notes/ops-center-oss-live.md has the measurements):
+its own virtualenv; the schema its credit flow needs, in a database of its own; an environment that
+points it at the embedded PostgreSQL, Redis, Keycloak and Lago double; its provider row pointing at
+the provider double; and, for BYOK calls, which go to a hard-coded https://openrouter.ai, an HTTPS
+proxy on loopback that only this process is told about (see doubles/egress.py). Nothing of the
+product is copied here: it runs from the checkout, and its own SQL files build its tables.
+"""
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+# At af179f13cf24 the checkout has no backend/requirements.txt although its Dockerfile installs one; the
+# file of the product's own tag v2.5.0 works, without the optional memory packages (kuzu, mem0ai) and
+# with two packages the code imports that it does not list.
+REQUIREMENTS_TAG = "v2.5.0"
+OPTIONAL_PACKAGES = ("kuzu", "mem0ai")
+UNLISTED_PACKAGES = ("aiohttp==3.9.3", "cachetools==5.3.2")
+
+
+class ProductError(Exception):
+    """The checkout cannot be booted: the message says what is missing and how to supply it."""
+
+
+def backend(source: Path) -> Path:
+    path = Path(source).resolve() / "backend"
+    if not (path / "server.py").exists():
+        raise ProductError(f"{source} is not an Ops-Center checkout: {path / 'server.py'} is missing")
+    return path
+
+
+def requirements(source: Path) -> str:
+    """The backend's requirements: its own file, or the one of tag v2.5.0 from the checkout's history."""
+    own = backend(source) / "requirements.txt"
+    if own.exists():
+        text = own.read_text()
+    else:
+        found = subprocess.run(["git", "-C", str(source), "show", f"{REQUIREMENTS_TAG}:backend/requirements.txt"],
+                               capture_output=True, text=True)
+        if found.returncode != 0:
+            raise ProductError(f"{own} is missing and the checkout's history has no tag {REQUIREMENTS_TAG} to take "
+                               f"it from; put a requirements.txt in {own.parent}")
+        text = found.stdout
+    kept = [line for line in text.splitlines() if not line.strip().lower().startswith(OPTIONAL_PACKAGES)]
+    return "\n".join([*kept, *UNLISTED_PACKAGES]) + "\n"
+
+
+def virtualenv(source: Path, cache: Path, log: Path) -> Path:
+    """The product's own virtualenv, built once per set of requirements; returns its python."""
+    wanted = requirements(source)
+    home = cache / f"ops-center-oss-venv-{hashlib.sha256(wanted.encode()).hexdigest()[:12]}"
+    python = home / "bin" / "python"
+    if (home / ".complete").exists():
+        return python
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(home)], check=True)
+    (home / "requirements.txt").write_text(wanted)
+    with open(log, "ab") as out:
+        built = subprocess.run([str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q",
+                                "-r", str(home / "requirements.txt")], stdout=out, stderr=subprocess.STDOUT)
+    if built.returncode != 0:
+        raise ProductError(f"the product's packages did not install; see {log}")
+    (home / ".complete").touch()
+    return python
+
+
+DATABASE = "ops_center_oss"
+# The product's own SQL files for its credit flow, in the order they apply cleanly (the notes, §1.3).
+SCHEMA_FILES = ("001_organization_tables.sql", "create_credit_system_tables.sql", "create_org_billing.sql",
+                "add_subscription_tiers.sql", "add_llm_markup_percentage.sql")
+# Two tables the product's code uses but no SQL file of the checkout creates; their columns are the ones
+# the code reads and writes. `users` stays empty: a row there changes how balances are provisioned.
+MISSING_TABLES = """
+CREATE TABLE IF NOT EXISTS users (
+    id UUID PRIMARY KEY DEFAULT uuid_generate_v4(), email VARCHAR(255) UNIQUE, name VARCHAR(255),
+    username VARCHAR(255), zitadel_id VARCHAR(255), avatar_url TEXT, subscription_tier VARCHAR(50),
+    created_at TIMESTAMPTZ DEFAULT now(), updated_at TIMESTAMPTZ DEFAULT now());
+CREATE TABLE IF NOT EXISTS user_provider_keys (
+    id UUID PRIMARY KEY DEFAULT uuid_generate_v4(), user_id VARCHAR(255) NOT NULL, provider VARCHAR(100) NOT NULL,
+    api_key_encrypted TEXT NOT NULL, enabled BOOLEAN DEFAULT true, metadata JSONB DEFAULT '{}'::jsonb,
+    created_at TIMESTAMPTZ DEFAULT now(), updated_at TIMESTAMPTZ DEFAULT now(), UNIQUE (user_id, provider));
+"""
+
+
+async def create_schema(admin_url: str, admin_password: str, owner_url: str, owner_password: str,
+                        source: Path) -> None:
+    import asyncpg
+
+    admin = await asyncpg.connect(admin_url, password=admin_password)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        await admin.execute(f"CREATE DATABASE {DATABASE} OWNER unicorn")
+    finally:
+        await admin.close()
+    admin = await asyncpg.connect(admin_url.rsplit("/", 1)[0] + f"/{DATABASE}", password=admin_password)
+    try:
+        await admin.execute('CREATE EXTENSION IF NOT EXISTS "uuid-ossp"; CREATE EXTENSION IF NOT EXISTS pgcrypto;')
+    finally:
+        await admin.close()
+    owner = await asyncpg.connect(owner_url, password=owner_password)
+    try:
+        for name in SCHEMA_FILES:
+            await owner.execute((backend(source) / "migrations" / name).read_text())
+        await owner.execute(MISSING_TABLES)
+    finally:
+        await owner.close()
+
+
+def environment(*, database_url: str, database_password: str, redis_url: str, keycloak_url: str,
+                client_secret: str, lago_url: str, lago_key: str, litellm_url: str, byok_key: str,
+                session_secret: str, proxy_url: str, ca_file: Path) -> dict[str, str]:
+    """The product's environment (notes §1.7): its parts on loopback, CSRF off for direct sign-in, billing on."""
+    host_port = database_url.split("@", 1)[1].split("/", 1)[0]
+    host, port = host_port.split(":")
+    redis_host_port = redis_url.split("//", 1)[1].split("/", 1)[0]
+    return {
+        "POSTGRES_HOST": host, "POSTGRES_PORT": port, "POSTGRES_USER": "unicorn",
+        "POSTGRES_PASSWORD": database_password, "POSTGRES_DB": DATABASE,
+        "DATABASE_URL": database_url.replace("unicorn@", f"unicorn:{database_password}@"),
+        "REDIS_HOST": redis_host_port.split(":")[0], "REDIS_PORT": redis_host_port.split(":")[1],
+        "REDIS_URL": redis_url,
+        "KEYCLOAK_URL": keycloak_url, "KEYCLOAK_EXTERNAL_URL": keycloak_url, "KEYCLOAK_REALM": "uchub",
+        "KEYCLOAK_CLIENT_ID": "ops-center", "OAUTH_CLIENT_ID": "ops-center",
+        "OPS_CENTER_OAUTH_CLIENT_SECRET": client_secret,
+        "CSRF_ENABLED": "false", "TIER_ENFORCEMENT_ENABLED": "true", "BILLING_ENABLED": "true",
+        "BYOK_ENCRYPTION_KEY": byok_key, "ENCRYPTION_KEY": byok_key,
+        "SESSION_SECRET_KEY": session_secret, "JWT_SECRET_KEY": session_secret,
+        "EXTERNAL_HOST": "localhost", "EXTERNAL_PROTOCOL": "http", "PRICING_REFRESH_ENABLED": "false",
+        "LAGO_API_URL": lago_url, "LAGO_API_KEY": lago_key, "LITELLM_PROXY_URL": litellm_url,
+        # BYOK calls go to https://openrouter.ai: this process alone reaches it through the egress double.
+        "HTTPS_PROXY": proxy_url, "https_proxy": proxy_url, "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost", "SSL_CERT_FILE": str(ca_file),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+PROVIDER_ROW = """
+INSERT INTO llm_providers (name, type, api_key_encrypted, api_base_url, enabled, priority)
+VALUES ('creditflow provider double', 'openrouter', $1, $2, true, 1000)
+"""
+
+
+async def point_at_provider(owner_url: str, owner_password: str, provider_url: str, platform_key: str) -> None:
+    """The product's system provider: the provider double, typed `openrouter` so that calls are billed."""
+    import asyncpg
+
+    owner = await asyncpg.connect(owner_url, password=owner_password)
+    try:
+        await owner.execute("DELETE FROM llm_providers WHERE name = 'creditflow provider double'")
+        await owner.execute(PROVIDER_ROW, platform_key, f"{provider_url.rstrip('/')}/v1")
+    finally:
+        await owner.close()
+
+
+def version(source: Path) -> str:
+    found = subprocess.run(["git", "-C", str(source), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                           text=True)
+    return found.stdout.strip() or "unknown"

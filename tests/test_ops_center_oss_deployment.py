@@ -1,0 +1,143 @@
+"""The ops-center-oss deployment maps Ops-Center-OSS's answers (recorded live from af179f13cf24 by
+tests/fixtures/record_oss.py, sessions and run-unique names scrubbed) to typed results; its prices
+are the product's own formula."""
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from creditflow.deployments.base import Account, CallRequest, OrgRef, Payer, RefusalKind, Session
+from creditflow.deployments.http import HttpClient
+from creditflow.deployments.ops_center_oss import OpsCenterOssDeployment, OssApi, OssPrices
+from creditflow.evidence import Evidence
+from creditflow.redaction import Redactor
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ops-center-oss"
+SESSION = Session("SESSION", 0.0, owner="Ivy")
+ACME = OrgRef("ORG-ID", "acme")
+
+
+def recorded(name: str) -> httpx.Response:
+    answer = json.loads((FIXTURES / f"{name}.json").read_text())
+    return httpx.Response(answer["status"], headers=answer["headers"], json=answer["body"])
+
+
+def deployment_answering(*names: str) -> tuple[OpsCenterOssDeployment, list[httpx.Request]]:
+    sent, answers = [], iter(names)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return recorded(next(answers))
+
+    client = HttpClient("http://ops-center.test", Evidence(Redactor()), headers={"Accept-Encoding": "identity"},
+                        transport=httpx.MockTransport(handler))
+    return OpsCenterOssDeployment(OssApi(client), None, None, None, None, None), sent
+
+
+async def call(name: str, model: str = "gpt-3.5-turbo"):
+    deployment, sent = deployment_answering(name)
+    return await deployment.call(SESSION, CallRequest(model, 100)), sent[0]
+
+
+@pytest.mark.parametrize(("model", "tokens", "plan", "credits"), [
+    ("gpt-3.5-turbo", 100, "professional", "0.0006"), ("gpt-4", 100, "professional", "0.0006"),
+    ("claude-3-sonnet", 1000, "professional", "0.006"), ("gpt-3.5-turbo", 100, "trial", "0.000375"),
+    ("gpt-3.5-turbo", 100, "platform", "0.0006"), ("gpt-3.5-turbo", 1, "professional", "0.000006"),
+])
+def test_prices_are_the_products_formula(model, tokens, plan, credits):
+    assert OssPrices().price(model, tokens, plan) == Decimal(credits)
+
+
+async def test_a_call_on_own_credits_is_priced_from_the_metadata_and_sent_with_the_session_cookie():
+    result, sent = await call("chat_own_credits")
+    assert result.succeeded and (result.cost, result.paid_by, result.tokens) == (Decimal("0.0006"),
+                                                                                  Payer.OWN_CREDITS, 100)
+    assert result.request_id
+    assert sent.headers["cookie"] == "session_token=SESSION" and "authorization" not in sent.headers
+    assert sent.headers["accept-encoding"] == "identity"
+
+
+async def test_a_byok_call_is_paid_by_the_callers_key_at_no_cost():
+    result, _ = await call("chat_byok", "gpt-4")
+    assert (result.cost, result.paid_by) == (Decimal(0), Payer.BYOK)
+
+
+@pytest.mark.parametrize(("fixture", "kind", "status", "no_allocation"), [
+    ("chat_insufficient", RefusalKind.PAYMENT, 402, False),
+    ("chat_no_allocation", RefusalKind.PAYMENT, 402, True),
+    ("chat_organization", RefusalKind.SERVER_ERROR, 500, False),
+])
+async def test_the_products_refusals_of_a_call_have_their_kinds(fixture, kind, status, no_allocation):
+    result, _ = await call(fixture)
+    assert not result.succeeded and (result.refusal.kind, result.refusal.status) == (kind, status)
+    assert result.refusal.no_allocation is no_allocation and not result.refusal.upgrade_offered
+    assert result.refusal.detail
+
+
+async def test_a_session_user_is_refused_without_a_session():
+    deployment, _ = deployment_answering("unauthorized")
+    reply = await deployment.balance(Session("not-a-session", 0.0))
+    assert reply.refusal.kind is RefusalKind.UNAUTHORIZED
+
+
+async def test_the_balance_is_a_decimal_and_the_usage_comes_from_the_usage_route():
+    deployment, sent = deployment_answering("balance", "usage")
+    balance = (await deployment.balance(SESSION)).value
+    assert balance.credits == Decimal("1") and balance.plan == "professional"
+    assert [request.url.path for request in sent] == ["/api/v1/credits/balance", "/api/v1/usage/current"]
+
+
+async def test_allocating_beyond_the_pool_is_a_server_error_and_within_it_an_allocation():
+    member = Account("OLIVIA-ID", "olivia", "olivia@creditflow.test", "", "platform")
+    deployment, sent = deployment_answering("allocate_over_pool", "allocate")
+    over = await deployment.allocate(SESSION, ACME, member, Decimal(5000))
+    assert over.refusal.kind is RefusalKind.SERVER_ERROR and over.refusal.status == 500
+    within = await deployment.allocate(SESSION, ACME, member, Decimal(500))
+    assert (within.value.allocated, within.value.remaining) == (Decimal(500), Decimal(500))
+    assert json.loads(sent[1].content) == {"user_id": "OLIVIA-ID", "allocated_credits": 500, "reset_period": "monthly"}
+
+
+async def test_pool_allocation_attribution_and_key_settings_are_typed():
+    deployment, _ = deployment_answering("pool", "my_billing", "org_usage", "keys")
+    pool = (await deployment.pool(SESSION, ACME)).value
+    assert (pool.remaining, pool.allocated, pool.used) == (Decimal(1000), Decimal(500), Decimal(0))
+    mine = (await deployment.allocation(SESSION, ACME)).value
+    assert (mine.allocated, mine.used, mine.remaining) == (Decimal(500), Decimal(0), Decimal(500))
+    assert (await deployment.attribution(SESSION, ACME)).value == []
+    settings = (await deployment.byok_settings(SESSION)).value
+    assert settings.openrouter_configured and settings.hints == ("***...open",)
+
+
+async def test_the_sign_in_reads_the_session_cookie_from_the_raw_header():
+    deployment, sent = deployment_answering("login")
+    account = Account("IVY-ID", "ivy", "ivy@creditflow.test", "a password", "professional")
+    session = await deployment.sign_in(account, "Ivy")
+    assert session.secret == '"SESSION"' and session.owner == "Ivy"  # as the server set it, quotes and all
+    assert json.loads(sent[0].content) == {"username": "ivy", "password": "a password"}
+    assert await deployment.plan_in_identity(session) == ("ivy@creditflow.test", "professional")
+
+
+async def test_an_unanswered_request_is_a_refusal_and_is_counted():
+    def hang(_request):
+        raise httpx.ReadTimeout("no answer")
+
+    client = HttpClient("http://ops-center.test", Evidence(Redactor()), transport=httpx.MockTransport(hang))
+    deployment = OpsCenterOssDeployment(OssApi(client), None, None, None, None, None)
+    result = await deployment.call(SESSION, CallRequest("gpt-4", 100))
+    assert result.refusal.kind is RefusalKind.NO_ANSWER and deployment.unanswered == 1
+
+
+async def test_the_shared_client_keeps_no_actors_cookie():
+    seen = []
+
+    def handler(request):
+        seen.append(request.headers.get("cookie"))
+        return httpx.Response(200, headers={"set-cookie": "session_token=someone; Path=/"}, json={})
+
+    client = HttpClient("http://ops-center.test", Evidence(Redactor()), transport=httpx.MockTransport(handler))
+    await client.send("Ivy", "GET", "/one")
+    await client.send("a stranger", "GET", "/two")
+    assert seen == [None, None]
