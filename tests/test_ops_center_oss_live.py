@@ -51,3 +51,39 @@ def test_the_products_defects_end_as_business_facts_never_as_suite_defects(produ
     assert not re.search(r"Traceback|KeyError|TypeError|AttributeError", output)
     assert "ERROR" not in (tmp_path / "report.txt").read_text()
 
+
+
+def test_simultaneous_calls_that_cannot_be_paid_are_served_before_they_are_refused(product, tmp_path):
+    sandbox.restart_product()  # a fresh process: an earlier burst may have left it hanging
+    run = run_on_product(tmp_path, "-n", "^Cody's 20 simultaneous calls with credits for 10 of them")
+    output = run.stdout + run.stderr
+    assert summary(run.stdout)["failed"] == 1, output[-3000:]
+    served_unpaid = "the LLM provider served 20 of Cody's calls, but only 10 were paid for: 10 were served unpaid"
+    hung = "exactly 10 calls should succeed with the credits there were, but 0 did (of 20: 20 no answer)"
+    assert served_unpaid in output or hung in output, output[-3000:]
+
+
+async def test_a_chat_answer_is_empty_when_the_client_accepts_gzip(product):
+    """The one defect no scenario can show: every client of the suite asks for an unencoded answer."""
+    import httpx
+
+    from creditflow.config import resolve
+    from creditflow.services import Services
+    from creditflow.world import World
+
+    config = resolve({}, environ={}, start_embedded=lambda: product.suite_settings(product=True))
+    services = await Services.connect(config)
+    world = World(services)
+    try:
+        ivy = await world.people.sign_up("Ivy", "professional", credits=1)
+        body = {"model": "gpt-3.5-turbo", "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}]}
+        async with httpx.AsyncClient(base_url=config.ops_center_url, timeout=30) as client:
+            answer = await client.post("/api/v1/llm/chat/completions", json=body,
+                                       headers={"Cookie": f"session_token={ivy.session.secret}",
+                                                "Accept-Encoding": "gzip"})
+        assert answer.status_code == 200 and answer.headers.get("content-encoding") == "gzip"
+        assert answer.content == b""  # the answer is lost...
+        assert len(await world.books.own_charges("Ivy")) == 1  # ...and the call was charged all the same
+    finally:
+        await world.clean_up()
+        await services.close()
