@@ -78,13 +78,21 @@ class People:
         actor.last_reply = await self.w.deployment.store_byok_key(await self.w.session(actor), BYOK_PROVIDER, key)
         return actor.last_reply
 
-    async def break_provider(self) -> None:
-        provider = self.w.services.provider
-        if provider is None:
-            raise TargetLacksPart("making the provider fail needs the LLM provider double (PROVIDER_DOUBLE_URL); "
+    def _provider(self, purpose: str):
+        if self.w.services.provider is None:
+            raise TargetLacksPart(f"{purpose} needs the LLM provider double (PROVIDER_DOUBLE_URL); "
                                   "this target has none")
+        return self.w.services.provider
+
+    async def break_provider(self) -> None:
+        provider = self._provider("making the provider fail")
         await provider.fail_calls("error")
         self.w.on_cleanup("heal the LLM provider", lambda: provider.fail_calls(None))
+
+    async def provider_uses(self, percent: int) -> None:
+        provider = self._provider("choosing the tokens the provider reports")
+        await provider.use_share(percent)
+        self.w.on_cleanup("let the LLM provider use whole budgets again", lambda: provider.use_share(100))
 
 
 def expect(reply: Reply, failure: str):

@@ -50,3 +50,26 @@ Feature: An individual pays for LLM calls from their own credits
         | model           | tokens | credits | left |
         | gpt-3.5-turbo   | 250    | 23      | 977  |
         | claude-3-sonnet | 1,000  | 150     | 850  |
+
+  Rule: A call is charged for the tokens it used, and the rest of its reservation comes back
+
+    @critical
+    Scenario: Ivy pays for the 40 tokens her call used, not for its budget of 100
+      Given the LLM provider uses 40 percent of each call's token budget
+      When Ivy asks gpt-4 a question of 100 tokens
+      Then the call costs the price of 40 tokens of gpt-4
+      And Ivy's credits are down by the price of that call
+      And the ledger shows exactly 1 charge to Ivy, each the price of one such call
+
+  Rule: A model may be named with its provider's prefix, at the same price
+
+    Scenario Outline: Ivy's call to <prefixed> costs what a <model> call costs
+      When Ivy asks <prefixed> a question of 100 tokens
+      Then the call costs what a <model> call of 100 tokens costs
+
+      Examples: Every model of the price table, as LiteLLM and OpenRouter name it
+        | prefixed                  | model           |
+        | openai/gpt-3.5-turbo      | gpt-3.5-turbo   |
+        | openai/gpt-4              | gpt-4           |
+        | openai/gpt-4-turbo        | gpt-4-turbo     |
+        | anthropic/claude-3-sonnet | claude-3-sonnet |

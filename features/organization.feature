@@ -27,6 +27,16 @@ Feature: Organization members pay from the organization's pool and their own all
       And Olivia's own credits are untouched
       And the ledger shows exactly 1 charge to Olivia in Acme, each the price of one such call
 
+  Rule: A member pays for the tokens used, and the rest of the reservation returns to the allocation
+
+    @critical
+    Scenario: Olivia's allocation pays for the 40 tokens her call used, not for its budget of 100
+      Given the LLM provider uses 40 percent of each call's token budget
+      When Olivia asks gpt-4 a question of 100 tokens
+      Then the call costs the price of 40 tokens of gpt-4
+      And Olivia's allocation in Acme is down from 2,500 by the price of that call
+      And Acme's pool is down by the price of that call
+
   Rule: Usage is attributed to the member who made it
 
     @critical

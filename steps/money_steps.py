@@ -38,6 +38,25 @@ def priced_by_tokens(context, credits):
                                   f"(the guide's price table), but Ops-Center charged {call.cost}")
 
 
+@then("the call costs the price of {tokens:Count} tokens of {model}")
+def priced_by_tokens_used(context, tokens, model):
+    world = context.world
+    caller = world.protagonist
+    call, price = caller.succeeded_call(), world.price(model, tokens, caller.account.plan)
+    assert call.tokens == tokens, f"the provider should have reported {tokens} tokens used, not {call.tokens}"
+    assert call.cost == price, (f"{caller.name}'s call used {tokens} tokens of {model} and should cost {price} "
+                                f"credits, but cost {call.cost}")
+
+
+@then("the call costs what a {model} call of {tokens:Count} tokens costs")
+def priced_as_the_bare_model(context, model, tokens):
+    world = context.world
+    caller = world.protagonist
+    call, price = caller.succeeded_call(), world.price(model, tokens, caller.account.plan)
+    assert call.cost == price, (f"{caller.name}'s call to {call.model} should cost what a {model} call costs, "
+                                f"{price} credits, but cost {call.cost}")
+
+
 @then("{name} has {credits:Credits} credits left")
 async def credits_left(context, name, credits):
     balance = await context.world.books.balance(name)

@@ -66,6 +66,11 @@ async def stored_key(context, name):
     assert reply.ok, f"{name}'s OpenRouter key was not stored: Ops-Center {reply.describe()}"
 
 
+@given("the LLM provider uses {percent:Count} percent of each call's token budget")
+async def provider_uses_share(context, percent):
+    await context.world.people.provider_uses(percent)
+
+
 @given("the LLM provider is failing")
 async def provider_failing(context):
     await context.world.people.break_provider()

@@ -8,7 +8,7 @@ so the self-tests can prove that the suite fails, with the business fact, when a
 
 import os
 
-from sandbox.opscenter import app, calls, ledger, service
+from sandbox.opscenter import app, calls, ledger, models, service
 from sandbox.opscenter.calls import Reservation
 from sandbox.opscenter.service import Refused
 
@@ -29,6 +29,12 @@ async def refuse_to_delete(self, caller, org_id):
     raise RuntimeError("the organization store is unavailable")
 
 
+def bare_model_names_only(name):
+    if name not in models.RATES:
+        raise ValueError(f"unknown model {name!r}")
+    return name
+
+
 async def provider_always_fails(self, payer, request):
     raise Refused("provider_error", "The LLM provider failed (router answered 500); nothing was charged.")
 
@@ -44,6 +50,8 @@ BREAKAGES = {
     "org_delete_crashes": (service.OpsCenter, "delete_org", refuse_to_delete),
     # every call fails at the provider
     "provider_down": (calls.LlmCalls, "route", provider_always_fails),
+    # a model named with its provider's prefix is refused
+    "prefixed_id_rejected": (models, "canonical_model", bare_model_names_only),
 }
 
 

@@ -212,6 +212,9 @@ def broken_ops_center(stack, breakage: str):
      "call should be refused for payment (402), but Ops-Center succeeded, 0 credits paid by"),
     ("unrecorded_charge", ["-n", "^Ivy's call uses one more of her 10,000 API calls$"], "Individual Flow",
      "ledger invariant broken after the scenario: ivy-"),
+    ("prefixed_id_rejected", ["-n", "^Ivy's call to openai/gpt-4 costs what a gpt-4 call costs"], "Individual Flow",
+     "Ivy's call should have succeeded, but Ops-Center answered 422 (invalid) 'The request is not valid: model: "
+     "unknown model 'openai/gpt-4'"),
 ])
 def test_a_broken_reference_fails_with_the_business_fact(stack, tmp_path, breakage, selection, flow, fact):
     with broken_ops_center(stack, breakage) as url:

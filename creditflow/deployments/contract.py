@@ -64,6 +64,7 @@ class ContractPrices(PriceList):
     smallest_amount = Decimal(1)
 
     def price(self, model: str, tokens: int, plan: str | None = None) -> Decimal:
+        model = model.rpartition("/")[2]  # a provider's prefix names the same model at the same price
         if model not in RATES:
             raise ValueError(f"the contract prices no model called {model!r}")
         return Decimal(math.ceil(tokens * RATES[model] / 1000))

@@ -33,6 +33,11 @@ class ProviderDouble:
         answer = await self._http.post("/_double/fault", json={"mode": mode})
         answer.raise_for_status()
 
+    async def use_share(self, percent: int) -> None:
+        """Each answer reports `percent` of the call's token budget as used (100: all of it)."""
+        answer = await self._http.post("/_double/usage", json={"percent": percent})
+        answer.raise_for_status()
+
     @staticmethod
     def fingerprint(key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()

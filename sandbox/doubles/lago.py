@@ -110,6 +110,10 @@ def create_app(api_key: str) -> FastAPI:
             return error(422, "validation_errors")
         if subscription is None:
             return error(404, "subscription_not_found")
+        if given["transaction_id"] in events:
+            # As Lago: a second event with a transaction id already received is refused and nothing is stored.
+            return JSONResponse({"status": 422, "error": "Unprocessable Entity", "code": "validation_errors",
+                                 "error_details": {"transaction_id": ["value_already_exist"]}}, status_code=422)
         event = {
             "lago_id": str(uuid.uuid4()),
             "transaction_id": given["transaction_id"],
@@ -121,8 +125,8 @@ def create_app(api_key: str) -> FastAPI:
             "properties": given.get("properties", {}),
             "created_at": now(),
         }
-        events.setdefault(event["transaction_id"], event)
-        return {"event": events[event["transaction_id"]]}
+        events[event["transaction_id"]] = event
+        return {"event": event}
 
     @app.get("/api/v1/events/{transaction_id}")
     async def find_event(transaction_id: str):

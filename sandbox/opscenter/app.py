@@ -55,9 +55,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(_request, error: RequestValidationError):
-        fields = [".".join(str(part) for part in item["loc"][1:]) or "body" for item in error.errors()]
-        return error_response(422, "invalid_request", f"The request is not valid: check {', '.join(fields)}.",
-                              fields=fields)
+        problems = error.errors()
+        fields = [".".join(str(part) for part in item["loc"][1:]) or "body" for item in problems]
+        reasons = [str(item.get("msg", "")).removeprefix("Value error, ") for item in problems]
+        detail = "; ".join(f"{field}: {reason}" for field, reason in zip(fields, reasons, strict=True))
+        return error_response(422, "invalid_request", f"The request is not valid: {detail}.", fields=fields)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request, error: StarletteHTTPException):

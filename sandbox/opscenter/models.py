@@ -2,9 +2,9 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
-from sandbox.opscenter.settings import BYOK_PROVIDERS, DEFAULT_TOKEN_BUDGET, RATES
+from sandbox.opscenter.settings import BYOK_PROVIDERS, DEFAULT_TOKEN_BUDGET, PROVIDERS, RATES
 
 Tier = Literal["trial", "professional", "platform"]
 MAX_CREDITS = 1_000_000_000
@@ -48,8 +48,22 @@ class Message(BaseModel):
     content: str = Field(max_length=100_000)
 
 
+def canonical_model(name: str) -> str:
+    """The priced model behind a name, bare (`gpt-4`) or with its provider's prefix (`openai/gpt-4`)."""
+    provider, _, model = name.rpartition("/")
+    if model in RATES and provider in ("", PROVIDERS[model]):
+        return model
+    known = ", ".join(f"{model} ({PROVIDERS[model]}/{model})" for model in RATES)
+    raise ValueError(f"unknown model {name!r}; the known models are {known}")
+
+
 class ChatBody(BaseModel):
     model_config = ConfigDict(extra="allow")
-    model: Literal[tuple(RATES)]
+    model: str = Field(max_length=200)
     messages: list[Message] = Field(min_length=1, max_length=256)
     max_tokens: StrictInt = Field(default=DEFAULT_TOKEN_BUDGET, gt=0, le=100_000)
+
+    @field_validator("model")
+    @classmethod
+    def priced_model(cls, name: str) -> str:
+        return canonical_model(name)

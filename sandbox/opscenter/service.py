@@ -55,6 +55,17 @@ def current_period() -> tuple[str, int]:
     return f"{now:%Y-%m}", calendar.timegm((year, month, 1, 0, 0, 0))
 
 
+def already_billed(answer: httpx.Response) -> bool:
+    """Lago's refusal of a usage event whose transaction id it already holds: the usage is billed once."""
+    if answer.status_code != 422:
+        return False
+    try:
+        details = answer.json().get("error_details", {})
+    except ValueError:
+        return False
+    return "value_already_exist" in details.get("transaction_id", [])
+
+
 def key_hint(api_key: str) -> str:
     return f"{api_key[:6]}...{api_key[-4:]}"
 
@@ -154,7 +165,9 @@ class OpsCenter:
                 method, f"{self.settings.lago_url}/api/v1{path}", json=json, timeout=5,
                 headers={"Authorization": f"Bearer {self.settings.lago_key}"},
             )
-            if answer.status_code >= 400:
+            if already_billed(answer):
+                log.info("lago %s %s: already received, not sent again", method, path)
+            elif answer.status_code >= 400:
                 log.warning("lago %s %s answered %s", method, path, answer.status_code)
         except httpx.HTTPError as error:
             log.warning("lago %s %s failed: %s", method, path, type(error).__name__)

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 # Credits per 1,000 tokens (contract: "Units and prices").
 RATES = {"gpt-3.5-turbo": 90, "gpt-4": 480, "gpt-4-turbo": 240, "claude-3-sonnet": 150}
+# Each model's provider: clients may name a model with its provider's prefix, as LiteLLM and OpenRouter do.
+PROVIDERS = {"gpt-3.5-turbo": "openai", "gpt-4": "openai", "gpt-4-turbo": "openai", "claude-3-sonnet": "anthropic"}
 TIER_CALL_LIMITS = {"trial": 700, "professional": 10_000, "platform": 10_000}
 BYOK_PROVIDERS = ("openrouter",)
 DEFAULT_TOKEN_BUDGET = 100
