@@ -28,9 +28,31 @@ class People:
         return actor
 
     async def grant(self, name: str, credits: Decimal) -> None:
+        """The credits `name` starts the scenario with."""
+        operator = await self.w.services.operator_session()
+        reply = await self.w.deployment.arrange_credits(operator, self.w.actor(name).account, credits)
+        expect(reply, f"{name} could not be given {credits} credits")
+
+    async def admin_grants(self, name: str, credits: Decimal) -> None:
+        """A platform administrator grants `name` credits: the act under test."""
         operator = await self.w.services.operator_session()
         reply = await self.w.deployment.grant(operator, self.w.actor(name).account, credits)
         expect(reply, f"the platform admin could not grant {credits} credits to {name}")
+
+    async def recreate(self, name: str) -> Actor:
+        """`name`'s account removed and created again with the same e-mail, as support staff do."""
+        actor = self.w.actor(name)
+        actor.account, actor.session = await self.w.deployment.recreate(actor.account, name)
+        self.w.services.redactor.remember(actor.account.password, actor.session.secret)
+        actor.opening = None
+        return actor
+
+    async def grant_by_email(self, name: str, credits: Decimal) -> Reply:
+        """The platform admin grants credits naming `name` only by e-mail."""
+        operator = self.w.acting(await self.w.services.operator_actor())
+        operator.last_reply = await self.w.deployment.grant_by_email(operator.session, self.w.actor(name).email,
+                                                                     credits)
+        return operator.last_reply
 
     async def create_org(self, admin: str, org_name: str, plan: str) -> Organization:
         actor = await self.sign_up(admin, plan)

@@ -62,11 +62,15 @@ class Services:
             await self.sign_in(actor)
         return actor.session
 
-    async def operator_session(self):
+    async def operator_actor(self) -> Actor:
         """A platform administrator for the whole run: the one who grants credits."""
         if self.operator is None:
             self.operator = await self.enroll("Operator", "professional", platform_admin=True)
-        return await self.session_of(self.operator)
+        await self.session_of(self.operator)
+        return self.operator
+
+    async def operator_session(self):
+        return (await self.operator_actor()).session
 
     async def close(self) -> None:
         if self.operator is not None:

@@ -61,6 +61,20 @@ Feature: An individual pays for LLM calls from their own credits
       And Ivy's credits are down by the price of that call
       And the ledger shows exactly 1 charge to Ivy, each the price of one such call
 
+  Rule: Credits reach an account by its identity, never by an e-mail a removed account shared
+
+    @critical
+    Scenario: Ivy, removed and created again with the same e-mail, gets the credits granted to her
+      Given Ivy's account was deleted and created again with the same e-mail
+      When the platform admin grants Ivy 100 credits
+      Then Ivy has 100 credits left
+
+    Scenario: A grant by Ivy's e-mail is refused, since it names her removed account too
+      Given Ivy's account was deleted and created again with the same e-mail
+      When the platform admin tries to grant 100 credits to Ivy's e-mail
+      Then the platform admin is refused because the e-mail names more than one account
+      And Ivy has 0 credits left
+
   Rule: A model may be named with its provider's prefix, at the same price
 
     Scenario Outline: Ivy's call to <prefixed> costs what a <model> call costs

@@ -45,6 +45,15 @@ def allocation_refused(context, name):
     assert "pool" in refusal.detail.lower(), f"the refusal should say the pool is exceeded: '{refusal.detail}'"
 
 
+@then("the platform admin is refused because the e-mail names more than one account")
+def ambiguous_email(context):
+    reply = context.world.protagonist.tried()
+    assert reply.refusal is not None and reply.refusal.kind is RefusalKind.CONFLICT, (
+        f"a grant by an e-mail that names more than one account must be refused (409), but Ops-Center "
+        f"{reply.describe()}")
+    assert "account" in reply.refusal.detail.lower(), f"the refusal should say why: '{reply.refusal.detail}'"
+
+
 @then("{name} is refused because only an organization admin may do that")
 def refused_not_admin(context, name):
     refused(context, name, (RefusalKind.FORBIDDEN,), "as not an admin (403)")

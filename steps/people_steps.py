@@ -1,6 +1,6 @@
 """Who is in the scenario: individuals, organizations, members, allocations and keys."""
 
-from behave import given
+from behave import given, when
 
 from creditflow.people import MEMBER_PLAN
 
@@ -20,6 +20,21 @@ async def individual_with_calls_worth(context, name, plan, count, model, tokens)
        "of {tokens:Count} tokens")
 async def individual_just_short(context, name, plan, model, tokens):
     await context.world.people.sign_up(name, plan, context.world.just_under(model, tokens, plan))
+
+
+@given("{name}'s account was deleted and created again with the same e-mail")
+async def recreated(context, name):
+    await context.world.people.recreate(name)
+
+
+@when("the platform admin grants {name} {credits:Credits} credits")
+async def granted(context, name, credits):
+    await context.world.people.admin_grants(name, credits)
+
+
+@when("the platform admin tries to grant {credits:Credits} credits to {name}'s e-mail")
+async def grant_by_email(context, credits, name):
+    await context.world.people.grant_by_email(name, credits)
 
 
 @given("{admin} has created the organization {org} on the {plan:Plan} plan")

@@ -35,6 +35,12 @@ def bare_model_names_only(name):
     return name
 
 
+async def oldest_account_with_the_same_email(self, user_id, email):
+    if user_id is not None:
+        email = (await self.ledger.user(user_id))["email"]
+    return sorted(await self.ledger.users_by_email(email), key=lambda row: row["created_at"])[0]
+
+
 async def provider_always_fails(self, payer, request):
     raise Refused("provider_error", "The LLM provider failed (router answered 500); nothing was charged.")
 
@@ -50,6 +56,8 @@ BREAKAGES = {
     "org_delete_crashes": (service.OpsCenter, "delete_org", refuse_to_delete),
     # every call fails at the provider
     "provider_down": (calls.LlmCalls, "route", provider_always_fails),
+    # credits go to the oldest account with the named account's e-mail: a removed one, when it was re-created
+    "grant_to_dead_account": (service.OpsCenter, "account_named", oldest_account_with_the_same_email),
     # a model named with its provider's prefix is refused
     "prefixed_id_rejected": (models, "canonical_model", bare_model_names_only),
 }

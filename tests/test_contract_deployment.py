@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from creditflow.deployments.base import (
+    Account,
     Allocation,
     Balance,
     CallRequest,
@@ -129,7 +130,7 @@ async def test_balance_pool_allocation_attribution_and_keys_are_typed():
 ])
 async def test_each_refusal_of_an_organization_operation_has_its_kind(fixture, operation, kind):
     deployment, _ = deployment_answering(fixture)
-    member = type("Member", (), {"email": "olivia@creditflow.test"})()
+    member = Account("00000000-0000-0000-0000-0000000011fa", "olivia", "olivia@creditflow.test", "", "platform")
     reply = await {
         "allocate": lambda: deployment.allocate(SESSION, ACME, member, Decimal(5000)),
         "buy": lambda: deployment.buy(SESSION, ACME, Decimal(-5)),
@@ -145,3 +146,14 @@ async def test_a_server_error_that_is_not_json_is_a_server_error_refusal():
     deployment.api = ContractApi(client)
     reply = await deployment.balance(SESSION)
     assert reply.refusal.kind is RefusalKind.SERVER_ERROR and reply.refusal.detail == "Internal Server Error"
+
+
+async def test_accounts_are_named_by_their_identity_and_by_e_mail_only_when_asked():
+    deployment, sent = deployment_answering("allocate")
+    olivia = Account("00000000-0000-0000-0000-0000000011fa", "olivia", "olivia@creditflow.test", "", "platform")
+    await deployment.allocate(SESSION, ACME, olivia, Decimal(500))
+    await deployment.grant(SESSION, olivia, Decimal(100))
+    await deployment.grant_by_email(SESSION, olivia.email, Decimal(100))
+    bodies = [json.loads(request.content) for request in sent]
+    assert bodies == [{"user_id": olivia.user_id, "credits": 500}, {"user_id": olivia.user_id, "credits": 100},
+                      {"user_email": olivia.email, "credits": 100}]

@@ -212,6 +212,8 @@ def broken_ops_center(stack, breakage: str):
      "call should be refused for payment (402), but Ops-Center succeeded, 0 credits paid by"),
     ("unrecorded_charge", ["-n", "^Ivy's call uses one more of her 10,000 API calls$"], "Individual Flow",
      "ledger invariant broken after the scenario: ivy-"),
+    ("grant_to_dead_account", ["-n", "^Ivy, removed and created again with the same e-mail"], "Individual Flow",
+     "Ivy should have 100 credits left, but has 0"),
     ("prefixed_id_rejected", ["-n", "^Ivy's call to openai/gpt-4 costs what a gpt-4 call costs"], "Individual Flow",
      "Ivy's call should have succeeded, but Ops-Center answered 422 (invalid) 'The request is not valid: model: "
      "unknown model 'openai/gpt-4'"),

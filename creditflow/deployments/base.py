@@ -296,7 +296,20 @@ class Deployment(ABC):
     async def balance(self, session: Session) -> Reply[Balance]: ...
 
     @abstractmethod
-    async def grant(self, operator: Session, account: Account, credits: Decimal) -> Reply[None]: ...
+    async def recreate(self, account: Account, owner: str) -> tuple[Account, Session]:
+        """The account removed and created again with the same username and e-mail (a new identity)."""
+
+    @abstractmethod
+    async def grant(self, operator: Session, account: Account, credits: Decimal) -> Reply[None]:
+        """Credits given by a platform administrator to the account, named by its identity."""
+
+    @abstractmethod
+    async def grant_by_email(self, operator: Session, email: str, credits: Decimal) -> Reply[None]:
+        """The same, naming the account only by its e-mail."""
+
+    async def arrange_credits(self, operator: Session, account: Account, credits: Decimal) -> Reply[None]:
+        """Credits a scenario starts with: through the product's own grant, where it has one."""
+        return await self.grant(operator, account, credits)
 
     # -- organizations ------------------------------------------------------------------------
     @abstractmethod

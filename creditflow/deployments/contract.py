@@ -136,9 +136,9 @@ class ContractApi:
     async def balance(self, session: Session | None) -> Answer:
         return await self.send(session, "GET", "/api/v1/credits/balance")
 
-    async def grant(self, session: Session, email: str, amount: Any) -> Answer:
-        return await self.send(session, "POST", "/api/v1/admin/credits/grant",
-                               json={"user_email": email, "credits": amount})
+    async def grant(self, session: Session, email: str | None, amount: Any, user_id: str | None = None) -> Answer:
+        named = {"user_id": user_id} if user_id is not None else {"user_email": email}
+        return await self.send(session, "POST", "/api/v1/admin/credits/grant", json={**named, "credits": amount})
 
     async def create_org(self, session: Session, name: str, tier: str) -> Answer:
         return await self.send(session, "POST", "/api/v1/org", json={"name": name, "subscription_tier": tier})
@@ -146,16 +146,20 @@ class ContractApi:
     async def delete_org(self, session: Session, org_id: str) -> Answer:
         return await self.send(session, "DELETE", f"/api/v1/org/{org_id}")
 
-    async def invite(self, session: Session, org_id: str, email: str, role: str = "member") -> Answer:
-        return await self.send(session, "POST", f"/api/v1/org/{org_id}/invite", json={"email": email, "role": role})
+    async def invite(self, session: Session, org_id: str, email: str | None, role: str = "member",
+                     user_id: str | None = None) -> Answer:
+        named = {"user_id": user_id} if user_id is not None else {"email": email}
+        return await self.send(session, "POST", f"/api/v1/org/{org_id}/invite", json={**named, "role": role})
 
     async def purchase(self, session: Session, org_id: str, amount: Any) -> Answer:
         return await self.send(session, "POST", f"/api/v1/credits/organization/{org_id}/purchase",
                                json={"amount": amount})
 
-    async def allocate(self, session: Session, org_id: str, email: str, amount: Any) -> Answer:
+    async def allocate(self, session: Session, org_id: str, email: str | None, amount: Any,
+                       user_id: str | None = None) -> Answer:
+        named = {"user_id": user_id} if user_id is not None else {"user_email": email}
         return await self.send(session, "POST", f"/api/v1/credits/organization/{org_id}/allocate",
-                               json={"user_email": email, "credits": amount})
+                               json={**named, "credits": amount})
 
     async def org_credits(self, session: Session, org_id: str) -> Answer:
         return await self.send(session, "GET", f"/api/v1/credits/organization/{org_id}")
@@ -372,8 +376,15 @@ class ContractDeployment(Deployment):
         return reply(answer, Balance(credits(answer.field("credits")), answer.field("api_calls_used"),
                                      answer.field("api_calls_limit"), answer.field("tier")))
 
+    async def recreate(self, account: Account, owner: str) -> tuple[Account, Session]:
+        await self.remove(account)
+        return await self.enroll(account.username, account.plan, owner)
+
     async def grant(self, operator: Session, account: Account, amount: Decimal) -> Reply[None]:
-        return reply(await self.api.grant(operator, account.email, int(amount)))
+        return reply(await self.api.grant(operator, None, whole(amount), user_id=account.user_id))
+
+    async def grant_by_email(self, operator: Session, email: str, amount: Decimal) -> Reply[None]:
+        return reply(await self.api.grant(operator, email, whole(amount)))
 
     # -- organizations ------------------------------------------------------------------------
     async def create_org(self, admin: Session, name: str, plan: str) -> Reply[OrgRef]:
@@ -387,10 +398,10 @@ class ContractDeployment(Deployment):
         return reply(await self.api.purchase(admin, org.org_id, whole(amount)))
 
     async def add_member(self, admin: Session, org: OrgRef, member: Account) -> Reply[None]:
-        return reply(await self.api.invite(admin, org.org_id, member.email))
+        return reply(await self.api.invite(admin, org.org_id, None, user_id=member.user_id))
 
     async def allocate(self, admin: Session, org: OrgRef, member: Account, amount: Any) -> Reply[Allocation]:
-        answer = await self.api.allocate(admin, org.org_id, member.email, whole(amount))
+        answer = await self.api.allocate(admin, org.org_id, None, whole(amount), user_id=member.user_id)
         return reply(answer, allocation(answer) if answer.ok else None)
 
     async def pool(self, session: Session, org: OrgRef) -> Reply[Pool]:

@@ -23,7 +23,7 @@ STATUSES = {
     "unauthorized": 401, "forbidden": 403, "byok_not_configured": 400, "invalid_request": 422,
     "insufficient_credits": 402, "no_credit_allocation": 402, "quota_exceeded": 429,
     "org_not_found": 404, "user_not_found": 404, "member_not_found": 404,
-    "already_member": 409, "allocation_rejected": 409, "duplicate_request": 409,
+    "already_member": 409, "allocation_rejected": 409, "duplicate_request": 409, "ambiguous_email": 409,
     "provider_unavailable": 502, "provider_error": 502,
 }
 

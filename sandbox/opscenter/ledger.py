@@ -37,10 +37,8 @@ class Ledger:
     async def user(self, user_id: str) -> asyncpg.Record:
         return await self.pool.fetchrow("SELECT * FROM user_credits WHERE user_id = $1", user_id)
 
-    async def user_by_email(self, email: str) -> asyncpg.Record | None:
-        return await self.pool.fetchrow(
-            "SELECT * FROM user_credits WHERE lower(email) = lower($1) ORDER BY created_at LIMIT 1", email
-        )
+    async def users_by_email(self, email: str) -> list[asyncpg.Record]:
+        return await self.pool.fetch("SELECT * FROM user_credits WHERE lower(email) = lower($1)", email)
 
     async def grant(self, user_id: str, credits: int, request_id: str) -> asyncpg.Record:
         async with self.pool.acquire() as connection, connection.transaction():
@@ -198,9 +196,14 @@ class Ledger:
         )
         return bool(added)
 
-    async def member_by_email(self, org_id: str, email: str) -> asyncpg.Record | None:
-        return await self.pool.fetchrow(
+    async def members_by_email(self, org_id: str, email: str) -> list[asyncpg.Record]:
+        return await self.pool.fetch(
             "SELECT * FROM organization_members WHERE org_id = $1 AND lower(email) = lower($2)", org_id, email
+        )
+
+    async def member(self, org_id: str, user_id: str) -> asyncpg.Record | None:
+        return await self.pool.fetchrow(
+            "SELECT * FROM organization_members WHERE org_id = $1 AND user_id = $2", org_id, user_id
         )
 
     async def purchase(self, org_id: str, buyer_id: str, amount: int, request_id: str) -> int:

@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from sandbox.opscenter.settings import BYOK_PROVIDERS, DEFAULT_TOKEN_BUDGET, PROVIDERS, RATES
 
@@ -19,23 +19,48 @@ class OrgCreate(Body):
     subscription_tier: Tier = "platform"
 
 
-class Invite(Body):
-    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+class NamesAnAccount(Body):
+    """An account named by its id (the Keycloak subject), or by an e-mail that must name only one."""
+
+    @model_validator(mode="after")
+    def one_name(self):
+        if (self.user_id is None) == (self.email_given() is None):
+            raise ValueError("name the account by user_id or by e-mail, not both and not neither")
+        return self
+
+    def email_given(self) -> str | None:
+        raise NotImplementedError
+
+
+class Invite(NamesAnAccount):
+    user_id: str | None = Field(default=None, min_length=1, max_length=255)
+    email: str | None = Field(default=None, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
     role: Literal["member", "admin"] = "member"
+
+    def email_given(self) -> str | None:
+        return self.email
 
 
 class Purchase(Body):
     amount: StrictInt = Field(gt=0, le=MAX_CREDITS)
 
 
-class Allocate(Body):
-    user_email: str = Field(min_length=3, max_length=254)
+class Allocate(NamesAnAccount):
+    user_id: str | None = Field(default=None, min_length=1, max_length=255)
+    user_email: str | None = Field(default=None, min_length=3, max_length=254)
     credits: StrictInt = Field(ge=0, le=MAX_CREDITS)
 
+    def email_given(self) -> str | None:
+        return self.user_email
 
-class Grant(Body):
-    user_email: str = Field(min_length=3, max_length=254)
+
+class Grant(NamesAnAccount):
+    user_id: str | None = Field(default=None, min_length=1, max_length=255)
+    user_email: str | None = Field(default=None, min_length=3, max_length=254)
     credits: StrictInt = Field(gt=0, le=MAX_CREDITS)
+
+    def email_given(self) -> str | None:
+        return self.user_email
 
 
 class ByokKey(Body):

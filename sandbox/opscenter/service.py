@@ -120,12 +120,25 @@ class OpsCenter:
         return {"credits": await self.balance(caller.user_id), "api_calls_used": await self.calls_used(caller.user_id),
                 "api_calls_limit": user["api_calls_limit"], "tier": user["tier"]}
 
-    async def grant(self, caller: Caller, email: str, credits: int) -> dict:
+    async def account_named(self, user_id: str | None, email: str | None):
+        """The one account a request names: by its id, or by an e-mail that names no other account."""
+        if user_id is not None:
+            user = await self.ledger.user(user_id)
+            if user is None:
+                raise Refused("user_not_found", "No Ops-Center user with that id has signed in yet.")
+            return user
+        users = await self.ledger.users_by_email(email)
+        if not users:
+            raise Refused("user_not_found", "No Ops-Center user with that e-mail has signed in yet.")
+        if len(users) > 1:
+            raise Refused("ambiguous_email", f"That e-mail names {len(users)} accounts (an account removed and "
+                          "created again keeps its e-mail); name the account by its id.")
+        return users[0]
+
+    async def grant(self, caller: Caller, user_id: str | None, email: str | None, credits: int) -> dict:
         if not caller.is_platform_admin:
             raise Refused("forbidden", "Only a platform administrator may grant credits.")
-        user = await self.ledger.user_by_email(email)
-        if user is None:
-            raise Refused("user_not_found", "No Ops-Center user with that e-mail has signed in yet.")
+        user = await self.account_named(user_id, email)
         row = await self.ledger.grant(user["user_id"], credits, f"grant_{uuid.uuid4().hex}")
         await self.cache_balance(user["user_id"], row)
         return {"user_email": user["email"], "credits": row["credits"]}
@@ -206,11 +219,9 @@ class OpsCenter:
         await self.ledger.delete_org(org_id)
         await self.lago("DELETE", f"/subscriptions/sub_{org_id}")
 
-    async def invite(self, caller: Caller, org_id: str, email: str, role: str) -> dict:
+    async def invite(self, caller: Caller, org_id: str, user_id: str | None, email: str | None, role: str) -> dict:
         await self.org_role(org_id, caller, admin=True)
-        user = await self.ledger.user_by_email(email)
-        if user is None:
-            raise Refused("user_not_found", "No Ops-Center user with that e-mail has signed in yet.")
+        user = await self.account_named(user_id, email)
         if not await self.ledger.add_member(org_id, user["user_id"], user["email"], role):
             raise Refused("already_member", "That user is already a member of this organization.")
         return {"org_id": org_id, "email": user["email"], "role": role}
@@ -220,11 +231,17 @@ class OpsCenter:
         total = await self.ledger.purchase(org_id, caller.user_id, amount, f"purchase_{uuid.uuid4().hex}")
         return {"total_credits": total}
 
-    async def allocate(self, caller: Caller, org_id: str, email: str, credits: int) -> dict:
+    async def allocate(self, caller: Caller, org_id: str, user_id: str | None, email: str | None,
+                       credits: int) -> dict:
         await self.org_role(org_id, caller, admin=True)
-        member = await self.ledger.member_by_email(org_id, email)
-        if member is None:
-            raise Refused("member_not_found", "That e-mail is not a member of this organization.")
+        members = ([await self.ledger.member(org_id, user_id)] if user_id is not None
+                   else await self.ledger.members_by_email(org_id, email))
+        members = [member for member in members if member is not None]
+        if not members:
+            raise Refused("member_not_found", "That account is not a member of this organization.")
+        if len(members) > 1:
+            raise Refused("ambiguous_email", "That e-mail names more than one member; name the member by its id.")
+        member = members[0]
         try:
             row = await self.ledger.allocate(org_id, member["user_id"], credits)
         except AllocationRejected as error:

@@ -14,7 +14,7 @@ def router(service, CallerDep) -> APIRouter:  # noqa: N803 (a type alias, as Fas
 
     @api.post("/admin/credits/grant")
     async def grant(body: Grant, caller: CallerDep):
-        return await service.grant(caller, body.user_email, body.credits)
+        return await service.grant(caller, body.user_id, body.user_email, body.credits)
 
     @api.post("/credits/organization/{org_id}/purchase", status_code=201)
     async def purchase(org_id: str, body: Purchase, caller: CallerDep):
@@ -22,7 +22,7 @@ def router(service, CallerDep) -> APIRouter:  # noqa: N803 (a type alias, as Fas
 
     @api.post("/credits/organization/{org_id}/allocate")
     async def allocate(org_id: str, body: Allocate, caller: CallerDep):
-        return await service.allocate(caller, org_id, body.user_email, body.credits)
+        return await service.allocate(caller, org_id, body.user_id, body.user_email, body.credits)
 
     @api.get("/credits/organization/{org_id}")
     async def org_credits(org_id: str, caller: CallerDep):

@@ -20,6 +20,6 @@ def router(service, CallerDep) -> APIRouter:  # noqa: N803 (a type alias, as Fas
 
     @api.post("/{org_id}/invite", status_code=201)
     async def invite(org_id: str, body: Invite, caller: CallerDep):
-        return await service.invite(caller, org_id, body.email, body.role)
+        return await service.invite(caller, org_id, body.user_id, body.email, body.role)
 
     return api
