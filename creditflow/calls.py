@@ -34,9 +34,20 @@ class Calls:
         return (await self.ask(name, model, tokens, request_id=request_id),
                 await self.ask(name, model, tokens, request_id=request_id))
 
+    async def copies_at_once(self, name: str, count: int, model: str, tokens: int) -> list[CallResult]:
+        """The same call, with one request id, sent `count` times at once (a client retrying impatiently)."""
+        return await self.many(name, count, model, tokens, request_id=f"retry-{uuid.uuid4().hex}")
+
+    async def reused_id(self, name: str, first: str, second: str, tokens: int) -> tuple[CallResult, CallResult]:
+        """A call, then another call (another model) under the same request id."""
+        request_id = f"reused-{uuid.uuid4().hex}"
+        return (await self.ask(name, first, tokens, request_id=request_id),
+                await self.ask(name, second, tokens, request_id=request_id))
+
     async def many(self, name: str, count: int, model: str, tokens: int, concurrency: int | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> list[CallResult]:
-        """`count` calls at once (at most `concurrency` in flight when given).
+                   progress: Callable[[int, int], None] | None = None,
+                   request_id: str | None = None) -> list[CallResult]:
+        """`count` calls at once (at most `concurrency` in flight when given), all under `request_id` if given.
 
         Once a call goes unanswered, the calls not yet sent are not sent: each is recorded as unanswered."""
         actor = self.w.acting(self.w.actor(name))
@@ -48,7 +59,7 @@ class Calls:
         async def one() -> CallResult:
             nonlocal done, stalled
             async with gate:
-                request = CallRequest(model, tokens)
+                request = CallRequest(model, tokens, request_id=request_id)
                 if stalled:
                     call = CallResult(request, time.time(), 0.0, Refusal(
                         RefusalKind.NO_ANSWER, 0, "not sent: Ops-Center had stopped answering this batch"))

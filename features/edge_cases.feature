@@ -101,6 +101,31 @@ Feature: Edge cases fail clearly and never lose or invent money
       And the ledger shows exactly 1 charge to Ivy, each the price of one such call
       And Ivy has credits for exactly 9 such calls left
 
+    @concurrency @critical
+    Scenario: Ivy's call sent 10 times at once under one request id is served and charged once
+      Given Ivy is an individual on the Professional plan with credits for exactly 10 gpt-3.5-turbo calls of 100 tokens
+      When Ivy sends the same gpt-3.5-turbo call of 100 tokens 10 times at once
+      Then exactly 1 of the copies succeeds and the others are refused as already received
+      And the LLM provider served only the calls that were paid for
+      And the ledger shows exactly 1 charge to Ivy, each the price of one such call
+      And Ivy has credits for exactly 9 such calls left
+
+    @concurrency @critical
+    Scenario: Olivia's call sent 10 times at once under one request id is charged once to her allocation
+      Given Alice has created the organization Acme on the Platform plan
+      And Acme has bought 10,000 credits
+      And Olivia is a member of Acme with credits allocated for exactly 10 gpt-3.5-turbo calls of 100 tokens
+      When Olivia sends the same gpt-3.5-turbo call of 100 tokens 10 times at once
+      Then exactly 1 of the copies succeeds and the others are refused as already received
+      And the LLM provider served only the calls that were paid for
+      And the ledger shows exactly 1 charge to Olivia in Acme, each the price of one such call
+
+    Scenario: Ivy's request id reused for another call is refused, and only her first call is charged
+      Given Ivy is an individual on the Professional plan with credits for exactly 10 gpt-3.5-turbo calls of 100 tokens
+      When Ivy sends a gpt-3.5-turbo call of 100 tokens and then a gpt-4 call under the same request id
+      Then the second call is refused because its request id named another call
+      And Ivy was charged only for her first call
+
   Rule: A call the provider fails costs nothing and is not counted
 
     Scenario: Ivy is not charged when the LLM provider fails her call

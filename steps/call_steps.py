@@ -29,6 +29,16 @@ async def retried(context, name, model, tokens):
     await context.world.calls.retried(name, model, tokens)
 
 
+@when("{name} sends the same {model} call of {tokens:Count} tokens {count:Count} times at once")
+async def copies_at_once(context, name, model, tokens, count):
+    await context.world.calls.copies_at_once(name, count, model, tokens)
+
+
+@when("{name} sends a {first} call of {tokens:Count} tokens and then a {second} call under the same request id")
+async def reused_id(context, name, first, tokens, second):
+    await context.world.calls.reused_id(name, first, second, tokens)
+
+
 @when("{name} sends a request with {problem}")
 async def malformed(context, name, problem):
     await context.world.calls.malformed(name, problem)

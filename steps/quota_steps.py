@@ -67,8 +67,8 @@ async def provider_served_only_paid_calls(context):
     actor = context.world.protagonist
     served, paid = len(await context.world.books.provider_calls_of_batch(actor.name)), sum(
         call.succeeded for call in actor.batch)
-    assert served == paid, (f"the LLM provider served {served} of {actor.name}'s calls, but only {paid} were paid "
-                            f"for: {served - paid} were served unpaid")
+    assert served == paid, (f"the LLM provider served {served} of {actor.name}'s calls, but only {paid} "
+                            f"{'was' if paid == 1 else 'were'} paid for: {served - paid} were served unpaid")
 
 
 @then("the call is refused with 402 Payment Required")
@@ -119,6 +119,36 @@ def retry_refused(context):
     assert first.succeeded, f"the first call should succeed, but Ops-Center {first.describe()}"
     assert retry.refusal is not None and retry.refusal.kind is RefusalKind.DUPLICATE, (
         f"a retried call must be refused as already charged, but the retry {retry.describe()}")
+
+
+@then("exactly 1 of the copies succeeds and the others are refused as already received")
+def one_copy_served(context):
+    batch = context.world.protagonist.batch
+    served = sum(call.succeeded for call in batch)
+    duplicates = sum(call.refusal is not None and call.refusal.kind is RefusalKind.DUPLICATE for call in batch)
+    outcomes = Counter(call.refusal.kind.value if call.refusal else "succeeded" for call in batch)
+    seen = ", ".join(f"{number} {kind}" for kind, number in outcomes.most_common())
+    assert served == 1 and duplicates == len(batch) - 1, (
+        f"one of the {len(batch)} copies should be served and the others refused as already received, but: {seen}")
+
+
+@then("the second call is refused because its request id named another call")
+def reused_id_refused(context):
+    first, second = context.world.protagonist.calls[-2:]
+    assert first.succeeded, f"the first call should succeed, but Ops-Center {first.describe()}"
+    assert second.refusal is not None and second.refusal.kind is RefusalKind.INVALID, (
+        f"a request id reused for another call must be refused (422), but the second call {second.describe()}")
+    assert "request id" in second.refusal.detail.lower(), f"the refusal should name the request id: {second.describe()}"
+
+
+@then("{name} was charged only for her first call")
+async def charged_for_first_call(context, name):
+    world = context.world
+    actor = world.actor(name)
+    first = actor.calls[-2]
+    price = world.price(first.model, first.tokens or first.request.tokens, actor.account.plan)
+    charges = [charge.credits for charge in await world.books.own_charges(name)]
+    assert charges == [price], f"{name} should be charged once, {price} credits for her first call, but was: {charges}"
 
 
 @then("the call fails and {name} is told the provider failed")

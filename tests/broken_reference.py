@@ -7,6 +7,7 @@ so the self-tests can prove that the suite fails, with the business fact, when a
 """
 
 import os
+import uuid
 
 from sandbox.opscenter import app, calls, ledger, models, service
 from sandbox.opscenter.calls import Reservation
@@ -41,6 +42,13 @@ async def oldest_account_with_the_same_email(self, user_id, email):
     return sorted(await self.ledger.users_by_email(email), key=lambda row: row["created_at"])[0]
 
 
+async def check_only_what_was_charged(self, caller, request):
+    request_id = request.request_id or f"req_{uuid.uuid4().hex}"
+    if await self.s.ledger.charged_before(request_id):
+        raise Refused("duplicate_request", "This request id was already charged.")
+    return request_id
+
+
 async def provider_always_fails(self, payer, request):
     raise Refused("provider_error", "The LLM provider failed (router answered 500); nothing was charged.")
 
@@ -58,6 +66,8 @@ BREAKAGES = {
     "provider_down": (calls.LlmCalls, "route", provider_always_fails),
     # credits go to the oldest account with the named account's e-mail: a removed one, when it was re-created
     "grant_to_dead_account": (service.OpsCenter, "account_named", oldest_account_with_the_same_email),
+    # copies of a call sent at once all reach the provider; only the ledger stops the second charge
+    "copies_served": (calls.LlmCalls, "claim_request_id", check_only_what_was_charged),
     # a model named with its provider's prefix is refused
     "prefixed_id_rejected": (models, "canonical_model", bare_model_names_only),
 }

@@ -214,6 +214,8 @@ def broken_ops_center(stack, breakage: str):
      "ledger invariant broken after the scenario: ivy-"),
     ("grant_to_dead_account", ["-n", "^Ivy, removed and created again with the same e-mail"], "Individual Flow",
      "Ivy should have 100 credits left, but has 0"),
+    ("copies_served", ["-n", "^Ivy's call sent 10 times at once under one request id"], "Edge Cases",
+     "the LLM provider served 10 of Ivy's calls, but only 1 was paid for: 9 were served unpaid"),
     ("prefixed_id_rejected", ["-n", "^Ivy's call to openai/gpt-4 costs what a gpt-4 call costs"], "Individual Flow",
      "Ivy's call should have succeeded, but Ops-Center answered 422 (invalid) 'The request is not valid: model: "
      "unknown model 'openai/gpt-4'"),

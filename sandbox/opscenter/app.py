@@ -24,6 +24,7 @@ STATUSES = {
     "insufficient_credits": 402, "no_credit_allocation": 402, "quota_exceeded": 429,
     "org_not_found": 404, "user_not_found": 404, "member_not_found": 404,
     "already_member": 409, "allocation_rejected": 409, "duplicate_request": 409, "ambiguous_email": 409,
+    "request_id_reused": 422,
     "provider_unavailable": 502, "provider_error": 502,
 }
 

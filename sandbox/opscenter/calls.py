@@ -5,6 +5,8 @@
 Nothing here knows HTTP: a refusal is a `Refused` naming its reason; routers/llm.py renders it.
 """
 
+import hashlib
+import json
 import logging
 import math
 import time
@@ -80,9 +82,13 @@ class LlmCalls:
     async def call(self, credentials: str | None, request: CallRequest) -> Receipt:
         timer = Timer()
         caller = await self.authenticate(credentials)                                  # 1
-        request_id = await self.new_request_id(request)
+        request_id = await self.claim_request_id(caller, request)
         started = time.perf_counter()
-        quota = await self.take_quota(caller)                                          # 2
+        try:
+            quota = await self.take_quota(caller)                                      # 2
+        except BaseException:
+            await self.s.release_request_id(caller, request_id)
+            raise
         timer.add("usage", started)
         try:
             payer = await self.choose_payer(caller, request)                           # 3
@@ -99,6 +105,7 @@ class LlmCalls:
             receipt = await self.settle(payer, reservation, request, request_id, completion, quota, timer)  # 6
         except BaseException as error:
             quota = await self.s.return_call(caller, quota)
+            await self.s.release_request_id(caller, request_id)
             if isinstance(error, Refused):
                 error.quota = quota
             raise
@@ -108,12 +115,20 @@ class LlmCalls:
     async def authenticate(self, credentials: str | None) -> Caller:
         return await self.s.caller(credentials)
 
-    async def new_request_id(self, request: CallRequest) -> str:
+    async def claim_request_id(self, caller: Caller, request: CallRequest) -> str:
+        """A request id is served once: copies sent at once or later are refused before they cost anything,
+        and an id reused for another request is refused (docs/contract.md, "Retries")."""
         request_id = request.request_id or f"req_{uuid.uuid4().hex}"
         if len(request_id) > 128:
             raise Refused("invalid_request", "The request id is longer than 128 characters.")
-        if await self.s.ledger.charged_before(request_id):
-            raise Refused("duplicate_request", "This request id was already charged; it is not charged again.")
+        fingerprint = hashlib.sha256(json.dumps([request.body, request.use_byok], sort_keys=True).encode()).hexdigest()
+        claimed_for = await self.s.claim_request_id(caller, request_id, fingerprint)
+        if claimed_for is not None and claimed_for != fingerprint:
+            raise Refused("request_id_reused", "This request id was used for a different request; a request id "
+                          "names one request.")
+        if claimed_for is not None or await self.s.ledger.charged_before(request_id):
+            raise Refused("duplicate_request", "This request id was already received; it is served and charged "
+                          "once.")
         return request_id
 
     async def take_quota(self, caller: Caller) -> QuotaState:

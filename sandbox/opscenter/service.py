@@ -165,6 +165,20 @@ class OpsCenter:
         await self.redis.decr(f"quota:{caller.user_id}:{quota.period}")
         return QuotaState(quota.limit, quota.used - 1, quota.reset, quota.period)
 
+    # -- request ids --------------------------------------------------------------------------------
+    REQUEST_ID_TTL_S = 86_400
+
+    async def claim_request_id(self, caller: Caller, request_id: str, fingerprint: str) -> str | None:
+        """Claims the caller's request id for a request; returns the fingerprint of an earlier claim, if any."""
+        key = f"request:{caller.user_id}:{request_id}"
+        if await self.redis.set(key, fingerprint, nx=True, ex=self.REQUEST_ID_TTL_S):
+            return None
+        return await self.redis.get(key) or fingerprint
+
+    async def release_request_id(self, caller: Caller, request_id: str) -> None:
+        """A request that was not served gives its id back, so that the client may retry it."""
+        await self.redis.delete(f"request:{caller.user_id}:{request_id}")
+
     async def calls_used(self, user_id: str) -> int:
         period, _ = current_period()
         used = await self.redis.get(f"quota:{user_id}:{period}")
