@@ -15,6 +15,12 @@ def refusal_of(context, kind: RefusalKind, what: str):
     return call.refusal
 
 
+def outcomes_of(batch) -> str:
+    """What became of a batch of calls, most frequent first: "100 succeeded, 100 payment"."""
+    outcomes = Counter(call.refusal.kind.value if call.refusal else "succeeded" for call in batch)
+    return ", ".join(f"{number} {kind}" for kind, number in outcomes.most_common())
+
+
 @then("{name} has used {used:Count} of her {limit:Count} API calls on the {plan} plan")
 async def calls_used(context, name, used, limit, plan):
     balance = await context.world.books.balance(name)
@@ -54,8 +60,7 @@ def exactly_some_succeed(context, count):
     batch = context.world.protagonist.batch
     succeeded = sum(call.succeeded for call in batch)
     refused = sum(call.refusal is not None and call.refusal.kind is RefusalKind.PAYMENT for call in batch)
-    outcomes = Counter(call.refusal.kind.value if call.refusal else "succeeded" for call in batch)
-    seen = ", ".join(f"{number} {kind}" for kind, number in outcomes.most_common())
+    seen = outcomes_of(batch)
     assert succeeded == count, (f"exactly {count} calls should succeed with the credits there were, but {succeeded} "
                                 f"did (of {len(batch)}: {seen})")
     assert refused == len(batch) - count, (f"the other {len(batch) - count} calls should be refused for payment, "
@@ -126,8 +131,7 @@ def one_copy_served(context):
     batch = context.world.protagonist.batch
     served = sum(call.succeeded for call in batch)
     duplicates = sum(call.refusal is not None and call.refusal.kind is RefusalKind.DUPLICATE for call in batch)
-    outcomes = Counter(call.refusal.kind.value if call.refusal else "succeeded" for call in batch)
-    seen = ", ".join(f"{number} {kind}" for kind, number in outcomes.most_common())
+    seen = outcomes_of(batch)
     assert served == 1 and duplicates == len(batch) - 1, (
         f"one of the {len(batch)} copies should be served and the others refused as already received, but: {seen}")
 

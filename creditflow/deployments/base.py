@@ -243,11 +243,15 @@ class CacheReader(ABC):
 
 
 class BillingReader(ABC):
-    """What the deployment told Lago."""
+    """What the deployment told Lago: customers are found the same way; each product sends its own events."""
 
-    @abstractmethod
+    def __init__(self, lago):
+        self._lago = lago
+
     async def customer_plans(self, customer_id: str) -> tuple[bool, list[str]]:
         """Whether billing knows the customer, and the plans it is actively subscribed to."""
+        customer = await self._lago.customer(customer_id)
+        return customer is not None, await self._lago.active_plans(customer_id)
 
     @abstractmethod
     async def usage_event(self, call: CallResult) -> UsageEvent | None: ...
@@ -349,7 +353,7 @@ class Deployment(ABC):
 
     @abstractmethod
     async def call_malformed(self, session: Session, problem: str) -> Reply[None]:
-        """A request with a named problem (see MALFORMED), sent as a careless client would."""
+        """A request with a named problem (http.MALFORMED_CHAT_BODIES), sent as a careless client would."""
 
     # -- the stack ----------------------------------------------------------------------------
     @abstractmethod
@@ -364,7 +368,3 @@ class Deployment(ABC):
     @abstractmethod
     async def close(self) -> None: ...
 
-
-# The malformed requests every deployment can send; the Gherkin names them.
-MALFORMED = ("an unknown model", "no messages", "a negative token budget", "a fractional budget",
-             "a body that is not JSON")

@@ -36,7 +36,15 @@ from creditflow.deployments.base import (
     Session,
     UsageEvent,
 )
-from creditflow.deployments.http import NO_ANSWER, Answer, HttpClient, server_timing
+from creditflow.deployments.http import (
+    MALFORMED_CHAT_BODIES,
+    QUESTION,
+    STATUS_KINDS,
+    Answer,
+    HttpClient,
+    credits,
+    server_timing,
+)
 from creditflow.evidence import Evidence
 from creditflow.systems.identity import Identity
 from creditflow.systems.lago import Lago
@@ -44,19 +52,6 @@ from creditflow.systems.lago import Lago
 # Credits per 1,000 tokens (docs/contract.md, "Units and prices").
 RATES = {"gpt-3.5-turbo": 90, "gpt-4": 480, "gpt-4-turbo": 240, "claude-3-sonnet": 150}
 PAYERS = {"user": Payer.OWN_CREDITS, "organization": Payer.ORGANIZATION, "byok": Payer.BYOK}
-STATUS_KINDS = {400: RefusalKind.INVALID, 401: RefusalKind.UNAUTHORIZED, 402: RefusalKind.PAYMENT,
-                403: RefusalKind.FORBIDDEN, 404: RefusalKind.NOT_FOUND, 409: RefusalKind.CONFLICT,
-                422: RefusalKind.INVALID, 429: RefusalKind.QUOTA, NO_ANSWER: RefusalKind.NO_ANSWER}
-QUESTION = "Summarise the credit flow in one sentence."
-MALFORMED_BODIES = {
-    "an unknown model": {"model": "gpt-99-imaginary", "messages": [{"role": "user", "content": "hi"}]},
-    "no messages": {"model": "gpt-3.5-turbo", "messages": []},
-    "a negative token budget": {"model": "gpt-3.5-turbo", "max_tokens": -5,
-                                "messages": [{"role": "user", "content": "hi"}]},
-    "a fractional budget": {"model": "gpt-3.5-turbo", "max_tokens": 10.5,
-                            "messages": [{"role": "user", "content": "hi"}]},
-    "a body that is not JSON": "this is not JSON",
-}
 FORGED_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
 
 
@@ -69,9 +64,6 @@ class ContractPrices(PriceList):
             raise ValueError(f"the contract prices no model called {model!r}")
         return Decimal(math.ceil(tokens * RATES[model] / 1000))
 
-
-def credits(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
 
 
 def refusal(answer: Answer, conflict: RefusalKind = RefusalKind.CONFLICT) -> Refusal:
@@ -307,13 +299,6 @@ class ContractCache(CacheReader):
 class ContractBilling(BillingReader):
     """Lago as the contract uses it: customers by user or org id, events keyed by the request id."""
 
-    def __init__(self, lago: Lago):
-        self._lago = lago
-
-    async def customer_plans(self, customer_id: str) -> tuple[bool, list[str]]:
-        customer = await self._lago.customer(customer_id)
-        return customer is not None, await self._lago.active_plans(customer_id)
-
     async def usage_event(self, call: CallResult) -> UsageEvent | None:
         event = await self._lago.usage_event(call.request_id)
         if event is None:
@@ -442,7 +427,7 @@ class ContractDeployment(Deployment):
         return call_result(request, sent_at, answer)
 
     async def call_malformed(self, session: Session, problem: str) -> Reply[None]:
-        return reply(await self.api.chat_as_sent(session, MALFORMED_BODIES[problem]))
+        return reply(await self.api.chat_as_sent(session, MALFORMED_CHAT_BODIES[problem]))
 
     async def health(self) -> Reply[dict[str, str]]:
         answer = await self.api.health()

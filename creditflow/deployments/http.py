@@ -2,14 +2,33 @@
 
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
 
+from creditflow.deployments.base import RefusalKind
 from creditflow.evidence import Evidence, Exchange
 
 NO_ANSWER = 0  # the status of a request the server took and never answered
+
+# What every OpenAI-compatible chat API is sent: the question of each call, and the malformed requests
+# the Gherkin names.
+# The usual meaning of an error status; a deployment overrides what its API means otherwise.
+STATUS_KINDS = {400: RefusalKind.INVALID, 401: RefusalKind.UNAUTHORIZED, 402: RefusalKind.PAYMENT,
+                403: RefusalKind.FORBIDDEN, 404: RefusalKind.NOT_FOUND, 409: RefusalKind.CONFLICT,
+                422: RefusalKind.INVALID, 429: RefusalKind.QUOTA, NO_ANSWER: RefusalKind.NO_ANSWER}
+QUESTION = "Summarise the credit flow in one sentence."
+MALFORMED_CHAT_BODIES = {
+    "an unknown model": {"model": "gpt-99-imaginary", "messages": [{"role": "user", "content": "hi"}]},
+    "no messages": {"model": "gpt-3.5-turbo", "messages": []},
+    "a negative token budget": {"model": "gpt-3.5-turbo", "max_tokens": -5,
+                                "messages": [{"role": "user", "content": "hi"}]},
+    "a fractional budget": {"model": "gpt-3.5-turbo", "max_tokens": 10.5,
+                            "messages": [{"role": "user", "content": "hi"}]},
+    "a body that is not JSON": "this is not JSON",
+}
 
 
 class KeepNoCookies(DefaultCookiePolicy):
@@ -84,6 +103,11 @@ class HttpClient:
         self._evidence.record(Exchange(actor, method, shown_path, answer.status, elapsed,
                                        json if content is None else content, body))
         return answer
+
+
+def credits(value: Any) -> Decimal | None:
+    """An amount of credits as an API gave it (a number or a decimal string), exactly."""
+    return None if value is None else Decimal(str(value))
 
 
 def server_timing(answer: Answer) -> dict[str, float]:

@@ -49,7 +49,14 @@ from creditflow.deployments.base import (
     Session,
     UsageEvent,
 )
-from creditflow.deployments.http import NO_ANSWER, Answer, HttpClient
+from creditflow.deployments.http import (
+    MALFORMED_CHAT_BODIES,
+    QUESTION,
+    STATUS_KINDS,
+    Answer,
+    HttpClient,
+    credits,
+)
 from creditflow.evidence import Evidence
 from creditflow.systems.identity import Identity
 from creditflow.systems.lago import Lago
@@ -63,20 +70,7 @@ MARKUP = {"free": Decimal(0), "trial": Decimal(0), "starter": Decimal("0.4"), "p
 # The guide's plans as the product's wallet tiers (user_credits.tier allows free, trial, starter,
 # professional, enterprise; "platform" is an organization plan, its members hold professional wallets).
 WALLET_TIERS = {"trial": "trial", "professional": "professional", "platform": "professional"}
-QUESTION = "Summarise the credit flow in one sentence."
-MALFORMED_BODIES = {
-    "an unknown model": {"model": "gpt-99-imaginary", "messages": [{"role": "user", "content": "hi"}]},
-    "no messages": {"model": "gpt-3.5-turbo", "messages": []},
-    "a negative token budget": {"model": "gpt-3.5-turbo", "max_tokens": -5,
-                                "messages": [{"role": "user", "content": "hi"}]},
-    "a fractional budget": {"model": "gpt-3.5-turbo", "max_tokens": 10.5,
-                            "messages": [{"role": "user", "content": "hi"}]},
-    "a body that is not JSON": "this is not JSON",
-}
 ANSWER_WITHIN_S = 30  # the guide expects an LLM call in 0.5 to 2 s; a request unanswered this long has hung
-STATUS_KINDS = {400: RefusalKind.INVALID, 401: RefusalKind.UNAUTHORIZED, 402: RefusalKind.PAYMENT,
-                403: RefusalKind.FORBIDDEN, 404: RefusalKind.NOT_FOUND, 409: RefusalKind.CONFLICT,
-                422: RefusalKind.INVALID, 429: RefusalKind.QUOTA, NO_ANSWER: RefusalKind.NO_ANSWER}
 
 
 class OssPrices(PriceList):
@@ -87,9 +81,6 @@ class OssPrices(PriceList):
         cost = Decimal(tokens) / 1000 * BASE_PER_1K * BALANCED * (1 + markup)
         return cost.quantize(self.smallest_amount, rounding=ROUND_HALF_UP)
 
-
-def credits(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
 
 
 def detail_of(answer: Answer) -> str:
@@ -342,13 +333,6 @@ class OssCache(CacheReader):
 class OssBilling(BillingReader):
     """What the product tells Lago: customers by organization id, `api_call` events."""
 
-    def __init__(self, lago: Lago):
-        self._lago = lago
-
-    async def customer_plans(self, customer_id: str) -> tuple[bool, list[str]]:
-        customer = await self._lago.customer(customer_id)
-        return customer is not None, await self._lago.active_plans(customer_id)
-
     async def usage_event(self, call: CallResult) -> UsageEvent | None:
         event = await self._lago.usage_event(call.request_id)
         if event is None:
@@ -526,7 +510,7 @@ class OpsCenterOssDeployment(Deployment):
         return call_result(request, sent_at, await self.api.chat(session, body, request.request_id))
 
     async def call_malformed(self, session: Session, problem: str) -> Reply[None]:
-        return reply(await self.api.chat(session, MALFORMED_BODIES[problem]))
+        return reply(await self.api.chat(session, MALFORMED_CHAT_BODIES[problem]))
 
     async def health(self) -> Reply[dict[str, str]]:
         """The product has no health report of its parts; its public status answer is what there is."""
