@@ -211,11 +211,11 @@ def after_scenario(context, scenario):
                                               "the sandbox restarted it")
     status = scenario.status.name
     facts = tuple(step.name for step in scenario.all_steps if step.step_type == "then" and step.status.name == "passed")
-    redactor = context.services.redactor
+    redactor, rule = context.services.redactor, rule_of(scenario)
     context.results.append(ScenarioResult(
         flow_of(scenario.effective_tags), scenario.feature.name, scenario.name, status,
         redactor.text(failure_message(scenario)), facts, cleanup_failures=context.world.cleanup_failures,
-        rule=rule_of(scenario).name if rule_of(scenario) else "", verdict=verdict_of(scenario),
+        rule=rule.name if rule else "", verdict=verdict_of(scenario),
     ))
     elapsed = time.monotonic() - context.scenario_started
     console(f"[{len(context.results)}] {status.upper():7} {scenario.name} ({elapsed:.1f} s)")

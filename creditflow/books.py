@@ -15,7 +15,6 @@ from creditflow.deployments.base import (
     MemberUsage,
     Pool,
     Reply,
-    TargetLacksPart,
     UsageEvent,
 )
 from creditflow.people import expect
@@ -141,26 +140,22 @@ class Books:
         return call, await self.w.deployment.billing.usage_event(call)
 
     # -- the provider double ------------------------------------------------------------------
-    def _provider(self, purpose: str) -> ProviderDouble:
-        if self.w.services.provider is None:
-            raise TargetLacksPart(f"{purpose} needs the LLM provider double (PROVIDER_DOUBLE_URL); "
-                                  "this target has none")
-        return self.w.services.provider
+    async def _provider_calls(self, purpose: str, since: float, model: str) -> list[ProviderCall]:
+        calls = await self.w.services.provider_double(purpose).calls_since(since)
+        return [c for c in calls if c.model and c.model.endswith(model)]
 
     async def provider_calls_of(self, name: str) -> list[ProviderCall]:
         """The calls the provider received for `name`'s last call, each with the fingerprint of its key."""
         call = self.w.actor(name).last_call
-        calls = await self._provider("seeing which key reached the provider").calls_since(call.sent_at)
-        return [c for c in calls if c.model and c.model.endswith(call.model)]
+        return await self._provider_calls("seeing which key reached the provider", call.sent_at, call.model)
 
     async def provider_calls_of_batch(self, name: str) -> list[ProviderCall]:
         """The calls the provider received since `name`'s last batch of calls began."""
         batch = self.w.actor(name).batch
         if not batch:
             raise FlowError(f"{name} has made no batch of calls in this scenario")
-        calls = await self._provider("counting the calls the provider served").calls_since(
-            min(call.sent_at for call in batch))
-        return [c for c in calls if c.model and c.model.endswith(batch[0].model)]
+        return await self._provider_calls("counting the calls the provider served",
+                                          min(call.sent_at for call in batch), batch[0].model)
 
     def byok_fingerprint(self) -> str:
         return ProviderDouble.fingerprint(self.w.services.config.byok_key)

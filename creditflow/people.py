@@ -4,7 +4,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from creditflow.actors import Actor, FlowError, Organization
-from creditflow.deployments.base import Refusal, RefusalKind, Reply, TargetLacksPart
+from creditflow.deployments.base import Refusal, RefusalKind, Reply
 
 if TYPE_CHECKING:
     from creditflow.world import World
@@ -100,19 +100,13 @@ class People:
         actor.last_reply = await self.w.deployment.store_byok_key(await self.w.session(actor), BYOK_PROVIDER, key)
         return actor.last_reply
 
-    def _provider(self, purpose: str):
-        if self.w.services.provider is None:
-            raise TargetLacksPart(f"{purpose} needs the LLM provider double (PROVIDER_DOUBLE_URL); "
-                                  "this target has none")
-        return self.w.services.provider
-
     async def break_provider(self) -> None:
-        provider = self._provider("making the provider fail")
+        provider = self.w.services.provider_double("making the provider fail")
         await provider.fail_calls("error")
         self.w.on_cleanup("heal the LLM provider", lambda: provider.fail_calls(None))
 
     async def provider_uses(self, percent: int) -> None:
-        provider = self._provider("choosing the tokens the provider reports")
+        provider = self.w.services.provider_double("choosing the tokens the provider reports")
         await provider.use_share(percent)
         self.w.on_cleanup("let the LLM provider use whole budgets again", lambda: provider.use_share(100))
 

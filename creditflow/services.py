@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from creditflow import deployments
 from creditflow.actors import Actor
 from creditflow.config import Config
-from creditflow.deployments.base import Deployment
+from creditflow.deployments.base import Deployment, TargetLacksPart
 from creditflow.evidence import Evidence
 from creditflow.metrics import Metrics
 from creditflow.redaction import Redactor
@@ -42,6 +42,13 @@ class Services:
 
     def unique(self, name: str) -> str:
         return f"{name.lower()}-{self.run_id}-{next(self._serial)}"
+
+    def provider_double(self, purpose: str) -> ProviderDouble:
+        """The provider double, which `purpose` needs; a target without one is an environment limit."""
+        if self.provider is None:
+            raise TargetLacksPart(f"{purpose} needs the LLM provider double (PROVIDER_DOUBLE_URL); "
+                                  "this target has none")
+        return self.provider
 
     async def enroll(self, name: str, plan: str, platform_admin: bool = False) -> Actor:
         account, session = await self.deployment.enroll(self.unique(name), plan, name, platform_admin)

@@ -3,7 +3,6 @@ live reference with run-unique names scrubbed) to typed results: every refusal k
 
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import pytest
@@ -24,25 +23,14 @@ from creditflow.deployments.contract import ContractApi, ContractDeployment
 from creditflow.deployments.http import HttpClient
 from creditflow.evidence import Evidence
 from creditflow.redaction import Redactor
+from tests.recorded import client_answering
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "contract"
 SESSION = Session("a-token", 0.0, owner="Ivy")
 ACME = OrgRef("org_00000000-0000-0000-0000-0000000ac3e0", "Acme")
 
 
-def recorded(name: str) -> httpx.Response:
-    answer = json.loads((FIXTURES / f"{name}.json").read_text())
-    return httpx.Response(answer["status"], headers=answer["headers"], json=answer["body"])
-
-
 def deployment_answering(name: str) -> tuple[ContractDeployment, list[httpx.Request]]:
-    sent: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return recorded(name)
-
-    client = HttpClient("http://ops-center.test", Evidence(Redactor()), transport=httpx.MockTransport(handler))
+    client, sent = client_answering("contract", name)
     return ContractDeployment(ContractApi(client), None, None, None, None), sent
 
 

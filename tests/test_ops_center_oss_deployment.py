@@ -4,7 +4,6 @@ are the product's own formula."""
 
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import pytest
@@ -14,26 +13,14 @@ from creditflow.deployments.http import HttpClient
 from creditflow.deployments.ops_center_oss import OpsCenterOssDeployment, OssApi, OssPrices
 from creditflow.evidence import Evidence
 from creditflow.redaction import Redactor
+from tests.recorded import client_answering
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ops-center-oss"
 SESSION = Session("SESSION", 0.0, owner="Ivy")
 ACME = OrgRef("ORG-ID", "acme")
 
 
-def recorded(name: str) -> httpx.Response:
-    answer = json.loads((FIXTURES / f"{name}.json").read_text())
-    return httpx.Response(answer["status"], headers=answer["headers"], json=answer["body"])
-
-
 def deployment_answering(*names: str) -> tuple[OpsCenterOssDeployment, list[httpx.Request]]:
-    sent, answers = [], iter(names)
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return recorded(next(answers))
-
-    client = HttpClient("http://ops-center.test", Evidence(Redactor()), headers={"Accept-Encoding": "identity"},
-                        transport=httpx.MockTransport(handler))
+    client, sent = client_answering("ops-center-oss", *names, headers={"Accept-Encoding": "identity"})
     return OpsCenterOssDeployment(OssApi(client), None, None, None, None, None), sent
 
 

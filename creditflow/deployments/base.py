@@ -299,9 +299,10 @@ class Deployment(ABC):
     @abstractmethod
     async def balance(self, session: Session) -> Reply[Balance]: ...
 
-    @abstractmethod
     async def recreate(self, account: Account, owner: str) -> tuple[Account, Session]:
         """The account removed and created again with the same username and e-mail (a new identity)."""
+        await self.remove(account)
+        return await self.enroll(account.username, account.plan, owner)
 
     @abstractmethod
     async def grant(self, operator: Session, account: Account, credits: Decimal) -> Reply[None]:

@@ -361,10 +361,6 @@ class ContractDeployment(Deployment):
         return reply(answer, Balance(credits(answer.field("credits")), answer.field("api_calls_used"),
                                      answer.field("api_calls_limit"), answer.field("tier")))
 
-    async def recreate(self, account: Account, owner: str) -> tuple[Account, Session]:
-        await self.remove(account)
-        return await self.enroll(account.username, account.plan, owner)
-
     async def grant(self, operator: Session, account: Account, amount: Decimal) -> Reply[None]:
         return reply(await self.api.grant(operator, None, whole(amount), user_id=account.user_id))
 

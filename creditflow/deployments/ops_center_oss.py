@@ -418,10 +418,6 @@ class OpsCenterOssDeployment(Deployment):
         limit = usage.field("api_calls_limit") if usage.ok else None
         return reply(answer, Balance(credits(answer.field("balance")), used, limit, answer.field("tier")))
 
-    async def recreate(self, account: Account, owner: str) -> tuple[Account, Session]:
-        await self.remove(account)
-        return await self.enroll(account.username, account.plan, owner)
-
     async def grant_by_email(self, operator: Session, email: str, amount: Decimal) -> Reply[None]:
         raise ProductRefused("Ops-Center-OSS has no API through which a platform administrator grants credits "
                              "to a user named by e-mail")
