@@ -2,6 +2,8 @@
 and the provider double's request log. Answers are typed; a question that cannot be answered fails
 with the business fact."""
 
+import asyncio
+import time
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from creditflow.world import World
 
 ORG_QUERIES = "organization queries"
+SETTLING_S = 15  # how long a call its caller left may take to be settled
+SECOND_CHARGE_S = 1.0  # the pause after the first charge in which a double charge would appear
 
 
 class Books:
@@ -95,6 +99,17 @@ class Books:
 
     async def own_charges(self, name: str) -> list[Charge]:
         return self._as_evidence(await self._ledger.charges(self.w.actor(name).user_id))
+
+    async def charges_settled(self, name: str) -> list[Charge]:
+        """`name`'s own charges once a call they left is settled: Ops-Center settles it after the caller has
+        gone, so the ledger is read until a charge appears (or SETTLING_S pass), then once more after a pause
+        in which a second charge would show."""
+        deadline = time.monotonic() + SETTLING_S
+        while not (charges := await self._ledger.charges(self.w.actor(name).user_id)) and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        if charges:
+            await asyncio.sleep(SECOND_CHARGE_S)
+        return await self.own_charges(name)
 
     async def member_charges(self, name: str, org_name: str) -> list[Charge]:
         return self._as_evidence(await self._ledger.charges(self.w.actor(name).user_id, self.w.org(org_name).org_id))

@@ -12,6 +12,8 @@ from creditflow.deployments.base import CallRequest, CallResult, Refusal, Refusa
 if TYPE_CHECKING:
     from creditflow.world import World
 
+# The pieces of a streamed answer read before a caller who "stops reading after the first words" leaves.
+FIRST_WORDS = 3
 # Server-side phases the deployments report, and the guide's budgeted operation each one measures.
 PHASES = {"credits": "credit deduction", "usage": "usage tracking"}
 
@@ -21,12 +23,16 @@ class Calls:
         self.w = world
 
     async def ask(self, name: str, model: str, tokens: int, use_byok: bool | None = None,
-                  request_id: str | None = None) -> CallResult:
+                  request_id: str | None = None, stream: bool = False, leave_after: int | None = None) -> CallResult:
         actor = self.w.acting(self.w.actor(name))
         await self._remember_opening(actor)
-        call = await self._call(actor, CallRequest(model, tokens, use_byok, request_id))
+        call = await self._call(actor, CallRequest(model, tokens, use_byok, request_id, stream, leave_after))
         actor.calls.append(call)
         return call
+
+    async def leave_stream(self, name: str, model: str, tokens: int) -> CallResult:
+        """A streamed call whose caller stops reading after the first words and closes the connection."""
+        return await self.ask(name, model, tokens, stream=True, leave_after=FIRST_WORDS)
 
     async def retried(self, name: str, model: str, tokens: int) -> tuple[CallResult, CallResult]:
         """The same call sent twice with one request id, the second after the first has ended."""

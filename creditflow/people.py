@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 BYOK_PROVIDER = "openrouter"
 MEMBER_PLAN = "platform"  # the plan of an organization's members
 
+SLOW_PIECE_MS = 20
+
 
 class People:
     def __init__(self, world: "World"):
@@ -109,6 +111,12 @@ class People:
         provider = self.w.services.provider_double("choosing the tokens the provider reports")
         await provider.use_share(percent)
         self.w.on_cleanup("let the LLM provider use whole budgets again", lambda: provider.use_share(100))
+
+    async def provider_streams(self, slowly: bool = False, usage: bool = True) -> None:
+        """Slowly: a piece every SLOW_PIECE_MS, so a caller can leave long before the answer ends."""
+        provider = self.w.services.provider_double("choosing how the provider streams")
+        await provider.stream_as(SLOW_PIECE_MS if slowly else 0, usage)
+        self.w.on_cleanup("let the LLM provider stream as usual", lambda: provider.stream_as())
 
 
 def expect(reply: Reply, failure: str):

@@ -50,7 +50,11 @@ def text_report(results: list[ScenarioResult], header: dict[str, str]) -> str:
         lines.append(f"{mark} {flow}: {verdict} ({len(mine) - len(failed)} of {len(mine)} scenarios passed)")
     for flow in flows:
         lines += ["", RULE, flow.upper(), RULE]
+        rule = None
         for result in (r for r in results if r.flow == flow):
+            if result.rule != rule:
+                rule = result.rule
+                lines.append(f"  Rule: {rule or '(none)'}")
             mark = "✓" if result.status == "passed" else "✗"
             lines.append(f"   {mark} {result.name}: {result.status.upper()}")
             lines += [f"       ✓ {fact}" for fact in result.facts]

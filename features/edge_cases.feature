@@ -26,6 +26,17 @@ Feature: Edge cases fail clearly and never lose or invent money
       And the refusal offers an upgrade
       And Ivy's credits are untouched
 
+  Rule: A stream the payer cannot afford is refused with 402 before any of it is sent
+
+    @critical @streaming
+    Scenario: Ivy's own credits, just short of a gpt-4 call, cannot pay for it as a stream
+      Given Ivy is an individual on the Professional plan with credits for just under one gpt-4 call of 100 tokens
+      When Ivy asks gpt-4 a question of 100 tokens and reads the answer as it is written
+      Then the call is refused with 402 Payment Required
+      And the refusal offers an upgrade
+      And no part of the answer reached Ivy
+      And Ivy's credits are untouched
+
   Rule: The API-call quota is enforced with 429 and the time it resets
 
     @slow @critical
@@ -125,6 +136,16 @@ Feature: Edge cases fail clearly and never lose or invent money
       When Ivy sends a gpt-3.5-turbo call of 100 tokens and then a gpt-4 call under the same request id
       Then the second call is refused because its request id named another call
       And Ivy was charged only for her first call
+
+  Rule: A caller who stops reading a stream is charged once, for the whole answer the provider wrote
+
+    @critical @streaming
+    Scenario: Ivy stops reading after the first words and is charged once for the whole answer
+      Given Ivy is an individual on the Professional plan with 1,000 credits
+      And the LLM provider writes its answers slowly
+      When Ivy asks gpt-4 a question of 100 tokens as a stream, and stops reading after the first words
+      Then Ivy left before the answer was complete
+      And Ivy is charged once, for the whole answer the provider wrote
 
   Rule: A call the provider fails costs nothing and is not counted
 

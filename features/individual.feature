@@ -87,3 +87,32 @@ Feature: An individual pays for LLM calls from their own credits
         | openai/gpt-4              | gpt-4           |
         | openai/gpt-4-turbo        | gpt-4-turbo     |
         | anthropic/claude-3-sonnet | claude-3-sonnet |
+
+  Rule: A streamed call is charged once, for the usage reported at its end
+
+    @critical @streaming
+    Scenario: Ivy's streamed call is charged once to her own credits
+      When Ivy asks gpt-4 a question of 100 tokens and reads the answer as it is written
+      Then Ivy received the answer piece by piece, and its last piece stated what the call cost
+      And the call is billed to Ivy's own credits at the price of that call
+      And Ivy's credits are down by the price of that call
+      And the ledger shows exactly 1 charge to Ivy, each the price of one such call
+
+    @streaming
+    Scenario: Ivy's stream pays for the 40 tokens it used, and the rest of its reservation comes back
+      Given the LLM provider uses 40 percent of each call's token budget
+      When Ivy asks gpt-4 a question of 100 tokens and reads the answer as it is written
+      Then the call costs the price of 40 tokens of gpt-4
+      And Ivy's credits are down by the price of that call
+      And the ledger shows exactly 1 charge to Ivy, each the price of one such call
+
+  Rule: A stream whose provider reports no usage is charged once, by a count of what was streamed
+
+    @streaming
+    Scenario: Ivy's stream is charged once though the LLM provider reported no usage
+      Given the LLM provider uses 40 percent of each call's token budget
+      And the LLM provider reports no usage in streamed answers
+      When Ivy asks gpt-4 a question of 100 tokens and reads the answer as it is written
+      Then the tokens charged cover every piece of the answer Ivy received
+      And Ivy's credits are down by the price of that call
+      And the ledger shows exactly 1 charge to Ivy, each the price of one such call

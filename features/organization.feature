@@ -37,6 +37,17 @@ Feature: Organization members pay from the organization's pool and their own all
       And Olivia's allocation in Acme is down from 2,500 by the price of that call
       And Acme's pool is down by the price of that call
 
+  Rule: A member's streamed call is charged once, to the allocation and the pool
+
+    @critical @streaming
+    Scenario: Olivia's streamed call is charged once to her allocation and to Acme's pool
+      When Olivia asks gpt-4 a question of 100 tokens and reads the answer as it is written
+      Then Olivia received the answer piece by piece, and its last piece stated what the call cost
+      And the call is billed to the organization at the price of that call
+      And Olivia's allocation in Acme is down from 2,500 by the price of that call
+      And Acme's pool is down by the price of that call
+      And the ledger shows exactly 1 charge to Olivia in Acme, each the price of one such call
+
   Rule: Usage is attributed to the member who made it
 
     @critical

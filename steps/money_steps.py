@@ -43,7 +43,8 @@ def priced_by_tokens_used(context, tokens, model):
     world = context.world
     caller = world.protagonist
     call, price = caller.succeeded_call(), world.price(model, tokens, caller.account.plan)
-    assert call.tokens == tokens, f"the provider should have reported {tokens} tokens used, not {call.tokens}"
+    assert call.tokens == tokens, (f"Ops-Center should report the {tokens} tokens the provider used for "
+                                   f"{caller.name}'s call, but reported {call.tokens}")
     assert call.cost == price, (f"{caller.name}'s call used {tokens} tokens of {model} and should cost {price} "
                                 f"credits, but cost {call.cost}")
 
@@ -146,7 +147,8 @@ async def nothing_charged_to_org(context, org):
 def assert_charges(world, charges, count: int, name: str, whom: str) -> None:
     price = world.price_of(name, succeeded=False)
     amounts = sorted({charge.credits for charge in charges})
-    assert len(charges) == count, f"the ledger should show {count} charges to {whom}, but shows {len(charges)}"
+    assert len(charges) == count, (f"the ledger should show {count} charge{'s' * (count != 1)} to {whom}, but shows "
+                                   f"{len(charges)}")
     assert amounts == [price], f"each charge to {whom} should be the price of one call, {price} credits: {amounts}"
     assert len({charge.request_id for charge in charges}) == count, f"a call charged to {whom} was charged twice"
 

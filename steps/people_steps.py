@@ -89,3 +89,13 @@ async def provider_uses_share(context, percent):
 @given("the LLM provider is failing")
 async def provider_failing(context):
     await context.world.people.break_provider()
+
+
+@given("the LLM provider reports no usage in streamed answers")
+async def provider_hides_stream_usage(context):
+    await context.world.people.provider_streams(usage=False)
+
+
+@given("the LLM provider writes its answers slowly")
+async def provider_writes_slowly(context):
+    await context.world.people.provider_streams(slowly=True)

@@ -6,6 +6,7 @@ The reference itself has no defect switch: each breakage below patches one funct
 so the self-tests can prove that the suite fails, with the business fact, when a rule is broken.
 """
 
+import asyncio
 import os
 import uuid
 
@@ -53,6 +54,30 @@ async def provider_always_fails(self, payer, request):
     raise Refused("provider_error", "The LLM provider failed (router answered 500); nothing was charged.")
 
 
+settle_once = calls.LlmCalls.settle
+
+
+async def settle_streams_twice(self, admission, request, tokens):
+    charged = await settle_once(self, admission, request, tokens)
+    if request.body.get("stream") and admission.reservation.account == "user":
+        await self.s.ledger.settle_own(admission.caller.user_id, 0, charged, f"{admission.request_id}-final",
+                                       request.model, tokens)
+    return charged
+
+
+relay_to_the_end = calls.LlmCalls.relay_stream
+
+
+async def relay_while_listened_to(self, admission, request, upstream, relay):
+    relaying = asyncio.create_task(relay_to_the_end(self, admission, request, upstream, relay))
+    while not relaying.done():
+        if relay.qsize() > 5:  # the listener has gone: a settlement made inside the response dies with it
+            relaying.cancel()
+            await self.withdraw(admission, RuntimeError("the listener left"))
+            return
+        await asyncio.sleep(0.01)
+
+
 BREAKAGES = {
     # a BYOK call is charged to the caller's own credits
     "byok_charged": (calls, "account_charged", charge_byok_to_own_credits),
@@ -70,6 +95,10 @@ BREAKAGES = {
     "copies_served": (calls.LlmCalls, "claim_request_id", check_only_what_was_charged),
     # a model named with its provider's prefix is refused
     "prefixed_id_rejected": (models, "canonical_model", bare_model_names_only),
+    # a streamed call is charged at its last chunk and again when the stream closes
+    "stream_charged_twice": (calls.LlmCalls, "settle", settle_streams_twice),
+    # a stream is settled only while its caller listens: one the caller left is served free
+    "left_stream_free": (calls.LlmCalls, "relay_stream", relay_while_listened_to),
 }
 
 

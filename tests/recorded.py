@@ -14,6 +14,9 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 def recorded(deployment: str, name: str) -> httpx.Response:
     answer = json.loads((FIXTURES / deployment / f"{name}.json").read_text())
+    if "events" in answer:  # server-sent events, each recorded as the text of its `data:` line
+        stream = "".join(f"data: {event}\n\n" for event in answer["events"])
+        return httpx.Response(answer["status"], headers=answer["headers"], content=stream.encode())
     return httpx.Response(answer["status"], headers=answer["headers"], json=answer["body"])
 
 

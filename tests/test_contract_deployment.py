@@ -145,3 +145,22 @@ async def test_accounts_are_named_by_their_identity_and_by_e_mail_only_when_aske
     bodies = [json.loads(request.content) for request in sent]
     assert bodies == [{"user_id": olivia.user_id, "credits": 500}, {"user_id": olivia.user_id, "credits": 100},
                       {"user_email": olivia.email, "credits": 100}]
+
+
+async def test_a_streamed_call_is_read_piece_by_piece_and_its_last_chunk_says_cost_payer_and_tokens():
+    result, sent = await call("chat_stream", CallRequest("gpt-3.5-turbo", 14, stream=True))
+    assert result.succeeded and not result.left_early
+    assert (result.pieces, result.cost, result.paid_by, result.tokens) == (4, Decimal(2), Payer.OWN_CREDITS, 14)
+    assert result.request_id.startswith("req_")
+    assert json.loads(sent.content)["stream"] is True
+
+
+async def test_a_caller_who_leaves_a_stream_has_read_only_the_first_pieces_and_no_cost():
+    result, _ = await call("chat_stream", CallRequest("gpt-3.5-turbo", 14, stream=True, leave_after=2))
+    assert result.left_early and result.pieces == 2 and result.cost is None
+    assert "left by the caller after 2 pieces" in result.describe()
+
+
+async def test_a_refused_stream_is_a_plain_refusal():
+    result, _ = await call("chat_insufficient", CallRequest("gpt-4", 100, stream=True))
+    assert result.refusal.kind is RefusalKind.PAYMENT and result.pieces == 0

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from creditflow.deployments.base import Payer, RefusalKind, Session
 from creditflow.deployments.http import server_timing
+from sandbox.opscenter.calls import CallRequest, own_count
 
 pytestmark = pytest.mark.live
 
@@ -156,6 +157,38 @@ async def test_a_charged_call_answers_with_cost_payer_rate_headers_and_one_ledge
     charges = await world.books.own_charges("Ivy")
     assert [(c.credits, c.model, c.tokens, c.request_id) for c in charges] == [(48, "gpt-4", 100, body["request_id"])]
     assert await world.books.cached_balance("Ivy") == 52
+
+
+async def test_a_streamed_call_relays_the_chunks_then_the_usage_and_cost_and_writes_one_ledger_row(world, api):
+    ivy = await world.people.sign_up("Ivy", "professional", credits=100)
+    answer = await api.chat(ivy.session, "gpt-4", 100, stream=True)
+    assert answer.status == 200 and answer.headers["content-type"].startswith("text/event-stream")
+    assert answer.headers["x-ratelimit-remaining"] == "9999" and answer.headers["x-request-id"].startswith("req_")
+    *chunks, receipt, done = answer.events
+    assert done == "[DONE]" and all(chunk["object"] == "chat.completion.chunk" for chunk in chunks)
+    assert sum(1 for chunk in chunks if chunk["choices"] and chunk["choices"][0]["delta"].get("content")) == 90
+    assert receipt["choices"] == [] and receipt["usage"]["total_tokens"] == 100
+    assert (receipt["cost_credits"], receipt["billed_to"], receipt["byok_used"]) == (48, "user", False)
+    charges = await world.books.own_charges("Ivy")
+    assert [(c.credits, c.request_id) for c in charges] == [(48, answer.headers["x-request-id"])]
+    assert await world.books.cached_balance("Ivy") == 52
+
+
+async def test_an_unaffordable_or_failed_stream_is_a_plain_error_answer_before_any_event(world, api):
+    ivy = await world.people.sign_up("Ivy", "professional", credits=10)
+    answer = await api.chat(ivy.session, "gpt-4", 100, stream=True)
+    assert answer.status == 402 and answer.field("error") == "insufficient_credits" and answer.events == ()
+    await world.people.grant("Ivy", 100)
+    await world.people.break_provider()
+    answer = await api.chat(ivy.session, "gpt-4", 100, stream=True)
+    assert answer.status == 502 and answer.field("error") == "provider_error" and answer.events == ()
+    balance = await world.books.balance("Ivy")
+    assert (balance.credits, balance.calls_used) == (110, 0)
+
+
+def test_a_stream_without_reported_usage_is_counted_a_token_a_piece_and_four_characters_a_prompt_token():
+    request = CallRequest("gpt-4", 100, {"messages": [{"role": "user", "content": "x" * 41}]}, None, None)
+    assert own_count(request, 30) == {"prompt_tokens": 11, "completion_tokens": 30, "total_tokens": 41}
 
 
 async def test_a_refusal_for_payment_carries_the_rate_headers_and_changes_nothing(world, api):

@@ -128,3 +128,11 @@ async def test_the_shared_client_keeps_no_actors_cookie():
     await client.send("Ivy", "GET", "/one")
     await client.send("a stranger", "GET", "/two")
     assert seen == [None, None]
+
+
+async def test_a_streamed_answer_carries_the_pieces_but_neither_cost_nor_payer_nor_usage():
+    deployment, sent = deployment_answering("chat_stream")
+    result = await deployment.call(SESSION, CallRequest("gpt-3.5-turbo", 14, stream=True))
+    assert result.succeeded and result.pieces == 4
+    assert (result.cost, result.paid_by, result.tokens) == (None, None, None)
+    assert json.loads(sent[0].content)["stream"] is True and sent[0].headers["cookie"] == "session_token=SESSION"

@@ -219,6 +219,11 @@ def broken_ops_center(stack, breakage: str):
     ("prefixed_id_rejected", ["-n", "^Ivy's call to openai/gpt-4 costs what a gpt-4 call costs"], "Individual Flow",
      "Ivy's call should have succeeded, but Ops-Center answered 422 (invalid) 'The request is not valid: model: "
      "unknown model 'openai/gpt-4'"),
+    ("stream_charged_twice", ["-n", "^Ivy's streamed call is charged once to her own credits$"], "Individual Flow",
+     "the ledger should show 1 charge to Ivy, but shows 2"),
+    ("left_stream_free", ["-n", "^Ivy stops reading after the first words"], "Edge Cases",
+     "Ivy should be charged once for the stream she left, but the ledger shows 0 charges: the stream she left was "
+     "served free"),
 ])
 def test_a_broken_reference_fails_with_the_business_fact(stack, tmp_path, breakage, selection, flow, fact):
     with broken_ops_center(stack, breakage) as url:

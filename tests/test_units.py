@@ -91,13 +91,16 @@ def test_the_embedded_target_asks_the_sandbox_and_keeps_explicit_overrides():
 
 def test_text_report_has_the_guides_sections_and_marks_failures():
     results = [
-        ScenarioResult("Individual Flow", "f", "Ivy pays", "passed", facts=("Ivy has 991 credits left",)),
+        ScenarioResult("Individual Flow", "f", "Ivy pays", "passed", facts=("Ivy has 991 credits left",),
+                       rule="A call costs credits"),
+        ScenarioResult("Individual Flow", "f", "Ivy streams", "passed", rule="A stream is charged once"),
         ScenarioResult("BYOK Flow", "f", "Bea pays nothing", "failed", "Then ...: Bea's call should cost 0 credits"),
         ScenarioResult("Edge Cases", "f", "Tess is refused", "passed"),
     ]
     report = text_report(results, {"Target": "embedded"})
-    assert "✓ Individual Flow: PASSED (1 of 1 scenarios passed)" in report
-    assert "   ✓ Ivy pays: PASSED\n       ✓ Ivy has 991 credits left" in report
+    assert "✓ Individual Flow: PASSED (2 of 2 scenarios passed)" in report
+    assert ("  Rule: A call costs credits\n   ✓ Ivy pays: PASSED\n       ✓ Ivy has 991 credits left\n"
+            "  Rule: A stream is charged once\n   ✓ Ivy streams: PASSED") in report
     assert "✗ BYOK Flow: FAILED (0 of 1 scenarios passed)" in report
     assert "Bea's call should cost 0 credits" in report
     assert "manual test required" not in report.lower()

@@ -138,6 +138,8 @@ class CallRequest:
     tokens: int
     use_byok: bool | None = None
     request_id: str | None = None
+    stream: bool = False  # the answer is read as it is written (server-sent events)
+    leave_after: int | None = None  # of a stream: the pieces read before the caller stops listening
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,8 @@ class CallResult:
     tokens: int | None = None  # as the provider reported them
     request_id: str | None = None
     phases: dict[str, float] = field(default_factory=dict)  # server-side timings, milliseconds
+    pieces: int = 0  # of a streamed answer: the pieces of text received
+    left_early: bool = False  # the caller stopped listening before the stream ended
 
     @property
     def succeeded(self) -> bool:
@@ -163,6 +167,8 @@ class CallResult:
         return self.request.model
 
     def describe(self) -> str:
+        if self.left_early:
+            return f"left by the caller after {self.pieces} pieces of the streamed answer"
         if self.refusal is None:
             return f"succeeded, {self.cost} credits paid by {self.paid_by}"
         return self.refusal.describe()

@@ -44,6 +44,7 @@ from creditflow.deployments.http import (
     HttpClient,
     credits,
     server_timing,
+    streamed_piece,
 )
 from creditflow.evidence import Evidence
 from creditflow.systems.identity import Identity
@@ -99,11 +100,32 @@ def call_result(request: CallRequest, sent_at: float, answer: Answer) -> CallRes
     if answer.status != 200:
         return CallResult(request, sent_at, answer.elapsed_ms, refusal(answer, RefusalKind.DUPLICATE),
                           phases=phases)
+    if request.stream:
+        return streamed_result(request, sent_at, answer)
     usage = answer.field("usage") or {}
     return CallResult(
         request, sent_at, answer.elapsed_ms,
         cost=credits(answer.field("cost_credits")), paid_by=PAYERS.get(answer.field("billed_to")),
         tokens=usage.get("total_tokens"), request_id=answer.field("request_id"), phases=phases,
+    )
+
+
+def streamed_result(request: CallRequest, sent_at: float, answer: Answer) -> CallResult:
+    """A streamed answer: pieces of text, then a last chunk with the usage and what the call cost."""
+    pieces = sum(map(streamed_piece, answer.events))
+    request_id = answer.headers.get("x-request-id")
+    if answer.left_early:
+        return CallResult(request, sent_at, answer.elapsed_ms, pieces=pieces, left_early=True, request_id=request_id)
+    failure = next((event["error"] for event in answer.events if isinstance(event, dict) and "error" in event), None)
+    if failure is not None:
+        detail = f"the stream ended in an error: {failure.get('message') if isinstance(failure, dict) else failure}"
+        return CallResult(request, sent_at, answer.elapsed_ms, Refusal(RefusalKind.SERVER_ERROR, answer.status,
+                                                                       detail), pieces=pieces, request_id=request_id)
+    last = next((event for event in reversed(answer.events) if isinstance(event, dict) and "usage" in event), {})
+    return CallResult(
+        request, sent_at, answer.elapsed_ms, cost=credits(last.get("cost_credits")),
+        paid_by=PAYERS.get(last.get("billed_to")), tokens=(last.get("usage") or {}).get("total_tokens"),
+        request_id=last.get("request_id", request_id), pieces=pieces,
     )
 
 
@@ -170,14 +192,18 @@ class ContractApi:
         return await self.send(session, "GET", "/api/v1/settings/byok-keys")
 
     async def chat(self, session: Session | None, model: str, max_tokens: int, use_byok: bool | None = None,
-                   request_id: str | None = None) -> Answer:
+                   request_id: str | None = None, stream: bool = False, leave_after: int | None = None) -> Answer:
         headers = {}
         if use_byok is not None:
             headers["X-Use-BYOK"] = "true" if use_byok else "false"
         if request_id is not None:
             headers["X-Request-Id"] = request_id
         body = {"model": model, "max_tokens": max_tokens, "messages": [{"role": "user", "content": QUESTION}]}
-        return await self.send(session, "POST", "/api/v1/llm/chat/completions", json=body, headers=headers)
+        if not stream:
+            return await self.send(session, "POST", "/api/v1/llm/chat/completions", json=body, headers=headers)
+        owner = session.owner if session is not None else "a stranger"
+        return await self.http.stream(owner, "/api/v1/llm/chat/completions", json=body | {"stream": True},
+                                      headers=self._auth(session) | headers, leave_after=leave_after)
 
     async def chat_as_sent(self, session: Session, body: Any) -> Answer:
         """A chat request exactly as given: a dict is sent as JSON, a string as raw bytes."""
@@ -419,7 +445,8 @@ class ContractDeployment(Deployment):
     # -- LLM calls ----------------------------------------------------------------------------
     async def call(self, session: Session, request: CallRequest) -> CallResult:
         sent_at = time.time()
-        answer = await self.api.chat(session, request.model, request.tokens, request.use_byok, request.request_id)
+        answer = await self.api.chat(session, request.model, request.tokens, request.use_byok, request.request_id,
+                                     request.stream, request.leave_after)
         return call_result(request, sent_at, answer)
 
     async def call_malformed(self, session: Session, problem: str) -> Reply[None]:

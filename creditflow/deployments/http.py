@@ -1,5 +1,6 @@
 """The HTTP plumbing every deployment shares: one client, timings, and evidence of each exchange."""
 
+import json as jsonlib
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -44,6 +45,8 @@ class Answer:
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
     elapsed_ms: float = 0.0
+    events: tuple = ()  # of a server-sent event stream: each `data:` line, parsed as JSON where it is JSON
+    left_early: bool = False  # the stream was closed by the client before it ended
 
     @property
     def ok(self) -> bool:
@@ -103,6 +106,52 @@ class HttpClient:
         self._evidence.record(Exchange(actor, method, shown_path, answer.status, elapsed,
                                        json if content is None else content, body))
         return answer
+
+
+    async def stream(self, actor: str, path: str, *, json: Any, headers: dict[str, str] | None = None,
+                     leave_after: int | None = None) -> Answer:
+        """A POST whose answer is read as server-sent events; after `leave_after` pieces (events for which
+        `streamed_piece` holds) the client stops listening and closes the connection."""
+        started, events, pieces, left = time.perf_counter(), [], 0, False
+        try:
+            async with self._http.stream("POST", path, json=json, headers=headers) as response:
+                if not response.headers.get("content-type", "").startswith("text/event-stream"):
+                    await response.aread()
+                    body = response.json() if response.content else None
+                    answer = Answer(response.status_code, body, {k.lower(): v for k, v in response.headers.items()},
+                                    (time.perf_counter() - started) * 1000)
+                    self._evidence.record(Exchange(actor, "POST", path, answer.status, answer.elapsed_ms, json, body))
+                    return answer
+                async for line in response.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line.removeprefix("data:").strip()
+                    try:
+                        events.append(jsonlib.loads(data))
+                    except ValueError:
+                        events.append(data)
+                    pieces += streamed_piece(events[-1])
+                    if leave_after is not None and pieces >= leave_after:
+                        left = True
+                        break
+                status, headers_seen = response.status_code, {k.lower(): v for k, v in response.headers.items()}
+        except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError) as error:
+            elapsed = (time.perf_counter() - started) * 1000
+            self.unanswered += 1
+            what = f"the stream broke off after {len(events)} events ({type(error).__name__})"
+            self._evidence.record(Exchange(actor, "POST", path, NO_ANSWER, elapsed, json, what))
+            return Answer(NO_ANSWER, what, {}, elapsed, tuple(events))
+        elapsed = (time.perf_counter() - started) * 1000
+        shown = (f"{len(events)} server-sent events" + (", then the client left" if left else "")
+                 + (f"; the last: {events[-1]}" if events else ""))
+        self._evidence.record(Exchange(actor, "POST", path, status, elapsed, json, shown))
+        return Answer(status, None, headers_seen, elapsed, tuple(events), left)
+
+
+def streamed_piece(event: Any) -> bool:
+    """An OpenAI chat chunk that carries some of the answer's text."""
+    return isinstance(event, dict) and any((choice.get("delta") or {}).get("content")
+                                           for choice in event.get("choices") or [])
 
 
 def credits(value: Any) -> Decimal | None:

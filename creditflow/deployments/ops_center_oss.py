@@ -56,6 +56,7 @@ from creditflow.deployments.http import (
     Answer,
     HttpClient,
     credits,
+    streamed_piece,
 )
 from creditflow.evidence import Evidence
 from creditflow.systems.identity import Identity
@@ -114,8 +115,26 @@ def reply(answer: Answer, value: Any = None) -> Reply:
     return Reply(refusal=refusal(answer), elapsed_ms=answer.elapsed_ms)
 
 
+def streamed_result(request: CallRequest, sent_at: float, answer: Answer) -> CallResult:
+    """A streamed answer: the provider's chunks as relayed, with no `_metadata`: what the call cost and who paid
+    are not in it; a failure after the first byte is an `error` event in a 200 answer (litellm_api.py:1291-1304)."""
+    pieces = sum(map(streamed_piece, answer.events))
+    if answer.left_early:
+        return CallResult(request, sent_at, answer.elapsed_ms, pieces=pieces, left_early=True)
+    failure = next((event["error"] for event in answer.events if isinstance(event, dict) and "error" in event), None)
+    if failure is not None:
+        detail = f"the stream ended in an error: {failure.get('message') if isinstance(failure, dict) else failure}"
+        return CallResult(request, sent_at, answer.elapsed_ms, Refusal(RefusalKind.SERVER_ERROR, answer.status,
+                                                                       detail), pieces=pieces)
+    usage = next((event["usage"] for event in reversed(answer.events) if isinstance(event, dict)
+                  and event.get("usage")), {})
+    return CallResult(request, sent_at, answer.elapsed_ms, tokens=usage.get("total_tokens"), pieces=pieces)
+
+
 def call_result(request: CallRequest, sent_at: float, answer: Answer) -> CallResult:
     """A chat answer: the provider's completion plus the product's `_metadata`."""
+    if request.stream and answer.status == 200:
+        return streamed_result(request, sent_at, answer)
     if answer.status != 200 or not isinstance(answer.body, dict):
         failed = answer if answer.status != 200 else Answer(502, "the chat answer was empty", answer.headers,
                                                             answer.elapsed_ms)
@@ -141,10 +160,12 @@ class OssApi:
     def __init__(self, http: HttpClient):
         self.http = http
 
+    @staticmethod
+    def _cookie(session: Session | None) -> dict[str, str]:
+        return {"Cookie": f"session_token={session.secret}"} if session is not None and session.secret else {}
+
     async def send(self, session: Session | None, method: str, path: str, **kwargs) -> Answer:
-        headers = kwargs.pop("headers", {})
-        if session is not None and session.secret:
-            headers["Cookie"] = f"session_token={session.secret}"
+        headers = self._cookie(session) | kwargs.pop("headers", {})
         owner = session.owner if session is not None else "a stranger"
         return await self.http.send(owner, method, path, headers=headers, **kwargs)
 
@@ -199,6 +220,12 @@ class OssApi:
         if isinstance(body, str):
             return await self.send(session, "POST", "/api/v1/llm/chat/completions", content=body, headers=headers)
         return await self.send(session, "POST", "/api/v1/llm/chat/completions", json=body, headers=headers)
+
+    async def stream_chat(self, session: Session, body: dict, request_id: str | None,
+                          leave_after: int | None) -> Answer:
+        headers = self._cookie(session) | ({"X-Request-ID": request_id} if request_id else {})
+        return await self.http.stream(session.owner, "/api/v1/llm/chat/completions", json=body | {"stream": True},
+                                      headers=headers, leave_after=leave_after)
 
 
 class Arrangements:
@@ -503,6 +530,9 @@ class OpsCenterOssDeployment(Deployment):
         sent_at = time.time()
         body = {"model": request.model, "max_tokens": request.tokens,
                 "messages": [{"role": "user", "content": QUESTION}]}
+        if request.stream:
+            return call_result(request, sent_at, await self.api.stream_chat(session, body, request.request_id,
+                                                                                request.leave_after))
         return call_result(request, sent_at, await self.api.chat(session, body, request.request_id))
 
     async def call_malformed(self, session: Session, problem: str) -> Reply[None]:

@@ -1,4 +1,5 @@
-"""The LLM provider double's request log (which key reached which route) and its fault switch."""
+"""The LLM provider double's request log (which key reached which route) and its switches: faults, the
+share of the budget it reports used, and how it streams."""
 
 import hashlib
 from dataclasses import dataclass
@@ -36,6 +37,11 @@ class ProviderDouble:
     async def use_share(self, percent: int) -> None:
         """Each answer reports `percent` of the call's token budget as used (100: all of it)."""
         answer = await self._http.post("/_double/usage", json={"percent": percent})
+        answer.raise_for_status()
+
+    async def stream_as(self, pace_ms: int = 0, usage: bool = True) -> None:
+        """Streamed answers: `pace_ms` between two pieces, and whether the last piece reports the usage."""
+        answer = await self._http.post("/_double/stream", json={"pace_ms": pace_ms, "usage": usage})
         answer.raise_for_status()
 
     @staticmethod

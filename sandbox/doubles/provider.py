@@ -2,19 +2,23 @@
 
 It stands in for the LLM providers, which cannot be reached offline. Usage is the call's token budget
 (`max_tokens`, 100 by default), or the share of it that `/_double/usage` asks for (a real provider
-reports what it used, usually less), so credit costs are predictable. It records which key
+reports what it used, usually less), so credit costs are predictable. With `"stream": true` it answers
+with server-sent events as OpenAI does: one completion token per chunk, then, when the request asked
+with `stream_options.include_usage`, a last chunk with no choices and the usage; `/_double/stream`
+paces the chunks and can leave the usage out, as some providers do. It records which key
 each call carried as a SHA-256 fingerprint and a short hint: enough to prove a BYOK key was used,
 without keeping the key itself. `/_double/fault` makes the next calls fail (HTTP 500 or a stall).
 """
 
 import asyncio
 import hashlib
+import json
 import math
 import time
 import uuid
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 PROMPT_TOKENS = 10
@@ -29,13 +33,38 @@ class Usage(BaseModel):
     percent: int = Field(default=100, ge=1, le=100)  # of each call's token budget
 
 
+class Streaming(BaseModel):
+    pace_ms: int = Field(default=0, ge=0, le=1000)  # between two chunks
+    usage: bool = True  # the last chunk reports the usage when the request asks for it
+
+
 def fingerprint(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
 def create_app() -> FastAPI:
     app = FastAPI(title="LLM provider double")
-    state = {"requests": [], "fault": None, "usage_percent": 100}
+    state = {"requests": [], "fault": None, "usage_percent": 100, "stream": Streaming()}
+
+    async def stream(body: dict, completion_id: str, total: int):
+        settings: Streaming = state["stream"]
+        created, model = int(time.time()), body.get("model")
+
+        def event(choices: list, **extra) -> str:
+            chunk = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
+                     "choices": choices, **extra}
+            return f"data: {json.dumps(chunk)}\n\n"
+
+        yield event([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
+        for _ in range(total - PROMPT_TOKENS):
+            if settings.pace_ms:
+                await asyncio.sleep(settings.pace_ms / 1000)
+            yield event([{"index": 0, "delta": {"content": " word"}, "finish_reason": None}])
+        yield event([{"index": 0, "delta": {}, "finish_reason": "stop"}])
+        if settings.usage and (body.get("stream_options") or {}).get("include_usage"):
+            yield event([], usage={"prompt_tokens": PROMPT_TOKENS, "completion_tokens": total - PROMPT_TOKENS,
+                                   "total_tokens": total})
+        yield "data: [DONE]\n\n"
 
     async def complete(request: Request, route: str):
         body = await request.json()
@@ -43,6 +72,7 @@ def create_app() -> FastAPI:
         state["requests"].append({
             "route": route,
             "model": body.get("model"),
+            "streamed": bool(body.get("stream")),
             "key_sha256": fingerprint(bearer) if bearer else None,
             "key_hint": f"{bearer[:6]}...{bearer[-4:]}" if len(bearer) > 12 else "(short)",
             "at": time.time(),
@@ -54,8 +84,11 @@ def create_app() -> FastAPI:
             await asyncio.sleep(120)
         budget = int(body.get("max_tokens") or DEFAULT_TOKENS)
         total = max(math.ceil(budget * state["usage_percent"] / 100), PROMPT_TOKENS + 1)
+        completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        if body.get("stream"):
+            return StreamingResponse(stream(body, completion_id, total), media_type="text/event-stream")
         return {
-            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+            "id": completion_id,
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model"),
@@ -94,6 +127,11 @@ def create_app() -> FastAPI:
     async def usage(body: Usage):
         state["usage_percent"] = body.percent
         return {"percent": body.percent}
+
+    @app.post("/_double/stream")
+    async def streaming(body: Streaming):
+        state["stream"] = body
+        return body
 
     @app.get("/health")
     async def health():

@@ -1,16 +1,18 @@
 """An LLM call, as docs/contract.md orders it: six steps, each a method, run in this order.
 
-1. authenticate  2. take_quota  3. choose_payer  4. reserve  5. route  6. settle
+1. authenticate  2. take_quota  3. choose_payer  4. reserve  5. route (or open_stream)  6. settle
 
 Nothing here knows HTTP: a refusal is a `Refused` naming its reason; routers/llm.py renders it.
 """
 
+import asyncio
 import hashlib
 import json
 import logging
 import math
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -75,11 +77,66 @@ class Timer:
         self.phases[phase] = self.phases.get(phase, 0.0) + (time.perf_counter() - started) * 1000
 
 
+@dataclass
+class Admission:
+    """A call admitted by steps 1 to 4: its id claimed, its API call counted, its worst case reserved."""
+
+    caller: Caller
+    request_id: str
+    quota: QuotaState
+    payer: Payer
+    reservation: Reservation
+    timer: Timer
+    settled: bool = False
+
+
+@dataclass
+class StreamedCall:
+    """A call answered as server-sent events; `events` ends with the usage and what the call cost."""
+
+    request_id: str
+    quota: QuotaState
+    events: AsyncIterator[str]
+
+
 class LlmCalls:
     def __init__(self, service: OpsCenter):
         self.s = service
 
     async def call(self, credentials: str | None, request: CallRequest) -> Receipt:
+        admission = await self.admit(credentials, request)
+        try:
+            started = time.perf_counter()
+            completion = await self.route(admission.payer, request)                    # 5
+            admission.timer.add("provider", started)
+            tokens = int(completion.get("usage", {}).get("total_tokens", 0))
+            charged = await self.settle(admission, request, tokens)                    # 6
+        except BaseException as error:
+            await self.withdraw(admission, error)
+            raise
+        return Receipt(completion, charged, admission.payer.kind, admission.request_id, admission.quota,
+                       admission.timer.phases)
+
+    async def stream(self, credentials: str | None, request: CallRequest) -> StreamedCall:
+        """Steps 1 to 4 and the provider's first answer come before the first byte, so a refusal is a plain
+        status; the stream is then read to its end and settled by a task of its own, so a client that
+        leaves mid-stream is still charged, once, for what the provider produced (docs/contract.md)."""
+        admission = await self.admit(credentials, request)
+        try:
+            upstream = await self.open_stream(admission.payer, request)                # 5
+        except BaseException as error:
+            await self.withdraw(admission, error)
+            raise
+        relay: asyncio.Queue[str | None] = asyncio.Queue()
+        self.s.keep(asyncio.create_task(self.relay_stream(admission, request, upstream, relay)))
+
+        async def events() -> AsyncIterator[str]:
+            while (event := await relay.get()) is not None:
+                yield event
+
+        return StreamedCall(admission.request_id, admission.quota, events())
+
+    async def admit(self, credentials: str | None, request: CallRequest) -> Admission:
         timer = Timer()
         caller = await self.authenticate(credentials)                                  # 1
         request_id = await self.claim_request_id(caller, request)
@@ -95,22 +152,20 @@ class LlmCalls:
             started = time.perf_counter()
             reservation = await self.reserve(payer, request)                           # 4
             timer.add("credits", started)
-            started = time.perf_counter()
-            try:
-                completion = await self.route(payer, request)                          # 5
-            except BaseException:
-                await self.release(payer, reservation)
-                raise
-            timer.add("provider", started)
-            receipt = await self.settle(payer, reservation, request, request_id, completion, quota, timer)  # 6
         except BaseException as error:
-            quota = await self.s.return_call(caller, quota)
-            await self.s.release_request_id(caller, request_id)
-            if isinstance(error, Refused):
-                error.quota = quota
+            await self.withdraw(Admission(caller, request_id, quota, Payer("user", caller), Reservation(None, 0),
+                                          timer), error)
             raise
-        receipt.timings = timer.phases
-        return receipt
+        return Admission(caller, request_id, quota, payer, reservation, timer)
+
+    async def withdraw(self, admission: Admission, error: BaseException) -> None:
+        """A call that was not served gives back its reservation, its API call and its request id."""
+        if not admission.settled:
+            await self.release(admission.payer, admission.reservation)
+        quota = await self.s.return_call(admission.caller, admission.quota)
+        await self.s.release_request_id(admission.caller, admission.request_id)
+        if isinstance(error, Refused):
+            error.quota = quota
 
     async def authenticate(self, credentials: str | None) -> Caller:
         return await self.s.caller(credentials)
@@ -177,31 +232,84 @@ class LlmCalls:
         elif reservation.account == "organization":
             await self.s.ledger.release_org(payer.org_id, user_id, reservation.amount)
 
-    async def route(self, payer: Payer, request: CallRequest) -> dict:
+    def provider_call(self, payer: Payer, request: CallRequest) -> tuple[str, dict, dict]:
         """Through LiteLLM: the platform's provider, or OpenRouter with the caller's own key."""
         body = dict(request.body)
         body["model"] = f"openrouter/{request.model}" if payer.kind == "byok" else f"openai/{request.model}"
         if payer.kind == "byok":
             body["api_key"] = self.s.fernet.decrypt(payer.byok_cipher).decode()
         settings = self.s.settings
+        return (f"{settings.litellm_url}/chat/completions", body,
+                {"Authorization": f"Bearer {settings.litellm_key}"})
+
+    async def route(self, payer: Payer, request: CallRequest) -> dict:
+        url, body, headers = self.provider_call(payer, request)
         try:
-            answer = await self.s.http.post(f"{settings.litellm_url}/chat/completions", json=body, timeout=60,
-                                            headers={"Authorization": f"Bearer {settings.litellm_key}"})
+            answer = await self.s.http.post(url, json=body, headers=headers, timeout=60)
         except httpx.HTTPError as error:
-            log.warning("the LLM router failed a call: %s", type(error).__name__)
-            raise Refused("provider_unavailable", f"The LLM provider could not be reached ({type(error).__name__}); "
-                          "nothing was charged.") from None
+            raise unreachable(error) from None
         if answer.status_code != 200:
-            raise Refused("provider_error", f"The LLM provider failed (router answered {answer.status_code}); "
-                          "nothing was charged.")
+            raise provider_failed(answer.status_code)
         return answer.json()
 
-    async def settle(self, payer: Payer, reservation: Reservation, request: CallRequest, request_id: str,
-                     completion: dict, quota: QuotaState, timer: Timer) -> Receipt:
+    async def open_stream(self, payer: Payer, request: CallRequest) -> httpx.Response:
+        url, body, headers = self.provider_call(payer, request)
+        body["stream_options"] = {"include_usage": True}
+        try:
+            answer = await self.s.http.send(self.s.http.build_request("POST", url, json=body, headers=headers,
+                                                                      timeout=60), stream=True)
+        except httpx.HTTPError as error:
+            raise unreachable(error) from None
+        if answer.status_code != 200:
+            await answer.aclose()
+            raise provider_failed(answer.status_code)
+        return answer
+
+    async def relay_stream(self, admission: Admission, request: CallRequest, upstream: httpx.Response,
+                           relay: asyncio.Queue) -> None:
+        """Reads the provider's stream to its end whether or not the client still listens, then settles once.
+
+        The last event carries the usage and what the call cost; a stream that reported no usage is charged
+        by Ops-Center's own count of it; one the provider broke off is charged for what it had sent."""
+        usage, pieces, last_chunk = None, 0, {}
+        try:
+            async for line in upstream.aiter_lines():
+                data = line.removeprefix("data:").strip()
+                if not line.startswith("data:") or data == "[DONE]":
+                    continue
+                chunk = json.loads(data)
+                last_chunk = chunk
+                if chunk.get("usage"):
+                    usage = chunk["usage"]
+                    continue  # sent last, with what the call cost
+                pieces += sum(1 for choice in chunk.get("choices", []) if (choice.get("delta") or {}).get("content"))
+                relay.put_nowait(sse(chunk))
+        except (httpx.HTTPError, ValueError) as error:
+            log.warning("the provider broke off a stream: %s", type(error).__name__)
+        finally:
+            await upstream.aclose()
+        if usage is None:
+            usage = own_count(request, pieces)
+        try:
+            charged = await self.settle(admission, request, int(usage.get("total_tokens", 0)))
+        except BaseException as error:
+            await self.withdraw(admission, error)
+            detail = error.detail if isinstance(error, Refused) else "The call could not be settled."
+            relay.put_nowait(sse({"error": {"message": detail, "type": "settlement_failed"}}))
+        else:
+            relay.put_nowait(sse({
+                "id": last_chunk.get("id"), "object": "chat.completion.chunk", "model": last_chunk.get("model"),
+                "choices": [], "usage": usage, "cost_credits": charged, "byok_used": admission.payer.kind == "byok",
+                "billed_to": admission.payer.kind, "request_id": admission.request_id,
+            }))
+        relay.put_nowait("data: [DONE]\n\n")
+        relay.put_nowait(None)
+
+    async def settle(self, admission: Admission, request: CallRequest, tokens: int) -> int:
         """Charges the actual cost (never above the reservation), records it once, counts and bills the call."""
-        tokens = int(completion.get("usage", {}).get("total_tokens", 0))
+        payer, reservation, timer = admission.payer, admission.reservation, admission.timer
         cost = min(cost_of(request.model, tokens), reservation.amount)
-        user_id, ledger = payer.caller.user_id, self.s.ledger
+        user_id, ledger, request_id = payer.caller.user_id, self.s.ledger, admission.request_id
         started = time.perf_counter()
         try:
             if reservation.account == "user":
@@ -211,15 +319,36 @@ class LlmCalls:
                 await ledger.settle_org(payer.org_id, user_id, reservation.amount, cost, request_id,
                                         request.model, tokens)
         except DuplicateRequest:
-            await self.release(payer, reservation)
             raise Refused("duplicate_request", "This request id was already charged.") from None
+        admission.settled = True
         charged = cost if reservation.account else 0
         timer.add("credits", started)
         started = time.perf_counter()
-        await ledger.count_call(user_id, quota.period, byok=payer.kind == "byok")
+        await ledger.count_call(user_id, admission.quota.period, byok=payer.kind == "byok")
         timer.add("usage", started)
         started = time.perf_counter()
         await self.s.bill_usage(request_id, payer.org_id or user_id, request.model, tokens, charged,
                                 payer.caller.email)
         timer.add("billing", started)
-        return Receipt(completion, charged, payer.kind, request_id, quota)
+        return charged
+
+
+def sse(event: dict) -> str:
+    return f"data: {json.dumps(event)}\n\n"
+
+
+def own_count(request: CallRequest, pieces: int) -> dict:
+    """Tokens of a stream that reported none: each streamed piece is one token, the prompt four characters
+    a token (rounded up)."""
+    prompt = math.ceil(sum(len(str(message.get("content", ""))) for message in request.body["messages"]) / 4)
+    return {"prompt_tokens": prompt, "completion_tokens": pieces, "total_tokens": prompt + pieces}
+
+
+def unreachable(error: httpx.HTTPError) -> Refused:
+    log.warning("the LLM router failed a call: %s", type(error).__name__)
+    return Refused("provider_unavailable", f"The LLM provider could not be reached ({type(error).__name__}); "
+                   "nothing was charged.")
+
+
+def provider_failed(status: int) -> Refused:
+    return Refused("provider_error", f"The LLM provider failed (router answered {status}); nothing was charged.")

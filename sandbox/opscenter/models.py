@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 
 from sandbox.opscenter.settings import BYOK_PROVIDERS, DEFAULT_TOKEN_BUDGET, PROVIDERS, RATES
 
@@ -87,6 +87,7 @@ class ChatBody(BaseModel):
     model: str = Field(max_length=200)
     messages: list[Message] = Field(min_length=1, max_length=256)
     max_tokens: StrictInt = Field(default=DEFAULT_TOKEN_BUDGET, gt=0, le=100_000)
+    stream: StrictBool = False
 
     @field_validator("model")
     @classmethod

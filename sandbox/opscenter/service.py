@@ -4,6 +4,7 @@ Nothing here knows HTTP. Every refusal is a `Refused` with a reason code from do
 app.py maps reason codes to statuses, and routers/ hold one router per resource.
 """
 
+import asyncio
 import calendar
 import logging
 import time
@@ -73,6 +74,7 @@ def key_hint(api_key: str) -> str:
 class OpsCenter:
     def __init__(self, settings: Settings):
         self.settings = settings
+        self.settling: set[asyncio.Task] = set()
 
     async def start(self) -> None:
         # Idle connections are dropped before uvicorn's 5 s keep-alive ends, so that a call is never sent
@@ -87,7 +89,14 @@ class OpsCenter:
                                       self.settings.client_id)
         self.fernet = Fernet(self.settings.byok_encryption_key.encode())
 
+    def keep(self, task: asyncio.Task) -> None:
+        """Holds a streamed call's settlement until it ends (the event loop keeps only weak references)."""
+        self.settling.add(task)
+        task.add_done_callback(self.settling.discard)
+
     async def stop(self) -> None:
+        if self.settling:
+            await asyncio.wait(self.settling, timeout=30)
         await self.pg.close()
         await self.redis.aclose()
         await self.http.aclose()

@@ -1,9 +1,11 @@
-"""The LLM call: an OpenAI chat body in, the completion plus what it cost out, with the quota headers."""
+"""The LLM call: an OpenAI chat body in, the completion plus what it cost out, with the quota headers.
+
+With `"stream": true` the completion comes as server-sent events; the last chunk carries the usage and the cost."""
 
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from sandbox.opscenter.calls import CallRequest, LlmCalls
 from sandbox.opscenter.models import ChatBody
@@ -27,6 +29,10 @@ def router(calls: LlmCalls) -> APIRouter:
     ):
         use_byok = None if x_use_byok is None else x_use_byok == "true"
         request = CallRequest(body.model, body.max_tokens, body.model_dump(exclude_none=True), use_byok, x_request_id)
+        if body.stream:
+            streamed = await calls.stream(authorization, request)
+            return StreamingResponse(streamed.events, media_type="text/event-stream",
+                                     headers=rate_headers(streamed.quota) | {"X-Request-Id": streamed.request_id})
         receipt = await calls.call(authorization, request)
         completion = receipt.completion | {"cost_credits": receipt.cost, "byok_used": receipt.payer == "byok",
                                            "billed_to": receipt.payer, "request_id": receipt.request_id}

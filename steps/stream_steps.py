@@ -1,0 +1,56 @@
+"""Streamed calls: the answer read as it is written, a caller who stops reading, and what each is charged."""
+
+from behave import then, when
+
+
+@when("{name} asks {model} a question of {tokens:Count} tokens and reads the answer as it is written")
+async def ask_streamed(context, name, model, tokens):
+    await context.world.calls.ask(name, model, tokens, stream=True)
+
+
+@when("{name} asks {model} a question of {tokens:Count} tokens as a stream, and stops reading after the first words")
+async def leave_stream(context, name, model, tokens):
+    await context.world.calls.leave_stream(name, model, tokens)
+
+
+@then("{name} received the answer piece by piece, and its last piece stated what the call cost")
+def received_in_pieces(context, name):
+    call = context.world.actor(name).succeeded_call()
+    assert call.pieces > 1, f"{name}'s answer should come in pieces as it is written, but came in {call.pieces}"
+    assert call.cost is not None, f"the last piece of {name}'s streamed answer should state what the call cost"
+
+
+@then("the tokens charged cover every piece of the answer {name} received")
+def tokens_cover_pieces(context, name):
+    call = context.world.actor(name).succeeded_call()
+    assert call.tokens is not None and call.tokens > call.pieces, (
+        f"{name} received {call.pieces} pieces of the answer, so more than {call.pieces} tokens (the question "
+        f"too) should be counted, but {call.tokens} were")
+
+
+@then("no part of the answer reached {name}")
+def nothing_streamed(context, name):
+    call = context.world.actor(name).last_call
+    assert call.pieces == 0, f"{name}'s refused call should send no part of the answer, but sent {call.pieces} pieces"
+
+
+@then("{name} left before the answer was complete")
+def left_early(context, name):
+    call = context.world.actor(name).last_call
+    assert call.left_early, f"{name} should have stopped reading mid-stream, but the call {call.describe()}"
+
+
+@then("{name} is charged once, for the whole answer the provider wrote")
+async def charged_once_for_the_whole_answer(context, name):
+    world = context.world
+    price, opening = world.price_of(name, succeeded=False), world.books.opening(name)
+    charges = await world.books.charges_settled(name)
+    assert len(charges) == 1, (f"{name} should be charged once for the stream she left, but the ledger shows "
+                               f"{len(charges)} charges" + (": the stream she left was served free" if not charges
+                                                            else ""))
+    assert charges[0].credits == price, (f"{name} should be charged the whole answer, {price} credits, but was "
+                                         f"charged {charges[0].credits}")
+    balance = await world.books.balance(name)
+    assert balance.credits == opening.credits - price, (f"{name}'s {opening.credits} credits should be down by "
+                                                        f"{price} to {opening.credits - price}, but are "
+                                                        f"{balance.credits}")
