@@ -238,21 +238,27 @@ def after_all(context):
     services = getattr(context, "services", None)
     if services is None:
         return
+    money = run(services.money.check(services.deployment.ledger)) if context.results else None
     run(services.close())
     config = context.cf_config
     header = {"Target": config.target, "Deployment": config.deployment, "Run": services.run_id,
               "Duration": f"{time.monotonic() - context.started:.1f} s"}
     written = write_reports(context.results, services.metrics.report(), header, config.report_path,
-                            config.performance_path, config.error_log_path, services.redactor)
+                            config.performance_path, config.error_log_path, services.redactor, money)
     write_allure_environment(context.allure_results, config, services)
     if config.conformance_dir:
-        written.append(write_conformance(context, config, header))
+        written.append(write_conformance(context, config, header, money))
     if os.environ.get("CREDITFLOW_SECRETS_FILE"):
         # Self-tests only: the secrets this run used, so that tests/ can prove no report leaks one.
         secrets_file = Path(os.environ["CREDITFLOW_SECRETS_FILE"])
         secrets_file.write_text("\n".join(services.redactor.known()))
         secrets_file.chmod(0o600)
     console(f"creditflow: reports written: {', '.join(written)}")
+    if money is not None:
+        console(f"creditflow: {money.summary()}")
+        if not money.holds:
+            raise AssertionError(services.redactor.text("money was not conserved over the run: "
+                                                        + "; ".join(money.problems)))
 
 
 def deployment_version(config) -> str:
@@ -265,7 +271,7 @@ def deployment_version(config) -> str:
     return config.ops_center_version or "unknown"
 
 
-def write_conformance(context, config, header: dict[str, str]) -> str:
+def write_conformance(context, config, header: dict[str, str], money) -> str:
     version = deployment_version(config)
     path = ROOT / config.conformance_dir / f"{config.deployment}-{version}.md"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -276,6 +282,8 @@ def write_conformance(context, config, header: dict[str, str]) -> str:
 
         running = sandbox.Stack.load()
         details["Product boot (s)"] = str(running.timings.get("ops_center_oss", "?")) if running else "?"
+    if money is not None:
+        details["Money over the run"] = "; ".join([money.summary(), *money.problems[:12]])
     path.write_text(context.services.redactor.text(conformance_report(
         context.results, f"{config.deployment} {version}", details)))
     return str(path)

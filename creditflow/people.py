@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 from creditflow.actors import Actor, FlowError, Organization
 from creditflow.deployments.base import Refusal, RefusalKind, Reply
+from creditflow.money import ORGANIZATION, USER
 
 if TYPE_CHECKING:
     from creditflow.world import World
@@ -24,6 +25,7 @@ class People:
             return self.w.cast[name]
         actor = await self.w.services.enroll(name, plan)
         self.w.cast[name] = actor
+        self._touch(actor)
         self.w.on_cleanup(f"remove the account of {name}", lambda: self.w.deployment.remove(actor.account))
         if credits:
             await self.grant(name, credits)
@@ -34,18 +36,21 @@ class People:
         operator = await self.w.services.operator_session()
         reply = await self.w.deployment.arrange_credits(operator, self.w.actor(name).account, credits)
         expect(reply, f"{name} could not be given {credits} credits")
+        self._credit(self.w.actor(name), credits)
 
     async def admin_grants(self, name: str, credits: Decimal) -> None:
         """A platform administrator grants `name` credits: the act under test."""
         operator = await self.w.services.operator_session()
         reply = await self.w.deployment.grant(operator, self.w.actor(name).account, credits)
         expect(reply, f"the platform admin could not grant {credits} credits to {name}")
+        self._credit(self.w.actor(name), credits)
 
     async def recreate(self, name: str) -> Actor:
         """`name`'s account removed and created again with the same e-mail, as support staff do."""
         actor = self.w.actor(name)
         actor.account, actor.session = await self.w.deployment.recreate(actor.account, name)
         self.w.services.redactor.remember(actor.account.password, actor.session.secret)
+        self._touch(actor)
         actor.opening = None
         return actor
 
@@ -54,7 +59,15 @@ class People:
         operator = self.w.acting(await self.w.services.operator_actor())
         operator.last_reply = await self.w.deployment.grant_by_email(operator.session, self.w.actor(name).email,
                                                                      credits)
+        if operator.last_reply.ok:
+            self._credit(self.w.actor(name), credits)
         return operator.last_reply
+
+    def _touch(self, actor: Actor) -> None:
+        self.w.services.money.touch(USER, actor.user_id, f"{actor.name} ({actor.account.username})")
+
+    def _credit(self, actor: Actor, credits: Decimal) -> None:
+        self.w.services.money.credit(USER, actor.user_id, f"{actor.name} ({actor.account.username})", credits)
 
     async def create_org(self, admin: str, org_name: str, plan: str) -> Organization:
         actor = await self.sign_up(admin, plan)
@@ -62,10 +75,13 @@ class People:
         ref = expect(reply, f"{admin} could not create the organization {org_name}")
         org = Organization(org_name, ref, admin)
         self.w.orgs[org_name] = org
+        self.w.services.money.touch(ORGANIZATION, org.org_id, f"{org_name} ({ref.name})")
         self.w.on_cleanup(f"delete the organization {org_name}", lambda: self._delete(org))
         return org
 
     async def _delete(self, org: Organization) -> None:
+        money = self.w.services.money
+        money.close(ORGANIZATION, org.org_id, await self.w.deployment.ledger.org_statement(org.org_id))
         reply = await self.w.deployment.delete_org(await self.w.session(self.w.actor(org.admin)), org.ref)
         if not reply.ok and reply.refusal.kind is not RefusalKind.NOT_FOUND:
             raise FlowError(f"Ops-Center {reply.refusal.describe()}")
@@ -76,6 +92,7 @@ class People:
         reply = await self.w.deployment.buy(await self.w.session(admin), org.ref, amount)
         if reply.ok:
             org.bought += Decimal(amount)
+            self.w.services.money.credit(ORGANIZATION, org.org_id, f"{org_name} ({org.ref.name})", Decimal(amount))
         admin.last_reply = reply
         return reply
 

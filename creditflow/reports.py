@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from creditflow.money import Conservation
 from creditflow.redaction import Redactor
 
 # Flow tags, in the order of the guide's summary.
@@ -38,7 +39,7 @@ class ScenarioResult:
     verdict: str = "passed"  # passed, product defect, environment limit or suite defect
 
 
-def text_report(results: list[ScenarioResult], header: dict[str, str]) -> str:
+def text_report(results: list[ScenarioResult], header: dict[str, str], money: Conservation | None = None) -> str:
     lines = [RULE, "CREDIT FLOW E2E TEST REPORT", RULE, ""]
     lines += [f"{key}: {value}" for key, value in header.items()]
     lines += ["", "SUMMARY", LINE]
@@ -61,18 +62,24 @@ def text_report(results: list[ScenarioResult], header: dict[str, str]) -> str:
             if result.message:
                 lines += [f"       {line}" for line in result.message.splitlines()[:6]]
             lines += [f"       cleanup: {failure}" for failure in result.cleanup_failures]
+    if money is not None:
+        lines += ["", RULE, "MONEY CONSERVATION (after the last scenario)", RULE,
+                  f"{'✓' if money.holds else '✗'} {money.summary()}"]
+        lines += [f"   ✗ {problem}" for problem in money.problems]
     passed = sum(r.status == "passed" for r in results)
     lines += ["", LINE, f"{passed} passed, {len(results) - passed} failed", ""]
     return "\n".join(lines)
 
 
-def error_log(results: list[ScenarioResult]) -> str | None:
-    """Every failed scenario with its fact, and every cleanup that failed, beside its scenario's verdict."""
+def error_log(results: list[ScenarioResult], money: Conservation | None = None) -> str | None:
+    """Every failed scenario with its fact, every cleanup that failed beside its scenario's verdict, and every
+    account whose money was not conserved over the run."""
     troubled = [r for r in results if r.status != "passed" or r.cleanup_failures]
-    if not troubled:
+    broken_money = money is not None and not money.holds
+    if not troubled and not broken_money:
         return None
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
-    entries = []
+    entries = [f"[{stamp}] money conservation: {problem}" for problem in money.problems] if broken_money else []
     for r in troubled:
         entries.append(f"[{stamp}] {r.flow} / {r.feature} / {r.name}: {r.status.upper()}")
         if r.message:
@@ -82,11 +89,12 @@ def error_log(results: list[ScenarioResult]) -> str | None:
 
 
 def write_reports(results: list[ScenarioResult], metrics: dict, header: dict[str, str], report_path: str,
-                  performance_path: str, error_log_path: str, redactor: Redactor) -> list[str]:
+                  performance_path: str, error_log_path: str, redactor: Redactor,
+                  money: Conservation | None = None) -> list[str]:
     written = [report_path, performance_path]
-    Path(report_path).write_text(redactor.text(text_report(results, header)))
+    Path(report_path).write_text(redactor.text(text_report(results, header, money)))
     Path(performance_path).write_text(json.dumps({"run": header, "operations": metrics}, indent=2))
-    errors = error_log(results)
+    errors = error_log(results, money)
     if errors is None:
         Path(error_log_path).unlink(missing_ok=True)
     else:

@@ -11,6 +11,7 @@ from creditflow.config import Config
 from creditflow.deployments.base import Deployment, TargetLacksPart
 from creditflow.evidence import Evidence
 from creditflow.metrics import Metrics
+from creditflow.money import MoneyTrail
 from creditflow.redaction import Redactor
 from creditflow.systems.provider_double import ProviderDouble
 
@@ -25,6 +26,7 @@ class Services:
     metrics: Metrics
     run_id: str = field(default_factory=lambda: secrets.token_hex(3))
     operator: Actor | None = None
+    money: MoneyTrail = field(default_factory=MoneyTrail)  # what the run put into each account it touched
     _serial: itertools.count = field(default_factory=itertools.count)
 
     @classmethod

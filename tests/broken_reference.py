@@ -78,6 +78,14 @@ async def relay_while_listened_to(self, admission, request, upstream, relay):
         await asyncio.sleep(0.01)
 
 
+grant_once = service.OpsCenter.grant
+
+
+async def grant_twice(self, caller, user_id, email, credits):
+    await grant_once(self, caller, user_id, email, credits)
+    return await grant_once(self, caller, user_id, email, credits)
+
+
 BREAKAGES = {
     # a BYOK call is charged to the caller's own credits
     "byok_charged": (calls, "account_charged", charge_byok_to_own_credits),
@@ -99,6 +107,9 @@ BREAKAGES = {
     "stream_charged_twice": (calls.LlmCalls, "settle", settle_streams_twice),
     # a stream is settled only while its caller listens: one the caller left is served free
     "left_stream_free": (calls.LlmCalls, "relay_stream", relay_while_listened_to),
+    # a grant is booked twice, each time with its ledger row: every balance agrees with its rows, but money
+    # was made from nothing
+    "grant_booked_twice": (service.OpsCenter, "grant", grant_twice),
 }
 
 

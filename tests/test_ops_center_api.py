@@ -2,6 +2,7 @@
 endpoint's success and error paths, and money under concurrency."""
 
 import time
+from decimal import Decimal
 
 import asyncpg
 import jwt
@@ -10,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from creditflow.deployments.base import Payer, RefusalKind, Session
 from creditflow.deployments.http import server_timing
+from creditflow.money import ORGANIZATION, USER, MoneyTrail
 from sandbox.opscenter.calls import CallRequest, own_count
 
 pytestmark = pytest.mark.live
@@ -287,3 +289,36 @@ async def test_the_invariant_check_catches_allocations_beyond_the_pool(world, st
     await tamper(stack, "UPDATE organization_credits SET allocated = 100, remaining = 100 "
                         "WHERE org_id = $1 AND holder = $2", org.org_id, olivia)
     assert problems == [f"the allocations of {org.org_id} (150) exceed its pool (100)"]
+
+
+async def test_money_conservation_catches_credits_created_with_a_matching_ledger_row(world, stack, services):
+    """A balance raised with a transaction to match passes the per-scenario invariant; conservation, which
+    counts what the run itself put in, still names the account."""
+    ivy = await world.people.sign_up("Ivy", "professional", credits=100)
+    await world.calls.ask("Ivy", "gpt-4", 100)
+    trail = MoneyTrail()
+    trail.credit(USER, ivy.user_id, "Ivy (ivy)", Decimal(100))
+    assert (await trail.check(services.deployment.ledger)).holds
+    await tamper(stack, """UPDATE user_credits SET credits = credits + 7 WHERE user_id = $1;""", ivy.user_id)
+    await tamper(stack, """INSERT INTO credit_transactions (request_id, user_id, kind, amount)
+                           VALUES ($1, $2, 'grant', 7)""", f"tamper-{ivy.user_id}", ivy.user_id)
+    assert await world.books.invariant_violations() == []
+    money = await trail.check(services.deployment.ledger)
+    assert money.problems == ["user Ivy (ivy): 100 credits were put in, but 59 are left and 48 were charged "
+                              "(+7 credits)", "over all 1 accounts: 100 credits were put in, but 59 are left and 48 "
+                              "were charged"]
+
+
+async def test_money_conservation_reads_a_removed_organization_from_its_closing_statement(world, services):
+    org = await world.people.create_org("Alice", "Acme", "platform")
+    assert (await world.people.buy("Acme", 100)).ok
+    await world.people.join("Olivia", "Acme")
+    assert (await world.people.allocate("Acme", "Olivia", 100)).ok
+    await world.calls.ask("Olivia", "gpt-4", 100)
+    trail = MoneyTrail()
+    trail.credit(ORGANIZATION, org.org_id, "Acme", Decimal(100))
+    trail.close(ORGANIZATION, org.org_id, await services.deployment.ledger.org_statement(org.org_id))
+    await world.clean_up()
+    assert await services.deployment.ledger.org_statement(org.org_id) is None
+    money = await trail.check(services.deployment.ledger)
+    assert money.holds and (money.left, money.charged) == (52, 48)

@@ -113,6 +113,8 @@ def test_text_report_performance_metrics_and_no_error_log_after_a_green_run(full
     for flow in ("Individual Flow", "Org Flow", "BYOK Flow", "Edge Cases", "Integration Checklist", "Performance"):
         assert f"✓ {flow}: PASSED" in report
     assert "manual" not in report.lower() and "FAILED" not in report
+    assert re.search(r"✓ Money conservation holds over \d{2,} accounts: (\d+) credits put in = \d+ left \+ \d+ "
+                     r"charged", report)
     operations = json.loads(GUIDE_REPORTS[1].read_text())["operations"]
     for operation in ("authentication", "credit deduction", "usage tracking", "organization queries"):
         measured = operations[operation]
@@ -287,6 +289,22 @@ def test_a_then_step_about_a_refused_call_fails_with_the_business_fact(stack, tm
     assert "TypeError" not in output and "Traceback" not in output
     results = [json.loads(p.read_text()) for p in (REPORTS / "allure-results").glob("*-result.json")]
     assert [r["status"] for r in results] == ["failed"]  # a product defect, not a broken suite
+
+
+def test_money_created_unseen_by_any_scenario_fails_the_run_naming_the_account(stack, tmp_path):
+    with broken_ops_center(stack, "grant_booked_twice") as url:
+        run = behave("-n", "^Ivy's Professional plan gives her 10,000 API calls$", "-f", "plain",
+                     env={"OPS_CENTER_URL": url, **isolated_reports(tmp_path)})
+    output = run.stdout + run.stderr
+    assert summary(run.stdout)["passed"] == 1 and run.returncode != 0, output[-3000:]
+    broken = re.compile(r"user Ivy \(ivy-\w+-\d+\): 1000 credits were put in, but 2000 are left and 0 were charged "
+                        r"\(\+1000 credits\)")
+    assert "HOOK-ERROR in after_all: AssertionError: money was not conserved over the run" in output
+    assert broken.search(output)
+    report = (tmp_path / "report.txt").read_text()
+    assert "✗ Money conservation BROKEN over 1 accounts: 1000 credits put in = 2000 left + 0 charged" in report
+    assert broken.search(report)
+    assert broken.search((tmp_path / "errors.log").read_text())
 
 
 def test_an_unreachable_target_ends_the_run_with_a_clear_reason(tmp_path):

@@ -185,6 +185,14 @@ class Charge:
 
 
 @dataclass(frozen=True)
+class Statement:
+    """An account as its ledger holds it: the credits left in it, and the credits charged from it."""
+
+    left: Decimal
+    charged: Decimal
+
+
+@dataclass(frozen=True)
 class UsageEvent:
     """What billing received for one call."""
 
@@ -216,6 +224,14 @@ class LedgerReader(ABC):
 
     @abstractmethod
     async def org_charges(self, org_id: str) -> list[Charge]: ...
+
+    @abstractmethod
+    async def own_statement(self, user_id: str) -> Statement | None:
+        """A user's own credits: what is left, and every charge to them (None: the ledger has no such user)."""
+
+    @abstractmethod
+    async def org_statement(self, org_id: str) -> Statement | None:
+        """An organization's pool: what is left, and every charge to its members."""
 
     @abstractmethod
     async def calls_counted(self, user_id: str) -> int | None: ...

@@ -34,6 +34,7 @@ from creditflow.deployments.base import (
     RefusalKind,
     Reply,
     Session,
+    Statement,
     UsageEvent,
 )
 from creditflow.deployments.http import (
@@ -255,6 +256,22 @@ class ContractLedger(LedgerReader):
     async def stored_byok_keys(self, user_id: str) -> list[bytes]:
         rows = await self._pool.fetch("SELECT key_ciphertext FROM user_byok_keys WHERE user_id = $1", user_id)
         return [bytes(row["key_ciphertext"]) for row in rows]
+
+    async def own_statement(self, user_id: str) -> Statement | None:
+        row = await self._pool.fetchrow(
+            """SELECT u.credits AS left,
+                      (SELECT COALESCE(-sum(amount), 0) FROM credit_transactions t
+                        WHERE t.user_id = u.user_id AND t.org_id IS NULL AND t.kind = 'charge') AS charged
+               FROM user_credits u WHERE u.user_id = $1""", user_id)
+        return None if row is None else Statement(Decimal(row["left"]), Decimal(row["charged"]))
+
+    async def org_statement(self, org_id: str) -> Statement | None:
+        row = await self._pool.fetchrow(
+            """SELECT c.remaining AS left,
+                      (SELECT COALESCE(-sum(amount), 0) FROM credit_transactions t
+                        WHERE t.org_id = c.org_id AND t.kind = 'charge') AS charged
+               FROM organization_credits c WHERE c.org_id = $1 AND c.holder = 'pool'""", org_id)
+        return None if row is None else Statement(Decimal(row["left"]), Decimal(row["charged"]))
 
     async def user_violations(self, user_id: str) -> tuple[list[str], list[dict]]:
         row = await self._pool.fetchrow(

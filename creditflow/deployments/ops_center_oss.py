@@ -47,6 +47,7 @@ from creditflow.deployments.base import (
     RefusalKind,
     Reply,
     Session,
+    Statement,
     UsageEvent,
 )
 from creditflow.deployments.http import (
@@ -288,6 +289,23 @@ class OssLedger(LedgerReader):
             """SELECT request_id, user_id, org_id::text, credits_used::numeric AS credits, service_name AS model,
                       NULL::int AS tokens FROM credit_usage_attribution WHERE org_id = $1::uuid""", org_id)
         return [Charge(**dict(row)) for row in rows]
+
+    async def own_statement(self, user_id: str) -> Statement | None:
+        row = await self._pool.fetchrow(
+            """SELECT w.credits_remaining AS left,
+                      (SELECT COALESCE(-sum(amount), 0) FROM credit_transactions t
+                        WHERE t.user_id = w.user_id AND t.transaction_type = 'usage') AS charged
+               FROM user_credits w WHERE w.user_id = $1""", user_id)
+        return None if row is None else Statement(Decimal(row["left"]), Decimal(row["charged"]))
+
+    async def org_statement(self, org_id: str) -> Statement | None:
+        """The pool's credits not yet used, and what its members' calls were charged (usage attribution)."""
+        row = await self._pool.fetchrow(
+            """SELECT p.total_credits - p.used_credits AS left,
+                      (SELECT COALESCE(sum(credits_used), 0) FROM credit_usage_attribution u
+                        WHERE u.org_id = p.org_id) AS charged
+               FROM organization_credit_pools p WHERE p.org_id = $1::uuid""", org_id)
+        return None if row is None else Statement(Decimal(row["left"]), Decimal(row["charged"]))
 
     async def calls_counted(self, user_id: str) -> int | None:
         """The product's usage tracking: one `usage_events` row per call it served."""

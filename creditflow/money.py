@@ -1,0 +1,80 @@
+"""Money conservation over a whole run: every credit the run put into an account is still in it, or was
+charged from it. Checked once, after the last scenario, for every user and organization the run touched
+and for their sum, so money created or lost anywhere in a run (late, or between scenarios) is caught."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from creditflow.deployments.base import LedgerReader, Statement
+
+USER, ORGANIZATION = "user", "organization"
+
+
+@dataclass
+class Holder:
+    kind: str  # USER or ORGANIZATION
+    key: str  # the user's or the organization's id
+    label: str  # the persona and its run-unique name
+    credited: Decimal = Decimal(0)  # granted, bought or given by the run
+    closing: Statement | None = None  # taken before the account was removed
+
+
+@dataclass
+class Conservation:
+    problems: list[str]
+    accounts: int
+    credited: Decimal
+    left: Decimal
+    charged: Decimal
+
+    @property
+    def holds(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        verdict = "holds" if self.holds else "BROKEN"
+        return (f"Money conservation {verdict} over {self.accounts} accounts: {self.credited} credits put in = "
+                f"{self.left} left + {self.charged} charged" + ("" if self.holds else
+                                                                 f" ({self.left + self.charged} in all)"))
+
+
+@dataclass
+class MoneyTrail:
+    """What the run put into each account it touched."""
+
+    holders: dict[tuple[str, str], Holder] = field(default_factory=dict)
+
+    def touch(self, kind: str, key: str, label: str) -> Holder:
+        return self.holders.setdefault((kind, key), Holder(kind, key, label))
+
+    def credit(self, kind: str, key: str, label: str, amount: Decimal) -> None:
+        self.touch(kind, key, label).credited += Decimal(amount)
+
+    def close(self, kind: str, key: str, statement: Statement | None) -> None:
+        """The account's last statement, taken before the system under test forgets the account."""
+        if (kind, key) in self.holders and statement is not None:
+            self.holders[(kind, key)].closing = statement
+
+    async def check(self, ledger: LedgerReader) -> Conservation:
+        problems, credited, left, charged = [], Decimal(0), Decimal(0), Decimal(0)
+        for holder in self.holders.values():
+            statement = await self._statement(ledger, holder)
+            if statement is None:
+                if holder.credited:
+                    problems.append(f"{holder.kind} {holder.label}: {holder.credited} credits were put in, but the "
+                                    "ledger has no such account")
+                continue
+            credited, left, charged = credited + holder.credited, left + statement.left, charged + statement.charged
+            if holder.credited != statement.left + statement.charged:
+                problems.append(f"{holder.kind} {holder.label}: {holder.credited} credits were put in, but "
+                                f"{statement.left} are left and {statement.charged} were charged "
+                                f"({statement.left + statement.charged - holder.credited:+} credits)")
+        if credited != left + charged:
+            problems.append(f"over all {len(self.holders)} accounts: {credited} credits were put in, but "
+                            f"{left} are left and {charged} were charged")
+        return Conservation(problems, len(self.holders), credited, left, charged)
+
+    @staticmethod
+    async def _statement(ledger: LedgerReader, holder: Holder) -> Statement | None:
+        read = ledger.own_statement if holder.kind == USER else ledger.org_statement
+        return await read(holder.key) or holder.closing
