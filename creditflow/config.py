@@ -9,6 +9,7 @@ import os
 import secrets
 from dataclasses import dataclass, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ("embedded", "compose", "remote")
@@ -43,6 +44,8 @@ SETTINGS = {
     "ops_center_source": ("OPS_CENTER_SOURCE", "embedded target: run the real Ops-Center from this checkout"),
     "ops_center_version": ("OPS_CENTER_VERSION", "the version a remote deployment's conformance report names"),
     "conformance_dir": ("CREDITFLOW_CONFORMANCE", "write docs/conformance/<deployment>-<version>.md here"),
+    "test_systems": ("CREDITFLOW_TEST_SYSTEMS", "remote target: the hosts (host or host:port, comma-separated) "
+                     "where the suite may create users and move credits; Ops-Center's and Keycloak's must be named"),
 }
 
 DEFAULTS = {
@@ -60,6 +63,7 @@ DEFAULTS = {
     "ops_center_source": "",
     "ops_center_version": "",
     "conformance_dir": "",
+    "test_systems": "",
 }
 
 # docker-compose.yml publishes these on 127.0.0.1; tests/test_compose.py keeps both in step.
@@ -105,6 +109,7 @@ class Config:
     ops_center_source: str
     ops_center_version: str
     conformance_dir: str
+    test_systems: str
 
     def secrets(self) -> list[str]:
         """Every secret the configuration holds, so that reports can be scanned and redacted."""
@@ -156,4 +161,19 @@ def resolve(userdata: dict[str, str] | None = None, environ: dict[str, str] | No
     if missing:
         raise ConfigError(f"target {target} needs: {', '.join(missing)}")
     values["quota_concurrency"] = int(values["quota_concurrency"])
+    if target == "remote":
+        refuse_unnamed_systems(values)
     return Config(**{f.name: values[f.name] for f in fields(Config)})
+
+
+def refuse_unnamed_systems(values: dict[str, str]) -> None:
+    """A remote target gets users created and credits moved: only where it is named as a test system."""
+    named = {host.strip().lower() for host in values["test_systems"].split(",") if host.strip()}
+    for key in ("ops_center_url", "keycloak_url"):
+        url = urlsplit(values[key])
+        host = (url.hostname or "").lower()
+        if host not in named and url.netloc.lower().rpartition("@")[2] not in named:
+            raise ConfigError(
+                f"target remote: the suite creates users and moves credits at {host or values[key]!r} "
+                f"({SETTINGS[key][0]}), which is not named as a test system; name it, if it is one, with "
+                f"CREDITFLOW_TEST_SYSTEMS={host or values[key]}")

@@ -291,6 +291,19 @@ def test_a_then_step_about_a_refused_call_fails_with_the_business_fact(stack, tm
     assert [r["status"] for r in results] == ["failed"]  # a product defect, not a broken suite
 
 
+def test_a_remote_target_not_named_as_a_test_system_is_refused_before_anything_is_written(tmp_path):
+    remote = {"CREDITFLOW_TARGET": "remote", "OPS_CENTER_URL": "https://ops.example.com",
+              "KEYCLOAK_URL": "https://auth.example.com", "KEYCLOAK_CLIENT_SECRET": "x", "KEYCLOAK_ADMIN_PASSWORD": "x",
+              "DATABASE_URL": "postgresql://u@db.example.com/db", "REDIS_URL": "redis://r.example.com/0",
+              "LAGO_URL": "https://lago.example.com", "LAGO_API_KEY": "x"}
+    run = behave("-f", "plain", env={**remote, **isolated_reports(tmp_path)}, timeout=120)
+    output = run.stdout + run.stderr
+    assert run.returncode != 0 and "Traceback" not in output
+    assert ("the suite creates users and moves credits at 'ops.example.com' (OPS_CENTER_URL), which is not named as "
+            "a test system; name it, if it is one, with CREDITFLOW_TEST_SYSTEMS=ops.example.com") in output
+    assert summary(run.stdout)["passed"] == 0 and f"{scenario_count()} untested" in output
+
+
 def test_money_created_unseen_by_any_scenario_fails_the_run_naming_the_account(stack, tmp_path):
     with broken_ops_center(stack, "grant_booked_twice") as url:
         run = behave("-n", "^Ivy's Professional plan gives her 10,000 API calls$", "-f", "plain",
@@ -311,7 +324,8 @@ def test_an_unreachable_target_ends_the_run_with_a_clear_reason(tmp_path):
     dead = f"127.0.0.1:{sandbox.free_port()}"
     remote = {"CREDITFLOW_TARGET": "remote", "OPS_CENTER_URL": f"http://{dead}", "KEYCLOAK_URL": f"http://{dead}",
               "KEYCLOAK_CLIENT_SECRET": "x", "KEYCLOAK_ADMIN_PASSWORD": "x", "DATABASE_URL": f"postgresql://u@{dead}/db",
-              "REDIS_URL": f"redis://{dead}/0", "LAGO_URL": f"http://{dead}", "LAGO_API_KEY": "x"}
+              "REDIS_URL": f"redis://{dead}/0", "LAGO_URL": f"http://{dead}", "LAGO_API_KEY": "x",
+              "CREDITFLOW_TEST_SYSTEMS": "127.0.0.1"}
     run = behave("-f", "plain", env={**remote, **isolated_reports(tmp_path)}, timeout=120)
     output = run.stdout + run.stderr
     assert run.returncode != 0

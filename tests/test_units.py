@@ -79,6 +79,30 @@ def test_unknown_target_and_missing_remote_settings_are_clear_errors():
         resolve({"target": "remote"}, environ={})
 
 
+REMOTE = {"CREDITFLOW_TARGET": "remote", "OPS_CENTER_URL": "https://ops.staging.example:8443",
+          "KEYCLOAK_URL": "https://auth.staging.example", "KEYCLOAK_CLIENT_SECRET": "x", "KEYCLOAK_ADMIN_PASSWORD": "x",
+          "DATABASE_URL": "postgresql://u@db/x", "REDIS_URL": "redis://r", "LAGO_URL": "http://l", "LAGO_API_KEY": "x"}
+
+
+@pytest.mark.parametrize("named", ["", "ops.staging.example", "auth.staging.example, ops.example",
+                                   "ops.staging.example:9999,auth.staging.example"])
+def test_a_remote_target_not_named_as_a_test_system_is_refused(named):
+    with pytest.raises(ConfigError, match=r"target remote: the suite creates users and moves credits at "
+                                          r"'(ops|auth)\.staging\.example' .*CREDITFLOW_TEST_SYSTEMS="):
+        resolve({}, environ=REMOTE | {"CREDITFLOW_TEST_SYSTEMS": named})
+
+
+@pytest.mark.parametrize("named", ["ops.staging.example,auth.staging.example",
+                                   "OPS.staging.example:8443, auth.staging.example"])
+def test_a_remote_target_named_as_a_test_system_is_accepted(named):
+    config = resolve({}, environ=REMOTE | {"CREDITFLOW_TEST_SYSTEMS": named})
+    assert config.target == "remote" and config.ops_center_url == "https://ops.staging.example:8443"
+
+
+def test_the_embedded_and_compose_targets_need_no_test_system_named():
+    assert resolve({"target": "compose"}, environ={}).test_systems == ""
+
+
 def test_the_embedded_target_asks_the_sandbox_and_keeps_explicit_overrides():
     sandbox = {"ops_center_url": "http://sandbox:1", "keycloak_url": "http://kc:1", "keycloak_client_secret": "s",
                "keycloak_admin_password": "a", "database_url": "postgresql://db", "database_password": "d",
