@@ -17,8 +17,10 @@ from creditflow.deployments.base import (
     MemberUsage,
     Pool,
     Reply,
+    TargetLacksPart,
     UsageEvent,
 )
+from creditflow.keys_at_rest import opens_with, opens_with_another_key, readable_in
 from creditflow.people import expect
 from creditflow.systems.provider_double import ProviderCall, ProviderDouble
 
@@ -125,6 +127,22 @@ class Books:
 
     async def stored_keys(self, name: str) -> list[bytes]:
         return await self._ledger.stored_byok_keys(self.w.actor(name).user_id)
+
+    async def readable_stored_keys(self, name: str) -> list[str]:
+        """The reversible encodings of the run's BYOK key found in what is stored for `name`."""
+        key = self.w.services.config.byok_key
+        return [form for blob in await self.stored_keys(name) for form in readable_in(blob, key)]
+
+    async def open_stored_keys(self, name: str) -> tuple[bool, bool]:
+        """Whether each stored key opens to the run's BYOK key with the configured cipher key, and whether any
+        opens with another key."""
+        cipher_key = self.w.services.config.byok_cipher_key
+        if not cipher_key:
+            raise TargetLacksPart("proving a stored key is encrypted needs Ops-Center's cipher key "
+                                  "(BYOK_ENCRYPTION_KEY); this target has none")
+        stored, key = await self.stored_keys(name), self.w.services.config.byok_key.encode()
+        return (bool(stored) and all(opens_with(blob, cipher_key) == key for blob in stored),
+                any(opens_with_another_key(blob) for blob in stored))
 
     async def cached_balance(self, name: str) -> Decimal | None:
         return await self.w.deployment.cache.cached_balance(self.w.actor(name).user_id)

@@ -37,6 +37,8 @@ SETTINGS = {
     "lago_api_key": ("LAGO_API_KEY", "Lago API key"),
     "provider_url": ("PROVIDER_DOUBLE_URL", "LLM provider double (its request log proves BYOK routing)"),
     "byok_key": ("TEST_OPENROUTER_KEY", "OpenRouter key the BYOK persona stores (random when unset)"),
+    "byok_cipher_key": ("BYOK_ENCRYPTION_KEY", "the Fernet key Ops-Center encrypts stored BYOK keys with: proves "
+                        "a stored key opens with it and with no other (optional)"),
     "report_path": ("CREDITFLOW_REPORT", "text report"),
     "performance_path": ("CREDITFLOW_PERFORMANCE", "performance metrics JSON"),
     "error_log_path": ("CREDITFLOW_ERROR_LOG", "error log, written only when something failed"),
@@ -59,6 +61,7 @@ DEFAULTS = {
     "performance_path": "/tmp/credit_flow_performance.json",
     "error_log_path": "/tmp/credit_flow_errors.log",
     "quota_concurrency": "25",
+    "byok_cipher_key": "",
     "provider_url": "",  # optional: only the scenarios that read the provider's request log need it
     "ops_center_source": "",
     "ops_center_version": "",
@@ -81,6 +84,7 @@ COMPOSE_ENV_KEYS = {
     "keycloak_admin_password": "KEYCLOAK_ADMIN_PASSWORD",
     "database_password": "POSTGRES_PASSWORD",
     "lago_api_key": "LAGO_API_KEY",
+    "byok_cipher_key": "OPS_BYOK_ENCRYPTION_KEY",
 }
 
 
@@ -102,6 +106,7 @@ class Config:
     lago_api_key: str
     provider_url: str
     byok_key: str
+    byok_cipher_key: str
     report_path: str
     performance_path: str
     error_log_path: str
@@ -114,7 +119,7 @@ class Config:
     def secrets(self) -> list[str]:
         """Every secret the configuration holds, so that reports can be scanned and redacted."""
         return [s for s in (self.keycloak_client_secret, self.keycloak_admin_password, self.database_password,
-                            self.lago_api_key, self.byok_key) if s]
+                            self.lago_api_key, self.byok_key, self.byok_cipher_key) if s]
 
     def describe(self) -> dict[str, str]:
         return {"target": self.target, "deployment": self.deployment, "ops_center_url": self.ops_center_url,

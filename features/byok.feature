@@ -14,6 +14,7 @@ Feature: BYOK users call with their own OpenRouter key and pay no credits
       Then Bea's settings show that an OpenRouter key is configured
       And Bea's settings show only a hint of the key, never the key itself
       And Bea's key is not stored in readable form
+      And Bea's stored key opens only with Ops-Center's cipher key
 
   Rule: A BYOK call is routed with the user's own key and costs no credits
 

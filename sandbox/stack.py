@@ -74,7 +74,7 @@ class Stack:
         if product:
             return self.suite_settings() | {
                 "deployment": "ops-center-oss", "ops_center_url": self.urls["ops_center_oss"],
-                "database_url": self.urls["postgres_oss"],
+                "database_url": self.urls["postgres_oss"], "byok_cipher_key": self.secrets["oss_byok_key"],
             }
         return {
             "ops_center_url": self.urls["ops_center"],
@@ -87,6 +87,7 @@ class Stack:
             "lago_url": self.urls["lago"],
             "lago_api_key": self.secrets["lago_api_key"],
             "provider_url": self.urls["provider"],
+            "byok_cipher_key": self.secrets["byok_encryption_key"],
         }
 
     @classmethod

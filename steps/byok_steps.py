@@ -21,11 +21,18 @@ async def only_hint(context, name):
 
 
 @then("{name}'s key is not stored in readable form")
-async def stored_encrypted(context, name):
-    key = context.cf_config.byok_key.encode()
+async def stored_unreadable(context, name):
     stored = await context.world.books.stored_keys(name)
     assert stored, f"{name}'s key should be stored"
-    assert all(key not in blob for blob in stored), "the BYOK key must be stored encrypted, not as plain text"
+    readable = await context.world.books.readable_stored_keys(name)
+    assert not readable, f"{name}'s BYOK key is stored in a form anyone can turn back: {', '.join(readable)}"
+
+
+@then("{name}'s stored key opens only with Ops-Center's cipher key")
+async def stored_encrypted(context, name):
+    opened, by_another = await context.world.books.open_stored_keys(name)
+    assert opened, f"{name}'s stored key should be a token of Ops-Center's cipher that its key opens to her key"
+    assert not by_another, f"{name}'s stored key opens with a key other than Ops-Center's: it is not encrypted"
 
 
 @then("the provider received the call through OpenRouter with {name}'s own key")

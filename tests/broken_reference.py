@@ -7,6 +7,7 @@ so the self-tests can prove that the suite fails, with the business fact, when a
 """
 
 import asyncio
+import base64
 import os
 import uuid
 
@@ -86,6 +87,12 @@ async def grant_twice(self, caller, user_id, email, credits):
     return await grant_once(self, caller, user_id, email, credits)
 
 
+async def store_key_as_base64(self, caller, provider, api_key):
+    hint = service.key_hint(api_key)
+    await self.ledger.store_key(caller.user_id, provider, base64.b64encode(api_key.encode()), hint)
+    return {"provider": provider, "key_hint": hint}
+
+
 BREAKAGES = {
     # a BYOK call is charged to the caller's own credits
     "byok_charged": (calls, "account_charged", charge_byok_to_own_credits),
@@ -110,6 +117,8 @@ BREAKAGES = {
     # a grant is booked twice, each time with its ledger row: every balance agrees with its rows, but money
     # was made from nothing
     "grant_booked_twice": (service.OpsCenter, "grant", grant_twice),
+    # a BYOK key is stored base64-encoded: not plain text, yet anyone reading the table reads the key
+    "key_stored_as_base64": (service.OpsCenter, "store_key", store_key_as_base64),
 }
 
 

@@ -221,6 +221,8 @@ def broken_ops_center(stack, breakage: str):
     ("prefixed_id_rejected", ["-n", "^Ivy's call to openai/gpt-4 costs what a gpt-4 call costs"], "Individual Flow",
      "Ivy's call should have succeeded, but Ops-Center answered 422 (invalid) 'The request is not valid: model: "
      "unknown model 'openai/gpt-4'"),
+    ("key_stored_as_base64", ["-n", "^Bea sees that her OpenRouter key is configured"], "BYOK Flow",
+     "Bea's BYOK key is stored in a form anyone can turn back: base64"),
     ("stream_charged_twice", ["-n", "^Ivy's streamed call is charged once to her own credits$"], "Individual Flow",
      "the ledger should show 1 charge to Ivy, but shows 2"),
     ("left_stream_free", ["-n", "^Ivy stops reading after the first words"], "Edge Cases",

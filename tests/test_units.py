@@ -1,11 +1,14 @@
 """Unit tests of the support library: prices, redaction, percentiles, configuration and reports."""
 
+import base64
 from decimal import Decimal
 
 import pytest
+from cryptography.fernet import Fernet
 
 from creditflow.config import ConfigError, resolve
 from creditflow.deployments.contract import ContractPrices
+from creditflow.keys_at_rest import opens_with, opens_with_another_key, readable_in
 from creditflow.metrics import Metrics, percentile
 from creditflow.redaction import Redactor, hint
 from creditflow.reports import ScenarioResult, error_log, flow_of, text_report
@@ -137,3 +140,26 @@ def test_flows_come_from_tags():
     assert flow_of(["organization", "critical"]) == "Org Flow"
     assert flow_of(["edge", "concurrency"]) == "Edge Cases"
     assert flow_of(["smoke"]) == "Other"
+
+
+KEY = "sk-or-v1-" + "4f" * 24
+
+
+@pytest.mark.parametrize(("stored", "form"), [
+    (KEY.encode(), "plain text"), (KEY[::-1].encode(), "reversed"), (KEY.encode().hex().encode(), "hex"),
+    (KEY.encode().hex().upper().encode(), "upper-case hex"), (base64.b64encode(KEY.encode()), "base64"),
+    (base64.urlsafe_b64encode(KEY.encode()).rstrip(b"="), "URL-safe base64"),
+    (b'{"v": 1, "k": "' + base64.b64encode(KEY.encode()) + b'"}', "base64"),
+    (base64.b64encode(b'{"key": "' + KEY.encode() + b'"}'), "plain text, under base64"),
+])
+def test_every_reversible_encoding_of_a_stored_key_is_found(stored, form):
+    assert form in readable_in(stored, KEY)
+
+
+def test_a_fernet_token_hides_the_key_and_opens_only_with_its_own_key():
+    cipher_key = Fernet.generate_key().decode()
+    token = Fernet(cipher_key.encode()).encrypt(KEY.encode())
+    assert readable_in(token, KEY) == []
+    assert opens_with(token, cipher_key) == KEY.encode()
+    assert opens_with(token, Fernet.generate_key().decode()) is None and not opens_with_another_key(token)
+    assert opens_with(base64.b64encode(KEY.encode()), cipher_key) is None
