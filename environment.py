@@ -27,6 +27,7 @@ EPICS = {
     "organization": ("Flow 2: Organization user", "endpoints"),
     "byok": ("Flow 3: BYOK user", "the-six-steps-of-an-llm-call"),
     "edge": ("Flow 4: Edge cases", "the-six-steps-of-an-llm-call"),
+    "isolation": ("Tenant isolation (OWASP API1, API5)", "endpoints"),
     "integration": ("Integration checklist", "storage"),
     "performance": ("Performance benchmarks", "units-and-prices"),
 }

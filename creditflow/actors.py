@@ -61,6 +61,7 @@ class Organization:
     ref: OrgRef
     admin: str
     bought: Decimal = Decimal(0)  # what the scenario bought into its pool
+    books_before: tuple | None = None  # its books in the ledger before someone else's attempt on it
 
     @property
     def org_id(self) -> str:

@@ -128,6 +128,25 @@ class Books:
     async def stored_keys(self, name: str) -> list[bytes]:
         return await self._ledger.stored_byok_keys(self.w.actor(name).user_id)
 
+    async def org_books(self, org_name: str) -> tuple:
+        """An organization's books in the ledger: its statement, its pool and allocations, its charges."""
+        org_id = self.w.org(org_name).org_id
+        _, rows = await self._ledger.org_violations(org_id)
+        return (await self._ledger.org_statement(org_id), sorted(repr(sorted(row.items())) for row in rows),
+                len(await self._ledger.org_charges(org_id)))
+
+    async def balance_naming(self, asker: str, named: str) -> Reply[Balance]:
+        """`asker` asks for a balance, naming `named`'s account in the request."""
+        actor = self.w.acting(self.w.actor(asker))
+        actor.last_reply = await self.w.deployment.balance(await self.w.session(actor), self.w.actor(named).account)
+        return actor.last_reply
+
+    async def byok_settings_naming(self, asker: str, named: str) -> Reply[ByokSettings]:
+        actor = self.w.acting(self.w.actor(asker))
+        actor.last_reply = await self.w.deployment.byok_settings(await self.w.session(actor),
+                                                                 self.w.actor(named).account)
+        return actor.last_reply
+
     async def readable_stored_keys(self, name: str) -> list[str]:
         """The reversible encodings of the run's BYOK key found in what is stored for `name`."""
         key = self.w.services.config.byok_key

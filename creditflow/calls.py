@@ -7,7 +7,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from creditflow.actors import Actor, FlowError
-from creditflow.deployments.base import CallRequest, CallResult, Refusal, RefusalKind, Reply, TargetLacksPart
+from creditflow.deployments.base import (
+    CallRequest,
+    CallResult,
+    ForeignSignIn,
+    Refusal,
+    RefusalKind,
+    Reply,
+    TargetLacksPart,
+)
 
 if TYPE_CHECKING:
     from creditflow.world import World
@@ -27,6 +35,16 @@ class Calls:
         actor = self.w.acting(self.w.actor(name))
         await self._remember_opening(actor)
         call = await self._call(actor, CallRequest(model, tokens, use_byok, request_id, stream, leave_after))
+        actor.calls.append(call)
+        return call
+
+    async def ask_signed_in_as(self, name: str, sign_in: str, model: str, tokens: int) -> CallResult:
+        """A call made with a sign-in of `name` that must be refused (expired, or of another realm)."""
+        actor = self.w.acting(self.w.actor(name))
+        await self._remember_opening(actor)
+        session = await self.w.deployment.foreign_session(actor.account, ForeignSignIn(sign_in))
+        self.w.services.redactor.remember(session.secret)
+        call = await self.w.deployment.call(session, CallRequest(model, tokens))
         actor.calls.append(call)
         return call
 

@@ -14,6 +14,7 @@ BYOK_PROVIDER = "openrouter"
 MEMBER_PLAN = "platform"  # the plan of an organization's members
 
 SLOW_PIECE_MS = 20
+ATTEMPTED_CREDITS = 100  # what an attempt on another's organization tries to buy or allocate
 
 
 class People:
@@ -62,6 +63,27 @@ class People:
         if operator.last_reply.ok:
             self._credit(self.w.actor(name), credits)
         return operator.last_reply
+
+    async def attempt(self, name: str, act: str, org_name: str) -> Reply:
+        """`name` tries `act` on an organization, with their own sign-in and the organization's real id; its
+        books are read first, so that a later step can prove that nothing moved."""
+        actor, org = self.w.acting(self.w.actor(name)), self.w.org(org_name)
+        org.books_before = await self.w.books.org_books(org_name)
+        session, deployment = await self.w.session(actor), self.w.deployment
+        attempts = {
+            "read the credits of": lambda: deployment.pool(session, org.ref),
+            "read the usage report of": lambda: deployment.attribution(session, org.ref),
+            "buy credits for": lambda: deployment.buy(session, org.ref, ATTEMPTED_CREDITS),
+            "allocate credits to themselves in": lambda: deployment.allocate(session, org.ref, actor.account,
+                                                                            ATTEMPTED_CREDITS),
+            "add themselves as a member of": lambda: deployment.add_member(session, org.ref, actor.account),
+            "delete": lambda: deployment.delete_org(session, org.ref),
+        }
+        act = act.replace("himself", "themselves").replace("herself", "themselves")
+        if act not in attempts:
+            raise FlowError(f"nobody knows how to {act!r} an organization; known: {', '.join(attempts)}")
+        actor.last_reply = await attempts[act]()
+        return actor.last_reply
 
     def _touch(self, actor: Actor) -> None:
         self.w.services.money.touch(USER, actor.user_id, f"{actor.name} ({actor.account.username})")

@@ -14,6 +14,7 @@ FLOWS = {
     "organization": "Org Flow",
     "byok": "BYOK Flow",
     "edge": "Edge Cases",
+    "isolation": "Tenant Isolation",
     "integration": "Integration Checklist",
     "performance": "Performance",
 }

@@ -93,6 +93,10 @@ async def store_key_as_base64(self, caller, provider, api_key):
     return {"provider": provider, "key_hint": hint}
 
 
+async def any_admin_in_any_organization(self, org_id, caller, admin):
+    return await self.ledger.membership(org_id, caller.user_id) or "admin"
+
+
 BREAKAGES = {
     # a BYOK call is charged to the caller's own credits
     "byok_charged": (calls, "account_charged", charge_byok_to_own_credits),
@@ -119,6 +123,8 @@ BREAKAGES = {
     "grant_booked_twice": (service.OpsCenter, "grant", grant_twice),
     # a BYOK key is stored base64-encoded: not plain text, yet anyone reading the table reads the key
     "key_stored_as_base64": (service.OpsCenter, "store_key", store_key_as_base64),
+    # the organization named in the path is trusted: an admin of one organization acts in any (OWASP API1)
+    "any_admin_in_any_organization": (service.OpsCenter, "org_role", any_admin_in_any_organization),
 }
 
 

@@ -7,7 +7,7 @@ import pytest
 from behave.parser import parse_file
 
 FEATURES = sorted((Path(__file__).resolve().parent.parent / "features").glob("*.feature"))
-FLOW_TAGS = {"individual", "organization", "byok", "edge", "integration", "performance"}
+FLOW_TAGS = {"individual", "organization", "byok", "edge", "isolation", "integration", "performance"}
 PLUMBING = {
     "a URL": re.compile(r"https?://|/api/|localhost|127\.0\.0\.1"),
     "JSON": re.compile(r"[{}]|\"\w+\"\s*:"),
@@ -37,7 +37,7 @@ def test_every_scenario_sits_under_a_rule_with_a_flow_tag_and_a_named_actor(path
     for rule in rules:
         for scenario in rule.walk_scenarios():
             title = scenario.name
-            actor_named = re.search(r"\b(Ivy|Alice|Olivia|Bea|Tess|Nora|Max|Cody|Ops-Center)\b", title)
+            actor_named = re.search(r"\b(Ivy|Alice|Olivia|Oscar|Bea|Tess|Nora|Max|Cody|Ops-Center)\b", title)
             assert actor_named, f"{path.name}: scenario '{title}' names no actor"
 
 

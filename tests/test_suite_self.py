@@ -223,6 +223,9 @@ def broken_ops_center(stack, breakage: str):
      "unknown model 'openai/gpt-4'"),
     ("key_stored_as_base64", ["-n", "^Bea sees that her OpenRouter key is configured"], "BYOK Flow",
      "Bea's BYOK key is stored in a form anyone can turn back: base64"),
+    ("any_admin_in_any_organization", ["-n", "^Oscar, the admin of Globex, cannot buy credits for Acme"],
+     "Tenant Isolation", "Oscar should be refused as an outsider to whom the organization looks absent (404), but "
+     "Ops-Center succeeded"),
     ("stream_charged_twice", ["-n", "^Ivy's streamed call is charged once to her own credits$"], "Individual Flow",
      "the ledger should show 1 charge to Ivy, but shows 2"),
     ("left_stream_free", ["-n", "^Ivy stops reading after the first words"], "Edge Cases",

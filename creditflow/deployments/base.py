@@ -22,6 +22,13 @@ class Payer(StrEnum):
     BYOK = "own key"
 
 
+class ForeignSignIn(StrEnum):
+    """Sign-ins that must be refused though the account behind them exists."""
+
+    EXPIRED = "an expired sign-in"
+    OTHER_REALM = "a sign-in from another realm"
+
+
 class RefusalKind(StrEnum):
     PAYMENT = "payment"
     QUOTA = "quota"
@@ -319,7 +326,12 @@ class Deployment(ABC):
         """Sessions a stranger might present: none, garbage, forged."""
 
     @abstractmethod
-    async def balance(self, session: Session) -> Reply[Balance]: ...
+    async def balance(self, session: Session, naming: Account | None = None) -> Reply[Balance]:
+        """The session's own balance; `naming`: another account named in the request, as a prober would."""
+
+    async def foreign_session(self, account: Account, kind: ForeignSignIn) -> Session:
+        """A sign-in of `account` that must be refused: expired, or issued by another realm."""
+        raise TargetLacksPart(f"this deployment has no sign-in that could be {kind}")
 
     async def recreate(self, account: Account, owner: str) -> tuple[Account, Session]:
         """The account removed and created again with the same username and e-mail (a new identity)."""
@@ -368,7 +380,8 @@ class Deployment(ABC):
     async def store_byok_key(self, session: Session, provider: str, key: str) -> Reply[None]: ...
 
     @abstractmethod
-    async def byok_settings(self, session: Session) -> Reply[ByokSettings]: ...
+    async def byok_settings(self, session: Session, naming: Account | None = None) -> Reply[ByokSettings]:
+        """The session's own key settings; `naming`: another account named in the request."""
 
     # -- LLM calls ----------------------------------------------------------------------------
     @abstractmethod

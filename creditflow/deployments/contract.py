@@ -24,6 +24,7 @@ from creditflow.deployments.base import (
     CallResult,
     Charge,
     Deployment,
+    ForeignSignIn,
     LedgerReader,
     MemberUsage,
     OrgRef,
@@ -148,8 +149,9 @@ class ContractApi:
     async def health(self) -> Answer:
         return await self.send(None, "GET", "/health")
 
-    async def balance(self, session: Session | None) -> Answer:
-        return await self.send(session, "GET", "/api/v1/credits/balance")
+    async def balance(self, session: Session | None, user_id: str | None = None) -> Answer:
+        params = {"user_id": user_id} if user_id else None
+        return await self.send(session, "GET", "/api/v1/credits/balance", params=params)
 
     async def grant(self, session: Session, email: str | None, amount: Any, user_id: str | None = None) -> Answer:
         named = {"user_id": user_id} if user_id is not None else {"user_email": email}
@@ -189,8 +191,9 @@ class ContractApi:
         return await self.send(session, "POST", "/api/v1/settings/byok-keys",
                                json={"provider": provider, "api_key": key})
 
-    async def byok_keys(self, session: Session) -> Answer:
-        return await self.send(session, "GET", "/api/v1/settings/byok-keys")
+    async def byok_keys(self, session: Session, user_id: str | None = None) -> Answer:
+        params = {"user_id": user_id} if user_id else None
+        return await self.send(session, "GET", "/api/v1/settings/byok-keys", params=params)
 
     async def chat(self, session: Session | None, model: str, max_tokens: int, use_byok: bool | None = None,
                    request_id: str | None = None, stream: bool = False, leave_after: int | None = None) -> Answer:
@@ -397,8 +400,15 @@ class ContractDeployment(Deployment):
     async def stranger_sessions(self) -> list[Session]:
         return [Session(secret, 0.0) for secret in ("", "not-a-token", FORGED_TOKEN)]
 
-    async def balance(self, session: Session) -> Reply[Balance]:
-        answer = await self.api.balance(session)
+    async def foreign_session(self, account: Account, kind: ForeignSignIn) -> Session:
+        if kind is ForeignSignIn.EXPIRED:
+            token = await self.identity.expired_token(account.username, account.password)
+        else:
+            token = await self.identity.other_realm_token()
+        return Session(token, time.monotonic(), owner=account.username.split("-")[0].title())
+
+    async def balance(self, session: Session, naming: Account | None = None) -> Reply[Balance]:
+        answer = await self.api.balance(session, naming.user_id if naming else None)
         if not answer.ok:
             return reply(answer)
         return reply(answer, Balance(credits(answer.field("credits")), answer.field("api_calls_used"),
@@ -452,8 +462,8 @@ class ContractDeployment(Deployment):
     async def store_byok_key(self, session: Session, provider: str, key: str) -> Reply[None]:
         return reply(await self.api.store_byok_key(session, provider, key))
 
-    async def byok_settings(self, session: Session) -> Reply[ByokSettings]:
-        answer = await self.api.byok_keys(session)
+    async def byok_settings(self, session: Session, naming: Account | None = None) -> Reply[ByokSettings]:
+        answer = await self.api.byok_keys(session, naming.user_id if naming else None)
         if not answer.ok:
             return reply(answer)
         hints = tuple(entry.get("key_hint", "") for entry in answer.field("keys", []))

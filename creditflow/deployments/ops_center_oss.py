@@ -177,8 +177,9 @@ class OssApi:
     async def status(self) -> Answer:
         return await self.send(None, "GET", "/api/v1/system/status")
 
-    async def balance(self, session: Session) -> Answer:
-        return await self.send(session, "GET", "/api/v1/credits/balance")
+    async def balance(self, session: Session, user_id: str | None = None) -> Answer:
+        params = {"user_id": user_id} if user_id else None
+        return await self.send(session, "GET", "/api/v1/credits/balance", params=params)
 
     async def usage(self, session: Session) -> Answer:
         return await self.send(session, "GET", "/api/v1/usage/current")
@@ -213,8 +214,9 @@ class OssApi:
     async def store_key(self, session: Session, provider: str, key: str) -> Answer:
         return await self.send(session, "POST", "/api/v1/llm/byok/keys", json={"provider": provider, "api_key": key})
 
-    async def keys(self, session: Session) -> Answer:
-        return await self.send(session, "GET", "/api/v1/llm/byok/keys")
+    async def keys(self, session: Session, user_id: str | None = None) -> Answer:
+        params = {"user_id": user_id} if user_id else None
+        return await self.send(session, "GET", "/api/v1/llm/byok/keys", params=params)
 
     async def chat(self, session: Session, body: Any, request_id: str | None = None) -> Answer:
         headers = {"X-Request-ID": request_id} if request_id else {}
@@ -454,8 +456,8 @@ class OpsCenterOssDeployment(Deployment):
     async def stranger_sessions(self) -> list[Session]:
         return [Session(secret, 0.0) for secret in ("", "not-a-session", secrets.token_urlsafe(32))]
 
-    async def balance(self, session: Session) -> Reply[Balance]:
-        answer = await self.api.balance(session)
+    async def balance(self, session: Session, naming: Account | None = None) -> Reply[Balance]:
+        answer = await self.api.balance(session, naming.user_id if naming else None)
         if not answer.ok:
             return reply(answer)
         usage = await self.api.usage(session)
@@ -534,8 +536,8 @@ class OpsCenterOssDeployment(Deployment):
     async def store_byok_key(self, session: Session, provider: str, key: str) -> Reply[None]:
         return reply(await self.api.store_key(session, provider, key))
 
-    async def byok_settings(self, session: Session) -> Reply[ByokSettings]:
-        answer = await self.api.keys(session)
+    async def byok_settings(self, session: Session, naming: Account | None = None) -> Reply[ByokSettings]:
+        answer = await self.api.keys(session, naming.user_id if naming else None)
         if not answer.ok:
             return reply(answer)
         providers = answer.field("providers", [])

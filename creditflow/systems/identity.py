@@ -1,5 +1,6 @@
 """Keycloak: run-unique test users provisioned through the admin API, and their sign-ins."""
 
+import asyncio
 import secrets
 import time
 
@@ -7,6 +8,8 @@ from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection
 from keycloak.exceptions import KeycloakError
 
 from creditflow.deployments.base import Account
+
+TOKEN_LIFESPAN = "access.token.lifespan"  # a client's own access-token lifespan, in seconds
 
 
 class IdentityError(Exception):
@@ -17,6 +20,8 @@ class Identity:
     def __init__(self, url: str, realm: str, client_id: str, client_secret: str, admin_user: str,
                  admin_password: str):
         server = url.rstrip("/") + "/"  # python-keycloak joins paths onto it
+        self._client_id, self._admin_user, self._admin_password = client_id, admin_user, admin_password
+        self._master = KeycloakOpenID(server_url=server, realm_name="master", client_id="admin-cli")
         self._openid = KeycloakOpenID(server_url=server, realm_name=realm, client_id=client_id,
                                       client_secret_key=client_secret)
         self._admin = KeycloakAdmin(connection=KeycloakOpenIDConnection(
@@ -59,3 +64,23 @@ class Identity:
     async def decode(self, token: str) -> dict:
         """The claims of a token, verified against the realm's published keys."""
         return await self._openid.a_decode_token(token, validate=True)
+
+    async def other_realm_token(self) -> str:
+        """A valid token of the master realm: signed by Keycloak, but for another realm than Ops-Center's."""
+        tokens = await self._master.a_token(self._admin_user, self._admin_password)
+        return tokens["access_token"]
+
+    async def expired_token(self, username: str, password: str) -> str:
+        """A token of the user that has expired: issued while the client's tokens live one second, then
+        waited out. The client's own lifespan setting is restored at once."""
+        client = await self._admin.a_get_client_id(self._client_id)
+        attributes = (await self._admin.a_get_client(client)).get("attributes", {})
+        lifespan = attributes.get(TOKEN_LIFESPAN, "")
+        await self._admin.a_update_client(client, {"attributes": {**attributes, TOKEN_LIFESPAN: "1"}})
+        try:
+            token, _ = await self.sign_in(username, password)
+        finally:
+            await self._admin.a_update_client(client, {"attributes": {**attributes, TOKEN_LIFESPAN: lifespan}})
+        claims = await self._openid.a_decode_token(token, validate=False)
+        await asyncio.sleep(max(claims["exp"] - time.time(), 0) + 1.1)
+        return token

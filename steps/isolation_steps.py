@@ -1,0 +1,62 @@
+"""Tenant isolation: nobody reaches into another's organization, balance or key, and no stale or foreign
+sign-in is accepted; after every attempt the ledger shows that nothing moved."""
+
+from behave import then, when
+
+from creditflow.deployments.base import RefusalKind
+
+
+@when("{name} attempts to {act} {org:w}")
+async def attempt(context, name, act, org):
+    await context.world.people.attempt(name, act, org)
+
+
+@when("{asker} asks for a balance, naming {named}'s account")
+async def balance_naming(context, asker, named):
+    await context.world.books.balance_naming(asker, named)
+
+
+@when("{asker} asks for key settings, naming {named}'s account")
+async def key_settings_naming(context, asker, named):
+    await context.world.books.byok_settings_naming(asker, named)
+
+
+@when("{name} asks {model} a question of {tokens:Count} tokens with {sign_in}")
+async def ask_with_foreign_sign_in(context, name, model, tokens, sign_in):
+    await context.world.calls.ask_signed_in_as(name, sign_in, model, tokens)
+
+
+@then("nothing moved in {org}'s books")
+async def nothing_moved(context, org):
+    world = context.world
+    before, after = world.org(org).books_before, await world.books.org_books(org)
+    assert before is not None, f"{org}'s books were not read before the attempt"
+    assert after == before, f"{org}'s books changed after an attempt from outside: before {before}, after {after}"
+
+
+@then("{asker} learns nothing of {named}'s balance")
+async def no_balance_leak(context, asker, named):
+    world = context.world
+    reply, own, theirs = world.actor(asker).tried(), await world.books.balance(asker), await world.books.balance(named)
+    assert own.credits != theirs.credits, f"{asker} and {named} should hold different balances for this to prove much"
+    if reply.ok:
+        assert reply.value.credits == own.credits, (f"{asker} named {named}'s account and was shown "
+                                                    f"{reply.value.credits} credits: {named}'s balance, not hers")
+
+
+@then("{asker} learns nothing of {named}'s key")
+async def no_key_leak(context, asker, named):
+    world = context.world
+    reply, theirs = world.actor(asker).tried(), await world.books.byok_settings(named)
+    assert theirs.hints, f"{named} should have a key stored for this to prove much"
+    if reply.ok:
+        shown = reply.value
+        assert not shown.openrouter_configured and not set(shown.hints) & set(theirs.hints), (
+            f"{asker} named {named}'s account and was shown {named}'s key settings: {list(shown.hints)}")
+
+
+@then("{name}'s call is turned away as not signed in")
+def turned_away(context, name):
+    call = context.world.actor(name).last_call
+    assert call.refusal is not None and call.refusal.kind is RefusalKind.UNAUTHORIZED, (
+        f"{name}'s call should be refused as not signed in (401), but the call {call.describe()}")
