@@ -17,6 +17,7 @@ from behave.model import Feature, Rule
 from behave.model_core import Status
 
 from creditflow.config import ROOT, ConfigError, resolve
+from creditflow.leftovers import remove_leftovers
 from creditflow.reports import FLOWS, ScenarioResult, conformance_report, flow_of, write_reports
 from creditflow.services import Services
 from creditflow.world import World
@@ -108,6 +109,8 @@ def before_all(context):
         return stop_run(context, f"configuration: {error}")
     console(f"creditflow: target {context.cf_config.target}, deployment {context.cf_config.deployment}, "
             f"Ops-Center health {health.value if health.ok else health.describe()}")
+    leftovers = run(remove_leftovers(context.services.deployment))
+    console(f"creditflow: {context.services.redactor.text(leftovers.describe())}")
     context.allure_results = allure_results_dir(context.config)
     shutil.rmtree(context.allure_results, ignore_errors=True)
     context.allure_results.mkdir(parents=True, exist_ok=True)

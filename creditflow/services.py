@@ -10,6 +10,7 @@ from creditflow.actors import Actor
 from creditflow.config import Config
 from creditflow.deployments.base import Deployment, TargetLacksPart
 from creditflow.evidence import Evidence
+from creditflow.leftovers import run_marks
 from creditflow.metrics import Metrics
 from creditflow.money import MoneyTrail
 from creditflow.redaction import Redactor
@@ -33,7 +34,7 @@ class Services:
     async def connect(cls, config: Config) -> "Services":
         redactor = Redactor(config.secrets())
         evidence = Evidence(redactor)
-        return cls(
+        services = cls(
             config=config,
             deployment=await deployments.connect(config, evidence),
             provider=ProviderDouble(config.provider_url) if config.provider_url else None,
@@ -41,6 +42,8 @@ class Services:
             redactor=redactor,
             metrics=Metrics(),
         )
+        services.deployment.identity.run_marks = run_marks(services.run_id)
+        return services
 
     def unique(self, name: str) -> str:
         return f"{name.lower()}-{self.run_id}-{next(self._serial)}"

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from behave.parser import parse_file
 
+from creditflow.leftovers import PID_MARK
+from creditflow.systems.identity import RUN_MARK
 from sandbox import stack as sandbox
 
 pytestmark = pytest.mark.live
@@ -323,6 +325,41 @@ def test_money_created_unseen_by_any_scenario_fails_the_run_naming_the_account(s
     assert "✗ Money conservation BROKEN over 1 accounts: 1000 credits put in = 2000 left + 0 charged" in report
     assert broken.search(report)
     assert broken.search((tmp_path / "errors.log").read_text())
+
+
+async def accounts_of_process(services, pid: int) -> tuple[list[dict], list[str]]:
+    """The accounts the suite run in process `pid` created, and the organizations they created."""
+    accounts = [user for user in await services.deployment.identity.accounts_of_other_runs()
+                if user["attributes"].get(PID_MARK) == [str(pid)]]
+    orgs = [org for user in accounts for org in await services.deployment.ledger.orgs_created_by(user["id"])]
+    return accounts, orgs
+
+
+async def test_a_run_killed_half_way_leaves_accounts_the_next_run_finds_and_removes(services, tmp_path):
+    inherited = {key: value for key, value in os.environ.items() if key != "OPS_CENTER_SOURCE"}
+    killed = subprocess.Popen([sys.executable, "-m", "behave", "--no-color", "features/organization.feature"],
+                              cwd=ROOT, env={**inherited, **isolated_reports(tmp_path)}, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline, orgs = time.monotonic() + 120, []
+    while not orgs and time.monotonic() < deadline and killed.poll() is None:
+        accounts, orgs = await accounts_of_process(services, killed.pid)
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait()
+    accounts, orgs = await accounts_of_process(services, killed.pid)
+    assert accounts and orgs, "the killed run should have left accounts and an organization behind"
+    dead_run = accounts[0]["attributes"][RUN_MARK][0]
+
+    run = behave("-n", "^Ivy's Professional plan gives her 10,000 API calls$", "-f", "plain",
+                 env=isolated_reports(tmp_path))
+    removed = re.search(r"creditflow: removed (\d+) users and (\d+) organizations left by \d+ dead runs \(([^)]*)\)",
+                        run.stdout + run.stderr)
+    assert removed and dead_run in removed.group(3), (run.stdout + run.stderr)[-2000:]
+    assert int(removed.group(1)) >= len(accounts) and int(removed.group(2)) >= len(orgs)
+    assert await accounts_of_process(services, killed.pid) == ([], [])
+    assert [await services.deployment.ledger.org_statement(org) for org in orgs] == [None] * len(orgs)
+    again = behave("-n", "^Ivy's Professional plan gives her 10,000 API calls$", "-f", "plain",
+                   env=isolated_reports(tmp_path))
+    assert "creditflow: no leftovers of dead runs" in again.stdout + again.stderr
 
 
 def test_an_unreachable_target_ends_the_run_with_a_clear_reason(tmp_path):

@@ -1,6 +1,10 @@
 """Unit tests of the support library: prices, redaction, percentiles, configuration and reports."""
 
 import base64
+import os
+import socket
+import subprocess
+import time
 from decimal import Decimal
 
 import pytest
@@ -9,6 +13,7 @@ from cryptography.fernet import Fernet
 from creditflow.config import ConfigError, resolve
 from creditflow.deployments.contract import ContractPrices
 from creditflow.keys_at_rest import opens_with, opens_with_another_key, readable_in
+from creditflow.leftovers import left_by_a_dead_run
 from creditflow.metrics import Metrics, percentile
 from creditflow.redaction import Redactor, hint
 from creditflow.reports import ScenarioResult, error_log, flow_of, text_report
@@ -163,3 +168,18 @@ def test_a_fernet_token_hides_the_key_and_opens_only_with_its_own_key():
     assert opens_with(token, cipher_key) == KEY.encode()
     assert opens_with(token, Fernet.generate_key().decode()) is None and not opens_with_another_key(token)
     assert opens_with(base64.b64encode(KEY.encode()), cipher_key) is None
+
+
+def test_an_account_is_a_leftover_when_its_run_died_here_or_is_old_elsewhere():
+    here, now = socket.gethostname(), time.time()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+
+    def user(host: str, pid: int, age_s: float) -> dict:
+        return {"attributes": {"creditflow_host": [host], "creditflow_pid": [str(pid)]},
+                "createdTimestamp": int((now - age_s) * 1000)}
+
+    assert left_by_a_dead_run(user(here, dead.pid, 60), now)
+    assert not left_by_a_dead_run(user(here, os.getpid(), 99_999), now)
+    assert not left_by_a_dead_run(user("elsewhere", 1, 3600), now)
+    assert left_by_a_dead_run(user("elsewhere", 1, 13 * 3600), now)

@@ -11,7 +11,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from creditflow.systems.identity import Identity
 
 T = TypeVar("T")
 
@@ -241,6 +244,10 @@ class LedgerReader(ABC):
         """An organization's pool: what is left, and every charge to its members."""
 
     @abstractmethod
+    async def orgs_created_by(self, user_id: str) -> list[str]:
+        """The ids of the organizations the user created (and still exist)."""
+
+    @abstractmethod
     async def calls_counted(self, user_id: str) -> int | None: ...
 
     @abstractmethod
@@ -300,6 +307,7 @@ class Deployment(ABC):
     name: str
     prices: PriceList
     ledger: LedgerReader
+    identity: Identity
     cache: CacheReader
     billing: BillingReader
 

@@ -49,7 +49,7 @@ from creditflow.deployments.http import (
     streamed_piece,
 )
 from creditflow.evidence import Evidence
-from creditflow.systems.identity import Identity
+from creditflow.systems.identity import EMAIL_DOMAIN, Identity
 from creditflow.systems.lago import Lago
 
 # Credits per 1,000 tokens (docs/contract.md, "Units and prices").
@@ -260,6 +260,10 @@ class ContractLedger(LedgerReader):
         rows = await self._pool.fetch("SELECT key_ciphertext FROM user_byok_keys WHERE user_id = $1", user_id)
         return [bytes(row["key_ciphertext"]) for row in rows]
 
+    async def orgs_created_by(self, user_id: str) -> list[str]:
+        rows = await self._pool.fetch("SELECT id FROM organizations WHERE created_by = $1", user_id)
+        return [row["id"] for row in rows]
+
     async def own_statement(self, user_id: str) -> Statement | None:
         row = await self._pool.fetchrow(
             """SELECT u.credits AS left,
@@ -381,7 +385,7 @@ class ContractDeployment(Deployment):
     # -- people -------------------------------------------------------------------------------
     async def enroll(self, username: str, plan: str, owner: str,
                      platform_admin: bool = False) -> tuple[Account, Session]:
-        account = await self.identity.create_account(username, f"{username}@creditflow.test", plan, platform_admin)
+        account = await self.identity.create_account(username, f"{username}{EMAIL_DOMAIN}", plan, platform_admin)
         session = await self.sign_in(account, owner)
         await self.api.balance(session)  # the first authenticated call provisions the user
         return account, session

@@ -60,7 +60,7 @@ from creditflow.deployments.http import (
     streamed_piece,
 )
 from creditflow.evidence import Evidence
-from creditflow.systems.identity import Identity
+from creditflow.systems.identity import EMAIL_DOMAIN, Identity
 from creditflow.systems.lago import Lago
 
 # How the product prices a chat call (litellm_credit_system.py): tokens / 1,000 x the provider's base
@@ -292,6 +292,12 @@ class OssLedger(LedgerReader):
                       NULL::int AS tokens FROM credit_usage_attribution WHERE org_id = $1::uuid""", org_id)
         return [Charge(**dict(row)) for row in rows]
 
+    async def orgs_created_by(self, user_id: str) -> list[str]:
+        """The product makes an organization's creator its owner (org_api.py)."""
+        rows = await self._pool.fetch(
+            "SELECT org_id::text AS id FROM organization_members WHERE user_id = $1 AND role = 'owner'", user_id)
+        return [row["id"] for row in rows]
+
     async def own_statement(self, user_id: str) -> Statement | None:
         row = await self._pool.fetchrow(
             """SELECT w.credits_remaining AS left,
@@ -432,7 +438,7 @@ class OpsCenterOssDeployment(Deployment):
     # -- people -------------------------------------------------------------------------------
     async def enroll(self, username: str, plan: str, owner: str,
                      platform_admin: bool = False) -> tuple[Account, Session]:
-        account = await self.identity.create_account(username, f"{username}@creditflow.test", plan, platform_admin)
+        account = await self.identity.create_account(username, f"{username}{EMAIL_DOMAIN}", plan, platform_admin)
         await self.arrangements.open_wallet(account.user_id, plan)
         return account, await self.sign_in(account, owner)
 
@@ -481,7 +487,7 @@ class OpsCenterOssDeployment(Deployment):
         """The product lets only a platform administrator delete an organization: the deployment keeps one."""
         if self._administrator is None:
             account = await self.identity.create_account(f"admin-{secrets.token_hex(4)}",
-                                                         f"admin-{secrets.token_hex(4)}@creditflow.test",
+                                                         f"admin-{secrets.token_hex(4)}{EMAIL_DOMAIN}",
                                                          "professional", platform_admin=True)
             self._administrator = account, await self.sign_in(account, "Platform admin")
         return self._administrator[1]

@@ -9,6 +9,8 @@ from keycloak.exceptions import KeycloakError
 
 from creditflow.deployments.base import Account
 
+EMAIL_DOMAIN = "@creditflow.test"  # of every account the suite creates
+RUN_MARK = "creditflow_run"  # the attribute naming the run that created an account
 TOKEN_LIFESPAN = "access.token.lifespan"  # a client's own access-token lifespan, in seconds
 
 
@@ -22,6 +24,7 @@ class Identity:
         server = url.rstrip("/") + "/"  # python-keycloak joins paths onto it
         self._client_id, self._admin_user, self._admin_password = client_id, admin_user, admin_password
         self._master = KeycloakOpenID(server_url=server, realm_name="master", client_id="admin-cli")
+        self.run_marks: dict[str, str] = {}  # attributes that tie each created account to the run that made it
         self._openid = KeycloakOpenID(server_url=server, realm_name=realm, client_id=client_id,
                                       client_secret_key=client_secret)
         self._admin = KeycloakAdmin(connection=KeycloakOpenIDConnection(
@@ -35,7 +38,7 @@ class Identity:
             user_id = await self._admin.a_create_user({
                 "username": username, "email": email, "firstName": username.split("-")[0].title(),
                 "lastName": "Creditflow", "enabled": True, "emailVerified": True,
-                "attributes": {"subscription_tier": [plan]},
+                "attributes": {"subscription_tier": [plan], **{k: [v] for k, v in self.run_marks.items()}},
                 "credentials": [{"type": "password", "value": password, "temporary": False}],
             })
             if platform_admin:
@@ -64,6 +67,23 @@ class Identity:
     async def decode(self, token: str) -> dict:
         """The claims of a token, verified against the realm's published keys."""
         return await self._openid.a_decode_token(token, validate=True)
+
+    async def accounts_of_other_runs(self) -> list[dict]:
+        """Every account a run of the suite created (its e-mail domain), but not this run."""
+        mine = self.run_marks.get(RUN_MARK)
+        found, first = [], 0
+        while page := await self._admin.a_get_users({"email": EMAIL_DOMAIN.lstrip("@"), "first": first, "max": 200,
+                                                     "briefRepresentation": False}):
+            found += [user for user in page if str(user.get("email", "")).endswith(EMAIL_DOMAIN)
+                      and user.get("attributes", {}).get(RUN_MARK, [None])[0] not in (None, mine)]
+            first += len(page)
+        return found
+
+    async def take_over(self, user_id: str) -> str:
+        """A new password for an account whose own is lost with the run that made it."""
+        password = f"Cf-{secrets.token_urlsafe(15)}"
+        await self._admin.a_set_user_password(user_id, password, temporary=False)
+        return password
 
     async def other_realm_token(self) -> str:
         """A valid token of the master realm: signed by Keycloak, but for another realm than Ops-Center's."""

@@ -1,0 +1,80 @@
+"""What runs killed half-way left behind: their users and organizations, found by the marks every account
+the suite creates carries (the run that made it, the host and the process), and removed by the next run.
+
+A run is dead when its process is gone from this host, or, for a run on another host, when its accounts
+are older than OTHER_HOST_AGE_S (its process cannot be asked)."""
+
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+
+from creditflow.deployments.base import Account, Deployment, OrgRef
+from creditflow.systems.identity import RUN_MARK
+
+HOST_MARK, PID_MARK = "creditflow_host", "creditflow_pid"
+OTHER_HOST_AGE_S = 12 * 3600
+
+
+def run_marks(run_id: str) -> dict[str, str]:
+    return {RUN_MARK: run_id, HOST_MARK: socket.gethostname(), PID_MARK: str(os.getpid())}
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def left_by_a_dead_run(user: dict, now: float | None = None) -> bool:
+    marks = {key: (value or [""])[0] for key, value in user.get("attributes", {}).items()}
+    if marks.get(HOST_MARK) == socket.gethostname() and marks.get(PID_MARK, "").isdigit():
+        return not process_alive(int(marks[PID_MARK]))
+    created_s = int(user.get("createdTimestamp") or 0) / 1000
+    return (now or time.time()) - created_s > OTHER_HOST_AGE_S
+
+
+@dataclass
+class Leftovers:
+    runs: set[str] = field(default_factory=set)
+    users: int = 0
+    organizations: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        if not self.runs:
+            return "no leftovers of dead runs"
+        removed = (f"removed {self.users} users and {self.organizations} organizations left by "
+                   f"{len(self.runs)} dead runs ({', '.join(sorted(self.runs))})")
+        return removed + "".join(f"; could not {failure}" for failure in self.failures)
+
+
+async def remove_leftovers(deployment: Deployment) -> Leftovers:
+    """Signs in as each account a dead run left (after giving it a new password), deletes the organizations it
+    created through Ops-Center, then removes the account."""
+    identity, found = deployment.identity, Leftovers()
+    for user in await identity.accounts_of_other_runs():
+        if not left_by_a_dead_run(user):
+            continue
+        found.runs.add(user["attributes"][RUN_MARK][0])
+        username, user_id = user["username"], user["id"]
+        try:
+            account = Account(user_id, username, user.get("email", ""), await identity.take_over(user_id), "")
+            org_ids = await deployment.ledger.orgs_created_by(user_id)
+            if org_ids:
+                session = await deployment.sign_in(account, "leftover")
+                for org_id in org_ids:
+                    reply = await deployment.delete_org(session, OrgRef(org_id, ""))
+                    if reply.ok:
+                        found.organizations += 1
+                    else:
+                        found.failures.append(f"delete organization {org_id}: {reply.describe()}")
+            await deployment.remove(account)
+            found.users += 1
+        except Exception as error:  # one leftover that resists must not keep the others
+            found.failures.append(f"remove {username}: {type(error).__name__}: {error}"[:200])
+    return found
