@@ -2,7 +2,7 @@
 PYTHON ?= python3
 BEHAVE = $(PYTHON) -m behave
 
-.PHONY: setup up down status acceptance quick test report bench lint conformance
+.PHONY: setup up down status acceptance quick test report bench lint conformance soak fuzz
 
 setup:
 	bash scripts/setup.sh
@@ -28,6 +28,10 @@ test: setup  ## unit tests and the suite's self-tests (the sandbox is started wh
 report:  ## the single-file Allure HTML report from the last run
 	npx --no-install allure generate reports/allure-results --config allurerc.mjs
 	@echo "open reports/allure-report/index.html"
+
+RUNS ?= 20
+soak: setup  ## the whole suite RUNS times on one stack: per-scenario pass counts, flaky scenarios, Allure history
+	$(PYTHON) scripts/soak.py --runs $(RUNS) $(SOAK_ARGS)
 
 bench: setup  ## p50/p95 latency figures of the embedded stack
 	$(PYTHON) benchmarks/bench.py

@@ -7,6 +7,8 @@ const categories = JSON.parse(readFileSync(new URL("./allure-categories.json", i
 export default {
   name: "Ops-Center credit flow",
   output: "./reports/allure-report",
+  // make soak keeps the runs' history here: the report then shows the trend and marks flaky tests.
+  historyPath: process.env.CREDITFLOW_ALLURE_HISTORY || undefined,
   categories,
   plugins: {
     awesome: {

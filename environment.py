@@ -248,7 +248,8 @@ def after_all(context):
     header = {"Target": config.target, "Deployment": config.deployment, "Run": services.run_id,
               "Duration": f"{time.monotonic() - context.started:.1f} s"}
     written = write_reports(context.results, services.metrics.report(), header, config.report_path,
-                            config.performance_path, config.error_log_path, services.redactor, money)
+                            config.performance_path, config.error_log_path, services.redactor, money,
+                            str(ROOT / config.results_path))
     write_allure_environment(context.allure_results, config, services)
     if config.conformance_dir:
         written.append(write_conformance(context, config, header, money))

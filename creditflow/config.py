@@ -42,6 +42,7 @@ SETTINGS = {
     "report_path": ("CREDITFLOW_REPORT", "text report"),
     "performance_path": ("CREDITFLOW_PERFORMANCE", "performance metrics JSON"),
     "error_log_path": ("CREDITFLOW_ERROR_LOG", "error log, written only when something failed"),
+    "results_path": ("CREDITFLOW_RESULTS", "every scenario's verdict as JSON (read by make soak)"),
     "quota_concurrency": ("CREDITFLOW_QUOTA_CONCURRENCY", "parallel calls in the 700-call quota scenario"),
     "ops_center_source": ("OPS_CENTER_SOURCE", "embedded target: run the real Ops-Center from this checkout"),
     "ops_center_version": ("OPS_CENTER_VERSION", "the version a remote deployment's conformance report names"),
@@ -60,6 +61,7 @@ DEFAULTS = {
     "report_path": "/tmp/credit_flow_e2e_report.txt",
     "performance_path": "/tmp/credit_flow_performance.json",
     "error_log_path": "/tmp/credit_flow_errors.log",
+    "results_path": "reports/results.json",
     "quota_concurrency": "25",
     "byok_cipher_key": "",
     "provider_url": "",  # optional: only the scenarios that read the provider's request log need it
@@ -110,6 +112,7 @@ class Config:
     report_path: str
     performance_path: str
     error_log_path: str
+    results_path: str
     quota_concurrency: int
     ops_center_source: str
     ops_center_version: str

@@ -91,8 +91,16 @@ def error_log(results: list[ScenarioResult], money: Conservation | None = None) 
 
 def write_reports(results: list[ScenarioResult], metrics: dict, header: dict[str, str], report_path: str,
                   performance_path: str, error_log_path: str, redactor: Redactor,
-                  money: Conservation | None = None) -> list[str]:
+                  money: Conservation | None = None, results_path: str | None = None) -> list[str]:
     written = [report_path, performance_path]
+    if results_path:
+        Path(results_path).parent.mkdir(parents=True, exist_ok=True)
+        verdicts = [{"flow": r.flow, "feature": r.feature, "rule": r.rule, "scenario": r.name, "status": r.status,
+                     "verdict": r.verdict, "message": r.message} for r in results]
+        Path(results_path).write_text(redactor.text(json.dumps({"run": header, "scenarios": verdicts,
+                                                                 "money_conserved": money.holds if money else None},
+                                                                indent=1)))
+        written.append(results_path)
     Path(report_path).write_text(redactor.text(text_report(results, header, money)))
     Path(performance_path).write_text(json.dumps({"run": header, "operations": metrics}, indent=2))
     errors = error_log(results, money)
