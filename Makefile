@@ -33,6 +33,10 @@ RUNS ?= 20
 soak: setup  ## the whole suite RUNS times on one stack: per-scenario pass counts, flaky scenarios, Allure history
 	$(PYTHON) scripts/soak.py --runs $(RUNS) $(SOAK_ARGS)
 
+EXAMPLES ?= 30
+fuzz: setup  ## Schemathesis against the target's OpenAPI document as real personas, then the money check
+	$(PYTHON) scripts/fuzz.py --examples $(EXAMPLES)
+
 bench: setup  ## p50/p95 latency figures of the embedded stack
 	$(PYTHON) benchmarks/bench.py
 

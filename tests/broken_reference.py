@@ -97,6 +97,14 @@ async def any_admin_in_any_organization(self, org_id, caller, admin):
     return await self.ledger.membership(org_id, caller.user_id) or "admin"
 
 
+purchase_once = service.OpsCenter.purchase
+
+
+async def book_then_refuse(self, caller, org_id, amount):
+    await purchase_once(self, caller, org_id, amount)
+    raise Refused("invalid_request", "The purchase could not be confirmed.")
+
+
 BREAKAGES = {
     # a BYOK call is charged to the caller's own credits
     "byok_charged": (calls, "account_charged", charge_byok_to_own_credits),
@@ -125,6 +133,8 @@ BREAKAGES = {
     "key_stored_as_base64": (service.OpsCenter, "store_key", store_key_as_base64),
     # the organization named in the path is trusted: an admin of one organization acts in any (OWASP API1)
     "any_admin_in_any_organization": (service.OpsCenter, "org_role", any_admin_in_any_organization),
+    # a purchase is booked, then answered as refused: the client is told nothing moved, but the pool grew
+    "purchase_booked_then_refused": (service.OpsCenter, "purchase", book_then_refuse),
 }
 
 

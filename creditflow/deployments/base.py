@@ -195,6 +195,15 @@ class Charge:
 
 
 @dataclass(frozen=True)
+class MoneyIn:
+    """Credits a request put into an account: a purchase into an organization's pool, or a grant to a user."""
+
+    kind: str  # "user" or "organization"
+    key: str  # the user's or organization's id
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class Statement:
     """An account as its ledger holds it: the credits left in it, and the credits charged from it."""
 
@@ -305,6 +314,7 @@ class Deployment(ABC):
     """One Ops-Center API, in business terms."""
 
     name: str
+    openapi_path: str | None = None  # where the deployment publishes its OpenAPI document, if it does
     prices: PriceList
     ledger: LedgerReader
     identity: Identity
@@ -336,6 +346,14 @@ class Deployment(ABC):
     @abstractmethod
     async def balance(self, session: Session, naming: Account | None = None) -> Reply[Balance]:
         """The session's own balance; `naming`: another account named in the request, as a prober would."""
+
+    def tool_headers(self, session: Session) -> dict[str, str]:
+        """The headers that carry `session` for a tool that sends its own requests (the fuzzer)."""
+        raise TargetLacksPart("this deployment names no way to hand its sign-in to another tool")
+
+    def money_in(self, method: str, path: str, query: dict[str, str], status: int, body: Any) -> MoneyIn | None:
+        """What a request another tool sent put into an account, when it succeeded and put any in."""
+        return None
 
     async def foreign_session(self, account: Account, kind: ForeignSignIn) -> Session:
         """A sign-in of `account` that must be refused: expired, or issued by another realm."""

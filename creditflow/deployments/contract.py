@@ -5,6 +5,7 @@ place that knows its paths, headers and fields. Keycloak bearer tokens sign acto
 """
 
 import math
+import re
 import time
 from decimal import Decimal
 from typing import Any
@@ -27,6 +28,7 @@ from creditflow.deployments.base import (
     ForeignSignIn,
     LedgerReader,
     MemberUsage,
+    MoneyIn,
     OrgRef,
     Payer,
     Pool,
@@ -360,6 +362,7 @@ class ContractBilling(BillingReader):
 
 
 class ContractDeployment(Deployment):
+    openapi_path = "/openapi.json"
     name = "contract"
     session_max_age_s = 240  # well before the realm's 5-minute access tokens expire
 
@@ -403,6 +406,21 @@ class ContractDeployment(Deployment):
 
     async def stranger_sessions(self) -> list[Session]:
         return [Session(secret, 0.0) for secret in ("", "not-a-token", FORGED_TOKEN)]
+
+    def tool_headers(self, session: Session) -> dict[str, str]:
+        return ContractApi._auth(session)
+
+    def money_in(self, method: str, path: str, query: dict[str, str], status: int, body: Any) -> MoneyIn | None:
+        """A purchase into a pool (201) or a platform admin's grant by user id (200)."""
+        purchase = re.fullmatch(r"/api/v1/credits/organization/([^/]+)/purchase", path)
+        amount = body.get("amount") if isinstance(body, dict) else None
+        if method == "POST" and status == 201 and purchase is not None:
+            return MoneyIn("organization", purchase.group(1), Decimal(amount)) if isinstance(amount, int) else None
+        if method == "POST" and status == 200 and path == "/api/v1/admin/credits/grant" and isinstance(body, dict):
+            credited = body.get("credits")
+            user = body.get("user_id")
+            return MoneyIn("user", user, Decimal(credited)) if user and isinstance(credited, int) else None
+        return None
 
     async def foreign_session(self, account: Account, kind: ForeignSignIn) -> Session:
         if kind is ForeignSignIn.EXPIRED:

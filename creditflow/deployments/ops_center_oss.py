@@ -16,6 +16,7 @@ Arrangements the product has no API for are named as such (`Arrangements`): a bi
 what they wrote.
 """
 
+import re
 import secrets
 import time
 from decimal import ROUND_HALF_UP, Decimal
@@ -38,6 +39,7 @@ from creditflow.deployments.base import (
     Deployment,
     LedgerReader,
     MemberUsage,
+    MoneyIn,
     OrgRef,
     Payer,
     Pool,
@@ -399,6 +401,7 @@ class OssBilling(BillingReader):
 
 class OpsCenterOssDeployment(Deployment):
     name = "ops-center-oss"
+    openapi_path = "/openapi.json"
     session_max_age_s = 3600  # the product keeps a session for 2 hours
 
     def __init__(self, api: OssApi, identity: Identity, arrangements: Arrangements, ledger: OssLedger,
@@ -474,6 +477,19 @@ class OpsCenterOssDeployment(Deployment):
     async def grant_by_email(self, operator: Session, email: str, amount: Decimal) -> Reply[None]:
         raise ProductRefused("Ops-Center-OSS has no API through which a platform administrator grants credits "
                              "to a user named by e-mail")
+
+    def tool_headers(self, session: Session) -> dict[str, str]:
+        return OssApi._cookie(session)
+
+    def money_in(self, method: str, path: str, query: dict[str, str], status: int, body: Any) -> MoneyIn | None:
+        """A purchase into a pool: `POST /api/v1/org-billing/credits/{org}/add?credits=N` (org_billing_api.py)."""
+        match = re.fullmatch(r"/api/v1/org-billing/credits/([^/]+)/add", path)
+        if method != "POST" or not 200 <= status < 300 or match is None:
+            return None
+        try:
+            return MoneyIn("organization", match.group(1), Decimal(query.get("credits", "")))
+        except ArithmeticError:
+            return None
 
     async def grant(self, operator: Session, account: Account, amount: Decimal) -> Reply[None]:
         raise ProductRefused("Ops-Center-OSS has no working API through which a platform administrator grants "

@@ -8,9 +8,10 @@ import time
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Header
+from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sandbox.opscenter.auth import Caller
@@ -64,10 +65,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request, error: StarletteHTTPException):
+        if error.status_code == 400:  # a body that cannot be read as JSON: a bad body, like any other (422)
+            return error_response(422, "invalid_request", f"The request is not valid: body: {error.detail}.",
+                                  fields=["body"])
         return error_response(error.status_code, "not_found" if error.status_code == 404 else "http_error",
                               str(error.detail))
 
-    async def authenticated(authorization: Annotated[str | None, Header()] = None) -> Caller:
+    bearer = HTTPBearer(auto_error=False, description="a Keycloak access token of Ops-Center's realm")
+
+    async def credentials(token: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str | None:
+        return f"{token.scheme} {token.credentials}" if token is not None else None
+
+    credentials_dep = Annotated[str | None, Depends(credentials)]
+
+    async def authenticated(authorization: credentials_dep) -> Caller:
         return await service.caller(authorization)
 
     caller_dep = Annotated[Caller, Depends(authenticated)]
@@ -79,5 +90,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(organizations.router(service, caller_dep))
     app.include_router(credits.router(service, caller_dep))
     app.include_router(byok.router(service, caller_dep))
-    app.include_router(llm.router(calls))
+    app.include_router(llm.router(calls, credentials_dep))
     return app

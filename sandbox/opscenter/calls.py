@@ -249,7 +249,7 @@ class LlmCalls:
         except httpx.HTTPError as error:
             raise unreachable(error) from None
         if answer.status_code != 200:
-            raise provider_failed(answer.status_code)
+            raise provider_failed(answer)
         return answer.json()
 
     async def open_stream(self, payer: Payer, request: CallRequest) -> httpx.Response:
@@ -261,8 +261,9 @@ class LlmCalls:
         except httpx.HTTPError as error:
             raise unreachable(error) from None
         if answer.status_code != 200:
+            await answer.aread()
             await answer.aclose()
-            raise provider_failed(answer.status_code)
+            raise provider_failed(answer)
         return answer
 
     async def relay_stream(self, admission: Admission, request: CallRequest, upstream: httpx.Response,
@@ -350,5 +351,15 @@ def unreachable(error: httpx.HTTPError) -> Refused:
                    "nothing was charged.")
 
 
-def provider_failed(status: int) -> Refused:
-    return Refused("provider_error", f"The LLM provider failed (router answered {status}); nothing was charged.")
+def provider_failed(answer: httpx.Response) -> Refused:
+    """The router's 400 is the request's fault (a parameter the provider rejects): a 422 naming why; anything
+    else is the provider's failure."""
+    if answer.status_code in (400, 422):
+        try:
+            reason = str(answer.json()["error"]["message"])
+        except (ValueError, KeyError, TypeError):
+            reason = answer.text
+        return Refused("invalid_request", f"The LLM provider refused the request as invalid: {reason[:300]}; "
+                       "nothing was charged.")
+    return Refused("provider_error", f"The LLM provider failed (router answered {answer.status_code}); nothing was "
+                   "charged.")

@@ -1,12 +1,31 @@
 """Request bodies of docs/contract.md: a bad body is a 422 that names its fields, never a 500."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from sandbox.opscenter.settings import BYOK_PROVIDERS, DEFAULT_TOKEN_BUDGET, PROVIDERS, RATES
 
 Tier = Literal["trial", "professional", "platform"]
+
+
+def without_nul(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("must not contain the NUL character")
+    return text
+
+
+# Text that is stored: PostgreSQL's text cannot hold NUL, so it is refused here, never a 500 there.
+Stored = Annotated[str, AfterValidator(without_nul)]
 MAX_CREDITS = 1_000_000_000
 
 
@@ -14,8 +33,21 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ErrorBody(BaseModel):
+    """Every refusal: a reason code, a sentence for people, and the facts of the reason (docs/contract.md)."""
+
+    model_config = ConfigDict(extra="allow")
+    error: str
+    detail: str
+
+
+def refusals(*statuses: int) -> dict[int | str, dict]:
+    """The OpenAPI answers of a router's refusals, all in the contract's error body."""
+    return {status: {"model": ErrorBody, "description": "refused"} for status in statuses}
+
+
 class OrgCreate(Body):
-    name: str = Field(min_length=1, max_length=200)
+    name: Stored = Field(min_length=1, max_length=200)
     subscription_tier: Tier = "platform"
 
 
@@ -33,8 +65,8 @@ class NamesAnAccount(Body):
 
 
 class Invite(NamesAnAccount):
-    user_id: str | None = Field(default=None, min_length=1, max_length=255)
-    email: str | None = Field(default=None, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    user_id: Stored | None = Field(default=None, min_length=1, max_length=255)
+    email: Stored | None = Field(default=None, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
     role: Literal["member", "admin"] = "member"
 
     def email_given(self) -> str | None:
@@ -46,8 +78,8 @@ class Purchase(Body):
 
 
 class Allocate(NamesAnAccount):
-    user_id: str | None = Field(default=None, min_length=1, max_length=255)
-    user_email: str | None = Field(default=None, min_length=3, max_length=254)
+    user_id: Stored | None = Field(default=None, min_length=1, max_length=255)
+    user_email: Stored | None = Field(default=None, min_length=3, max_length=254)
     credits: StrictInt = Field(ge=0, le=MAX_CREDITS)
 
     def email_given(self) -> str | None:
@@ -55,8 +87,8 @@ class Allocate(NamesAnAccount):
 
 
 class Grant(NamesAnAccount):
-    user_id: str | None = Field(default=None, min_length=1, max_length=255)
-    user_email: str | None = Field(default=None, min_length=3, max_length=254)
+    user_id: Stored | None = Field(default=None, min_length=1, max_length=255)
+    user_email: Stored | None = Field(default=None, min_length=3, max_length=254)
     credits: StrictInt = Field(gt=0, le=MAX_CREDITS)
 
     def email_given(self) -> str | None:
@@ -65,12 +97,20 @@ class Grant(NamesAnAccount):
 
 class ByokKey(Body):
     provider: Literal[BYOK_PROVIDERS]
-    api_key: str = Field(min_length=8, max_length=512, pattern=r"^\S+$")
+    api_key: Stored = Field(min_length=8, max_length=512, pattern=r"^\S+$")
 
 
 class Message(BaseModel):
     role: Literal["system", "user", "assistant", "tool"]
     content: str = Field(max_length=100_000)
+    name: str | None = Field(default=None, max_length=64)
+    tool_call_id: str | None = Field(default=None, min_length=1, max_length=128)
+
+    @model_validator(mode="after")
+    def tool_answers_name_their_call(self):
+        if self.role == "tool" and self.tool_call_id is None:
+            raise ValueError("a tool message must name the tool call it answers (tool_call_id)")
+        return self
 
 
 def canonical_model(name: str) -> str:
@@ -82,9 +122,13 @@ def canonical_model(name: str) -> str:
     raise ValueError(f"unknown model {name!r}; the known models are {known}")
 
 
+# Every name a model may be called by, bare or with its provider's prefix: documented as the schema's enum.
+MODEL_NAMES = [*RATES, *(f"{PROVIDERS[model]}/{model}" for model in RATES)]
+
+
 class ChatBody(BaseModel):
     model_config = ConfigDict(extra="allow")
-    model: str = Field(max_length=200)
+    model: str = Field(max_length=200, json_schema_extra={"enum": MODEL_NAMES})
     messages: list[Message] = Field(min_length=1, max_length=256)
     max_tokens: StrictInt = Field(default=DEFAULT_TOKEN_BUDGET, gt=0, le=100_000)
     stream: StrictBool = False

@@ -2,11 +2,11 @@
 
 from fastapi import APIRouter
 
-from sandbox.opscenter.models import ByokKey
+from sandbox.opscenter.models import ByokKey, refusals
 
 
 def router(service, CallerDep) -> APIRouter:  # noqa: N803 (a type alias, as FastAPI reads it)
-    api = APIRouter(prefix="/api/v1/settings/byok-keys")
+    api = APIRouter(responses=refusals(401, 422), prefix="/api/v1/settings/byok-keys")
 
     @api.post("", status_code=201)
     async def store_key(body: ByokKey, caller: CallerDep):

@@ -2,11 +2,11 @@
 
 from fastapi import APIRouter
 
-from sandbox.opscenter.models import Allocate, Grant, Purchase
+from sandbox.opscenter.models import Allocate, Grant, Purchase, refusals
 
 
 def router(service, CallerDep) -> APIRouter:  # noqa: N803 (a type alias, as FastAPI reads it)
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(responses=refusals(401, 403, 404, 409, 422), prefix="/api/v1")
 
     @api.get("/credits/balance")
     async def balance(caller: CallerDep):

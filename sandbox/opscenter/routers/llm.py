@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from sandbox.opscenter.calls import CallRequest, LlmCalls
-from sandbox.opscenter.models import ChatBody
+from sandbox.opscenter.models import ChatBody, refusals
 from sandbox.opscenter.service import QuotaState
 
 
@@ -17,13 +17,14 @@ def rate_headers(quota: QuotaState) -> dict[str, str]:
             "X-RateLimit-Reset": str(quota.reset)}
 
 
-def router(calls: LlmCalls) -> APIRouter:
-    api = APIRouter(prefix="/api/v1/llm")
+def router(calls: LlmCalls, Credentials) -> APIRouter:  # noqa: N803 (a type alias, as FastAPI reads it)
+    api = APIRouter(prefix="/api/v1/llm", responses=refusals(400, 401, 402, 409, 422, 429, 502))
 
-    @api.post("/chat/completions")
+    @api.post("/chat/completions", responses={200: {"content": {"application/json": {}, "text/event-stream": {}},
+                                                    "description": "the completion, or its stream"}})
     async def chat(
         body: ChatBody,
-        authorization: Annotated[str | None, Header()] = None,
+        authorization: Credentials,
         x_use_byok: Annotated[Literal["true", "false"] | None, Header()] = None,
         x_request_id: Annotated[str | None, Header()] = None,
     ):

@@ -3,11 +3,11 @@
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from sandbox.opscenter.models import Invite, OrgCreate
+from sandbox.opscenter.models import Invite, OrgCreate, refusals
 
 
 def router(service, CallerDep) -> APIRouter:  # noqa: N803 (a type alias, as FastAPI reads it)
-    api = APIRouter(prefix="/api/v1/org")
+    api = APIRouter(responses=refusals(401, 403, 404, 409, 422), prefix="/api/v1/org")
 
     @api.post("", status_code=201)
     async def create_org(body: OrgCreate, caller: CallerDep):

@@ -1,0 +1,57 @@
+"""make fuzz: Schemathesis against the deployment under test, signed in as real personas, then the money check.
+
+    python scripts/fuzz.py [--examples 30] [--seed N] [--min-requests 1000]
+
+The target is chosen as for the suite (CREDITFLOW_TARGET, OPS_CENTER_URL, ...; embedded by default). The
+summary is printed and written to reports/fuzz/ (fuzz.json, fuzz.txt, each persona's Schemathesis console,
+secrets redacted). Exit status 1: a server error, a schema violation, money moved by a refused request, or
+fewer requests than --min-requests.
+"""
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from creditflow.config import resolve  # noqa: E402
+from creditflow.fuzzing import fuzz  # noqa: E402
+from creditflow.services import Services  # noqa: E402
+from creditflow.world import World  # noqa: E402
+from sandbox import stack as sandbox  # noqa: E402
+
+OUT = Path(__file__).resolve().parent.parent / "reports" / "fuzz"
+
+
+def embedded(source: str | None = None) -> dict[str, str]:
+    return sandbox.start_product(source).suite_settings(product=True) if source else sandbox.up().suite_settings()
+
+
+async def main(examples: int, seed: int | None, min_requests: int) -> int:
+    services = await Services.connect(resolve({}, start_embedded=embedded))
+    world = World(services)
+    OUT.mkdir(parents=True, exist_ok=True)
+    try:
+        report = await fuzz(world, examples, seed, keep=OUT)
+    finally:
+        failures = await world.clean_up()
+        await services.close()
+    text = services.redactor.text(report.text() + "".join(f"  cleanup: {f}\n" for f in failures))
+    (OUT / "fuzz.txt").write_text(text)
+    (OUT / "fuzz.json").write_text(services.redactor.text(json.dumps(report.summary(), indent=1)))
+    print(text, end="")
+    if report.requests < min_requests:
+        print(f"fuzz: only {report.requests} requests were sent, fewer than the {min_requests} asked for")
+        return 1
+    return 0 if report.passed else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=30, help="Schemathesis's examples per operation")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--min-requests", type=int, default=1000)
+    options = parser.parse_args()
+    sys.exit(asyncio.run(main(options.examples, options.seed, options.min_requests)))

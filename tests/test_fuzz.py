@@ -1,0 +1,51 @@
+"""make fuzz on a small budget: Schemathesis against the reference as real personas finds no server error and
+no schema violation, and the money check catches a refused request that moved money."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from creditflow.fuzzing import PersonaRun, read_run
+from tests.test_suite_self import broken_ops_center
+
+pytestmark = pytest.mark.live
+ROOT = Path(__file__).resolve().parent.parent
+FUZZ = ROOT / "reports" / "fuzz"
+
+
+def fuzz(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    inherited = {key: value for key, value in os.environ.items() if key != "OPS_CENTER_SOURCE"}
+    command = [sys.executable, "scripts/fuzz.py", "--examples", "3", "--min-requests", "300", "--seed", "20261126"]
+    return subprocess.run([*command, *args], cwd=ROOT, capture_output=True, text=True, timeout=1200,
+                          env={**inherited, **(env or {})})
+
+
+def test_a_few_hundred_requests_as_three_personas_find_nothing_and_move_no_money(stack):
+    finished = fuzz()
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    summary = json.loads((FUZZ / "fuzz.json").read_text())
+    assert summary["requests"] >= 300 and summary["server_errors"] == [] and summary["schema_violations"] == []
+    assert summary["money"].startswith("Money conservation holds") and summary["money_problems"] == []
+    assert "POST /api/v1/credits/organization/{org_id}/purchase" in summary["personas"]["Alice"]["operations_accepting"]
+    assert summary["personas"]["Ivy"]["answers"]["GET /api/v1/credits/organization/{org_id}"].keys() <= {"404", "401"}
+
+
+def test_a_refused_purchase_that_moved_money_fails_the_fuzzing_naming_the_organization(stack):
+    with broken_ops_center(stack, "purchase_booked_then_refused") as url:
+        finished = fuzz(env={"OPS_CENTER_URL": url})
+    assert finished.returncode == 1, finished.stdout[-3000:] + finished.stderr[-3000:]
+    assert "MONEY         organization Acme (acme-" in (FUZZ / "fuzz.txt").read_text()
+
+
+def test_operations_that_accepted_a_request_are_named_with_the_organization_id_as_a_parameter():
+    har = [{"request": {"method": "GET", "url": f"http://x/api/v1/credits/organization/org_1{suffix}"},
+            "response": {"status": status}} for suffix, status in (("", 200), ("/usage-attribution", 404))]
+    report = {"operations": {"tested": 2}, "failures": [], "errors": [{"title": "SystemError in coverage"}]}
+    run = read_run("Alice", report, har, "org_1")
+    assert isinstance(run, PersonaRun) and run.requests == 2 and run.statuses == {"200": 1, "404": 1}
+    assert run.succeeded == ["GET /api/v1/credits/organization/{org_id}"]
+    assert run.tool_errors == ["SystemError in coverage"]
