@@ -183,5 +183,5 @@ async def fuzz(world: World, examples: int, seed: int | None = None, keep: Path 
 
 async def delete_created(world: World, persona: str, org_id: str) -> None:
     session = await world.session(world.actor(persona))
-    await world.deployment.delete_org(session, OrgRef(org_id, ""))
+    await world.deployment.remove_org(session, OrgRef(org_id, ""))
 

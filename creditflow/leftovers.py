@@ -68,7 +68,7 @@ async def remove_leftovers(deployment: Deployment) -> Leftovers:
             if org_ids:
                 session = await deployment.sign_in(account, "leftover")
                 for org_id in org_ids:
-                    reply = await deployment.delete_org(session, OrgRef(org_id, ""))
+                    reply = await deployment.remove_org(session, OrgRef(org_id, ""))
                     if reply.ok:
                         found.organizations += 1
                     else:

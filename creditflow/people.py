@@ -104,7 +104,7 @@ class People:
     async def _delete(self, org: Organization) -> None:
         money = self.w.services.money
         money.close(ORGANIZATION, org.org_id, await self.w.deployment.ledger.org_statement(org.org_id))
-        reply = await self.w.deployment.delete_org(await self.w.session(self.w.actor(org.admin)), org.ref)
+        reply = await self.w.deployment.remove_org(await self.w.session(self.w.actor(org.admin)), org.ref)
         if not reply.ok and reply.refusal.kind is not RefusalKind.NOT_FOUND:
             raise FlowError(f"Ops-Center {reply.refusal.describe()}")
 

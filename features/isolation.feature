@@ -30,7 +30,7 @@ Feature: One tenant never reaches into another's books
 
     Scenario Outline: Olivia, a member of Acme, cannot <act> Globex
       Given Alice has created the organization Acme on the Platform plan
-      And Olivia is a member of Acme with 0 allocated credits
+      And Olivia is a member of Acme
       And Oscar has created the organization Globex on the Platform plan
       And Globex has bought 5,000 credits
       When Olivia attempts to <act> Globex

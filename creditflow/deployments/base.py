@@ -383,6 +383,10 @@ class Deployment(ABC):
     @abstractmethod
     async def delete_org(self, admin: Session, org: OrgRef) -> Reply[None]: ...
 
+    async def remove_org(self, admin: Session, org: OrgRef) -> Reply[None]:
+        """Cleanup: the organization removed by whoever the deployment lets remove it (its admin, usually)."""
+        return await self.delete_org(admin, org)
+
     @abstractmethod
     async def buy(self, admin: Session, org: OrgRef, amount: Any) -> Reply[None]: ...
 

@@ -515,6 +515,10 @@ class OpsCenterOssDeployment(Deployment):
         return reply(answer, OrgRef(str(org.get("id")), name) if answer.ok else None)
 
     async def delete_org(self, admin: Session, org: OrgRef) -> Reply[None]:
+        return reply(await self.api.delete_org(admin, org.org_id))
+
+    async def remove_org(self, admin: Session, org: OrgRef) -> Reply[None]:
+        """The product lets only a platform administrator delete an organization."""
         return reply(await self.api.delete_org(await self._admin(), org.org_id))
 
     async def buy(self, admin: Session, org: OrgRef, amount: Any) -> Reply[None]:
