@@ -107,7 +107,6 @@ class HttpClient:
                                        json if content is None else content, body))
         return answer
 
-
     async def stream(self, actor: str, path: str, *, json: Any, headers: dict[str, str] | None = None,
                      leave_after: int | None = None) -> Answer:
         """A POST whose answer is read as server-sent events; after `leave_after` pieces (events for which
