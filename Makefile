@@ -35,7 +35,7 @@ soak: setup  ## the whole suite RUNS times on one stack: per-scenario pass count
 
 EXAMPLES ?= 30
 fuzz: setup  ## Schemathesis against the target's OpenAPI document as real personas, then the money check
-	$(PYTHON) scripts/fuzz.py --examples $(EXAMPLES)
+	$(PYTHON) scripts/fuzz.py --examples $(EXAMPLES) $(FUZZ_ARGS)
 
 bench: setup  ## p50/p95 latency figures of the embedded stack
 	$(PYTHON) benchmarks/bench.py

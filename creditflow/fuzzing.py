@@ -24,6 +24,7 @@ from creditflow.world import World
 
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance"
 SERVER_ERRORS = ("ServerError",)  # Schemathesis's failure type for a 5xx answer
+REQUEST_TIMEOUT_S = 30  # a request unanswered this long is a failure of the server, not a stalled run
 
 
 @dataclass
@@ -99,11 +100,11 @@ async def arrange(world: World) -> dict[str, object]:
 
 
 def schemathesis(base_url: str, openapi_url: str, headers: dict[str, str], org_id: str, examples: int,
-                 workdir: Path, seed: int | None) -> tuple[dict, list[dict], str]:
+                 workdir: Path, seed: int | None, operations: str | None) -> tuple[dict, list[dict], str]:
     """One Schemathesis run: its JSON report, its HAR entries and its console."""
     config = workdir / "schemathesis.toml"
-    lines = [f"base-url = {json.dumps(base_url)}", "[headers]", *(f"{json.dumps(k)} = {json.dumps(v)}"
-                                                                  for k, v in headers.items()),
+    lines = [f"base-url = {json.dumps(base_url)}", f"request-timeout = {REQUEST_TIMEOUT_S}", "[headers]",
+             *(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in headers.items()),
              "[parameters]", f"org_id = {json.dumps(org_id)}", "[generation]", f"max-examples = {examples}"]
     config.write_text("\n".join(lines) + "\n")
     config.chmod(0o600)
@@ -114,6 +115,8 @@ def schemathesis(base_url: str, openapi_url: str, headers: dict[str, str], org_i
                "--report", "json,har", "--report-dir", str(workdir / "out")]
     if seed is not None:
         command += ["--seed", str(seed)]
+    if operations is not None:
+        command += ["--include-path-regex", operations]
     finished = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=3600,
                               env={**os.environ, "NO_COLOR": "1"})
     reports = {path.name.split("-")[0]: path for path in (workdir / "out").glob("*.json")}
@@ -152,7 +155,9 @@ def credit_accepted_requests(world: World, har: list[dict]) -> None:
             money.credit(put_in.kind, put_in.key, f"{put_in.kind} {put_in.key}", put_in.amount)
 
 
-async def fuzz(world: World, examples: int, seed: int | None = None, keep: Path | None = None) -> FuzzReport:
+async def fuzz(world: World, examples: int, seed: int | None = None, keep: Path | None = None,
+               operations: str | None = None) -> FuzzReport:
+    """`operations`: a regular expression the fuzzed paths must match (all of them when None)."""
     deployment, config = world.deployment, world.services.config
     if deployment.openapi_path is None:
         raise RuntimeError(f"the deployment {deployment.name} publishes no OpenAPI document to fuzz")
@@ -165,7 +170,7 @@ async def fuzz(world: World, examples: int, seed: int | None = None, keep: Path 
         with tempfile.TemporaryDirectory(prefix="creditflow-fuzz-") as temporary:
             report, har, console = schemathesis(config.ops_center_url, config.ops_center_url + deployment.openapi_path,
                                                 deployment.tool_headers(session), org.org_id, examples,
-                                                Path(temporary), seed)
+                                                Path(temporary), seed, operations)
         runs.append(read_run(persona, report, har, org.org_id))
         credit_accepted_requests(world, har)
         if keep is not None:

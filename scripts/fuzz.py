@@ -1,6 +1,6 @@
 """make fuzz: Schemathesis against the deployment under test, signed in as real personas, then the money check.
 
-    python scripts/fuzz.py [--examples 30] [--seed N] [--min-requests 1000]
+    python scripts/fuzz.py [--examples 30] [--seed N] [--min-requests 1000] [--operations REGEX]
 
 The target is chosen as for the suite (CREDITFLOW_TARGET, OPS_CENTER_URL, ...; embedded by default). The
 summary is printed and written to reports/fuzz/ (fuzz.json, fuzz.txt, each persona's Schemathesis console,
@@ -29,12 +29,12 @@ def embedded(source: str | None = None) -> dict[str, str]:
     return sandbox.start_product(source).suite_settings(product=True) if source else sandbox.up().suite_settings()
 
 
-async def main(examples: int, seed: int | None, min_requests: int) -> int:
+async def main(examples: int, seed: int | None, min_requests: int, operations: str | None) -> int:
     services = await Services.connect(resolve({}, start_embedded=embedded))
     world = World(services)
     OUT.mkdir(parents=True, exist_ok=True)
     try:
-        report = await fuzz(world, examples, seed, keep=OUT)
+        report = await fuzz(world, examples, seed, keep=OUT, operations=operations)
     finally:
         failures = await world.clean_up()
         await services.close()
@@ -53,5 +53,6 @@ if __name__ == "__main__":
     parser.add_argument("--examples", type=int, default=30, help="Schemathesis's examples per operation")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--min-requests", type=int, default=1000)
+    parser.add_argument("--operations", help="only the paths this regular expression matches (default: all)")
     options = parser.parse_args()
-    sys.exit(asyncio.run(main(options.examples, options.seed, options.min_requests)))
+    sys.exit(asyncio.run(main(options.examples, options.seed, options.min_requests, options.operations)))
