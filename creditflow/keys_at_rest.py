@@ -23,9 +23,10 @@ def readable_forms(key: str) -> dict[str, bytes]:
 
 def readable_in(stored: bytes, key: str) -> list[str]:
     """The encodings of `key` found in `stored` (also in its text once decoded as base64)."""
-    found = [name for name, form in readable_forms(key).items() if form in stored]
+    forms = readable_forms(key)
+    found = [name for name, form in forms.items() if form in stored]
     for decoded in base64_layers(stored):
-        found += [f"{name}, under base64" for name, form in readable_forms(key).items() if form in decoded]
+        found += [f"{name}, under base64" for name, form in forms.items() if form in decoded]
     return found
 
 

@@ -47,8 +47,10 @@ from creditflow.deployments.http import (
     Answer,
     HttpClient,
     credits,
+    last_usage_event,
     server_timing,
     streamed_piece,
+    unfinished_stream,
 )
 from creditflow.evidence import Evidence
 from creditflow.systems.identity import EMAIL_DOMAIN, Identity
@@ -116,20 +118,14 @@ def call_result(request: CallRequest, sent_at: float, answer: Answer) -> CallRes
 
 def streamed_result(request: CallRequest, sent_at: float, answer: Answer) -> CallResult:
     """A streamed answer: pieces of text, then a last chunk with the usage and what the call cost."""
-    pieces = sum(map(streamed_piece, answer.events))
     request_id = answer.headers.get("x-request-id")
-    if answer.left_early:
-        return CallResult(request, sent_at, answer.elapsed_ms, pieces=pieces, left_early=True, request_id=request_id)
-    failure = next((event["error"] for event in answer.events if isinstance(event, dict) and "error" in event), None)
-    if failure is not None:
-        detail = f"the stream ended in an error: {failure.get('message') if isinstance(failure, dict) else failure}"
-        return CallResult(request, sent_at, answer.elapsed_ms, Refusal(RefusalKind.SERVER_ERROR, answer.status,
-                                                                       detail), pieces=pieces, request_id=request_id)
-    last = next((event for event in reversed(answer.events) if isinstance(event, dict) and "usage" in event), {})
+    if (unfinished := unfinished_stream(request, sent_at, answer, request_id)) is not None:
+        return unfinished
+    last = last_usage_event(answer)
     return CallResult(
         request, sent_at, answer.elapsed_ms, cost=credits(last.get("cost_credits")),
         paid_by=PAYERS.get(last.get("billed_to")), tokens=(last.get("usage") or {}).get("total_tokens"),
-        request_id=last.get("request_id", request_id), pieces=pieces,
+        request_id=last.get("request_id", request_id), pieces=sum(map(streamed_piece, answer.events)),
     )
 
 

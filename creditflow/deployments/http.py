@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from creditflow.deployments.base import RefusalKind
+from creditflow.deployments.base import CallRequest, CallResult, Refusal, RefusalKind
 from creditflow.evidence import Evidence, Exchange
 
 NO_ANSWER = 0  # the status of a request the server took and never answered
@@ -101,7 +101,7 @@ class HttpClient:
             body = response.json() if response.content else None
         except ValueError:
             body = response.text
-        answer = Answer(response.status_code, body, {k.lower(): v for k, v in response.headers.items()}, elapsed)
+        answer = Answer(response.status_code, body, lowered(response.headers), elapsed)
         shown_path = path if not params else f"{path}?{httpx.QueryParams(params)}"
         self._evidence.record(Exchange(actor, method, shown_path, answer.status, elapsed,
                                        json if content is None else content, body))
@@ -117,7 +117,7 @@ class HttpClient:
                 if not response.headers.get("content-type", "").startswith("text/event-stream"):
                     await response.aread()
                     body = response.json() if response.content else None
-                    answer = Answer(response.status_code, body, {k.lower(): v for k, v in response.headers.items()},
+                    answer = Answer(response.status_code, body, lowered(response.headers),
                                     (time.perf_counter() - started) * 1000)
                     self._evidence.record(Exchange(actor, "POST", path, answer.status, answer.elapsed_ms, json, body))
                     return answer
@@ -133,7 +133,7 @@ class HttpClient:
                     if leave_after is not None and pieces >= leave_after:
                         left = True
                         break
-                status, headers_seen = response.status_code, {k.lower(): v for k, v in response.headers.items()}
+                status, headers_seen = response.status_code, lowered(response.headers)
         except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError) as error:
             elapsed = (time.perf_counter() - started) * 1000
             self.unanswered += 1
@@ -145,6 +145,30 @@ class HttpClient:
                  + (f"; the last: {events[-1]}" if events else ""))
         self._evidence.record(Exchange(actor, "POST", path, status, elapsed, json, shown))
         return Answer(status, None, headers_seen, elapsed, tuple(events), left)
+
+
+def lowered(headers: httpx.Headers) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
+def unfinished_stream(request: CallRequest, sent_at: float, answer: Answer,
+                      request_id: str | None = None) -> CallResult | None:
+    """A streamed call its caller left, or whose stream ended in an OpenAI `error` event (a failure after the
+    first byte, in a 200 answer); None for a stream that ran to its end."""
+    pieces = sum(map(streamed_piece, answer.events))
+    if answer.left_early:
+        return CallResult(request, sent_at, answer.elapsed_ms, pieces=pieces, left_early=True, request_id=request_id)
+    failure = next((event["error"] for event in answer.events if isinstance(event, dict) and "error" in event), None)
+    if failure is None:
+        return None
+    detail = f"the stream ended in an error: {failure.get('message') if isinstance(failure, dict) else failure}"
+    return CallResult(request, sent_at, answer.elapsed_ms, Refusal(RefusalKind.SERVER_ERROR, answer.status, detail),
+                      pieces=pieces, request_id=request_id)
+
+
+def last_usage_event(answer: Answer) -> dict:
+    """The last chunk of a stream that reports the usage (OpenAI's `include_usage`), or {} when none does."""
+    return next((event for event in reversed(answer.events) if isinstance(event, dict) and event.get("usage")), {})
 
 
 def streamed_piece(event: Any) -> bool:

@@ -59,7 +59,9 @@ from creditflow.deployments.http import (
     Answer,
     HttpClient,
     credits,
+    last_usage_event,
     streamed_piece,
+    unfinished_stream,
 )
 from creditflow.evidence import Evidence
 from creditflow.systems.identity import EMAIL_DOMAIN, Identity
@@ -121,17 +123,11 @@ def reply(answer: Answer, value: Any = None) -> Reply:
 def streamed_result(request: CallRequest, sent_at: float, answer: Answer) -> CallResult:
     """A streamed answer: the provider's chunks as relayed, with no `_metadata`: what the call cost and who paid
     are not in it; a failure after the first byte is an `error` event in a 200 answer (litellm_api.py:1291-1304)."""
-    pieces = sum(map(streamed_piece, answer.events))
-    if answer.left_early:
-        return CallResult(request, sent_at, answer.elapsed_ms, pieces=pieces, left_early=True)
-    failure = next((event["error"] for event in answer.events if isinstance(event, dict) and "error" in event), None)
-    if failure is not None:
-        detail = f"the stream ended in an error: {failure.get('message') if isinstance(failure, dict) else failure}"
-        return CallResult(request, sent_at, answer.elapsed_ms, Refusal(RefusalKind.SERVER_ERROR, answer.status,
-                                                                       detail), pieces=pieces)
-    usage = next((event["usage"] for event in reversed(answer.events) if isinstance(event, dict)
-                  and event.get("usage")), {})
-    return CallResult(request, sent_at, answer.elapsed_ms, tokens=usage.get("total_tokens"), pieces=pieces)
+    if (unfinished := unfinished_stream(request, sent_at, answer)) is not None:
+        return unfinished
+    usage = last_usage_event(answer).get("usage", {})
+    return CallResult(request, sent_at, answer.elapsed_ms, tokens=usage.get("total_tokens"),
+                      pieces=sum(map(streamed_piece, answer.events)))
 
 
 def call_result(request: CallRequest, sent_at: float, answer: Answer) -> CallResult:
