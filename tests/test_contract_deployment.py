@@ -164,3 +164,15 @@ async def test_a_caller_who_leaves_a_stream_has_read_only_the_first_pieces_and_n
 async def test_a_refused_stream_is_a_plain_refusal():
     result, _ = await call("chat_insufficient", CallRequest("gpt-4", 100, stream=True))
     assert result.refusal.kind is RefusalKind.PAYMENT and result.pieces == 0
+
+
+async def test_an_unanswered_request_is_a_refusal_and_is_counted_by_the_deployment():
+    """after_scenario's restart check reads Deployment.unanswered: it must count this deployment's requests."""
+
+    def hang(_request):
+        raise httpx.ReadTimeout("no answer")
+
+    client = HttpClient("http://ops-center.test", Evidence(Redactor()), transport=httpx.MockTransport(hang))
+    deployment = ContractDeployment(ContractApi(client), None, None, None, None)
+    result = await deployment.call(SESSION, CallRequest("gpt-4", 100))
+    assert result.refusal.kind is RefusalKind.NO_ANSWER and deployment.unanswered == 1

@@ -427,9 +427,10 @@ class Deployment(ABC):
         """Each part Ops-Center depends on, and "ok" or what is wrong with it."""
 
     @property
+    @abstractmethod
     def unanswered(self) -> int:
-        """How many requests Ops-Center took and never answered, since the run began."""
-        return 0
+        """How many requests Ops-Center took and never answered, since the run began (the restart check
+        after each scenario reads it, so every deployment must count them)."""
 
     @abstractmethod
     async def close(self) -> None: ...

@@ -226,10 +226,6 @@ class ContractLedger(LedgerReader):
                                          server_settings={"default_transaction_read_only": "on"})
         return cls(pool)
 
-    @property
-    def unanswered(self) -> int:
-        return self.api.http.unanswered
-
     async def close(self) -> None:
         await self._pool.close()
 
@@ -375,6 +371,10 @@ class ContractDeployment(Deployment):
         return cls(ContractApi(HttpClient(config.ops_center_url, evidence)), identity,
                    await ContractLedger.connect(config.database_url, config.database_password),
                    ContractCache(config.redis_url), ContractBilling(Lago(config.lago_url, config.lago_api_key)))
+
+    @property
+    def unanswered(self) -> int:
+        return self.api.http.unanswered
 
     async def close(self) -> None:
         await self.api.http.close()
