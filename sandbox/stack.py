@@ -9,7 +9,9 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -28,8 +30,9 @@ STATE_FILE = STATE_DIR / "stack.json"
 LOG_DIR = STATE_DIR / "logs"
 CACHE_DIR = Path(os.environ.get("CREDITFLOW_CACHE", Path.home() / ".cache" / "creditflow"))
 KEYCLOAK_VERSION = "26.7.3"
-KEYCLOAK_HOME = CACHE_DIR / f"keycloak-{KEYCLOAK_VERSION}"
-KEYCLOAK_SECRETS = CACHE_DIR / "keycloak-secrets.json"
+KEYCLOAK_HOME = CACHE_DIR / f"keycloak-{KEYCLOAK_VERSION}"  # the download, shared by checkouts, read only once built
+KEYCLOAK_BUILD_OPTIONS = ("--db=postgres", "--health-enabled=true")
+KEYCLOAK_BUILD_MARK = KEYCLOAK_HOME / ".creditflow-build"
 LITELLM_BIN = CACHE_DIR / "litellm-venv" / "bin" / "litellm"
 REALM_FILE = ROOT / "sandbox" / "realm" / "uchub-realm.json"
 LITELLM_CONFIG = ROOT / "sandbox" / "litellm_config.yaml"
@@ -60,6 +63,7 @@ class Stack:
     pids: dict[str, int] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    paths: dict[str, str] = field(default_factory=dict)  # folders a part keeps outside STATE_DIR
     product_source: str = ""  # the Ops-Center checkout running beside the reference, if any
 
     def save(self) -> None:
@@ -111,14 +115,101 @@ def wait_until(name: str, check, timeout: float, pid: int | None = None) -> None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if pid is not None and not alive(pid):
-            raise StartError(f"{name} exited during start-up; see {LOG_DIR / (name + '.log')}")
+            raise StartError(f"{name} exited during start-up: {cause_in_log(name)}")
         try:
             if check():
                 return
         except Exception:  # any failure of a readiness probe means "not ready yet"
             pass
         time.sleep(0.25)
-    raise StartError(f"{name} was not ready after {timeout:.0f} s; see {LOG_DIR / (name + '.log')}")
+    raise StartError(f"{name} was not ready after {timeout:.0f} s: {cause_in_log(name)}")
+
+
+# -- why a part did not start -------------------------------------------------------------------
+TAKEN_PORT = re.compile(r"(?:bind on address \('[\d.]+', |Port\(s\) already bound: |port |:)(\d{2,5})\b")
+LOCKED = re.compile(r"(?:lock|locked|in use).*?(?P<path>/[^\s\"':]+)", re.IGNORECASE)
+OTHER_PID = re.compile(r"\bPID (\d+)\b")
+ERROR_LINE = re.compile(r"\b(?:ERROR|FATAL|Error|Exception|error:)")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def cause_in_log(name: str) -> str:
+    return cause_in_file(LOG_DIR / f"{name}.log")
+
+
+def cause_in_file(log: Path) -> str:
+    """The cause a part's log gives for not starting, in one line, and where to read more."""
+    try:
+        text = ANSI.sub("", log.read_text(errors="replace")[-20_000:])
+    except OSError:
+        return f"it wrote no log ({log})"
+    return f"{diagnose(text)} (see {log})"
+
+
+def diagnose(text: str) -> str:
+    """One line a newcomer can act on: a port taken, a store locked and who holds it, an old Java; else the
+    last error line of the log."""
+    lines = text.splitlines()
+    for index in range(len(lines) - 1, -1, -1):
+        line, hint = lines[index], " ".join(lines[index:index + 2])  # PostgreSQL names the other PID in a HINT
+        if re.search(r"address already in use|already bound|EADDRINUSE", line, re.IGNORECASE):
+            port = TAKEN_PORT.search(line)
+            holder = holder_of_port(int(port.group(1))) if port else None
+            where = f"port {port.group(1)}" if port else "its port"
+            return f"{where} is taken" + (f" by {holder}" if holder else "")
+        if "UnsupportedClassVersionError" in line:
+            return "the Java on PATH is too old (Keycloak needs 17 or newer)"
+        if "OutOfMemoryError" in line:
+            return "it ran out of memory"
+        if re.search(r"\block(ed)?\b|already in use", line, re.IGNORECASE):
+            other = OTHER_PID.search(hint)
+            path = LOCKED.search(line)
+            holder = (process_name(int(other.group(1))) if other else
+                      holder_of_file(path.group("path")) if path else None)
+            return f"a store it needs is locked: {last_words(line)}" + (f"; held by {holder}" if holder else "")
+    return last_error_line(text)
+
+
+def last_error_line(text: str) -> str:
+    lines = [line.strip() for line in ANSI.sub("", text).splitlines() if line.strip()]
+    errors = [line for line in lines if ERROR_LINE.search(line)]
+    return last_words((errors or lines or ["it printed nothing"])[-1])
+
+
+def last_words(line: str, limit: int = 240) -> str:
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def process_name(pid: int) -> str:
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return f"process {pid}"
+    return f"process {pid} ({last_words(command, 120)})"
+
+
+def holder_of_port(port: int) -> str | None:
+    """The process listening on a loopback TCP port, found through /proc (no lsof on a bare machine)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for row in Path(table).read_text().splitlines()[1:]:
+                fields = row.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                    inodes.add(f"socket:[{fields[9]}]")
+    return holder_of(lambda target: target in inodes) if inodes else None
+
+
+def holder_of_file(path: str) -> str | None:
+    return holder_of(lambda target: target == path)
+
+
+def holder_of(matches) -> str | None:
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        with contextlib.suppress(OSError):
+            if any(matches(os.readlink(fd)) for fd in fd_dir.iterdir()):
+                return process_name(int(fd_dir.parent.name))
+    return None
 
 
 def http_ok(url: str) -> bool:
@@ -140,20 +231,37 @@ def alive(pid: int) -> bool:
 
 
 # -- the parts ---------------------------------------------------------------------------------
+def postgres_home() -> Path:
+    """Where this checkout's PostgreSQL cluster lives.
+
+    As root, initdb and the server run as the `postgres` user, who cannot enter a checkout under a
+    private folder (root's home, a `mktemp -d` folder). Rather than open the permissions of the user's
+    folders, the cluster then lives in a folder of its own under /var/tmp, owned by `postgres` and named
+    after this checkout's state folder, so that two checkouts never share one."""
+    if os.geteuid() != 0:
+        return STATE_DIR / "postgres"
+    digest = hashlib.sha256(str(STATE_DIR.resolve()).encode()).hexdigest()[:16]
+    return Path("/var/tmp") / f"creditflow-postgres-{digest}"
+
+
 def start_postgres(stack: Stack) -> None:
     if not (PG_BIN / "initdb").exists():
         raise StartError(f"PostgreSQL: {PG_BIN}/initdb is missing; install postgresql-15 or {SETUP_HINT}")
-    data = STATE_DIR / "pgdata"
+    home = postgres_home()
+    data = home / "data"
     port = free_port()
     password = secrets.token_urlsafe(18)
-    shutil.rmtree(data, ignore_errors=True)
+    shutil.rmtree(home, ignore_errors=True)
     data.mkdir(parents=True)
-    pwfile = STATE_DIR / "pgpass.tmp"
+    pwfile = home / "pgpass.tmp"
     pwfile.write_text(password)
+    pwfile.chmod(0o600)
     if os.geteuid() == 0:
-        shutil.chown(data, "postgres", "postgres")
-        shutil.chown(pwfile, "postgres", "postgres")
+        for path in (home, data, pwfile):
+            shutil.chown(path, "postgres", "postgres")
+    home.chmod(0o700)
     data.chmod(0o700)
+    stack.paths["postgres"] = str(home)
     with open(LOG_DIR / "postgres.log", "ab") as log:
         try:
             subprocess.run(
@@ -162,21 +270,24 @@ def start_postgres(stack: Stack) -> None:
                 check=True, stdout=log, stderr=subprocess.STDOUT,
             )
         except subprocess.CalledProcessError:
-            raise StartError(f"PostgreSQL: initdb failed; see {LOG_DIR / 'postgres.log'}") from None
+            raise StartError(f"PostgreSQL: initdb failed: {cause_in_log('postgres')}") from None
         finally:
             pwfile.unlink()
-        options = f"-h 127.0.0.1 -p {port} -k {data} -c fsync=off -c max_connections=200"
+        # pg_ctl hands the options to a shell: the socket folder is quoted, as a checkout's path may hold spaces.
+        options = f"-h 127.0.0.1 -p {port} -k {shlex.quote(str(data))} -c fsync=off -c max_connections=200"
         started = subprocess.run(
             [*as_postgres(), str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(data / "server.log"),
              "-w", "start"], stdout=log, stderr=subprocess.STDOUT,
         )
     if started.returncode != 0:
-        raise StartError(f"PostgreSQL: pg_ctl start failed; see {data / 'server.log'}")
+        raise StartError(f"PostgreSQL: pg_ctl start failed: {cause_in_file(data / 'server.log')}")
     stack.pids["postgres"] = int((data / "postmaster.pid").read_text().split()[0])
     stack.secrets["postgres_password"] = password
     stack.urls["postgres_admin"] = f"postgresql://postgres@127.0.0.1:{port}/postgres"
     stack.urls["postgres"] = f"postgresql://unicorn@127.0.0.1:{port}/unicorn_db"
+    stack.urls["keycloak_database"] = f"jdbc:postgresql://127.0.0.1:{port}/keycloak"
     stack.secrets["unicorn_password"] = secrets.token_urlsafe(18)
+    stack.secrets["keycloak_database_password"] = secrets.token_urlsafe(18)
 
 
 def create_database(stack: Stack) -> None:
@@ -188,6 +299,9 @@ def create_database(stack: Stack) -> None:
         admin = await asyncpg.connect(stack.urls["postgres_admin"], password=stack.secrets["postgres_password"])
         await admin.execute(f"CREATE ROLE unicorn LOGIN PASSWORD '{stack.secrets['unicorn_password']}'")
         await admin.execute("CREATE DATABASE unicorn_db OWNER unicorn")
+        # Keycloak keeps its realm, users and sessions where a deployed Keycloak does: in PostgreSQL.
+        await admin.execute(f"CREATE ROLE keycloak LOGIN PASSWORD '{stack.secrets['keycloak_database_password']}'")
+        await admin.execute("CREATE DATABASE keycloak OWNER keycloak")
         await admin.close()
         owner = await asyncpg.connect(stack.urls["postgres"], password=stack.secrets["unicorn_password"])
         await owner.execute(SCHEMA.read_text())
@@ -231,46 +345,64 @@ def start_doubles(stack: Stack) -> None:
     stack.urls["lago"] = f"http://127.0.0.1:{lago_port}"
 
 
-def keycloak_secrets() -> dict[str, str]:
-    """Keycloak keeps its database in the cached distribution, so its secrets live beside it."""
-    realm_hash = hashlib.sha256(REALM_FILE.read_bytes()).hexdigest()
-    known = json.loads(KEYCLOAK_SECRETS.read_text()) if KEYCLOAK_SECRETS.exists() else {}
-    if known.get("realm_sha256") != realm_hash:
-        # A new realm file (or a first start): begin from an empty Keycloak database.
-        shutil.rmtree(KEYCLOAK_HOME / "data" / "h2", ignore_errors=True)
-        known = {
-            "realm_sha256": realm_hash,
-            "keycloak_admin_password": secrets.token_urlsafe(18),
-            "ops_center_client_secret": secrets.token_urlsafe(24),
-        }
-        KEYCLOAK_SECRETS.write_text(json.dumps(known))
-        KEYCLOAK_SECRETS.chmod(0o600)
-    return known
+def prepare_keycloak() -> bool:
+    """Builds the cached distribution once for PostgreSQL (Keycloak's build step); later starts only read it.
+
+    Returns whether it had to build."""
+    if not (KEYCLOAK_HOME / "bin" / "kc.sh").exists():
+        raise StartError(f"Keycloak: the distribution is missing from {KEYCLOAK_HOME}; {SETUP_HINT}")
+    if keycloak_built():
+        return False
+    built = subprocess.run(["bash", str(KEYCLOAK_HOME / "bin" / "kc.sh"), "build", *KEYCLOAK_BUILD_OPTIONS],
+                           capture_output=True, text=True)
+    if built.returncode != 0:
+        raise StartError(f"Keycloak: its build for PostgreSQL failed: {last_error_line(built.stdout + built.stderr)}")
+    KEYCLOAK_BUILD_MARK.write_text(" ".join(KEYCLOAK_BUILD_OPTIONS))
+    return True
+
+
+def keycloak_built() -> bool:
+    return KEYCLOAK_BUILD_MARK.exists() and KEYCLOAK_BUILD_MARK.read_text() == " ".join(KEYCLOAK_BUILD_OPTIONS)
+
+
+def keycloak_home() -> Path:
+    """This checkout's Keycloak: the cached distribution's code and configuration, and a data folder of its own.
+
+    kc.sh finds its home from its own path, so it is copied; the rest is linked, read only."""
+    home = STATE_DIR / "keycloak"
+    shutil.rmtree(home, ignore_errors=True)
+    (home / "bin").mkdir(parents=True)
+    shutil.copy(KEYCLOAK_HOME / "bin" / "kc.sh", home / "bin" / "kc.sh")
+    for part in ("lib", "conf", "providers", "themes"):
+        (home / part).symlink_to(KEYCLOAK_HOME / part)
+    (home / "data" / "import").mkdir(parents=True)
+    shutil.copy(REALM_FILE, home / "data" / "import" / REALM_FILE.name)
+    return home
 
 
 def start_keycloak(stack: Stack) -> None:
-    if not (KEYCLOAK_HOME / "bin" / "kc.sh").exists():
-        raise StartError(f"Keycloak: the distribution is missing from {KEYCLOAK_HOME}; {SETUP_HINT}")
     if shutil.which("java") is None:
         raise StartError(f"Keycloak: java (17 or newer) is not on PATH; install openjdk-17-jre or {SETUP_HINT}")
-    known = keycloak_secrets()
-    (KEYCLOAK_HOME / "data" / "import").mkdir(parents=True, exist_ok=True)
-    shutil.copy(REALM_FILE, KEYCLOAK_HOME / "data" / "import" / "uchub-realm.json")
+    if not keycloak_built():
+        raise StartError(f"Keycloak: the distribution in {KEYCLOAK_HOME} is not built for PostgreSQL; {SETUP_HINT}")
+    home = keycloak_home()
+    stack.secrets["keycloak_admin_password"] = secrets.token_urlsafe(18)
+    stack.secrets["ops_center_client_secret"] = secrets.token_urlsafe(24)
     port, management = free_port(), free_port()
     stack.pids["keycloak"] = spawn("keycloak", [
-        "bash", str(KEYCLOAK_HOME / "bin" / "kc.sh"), "start-dev", "--import-realm",
+        "bash", str(home / "bin" / "kc.sh"), "start", "--optimized", "--import-realm",
+        "--http-enabled=true", "--hostname-strict=false",
         "--http-host=127.0.0.1", f"--http-port={port}", f"--http-management-port={management}",
-        "--health-enabled=true",
+        f"--db-url={stack.urls['keycloak_database']}", "--db-username=keycloak",
     ], {
-        "OPS_CENTER_CLIENT_SECRET": known["ops_center_client_secret"],
+        "KC_DB_PASSWORD": stack.secrets["keycloak_database_password"],
+        "OPS_CENTER_CLIENT_SECRET": stack.secrets["ops_center_client_secret"],
         "KC_BOOTSTRAP_ADMIN_USERNAME": "admin",
-        "KC_BOOTSTRAP_ADMIN_PASSWORD": known["keycloak_admin_password"],
+        "KC_BOOTSTRAP_ADMIN_PASSWORD": stack.secrets["keycloak_admin_password"],
         "JAVA_OPTS_KC_HEAP": "-Xms256m -Xmx768m",
     })
     stack.urls["keycloak"] = f"http://127.0.0.1:{port}"
     stack.urls["keycloak_health"] = f"http://127.0.0.1:{management}/health/ready"
-    stack.secrets["keycloak_admin_password"] = known["keycloak_admin_password"]
-    stack.secrets["ops_center_client_secret"] = known["ops_center_client_secret"]
 
 
 def start_litellm(stack: Stack) -> None:
@@ -333,8 +465,8 @@ def up() -> Stack:
     stack = Stack()
     began = time.monotonic()
     try:
-        timed(stack, "keycloak_spawn", lambda: start_keycloak(stack))
         timed(stack, "postgres", lambda: (start_postgres(stack), create_database(stack)))
+        start_keycloak(stack)
         start_redis(stack)
         start_doubles(stack)
         stack.save()
@@ -490,10 +622,10 @@ def down() -> list[str]:
     if stack is None:
         return []
     stopped = []
-    data = STATE_DIR / "pgdata"
-    if "postgres" in stack.pids and (data / "postmaster.pid").exists():
-        subprocess.run([*as_postgres(), str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    postgres = Path(stack.paths.get("postgres", postgres_home()))
+    if "postgres" in stack.pids and (postgres / "data" / "postmaster.pid").exists():
+        subprocess.run([*as_postgres(), str(PG_BIN / "pg_ctl"), "-D", str(postgres / "data"), "-m", "fast", "-w",
+                        "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for name, pid in stack.pids.items():
         if alive(pid):
             try:
@@ -509,4 +641,6 @@ def down() -> list[str]:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL) if name != "postgres" else os.kill(pid, signal.SIGKILL)
     STATE_FILE.unlink(missing_ok=True)
+    if postgres != STATE_DIR / "postgres":
+        shutil.rmtree(postgres, ignore_errors=True)
     return stopped

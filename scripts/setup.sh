@@ -47,6 +47,9 @@ if [ ! -x "$CACHE/keycloak-$KEYCLOAK_VERSION/bin/kc.sh" ]; then
   rm -f "$CACHE/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip"
 fi
 
+step "Keycloak built for PostgreSQL (once per download; each checkout's stack only reads it)"
+"$PYTHON" -m sandbox prepare
+
 if [ ! -x node_modules/.bin/allure ]; then
   step "Allure 3 report generator (npm)"
   npm ci --no-audit --no-fund --silent 2>/dev/null || npm install --no-audit --no-fund --silent
