@@ -29,13 +29,15 @@ report:  ## the single-file Allure HTML report from the last run
 	npx --no-install allure generate reports/allure-results --config allurerc.mjs
 	@echo "open reports/allure-report/index.html"
 
+# FUZZ_ARGS and SOAK_ARGS are passed as written ($(value ...)): a regular expression's $ reaches the shell,
+# not make.
 RUNS ?= 20
 soak: setup  ## the whole suite RUNS times on one stack: per-scenario pass counts, flaky scenarios, Allure history
-	$(PYTHON) scripts/soak.py --runs $(RUNS) $(SOAK_ARGS)
+	$(PYTHON) scripts/soak.py --runs $(RUNS) $(value SOAK_ARGS)
 
 EXAMPLES ?= 30
 fuzz: setup  ## Schemathesis against the target's OpenAPI document as real personas, then the money check
-	$(PYTHON) scripts/fuzz.py --examples $(EXAMPLES) $(FUZZ_ARGS)
+	$(PYTHON) scripts/fuzz.py --examples $(EXAMPLES) $(value FUZZ_ARGS)
 
 bench: setup  ## p50/p95 latency figures of the embedded stack
 	$(PYTHON) benchmarks/bench.py

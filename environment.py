@@ -16,6 +16,7 @@ from behave import register_type
 from behave.model import Feature, Rule
 from behave.model_core import Status
 
+from creditflow.allure_formatter import results_dir
 from creditflow.config import ROOT, ConfigError, resolve
 from creditflow.leftovers import remove_leftovers
 from creditflow.reports import FLOWS, ScenarioResult, conformance_report, flow_of, write_reports
@@ -128,11 +129,12 @@ def progress_line(label: str):
 
 
 def allure_results_dir(config) -> Path:
-    """Where the Allure formatter writes (behave.ini's outfiles, or -o): cleared before each real run."""
+    """Where the Allure formatter writes (behave.ini's outfiles, -o, or CREDITFLOW_ALLURE_RESULTS): cleared before
+    each real run."""
     for index, name in enumerate(config.format or []):
         if name.endswith(":AllureFormatter") and index < len(config.outputs):
-            return ROOT / config.outputs[index].name
-    return ROOT / "reports" / "allure-results"
+            return ROOT / results_dir(config.outputs[index].name)
+    return ROOT / results_dir("reports/allure-results")
 
 
 def before_scenario(context, scenario):

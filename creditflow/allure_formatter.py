@@ -4,7 +4,13 @@
   direct scenarios, so their steps would be reported outside any test).
 - `allure.dynamic` labels (epic, story) reach the running test: its listener implements no
   `add_label` hook, so environment.py's labels would be dropped.
+
+CREDITFLOW_ALLURE_RESULTS names another results folder than behave.ini's: behave always adds the
+configuration file's formatters and outfiles to the command line's, so a run that must not write over
+reports/ (the self-tests, make soak) says where its results go.
 """
+
+import os
 
 import allure_commons
 from allure_behave.formatter import AllureFormatter as BaseAllureFormatter
@@ -24,6 +30,7 @@ class DynamicLabels:
 
 class AllureFormatter(BaseAllureFormatter):
     def __init__(self, stream_opener, config):
+        stream_opener.name = results_dir(stream_opener.name)
         super().__init__(stream_opener, config)
         self._labels = DynamicLabels(self.listener)
         allure_commons.plugin_manager.register(self._labels)
@@ -39,3 +46,7 @@ class AllureFormatter(BaseAllureFormatter):
         finally:
             if allure_commons.plugin_manager.is_registered(self._labels):
                 allure_commons.plugin_manager.unregister(self._labels)
+
+
+def results_dir(configured: str) -> str:
+    return os.environ.get("CREDITFLOW_ALLURE_RESULTS") or configured

@@ -99,6 +99,10 @@ async def arrange(world: World) -> dict[str, object]:
     return {"org": org, "personas": ["Alice", "Olivia", "Ivy"]}
 
 
+class FuzzError(Exception):
+    """The fuzzing could not be done as asked: the message says why, in one line."""
+
+
 def schemathesis(base_url: str, openapi_url: str, headers: dict[str, str], org_id: str, examples: int,
                  workdir: Path, seed: int | None, operations: str | None) -> tuple[dict, list[dict], str]:
     """One Schemathesis run: its JSON report, its HAR entries and its console."""
@@ -121,7 +125,8 @@ def schemathesis(base_url: str, openapi_url: str, headers: dict[str, str], org_i
                               env={**os.environ, "NO_COLOR": "1"})
     reports = {path.name.split("-")[0]: path for path in (workdir / "out").glob("*.json")}
     if "json" not in reports:
-        raise RuntimeError(f"Schemathesis wrote no report (exit {finished.returncode}): {finished.stderr[-1500:]}")
+        said = (finished.stderr.strip() or finished.stdout.strip() or "nothing").splitlines()[-1]
+        raise FuzzError(f"Schemathesis wrote no report (exit {finished.returncode}); it said: {said[:300]}")
     har = json.loads(reports["har"].read_text())["log"]["entries"] if "har" in reports else []
     return json.loads(reports["json"].read_text()), har, finished.stdout
 
@@ -160,7 +165,7 @@ async def fuzz(world: World, examples: int, seed: int | None = None, keep: Path 
     """`operations`: a regular expression the fuzzed paths must match (all of them when None)."""
     deployment, config = world.deployment, world.services.config
     if deployment.openapi_path is None:
-        raise RuntimeError(f"the deployment {deployment.name} publishes no OpenAPI document to fuzz")
+        raise FuzzError(f"the deployment {deployment.name} publishes no OpenAPI document to fuzz")
     arranged = await arrange(world)
     org = arranged["org"]
     runs = []
@@ -171,6 +176,9 @@ async def fuzz(world: World, examples: int, seed: int | None = None, keep: Path 
             report, har, console = schemathesis(config.ops_center_url, config.ops_center_url + deployment.openapi_path,
                                                 deployment.tool_headers(session), org.org_id, examples,
                                                 Path(temporary), seed, operations)
+        if not (report.get("operations") or {}).get("tested"):
+            raise FuzzError("Schemathesis tested no operation" + (f": no path matches --operations {operations!r}"
+                                                                   if operations else ""))
         runs.append(read_run(persona, report, har, org.org_id))
         credit_accepted_requests(world, har)
         if keep is not None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from creditflow.deployments.base import LedgerReader, Statement
+from creditflow.wording import counted
 
 USER, ORGANIZATION = "user", "organization"
 
@@ -33,9 +34,9 @@ class Conservation:
 
     def summary(self) -> str:
         verdict = "holds" if self.holds else "BROKEN"
-        return (f"Money conservation {verdict} over {self.accounts} accounts: {self.credited} credits put in = "
-                f"{self.left} left + {self.charged} charged" + ("" if self.holds else
-                                                                 f" ({self.left + self.charged} in all)"))
+        return (f"Money conservation {verdict} over {counted(self.accounts, 'account')}: {self.credited} credits put "
+                f"in = {self.left} left + {self.charged} charged" + ("" if self.holds else
+                                                                    f" ({self.left + self.charged} in all)"))
 
 
 @dataclass
@@ -70,7 +71,7 @@ class MoneyTrail:
                                 f"{statement.left} are left and {statement.charged} were charged "
                                 f"({statement.left + statement.charged - holder.credited:+} credits)")
         if credited != left + charged:
-            problems.append(f"over all {len(self.holders)} accounts: {credited} credits were put in, but "
+            problems.append(f"over all {counted(len(self.holders), 'account')}: {credited} credits were put in, but "
                             f"{left} are left and {charged} were charged")
         return Conservation(problems, len(self.holders), credited, left, charged)
 

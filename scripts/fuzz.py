@@ -1,23 +1,25 @@
 """make fuzz: Schemathesis against the deployment under test, signed in as real personas, then the money check.
 
-    python scripts/fuzz.py [--examples 30] [--seed N] [--min-requests 1000] [--operations REGEX]
+    python scripts/fuzz.py [--examples 30] [--seed N] [--min-requests 1000] [--operations REGEX] [--out DIR]
 
 The target is chosen as for the suite (CREDITFLOW_TARGET, OPS_CENTER_URL, ...; embedded by default). The
-summary is printed and written to reports/fuzz/ (fuzz.json, fuzz.txt, each persona's Schemathesis console,
-secrets redacted). Exit status 1: a server error, a schema violation, money moved by a refused request, or
-fewer requests than --min-requests.
+summary is printed and written to --out, reports/fuzz/ by default (fuzz.json, fuzz.txt, each persona's
+Schemathesis console, secrets redacted). Exit status 1: a server error, a schema violation, money moved by a
+refused request, or fewer requests than --min-requests. Exit status 2: the fuzzing could not be done as asked
+(one line says why).
 """
 
 import argparse
 import asyncio
 import json
+import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from creditflow.config import resolve  # noqa: E402
-from creditflow.fuzzing import fuzz  # noqa: E402
+from creditflow.fuzzing import FuzzError, fuzz  # noqa: E402
 from creditflow.services import Services  # noqa: E402
 from creditflow.world import World  # noqa: E402
 from sandbox import stack as sandbox  # noqa: E402
@@ -29,18 +31,18 @@ def embedded(source: str | None = None) -> dict[str, str]:
     return sandbox.start_product(source).suite_settings(product=True) if source else sandbox.up().suite_settings()
 
 
-async def main(examples: int, seed: int | None, min_requests: int, operations: str | None) -> int:
+async def main(examples: int, seed: int | None, min_requests: int, operations: str | None, out: Path) -> int:
     services = await Services.connect(resolve({}, start_embedded=embedded))
     world = World(services)
-    OUT.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     try:
-        report = await fuzz(world, examples, seed, keep=OUT, operations=operations)
+        report = await fuzz(world, examples, seed, keep=out, operations=operations)
     finally:
         failures = await world.clean_up()
         await services.close()
     text = services.redactor.text(report.text() + "".join(f"  cleanup: {f}\n" for f in failures))
-    (OUT / "fuzz.txt").write_text(text)
-    (OUT / "fuzz.json").write_text(services.redactor.text(json.dumps(report.summary(), indent=1)))
+    (out / "fuzz.txt").write_text(text)
+    (out / "fuzz.json").write_text(services.redactor.text(json.dumps(report.summary(), indent=1)))
     print(text, end="")
     if report.requests < min_requests:
         print(f"fuzz: only {report.requests} requests were sent, fewer than the {min_requests} asked for")
@@ -54,5 +56,15 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int)
     parser.add_argument("--min-requests", type=int, default=1000)
     parser.add_argument("--operations", help="only the paths this regular expression matches (default: all)")
+    parser.add_argument("--out", type=Path, default=OUT, help="where the reports go (default: reports/fuzz)")
     options = parser.parse_args()
-    sys.exit(asyncio.run(main(options.examples, options.seed, options.min_requests, options.operations)))
+    try:
+        if options.operations is not None:
+            re.compile(options.operations)
+        sys.exit(asyncio.run(main(options.examples, options.seed, options.min_requests, options.operations,
+                                  options.out)))
+    except re.error as error:
+        print(f"fuzz: --operations {options.operations!r} is not a regular expression: {error}", file=sys.stderr)
+    except FuzzError as error:
+        print(f"fuzz: {error}", file=sys.stderr)
+    sys.exit(2)

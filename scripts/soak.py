@@ -27,7 +27,8 @@ def one_run(number: int, out: Path, behave_args: list[str]) -> dict:
     env = {**os.environ, "CREDITFLOW_RESULTS": str(out / f"run-{number}.json"),
            "CREDITFLOW_REPORT": str(run_dir / "report.txt"),
            "CREDITFLOW_PERFORMANCE": str(run_dir / "performance.json"),
-           "CREDITFLOW_ERROR_LOG": str(run_dir / "errors.log")}
+           "CREDITFLOW_ERROR_LOG": str(run_dir / "errors.log"),
+           "CREDITFLOW_ALLURE_RESULTS": str(out / "allure-results")}
     started = time.monotonic()
     finished = subprocess.run([sys.executable, "-m", "behave", "--no-color", "-f", "progress", *behave_args],
                               cwd=ROOT, env=env, capture_output=True, text=True)
@@ -44,7 +45,7 @@ def one_run(number: int, out: Path, behave_args: list[str]) -> dict:
 def allure_history(out: Path) -> None:
     """Adds the run to the Allure history and regenerates the report with its trend."""
     env = {**os.environ, "CREDITFLOW_ALLURE_HISTORY": str(out / "history.jsonl")}
-    subprocess.run(["npx", "--no-install", "allure", "generate", str(ROOT / "reports" / "allure-results"),
+    subprocess.run(["npx", "--no-install", "allure", "generate", str(out / "allure-results"),
                     "--config", str(ROOT / "allurerc.mjs"), "-o", str(out / "allure-report")],
                    cwd=ROOT, env=env, capture_output=True, timeout=600, check=False)
 

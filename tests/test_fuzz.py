@@ -14,31 +14,44 @@ from tests.test_suite_self import broken_ops_center
 
 pytestmark = pytest.mark.live
 ROOT = Path(__file__).resolve().parent.parent
-FUZZ = ROOT / "reports" / "fuzz"
 
 
-def fuzz(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def fuzz(out: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """make fuzz on a small budget, its reports in `out` (never over the user's reports/fuzz)."""
     inherited = {key: value for key, value in os.environ.items() if key != "OPS_CENTER_SOURCE"}
-    command = [sys.executable, "scripts/fuzz.py", "--examples", "3", "--min-requests", "300", "--seed", "20261126"]
+    command = [sys.executable, "scripts/fuzz.py", "--examples", "3", "--min-requests", "300", "--seed", "20261126",
+               "--out", str(out)]
     return subprocess.run([*command, *args], cwd=ROOT, capture_output=True, text=True, timeout=1200,
                           env={**inherited, **(env or {})})
 
 
-def test_a_few_hundred_requests_as_three_personas_find_nothing_and_move_no_money(stack):
-    finished = fuzz()
+def test_a_few_hundred_requests_as_three_personas_find_nothing_and_move_no_money(stack, tmp_path):
+    finished = fuzz(tmp_path)
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
-    summary = json.loads((FUZZ / "fuzz.json").read_text())
+    summary = json.loads((tmp_path / "fuzz.json").read_text())
     assert summary["requests"] >= 300 and summary["server_errors"] == [] and summary["schema_violations"] == []
     assert summary["money"].startswith("Money conservation holds") and summary["money_problems"] == []
     assert "POST /api/v1/credits/organization/{org_id}/purchase" in summary["personas"]["Alice"]["operations_accepting"]
     assert summary["personas"]["Ivy"]["answers"]["GET /api/v1/credits/organization/{org_id}"].keys() <= {"404", "401"}
 
 
-def test_a_refused_purchase_that_moved_money_fails_the_fuzzing_naming_the_organization(stack):
+def test_a_refused_purchase_that_moved_money_fails_the_fuzzing_naming_the_organization(stack, tmp_path):
     with broken_ops_center(stack, "purchase_booked_then_refused") as url:
-        finished = fuzz(env={"OPS_CENTER_URL": url})
+        finished = fuzz(tmp_path, env={"OPS_CENTER_URL": url})
     assert finished.returncode == 1, finished.stdout[-3000:] + finished.stderr[-3000:]
-    assert "MONEY         organization Acme (acme-" in (FUZZ / "fuzz.txt").read_text()
+    assert "MONEY         organization Acme (acme-" in (tmp_path / "fuzz.txt").read_text()
+
+
+@pytest.mark.parametrize(("operations", "said"), [
+    ("^/api/v1/(credits|org|org-billing|llm)(/|", "fuzz: --operations '^/api/v1/(credits|org|org-billing|llm)(/|' is "
+                                                  "not a regular expression: missing ), unterminated subpattern"),
+    ("^/no-such-path/", "fuzz: Schemathesis tested no operation: no path matches --operations '^/no-such-path/'"),
+])
+def test_operations_the_fuzzer_cannot_take_end_it_with_one_line(stack, tmp_path, operations, said):
+    finished = fuzz(tmp_path, "--operations", operations)
+    assert finished.returncode == 2 and "Traceback" not in finished.stderr, finished.stderr[-3000:]
+    assert finished.stderr.strip().splitlines()[-1].startswith(said), finished.stderr[-1000:]
+    assert not (tmp_path / "fuzz.json").exists()
 
 
 def test_operations_that_accepted_a_request_are_named_with_the_organization_id_as_a_parameter():

@@ -305,7 +305,7 @@ async def test_money_conservation_catches_credits_created_with_a_matching_ledger
     assert await world.books.invariant_violations() == []
     money = await trail.check(services.deployment.ledger)
     assert money.problems == ["user Ivy (ivy): 100 credits were put in, but 59 are left and 48 were charged "
-                              "(+7 credits)", "over all 1 accounts: 100 credits were put in, but 59 are left and 48 "
+                              "(+7 credits)", "over all 1 account: 100 credits were put in, but 59 are left and 48 "
                               "were charged"]
 
 

@@ -21,9 +21,6 @@ from sandbox import stack as sandbox
 
 pytestmark = pytest.mark.live
 ROOT = Path(__file__).resolve().parent.parent
-REPORTS = ROOT / "reports"
-GUIDE_REPORTS = [Path("/tmp/credit_flow_e2e_report.txt"), Path("/tmp/credit_flow_performance.json"),
-                 Path("/tmp/credit_flow_errors.log")]
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--virtual-time-budget=8000"]
 BYOK_KEY = "sk-or-v1-" + os.urandom(20).hex()
@@ -39,8 +36,20 @@ def behave(*args: str, env: dict[str, str] | None = None, timeout: int = 900) ->
 
 
 def isolated_reports(tmp: Path) -> dict[str, str]:
+    """Every report of a self-test's run goes into its own folder: never over reports/ or the guide's /tmp files,
+    which belong to the user's last run (and to other checkouts' runs on the same machine)."""
     return {"CREDITFLOW_REPORT": str(tmp / "report.txt"), "CREDITFLOW_PERFORMANCE": str(tmp / "performance.json"),
-            "CREDITFLOW_ERROR_LOG": str(tmp / "errors.log")}
+            "CREDITFLOW_ERROR_LOG": str(tmp / "errors.log"), "CREDITFLOW_RESULTS": str(tmp / "results.json"),
+            "CREDITFLOW_ALLURE_RESULTS": str(tmp / "allure-results")}
+
+
+def allure_results(tmp: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in (tmp / "allure-results").glob("*-result.json")]
+
+
+def shows(fact: str | re.Pattern, text: str) -> bool:
+    """A fact is a sentence, or a pattern where a number depends on how simultaneous calls interleave."""
+    return bool(fact.search(text)) if isinstance(fact, re.Pattern) else fact in text
 
 
 def summary(output: str) -> dict[str, int]:
@@ -56,11 +65,9 @@ def full_run(stack, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("full-run")
     secrets_file = tmp / "secrets.txt"
     started = time.monotonic()
-    run = behave("-f", "progress", env={"CREDITFLOW_SECRETS_FILE": str(secrets_file)})
+    run = behave("-f", "progress", env={"CREDITFLOW_SECRETS_FILE": str(secrets_file), **isolated_reports(tmp)})
     duration = time.monotonic() - started
-    shutil.copytree(REPORTS / "allure-results", tmp / "allure-results")
     html = allure_html(tmp / "allure-results", tmp / "allure-report")
-    shutil.copytree(html.parent, REPORTS / "allure-report", dirs_exist_ok=True)
     secrets = set(secrets_file.read_text().splitlines()) | set(stack.secrets.values()) | {BYOK_KEY}
     return {"run": run, "tmp": tmp, "html": html, "secrets": {s for s in secrets if len(s) >= 6},
             "duration": duration}
@@ -111,25 +118,25 @@ def test_the_700_call_scenario_shows_its_progress(full_run):
 
 
 def test_text_report_performance_metrics_and_no_error_log_after_a_green_run(full_run):
-    report = GUIDE_REPORTS[0].read_text()
+    report = (full_run["tmp"] / "report.txt").read_text()
     for flow in ("Individual Flow", "Org Flow", "BYOK Flow", "Edge Cases", "Integration Checklist", "Performance"):
         assert f"✓ {flow}: PASSED" in report
     assert "manual" not in report.lower() and "FAILED" not in report
     assert re.search(r"✓ Money conservation holds over \d{2,} accounts: (\d+) credits put in = \d+ left \+ \d+ "
                      r"charged", report)
-    operations = json.loads(GUIDE_REPORTS[1].read_text())["operations"]
+    operations = json.loads((full_run["tmp"] / "performance.json").read_text())["operations"]
     for operation in ("authentication", "credit deduction", "usage tracking", "organization queries"):
         measured = operations[operation]
         assert measured["count"] >= 30 and measured["within_budget"] is True
         assert measured["p50_ms"] <= measured["p95_ms"] <= measured["max_ms"] < 10_000
-    assert not GUIDE_REPORTS[2].exists()
+    assert not (full_run["tmp"] / "errors.log").exists()
 
 
 def test_no_report_attachment_log_or_console_line_leaks_a_secret(full_run):
     secrets = full_run["secrets"]
     assert BYOK_KEY in secrets
     assert any(s.startswith("eyJ") for s in secrets) and any(s.startswith("Cf-") for s in secrets)
-    files = [p for p in REPORTS.rglob("*") if p.is_file()] + [p for p in GUIDE_REPORTS if p.exists()]
+    files = [p for p in full_run["tmp"].rglob("*") if p.is_file() and p.name != "secrets.txt"]
     files += list(sandbox.LOG_DIR.glob("*.log"))  # the services' own logs: Ops-Center, LiteLLM, Keycloak...
     assert len(files) > 50
     leaks = []
@@ -150,7 +157,7 @@ def test_http_evidence_is_attached_with_secrets_redacted(full_run):
 
 
 def test_allure_results_carry_epic_story_severity_and_environment(full_run):
-    results = [json.loads(p.read_text()) for p in (full_run["tmp"] / "allure-results").glob("*-result.json")]
+    results = allure_results(full_run["tmp"])
     assert len(results) == scenario_count()
     for result in results:
         labels = {label["name"]: label["value"] for label in result["labels"]}
@@ -167,7 +174,6 @@ def test_the_single_file_html_report_renders_in_chromium_with_every_scenario_pas
     shot = tmp_path / "report.png"
     dom = rendered_dom(full_run["html"], tmp_path / "profile", screenshot=shot)
     assert shot.stat().st_size > 20_000
-    shutil.copy(shot, REPORTS / "allure-report-screenshot.png")
     passed = re.search(r'data-testid="metadata-item-passed".*?>(\d+)</span>', dom, re.S)
     assert passed, "the rendered report shows no passed count"
     assert int(passed.group(1)) == scenario_count()
@@ -219,7 +225,8 @@ def broken_ops_center(stack, breakage: str):
     ("grant_to_dead_account", ["-n", "^Ivy, removed and created again with the same e-mail"], "Individual Flow",
      "Ivy should have 100 credits left, but has 0"),
     ("copies_served", ["-n", "^Ivy's call sent 10 times at once under one request id"], "Edge Cases",
-     "the LLM provider served 10 of Ivy's calls, but only 1 was paid for: 9 were served unpaid"),
+     re.compile(r"the LLM provider served (?:[2-9]|10) of Ivy's calls, but only 1 was paid for: [1-9] (?:was|were) "
+                r"served unpaid")),
     ("prefixed_id_rejected", ["-n", "^Ivy's call to openai/gpt-4 costs what a gpt-4 call costs"], "Individual Flow",
      "Ivy's call should have succeeded, but Ops-Center answered 422 (invalid) 'The request is not valid: model: "
      "unknown model 'openai/gpt-4'"),
@@ -239,20 +246,17 @@ def test_a_broken_reference_fails_with_the_business_fact(stack, tmp_path, breaka
         run = behave(*selection, "-f", "plain", env={"OPS_CENTER_URL": url, **isolated_reports(tmp_path)})
     (tmp_path / "console.txt").write_text(run.stdout + run.stderr)
     assert run.returncode != 0 and summary(run.stdout)["failed"] >= 1
-    assert fact in run.stdout + run.stderr
+    assert shows(fact, run.stdout + run.stderr), (run.stdout + run.stderr)[-3000:]
     assert f"✗ {flow}: FAILED" in (tmp_path / "report.txt").read_text()
     errors = (tmp_path / "errors.log").read_text()
-    assert fact in errors
-    failed = [json.loads(p.read_text()) for p in (REPORTS / "allure-results").glob("*-result.json")]
-    failed = [r for r in failed if r["status"] == "failed"]
+    assert shows(fact, errors)
+    failed = [r for r in allure_results(tmp_path) if r["status"] == "failed"]
     assert failed and all(r["name"] in errors for r in failed)
-    html = allure_html(REPORTS / "allure-results", tmp_path / "allure-report")
+    html = allure_html(tmp_path / "allure-results", tmp_path / "allure-report")
     shot = tmp_path / "categories.png"
     categories = rendered_dom(html, tmp_path / "profile", "#categories", screenshot=shot)
     assert "Product defect" in categories
     assert "Environment problem" not in categories and "Suite defect" not in categories
-    shutil.copy(tmp_path / "console.txt", REPORTS / f"broken-reference-{breakage}.txt")
-    shutil.copy(shot, REPORTS / f"broken-reference-{breakage}-categories.png")
 
 
 def test_behave_reports_how_long_the_run_took(full_run):
@@ -276,7 +280,9 @@ def test_a_cleanup_that_fails_is_reported_beside_the_scenarios_verdict(stack, tm
 
 
 def test_a_then_step_about_a_refused_call_fails_with_the_business_fact(stack, tmp_path):
-    feature = REPORTS / "selftest" / "refused_call.feature"
+    # behave finds steps/ and environment.py by walking up from a feature: it is written inside the checkout, in the
+    # sandbox's state folder, which no report shares.
+    feature = sandbox.STATE_DIR / f"selftest-{tmp_path.name}" / "refused_call.feature"
     feature.parent.mkdir(parents=True, exist_ok=True)
     feature.write_text(
         "@byok\nFeature: A refused call\n  Rule: Billing hears of every served call\n"
@@ -294,8 +300,7 @@ def test_a_then_step_about_a_refused_call_fails_with_the_business_fact(stack, tm
     assert summary(run.stdout)["failed"] == 1, output[-3000:]
     assert "Bea's call should have succeeded, but Ops-Center answered 502 (provider failure)" in output
     assert "TypeError" not in output and "Traceback" not in output
-    results = [json.loads(p.read_text()) for p in (REPORTS / "allure-results").glob("*-result.json")]
-    assert [r["status"] for r in results] == ["failed"]  # a product defect, not a broken suite
+    assert [r["status"] for r in allure_results(tmp_path)] == ["failed"]  # a product defect, not a broken suite
 
 
 def test_a_remote_target_not_named_as_a_test_system_is_refused_before_anything_is_written(tmp_path):
@@ -322,7 +327,7 @@ def test_money_created_unseen_by_any_scenario_fails_the_run_naming_the_account(s
     assert "HOOK-ERROR in after_all: AssertionError: money was not conserved over the run" in output
     assert broken.search(output)
     report = (tmp_path / "report.txt").read_text()
-    assert "✗ Money conservation BROKEN over 1 accounts: 1000 credits put in = 2000 left + 0 charged" in report
+    assert "✗ Money conservation BROKEN over 1 account: 1000 credits put in = 2000 left + 0 charged" in report
     assert broken.search(report)
     assert broken.search((tmp_path / "errors.log").read_text())
 

@@ -1,0 +1,17 @@
+"""Numbers in words a product owner reads: thousands separated, nouns and verbs agreeing with the count."""
+
+from decimal import Decimal
+
+
+def number(value: int | Decimal) -> str:
+    """10000 -> "10,000"; a decimal keeps its fraction: Decimal("2500.5") -> "2,500.5"."""
+    return f"{value:,}"
+
+
+def counted(count: int | Decimal, noun: str, plural: str | None = None) -> str:
+    """ "1 call", "10,000 calls", "2 accounts"; `plural` where adding an s is wrong."""
+    return f"{number(count)} {noun if count == 1 else plural or noun + 's'}"
+
+
+def was_or_were(count: int | Decimal) -> str:
+    return "was" if count == 1 else "were"
