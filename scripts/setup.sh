@@ -31,7 +31,6 @@ fi
 
 step "Python packages (suite, sandbox, tests)"
 "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore -r requirements.txt
-"$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps -e .
 
 if [ ! -x "$CACHE/litellm-venv/bin/litellm" ]; then
   step "LiteLLM proxy in its own virtualenv ($CACHE/litellm-venv)"

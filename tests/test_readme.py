@@ -1,7 +1,12 @@
-"""The README's configuration table lists every variable the code reads, and its commands exist."""
+"""The README's configuration table lists every variable the code reads, and every command it shows works as
+written: each is pasted into bash as a reader would, as a dry run (`make -n`, `behave --dry-run`, a script's
+`--help`), so a command that make, the shell or argparse would mangle fails here rather than in a reader's terminal."""
 
 import re
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from creditflow.config import SETTINGS
 
@@ -9,6 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 SOURCES = [*ROOT.glob("creditflow/*.py"), *ROOT.glob("sandbox/**/*.py"), *ROOT.glob("steps/*.py"),
            ROOT / "environment.py", *ROOT.glob("benchmarks/*.py")]
+COMMAND = re.compile(r"^(make|python3|docker|apt-get)(\s|$)")
+NOT_RUN_HERE = {"docker": "no Docker engine runs on these machines; tests/test_compose.py checks docker-compose.yml",
+                "apt-get": "installs system packages: scripts/setup.sh runs it, as root"}
 READS = re.compile(r"""(?:environ|env)(?:\.get\(|\[)["']([A-Z][A-Z0-9_]+)["']""")
 
 
@@ -45,3 +53,42 @@ def test_the_committed_conformance_report_of_the_real_product_has_a_verdict_for_
     assert summary and int(summary.group(2)) == scenario_count()
     assert sum(map(int, summary.group(1, 3, 4))) == scenario_count()
     assert report.count("\n- ") >= scenario_count()
+
+
+
+def readme_commands() -> list[str]:
+    """Commands in code blocks (one a line, without their comments) and in inline code (a line break inside it
+    is a space, as the reader's copy would give)."""
+    text = (ROOT / "README.md").read_text()
+    found = [line.split("  #")[0].strip() for block in re.findall(r"```[a-z]*\n(.*?)```", text, re.S)
+             for line in block.splitlines()]
+    found += [" ".join(code.split()) for code in re.findall(r"`([^`]+)`", re.sub(r"```.*?```", "", text, flags=re.S))]
+    return [command for command in dict.fromkeys(found) if COMMAND.match(command)]
+
+
+def dry_run(command: str) -> str:
+    program, _, arguments = command.partition(" ")
+    if program == "make":
+        return f"make -n {arguments}"
+    if command.startswith("python3 -m behave"):
+        return f"python3 -m behave --dry-run -f null {command.removeprefix('python3 -m behave')}"
+    return f"{command} --help"
+
+
+def test_the_readme_shows_the_commands_a_reader_pastes():
+    commands = readme_commands()
+    assert {"make acceptance", "make test", "python3 -m sandbox up"} <= set(commands)
+    assert any(command.startswith("make fuzz") and "FUZZ_ARGS=" in command for command in commands)
+
+
+@pytest.mark.parametrize("command", readme_commands())
+def test_a_readme_command_works_as_written(command):
+    program = command.split()[0]
+    if program in NOT_RUN_HERE:
+        pytest.skip(NOT_RUN_HERE[program])
+    finished = subprocess.run(["bash", "-c", dry_run(command)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    said = finished.stdout + finished.stderr
+    assert finished.returncode == 0 and "Traceback" not in said, f"{command}: {said[-2000:]}"
+    quoted = re.findall(r"'([^']*)'", command) if program == "make" else []  # make -n echoes the recipe
+    for argument in quoted:  # what the reader quoted reaches the program unchanged
+        assert argument in said, f"{command}: {argument!r} did not reach the program as written: {said[-2000:]}"
