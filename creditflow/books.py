@@ -193,7 +193,7 @@ class Books:
 
     # -- the provider double ------------------------------------------------------------------
     async def _provider_calls(self, purpose: str, since: float, model: str) -> list[ProviderCall]:
-        calls = await self.w.services.provider_double(purpose).calls_since(since)
+        calls = await self.w.services.provider_double(purpose).calls_since(self.w.scope, since)
         return [c for c in calls if c.model and c.model.endswith(model)]
 
     async def provider_calls_of(self, name: str) -> list[ProviderCall]:

@@ -34,7 +34,8 @@ class Calls:
                   request_id: str | None = None, stream: bool = False, leave_after: int | None = None) -> CallResult:
         actor = self.w.acting(self.w.actor(name))
         await self._remember_opening(actor)
-        call = await self._call(actor, CallRequest(model, tokens, use_byok, request_id, stream, leave_after))
+        call = await self._call(actor, CallRequest(model, tokens, use_byok, request_id, stream, leave_after,
+                                                   self.w.scope))
         actor.calls.append(call)
         return call
 
@@ -44,7 +45,7 @@ class Calls:
         await self._remember_opening(actor)
         session = await self.w.deployment.foreign_session(actor.account, ForeignSignIn(sign_in))
         self.w.services.redactor.remember(session.secret)
-        call = await self.w.deployment.call(session, CallRequest(model, tokens))
+        call = await self.w.deployment.call(session, CallRequest(model, tokens, scope=self.w.scope))
         actor.calls.append(call)
         return call
 
@@ -83,7 +84,7 @@ class Calls:
         async def one() -> CallResult:
             nonlocal done, stalled
             async with gate:
-                request = CallRequest(model, tokens, request_id=request_id)
+                request = CallRequest(model, tokens, request_id=request_id, scope=self.w.scope)
                 if stalled:
                     call = CallResult(request, time.time(), 0.0, Refusal(
                         RefusalKind.NO_ANSWER, 0, "not sent: Ops-Center had stopped answering this batch"))

@@ -142,20 +142,25 @@ class People:
         return actor.last_reply
 
     async def break_provider(self) -> None:
-        provider = self.w.services.provider_double("making the provider fail")
-        await provider.fail_calls("error")
-        self.w.on_cleanup("heal the LLM provider", lambda: provider.fail_calls(None))
+        provider = self._provider_for_this_scenario("making the provider fail")
+        await provider.fail_calls(self.w.scope, "error")
 
     async def provider_uses(self, percent: int) -> None:
-        provider = self.w.services.provider_double("choosing the tokens the provider reports")
-        await provider.use_share(percent)
-        self.w.on_cleanup("let the LLM provider use whole budgets again", lambda: provider.use_share(100))
+        provider = self._provider_for_this_scenario("choosing the tokens the provider reports")
+        await provider.use_share(self.w.scope, percent)
 
     async def provider_streams(self, slowly: bool = False, usage: bool = True) -> None:
         """Slowly: a piece every SLOW_PIECE_MS, so a caller can leave long before the answer ends."""
-        provider = self.w.services.provider_double("choosing how the provider streams")
-        await provider.stream_as(SLOW_PIECE_MS if slowly else 0, usage)
-        self.w.on_cleanup("let the LLM provider stream as usual", lambda: provider.stream_as())
+        provider = self._provider_for_this_scenario("choosing how the provider streams")
+        await provider.stream_as(self.w.scope, SLOW_PIECE_MS if slowly else 0, usage)
+
+    def _provider_for_this_scenario(self, purpose: str):
+        """The provider double, whose settings for this scenario's calls end with the scenario."""
+        provider = self.w.services.provider_double(purpose)
+        if not self.w.provider_settings_made:
+            self.w.provider_settings_made = True
+            self.w.on_cleanup("let the LLM provider answer as usual", lambda: provider.forget(self.w.scope))
+        return provider
 
 
 def expect(reply: Reply, failure: str):

@@ -150,6 +150,7 @@ class CallRequest:
     request_id: str | None = None
     stream: bool = False  # the answer is read as it is written (server-sent events)
     leave_after: int | None = None  # of a stream: the pieces read before the caller stops listening
+    scope: str = ""  # the scenario's, named in the question so the provider double knows whose call it is
 
 
 @dataclass(frozen=True)

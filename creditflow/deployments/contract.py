@@ -42,12 +42,12 @@ from creditflow.deployments.base import (
 )
 from creditflow.deployments.http import (
     MALFORMED_CHAT_BODIES,
-    QUESTION,
     STATUS_KINDS,
     Answer,
     HttpClient,
     credits,
     last_usage_event,
+    question,
     server_timing,
     streamed_piece,
     unfinished_stream,
@@ -194,13 +194,14 @@ class ContractApi:
         return await self.send(session, "GET", "/api/v1/settings/byok-keys", params=params)
 
     async def chat(self, session: Session | None, model: str, max_tokens: int, use_byok: bool | None = None,
-                   request_id: str | None = None, stream: bool = False, leave_after: int | None = None) -> Answer:
+                   request_id: str | None = None, stream: bool = False, leave_after: int | None = None,
+                   scope: str = "") -> Answer:
         headers = {}
         if use_byok is not None:
             headers["X-Use-BYOK"] = "true" if use_byok else "false"
         if request_id is not None:
             headers["X-Request-Id"] = request_id
-        body = {"model": model, "max_tokens": max_tokens, "messages": [{"role": "user", "content": QUESTION}]}
+        body = {"model": model, "max_tokens": max_tokens, "messages": [{"role": "user", "content": question(scope)}]}
         if not stream:
             return await self.send(session, "POST", "/api/v1/llm/chat/completions", json=body, headers=headers)
         owner = session.owner if session is not None else "a stranger"
@@ -491,7 +492,7 @@ class ContractDeployment(Deployment):
     async def call(self, session: Session, request: CallRequest) -> CallResult:
         sent_at = time.time()
         answer = await self.api.chat(session, request.model, request.tokens, request.use_byok, request.request_id,
-                                     request.stream, request.leave_after)
+                                     request.stream, request.leave_after, request.scope)
         return call_result(request, sent_at, answer)
 
     async def call_malformed(self, session: Session, problem: str) -> Reply[None]:

@@ -21,6 +21,12 @@ STATUS_KINDS = {400: RefusalKind.INVALID, 401: RefusalKind.UNAUTHORIZED, 402: Re
                 403: RefusalKind.FORBIDDEN, 404: RefusalKind.NOT_FOUND, 409: RefusalKind.CONFLICT,
                 422: RefusalKind.INVALID, 429: RefusalKind.QUOTA, NO_ANSWER: RefusalKind.NO_ANSWER}
 QUESTION = "Summarise the credit flow in one sentence."
+
+
+def question(scope: str) -> str:
+    """The question a call asks; the scenario's scope rides at its end, which every gateway passes to the
+    provider unchanged (the provider double applies that scenario's settings to the call, and logs it as its)."""
+    return f"{QUESTION} [{scope}]" if scope else QUESTION
 MALFORMED_CHAT_BODIES = {
     "an unknown model": {"model": "gpt-99-imaginary", "messages": [{"role": "user", "content": "hi"}]},
     "no messages": {"model": "gpt-3.5-turbo", "messages": []},

@@ -54,12 +54,12 @@ from creditflow.deployments.base import (
 )
 from creditflow.deployments.http import (
     MALFORMED_CHAT_BODIES,
-    QUESTION,
     STATUS_KINDS,
     Answer,
     HttpClient,
     credits,
     last_usage_event,
+    question,
     streamed_piece,
     unfinished_stream,
 )
@@ -571,7 +571,7 @@ class OpsCenterOssDeployment(Deployment):
     async def call(self, session: Session, request: CallRequest) -> CallResult:
         sent_at = time.time()
         body = {"model": request.model, "max_tokens": request.tokens,
-                "messages": [{"role": "user", "content": QUESTION}]}
+                "messages": [{"role": "user", "content": question(request.scope)}]}
         if request.stream:
             return call_result(request, sent_at, await self.api.stream_chat(session, body, request.request_id,
                                                                                 request.leave_after))

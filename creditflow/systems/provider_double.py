@@ -1,5 +1,6 @@
 """The LLM provider double's request log (which key reached which route) and its switches: faults, the
-share of the budget it reports used, and how it streams."""
+share of the budget it reports used, and how it streams. Each is read or set for one scope, the scenario's
+own (sandbox/doubles/provider.py): runs sharing a stack never see or change each other's calls."""
 
 import hashlib
 from dataclasses import dataclass
@@ -24,24 +25,28 @@ class ProviderDouble:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def calls_since(self, since: float) -> list[ProviderCall]:
-        answer = await self._http.get("/_double/requests", params={"since": since})
+    async def calls_since(self, scope: str, since: float) -> list[ProviderCall]:
+        answer = await self._http.get("/_double/requests", params={"since": since, "scope": scope})
         answer.raise_for_status()
         return [ProviderCall(entry["route"], entry.get("model"), entry.get("key_sha256")) for entry in answer.json()]
 
-    async def fail_calls(self, mode: str | None) -> None:
+    async def fail_calls(self, scope: str, mode: str | None) -> None:
         """mode "error" answers 500, "timeout" stalls, None heals."""
-        answer = await self._http.post("/_double/fault", json={"mode": mode})
-        answer.raise_for_status()
+        await self._set("fault", {"scope": scope, "mode": mode})
 
-    async def use_share(self, percent: int) -> None:
+    async def use_share(self, scope: str, percent: int) -> None:
         """Each answer reports `percent` of the call's token budget as used (100: all of it)."""
-        answer = await self._http.post("/_double/usage", json={"percent": percent})
-        answer.raise_for_status()
+        await self._set("usage", {"scope": scope, "percent": percent})
 
-    async def stream_as(self, pace_ms: int = 0, usage: bool = True) -> None:
+    async def stream_as(self, scope: str, pace_ms: int = 0, usage: bool = True) -> None:
         """Streamed answers: `pace_ms` between two pieces, and whether the last piece reports the usage."""
-        answer = await self._http.post("/_double/stream", json={"pace_ms": pace_ms, "usage": usage})
+        await self._set("stream", {"scope": scope, "pace_ms": pace_ms, "usage": usage})
+
+    async def forget(self, scope: str) -> None:
+        await self._set("forget", {"scope": scope})
+
+    async def _set(self, switch: str, body: dict) -> None:
+        answer = await self._http.post(f"/_double/{switch}", json=body)
         answer.raise_for_status()
 
     @staticmethod

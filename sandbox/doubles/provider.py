@@ -8,12 +8,18 @@ with `stream_options.include_usage`, a last chunk with no choices and the usage;
 paces the chunks and can leave the usage out, as some providers do. It records which key
 each call carried as a SHA-256 fingerprint and a short hint: enough to prove a BYOK key was used,
 without keeping the key itself. `/_double/fault` makes the next calls fail (HTTP 500 or a stall).
+
+Every setting applies to one scope: a call belongs to the scope named in brackets at the end of one of its
+messages ("... [scenario-3fa2b1-17]"), which any gateway passes on unchanged. A scenario's settings thus
+touch its own calls only, however many runs share the stack; a setting without a scope applies to the
+calls that name none. The request log says each call's scope, and can be read for one scope.
 """
 
 import asyncio
 import hashlib
 import json
 import math
+import re
 import time
 import uuid
 
@@ -23,19 +29,39 @@ from pydantic import BaseModel, Field
 
 PROMPT_TOKENS = 10
 DEFAULT_TOKENS = 100
+SCOPE = re.compile(r"\[([A-Za-z0-9_.:-]+)\]\s*$")
 
 
-class Fault(BaseModel):
+class Scoped(BaseModel):
+    scope: str | None = None  # the calls a setting applies to (None: those that name no scope)
+
+
+class Fault(Scoped):
     mode: str | None = None  # "error", "timeout" or None for healthy
 
 
-class Usage(BaseModel):
+class Usage(Scoped):
     percent: int = Field(default=100, ge=1, le=100)  # of each call's token budget
 
 
-class Streaming(BaseModel):
+class Streaming(Scoped):
     pace_ms: int = Field(default=0, ge=0, le=1000)  # between two chunks
     usage: bool = True  # the last chunk reports the usage when the request asks for it
+
+
+class Settings(BaseModel):
+    fault: str | None = None
+    usage_percent: int = 100
+    stream: Streaming = Field(default_factory=Streaming)
+
+
+def scope_of(body: dict) -> str | None:
+    for message in body.get("messages") or []:
+        content = message.get("content") if isinstance(message, dict) else None
+        found = SCOPE.search(content) if isinstance(content, str) else None
+        if found:
+            return found.group(1)
+    return None
 
 
 def fingerprint(key: str) -> str:
@@ -44,10 +70,13 @@ def fingerprint(key: str) -> str:
 
 def create_app() -> FastAPI:
     app = FastAPI(title="LLM provider double")
-    state = {"requests": [], "fault": None, "usage_percent": 100, "stream": Streaming()}
+    requests: list[dict] = []
+    scopes: dict[str | None, Settings] = {}
 
-    async def stream(body: dict, completion_id: str, total: int):
-        settings: Streaming = state["stream"]
+    def settings_of(scope: str | None) -> Settings:
+        return scopes.setdefault(scope, Settings())
+
+    async def stream(body: dict, completion_id: str, total: int, settings: Streaming):
         created, model = int(time.time()), body.get("model")
 
         def event(choices: list, **extra) -> str:
@@ -69,24 +98,28 @@ def create_app() -> FastAPI:
     async def complete(request: Request, route: str):
         body = await request.json()
         bearer = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        state["requests"].append({
+        scope = scope_of(body)
+        settings = scopes.get(scope) or Settings()
+        requests.append({
             "route": route,
+            "scope": scope,
             "model": body.get("model"),
             "streamed": bool(body.get("stream")),
             "key_sha256": fingerprint(bearer) if bearer else None,
             "key_hint": f"{bearer[:6]}...{bearer[-4:]}" if len(bearer) > 12 else "(short)",
             "at": time.time(),
         })
-        if state["fault"] == "error":
+        if settings.fault == "error":
             return JSONResponse({"error": {"message": "provider double told to fail", "type": "server_error"}},
                                 status_code=500)
-        if state["fault"] == "timeout":
+        if settings.fault == "timeout":
             await asyncio.sleep(120)
         budget = int(body.get("max_tokens") or DEFAULT_TOKENS)
-        total = max(math.ceil(budget * state["usage_percent"] / 100), PROMPT_TOKENS + 1)
+        total = max(math.ceil(budget * settings.usage_percent / 100), PROMPT_TOKENS + 1)
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         if body.get("stream"):
-            return StreamingResponse(stream(body, completion_id, total), media_type="text/event-stream")
+            return StreamingResponse(stream(body, completion_id, total, settings.stream),
+                                     media_type="text/event-stream")
         return {
             "id": completion_id,
             "object": "chat.completion",
@@ -115,22 +148,28 @@ def create_app() -> FastAPI:
         return {"object": "list", "data": []}
 
     @app.get("/_double/requests")
-    async def requests(since: float = 0.0):
-        return [entry for entry in state["requests"] if entry["at"] >= since]
+    async def logged(since: float = 0.0, scope: str | None = None):
+        return [entry for entry in requests if entry["at"] >= since and (scope is None or entry["scope"] == scope)]
 
     @app.post("/_double/fault")
     async def fault(body: Fault):
-        state["fault"] = body.mode
-        return {"mode": body.mode}
+        settings_of(body.scope).fault = body.mode
+        return body
 
     @app.post("/_double/usage")
     async def usage(body: Usage):
-        state["usage_percent"] = body.percent
-        return {"percent": body.percent}
+        settings_of(body.scope).usage_percent = body.percent
+        return body
 
     @app.post("/_double/stream")
     async def streaming(body: Streaming):
-        state["stream"] = body
+        settings_of(body.scope).stream = body
+        return body
+
+    @app.post("/_double/forget")
+    async def forget(body: Scoped):
+        """A scope's settings end with it (its scenario's cleanup): its calls, if any came, get the defaults."""
+        scopes.pop(body.scope, None)
         return body
 
     @app.get("/health")

@@ -1,0 +1,53 @@
+"""The sandbox's own behaviour: the provider double's settings are a scenario's own, and a part that cannot start
+says why in one line."""
+
+import socket
+
+import httpx
+import pytest
+
+from sandbox import stack as sandbox
+from sandbox.doubles.provider import create_app
+
+
+def asking(scope: str | None) -> dict:
+    question = "Summarise the credit flow in one sentence." + (f" [{scope}]" if scope else "")
+    return {"model": "gpt-4", "max_tokens": 100, "messages": [{"role": "user", "content": question}]}
+
+
+async def test_what_a_scenario_sets_in_the_provider_double_applies_to_its_own_calls_only():
+    transport = httpx.ASGITransport(app=create_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://double") as double:
+        await double.post("/_double/fault", json={"scope": "scenario-a-1", "mode": "error"})
+        await double.post("/_double/usage", json={"scope": "scenario-b-2", "percent": 40})
+        failing = await double.post("/v1/chat/completions", json=asking("scenario-a-1"))
+        partial = await double.post("/v1/chat/completions", json=asking("scenario-b-2"))
+        unscoped = await double.post("/v1/chat/completions", json=asking(None))
+        assert failing.status_code == 500
+        assert partial.json()["usage"]["total_tokens"] == 40 and unscoped.json()["usage"]["total_tokens"] == 100
+        logged = (await double.get("/_double/requests", params={"scope": "scenario-b-2"})).json()
+        assert [entry["scope"] for entry in logged] == ["scenario-b-2"]
+        await double.post("/_double/forget", json={"scope": "scenario-a-1"})
+        assert (await double.post("/v1/chat/completions", json=asking("scenario-a-1"))).status_code == 200
+
+
+def test_a_part_whose_port_is_taken_names_the_port_and_the_process_holding_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "LOG_DIR", tmp_path)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        pid = sandbox.uvicorn("provider", "sandbox.serve:provider_double", port, {})
+        with pytest.raises(sandbox.StartError) as refused:
+            sandbox.wait_until("provider", lambda: False, 30, pid)
+    message = str(refused.value)
+    assert message.startswith(f"provider exited during start-up: port {port} is taken by process ")
+    assert "pytest" in message and "\n" not in message and str(tmp_path / "provider.log") in message
+
+
+def test_a_part_that_fails_for_another_reason_gives_the_last_error_its_log_shows():
+    log = "INFO starting\nERROR [org.keycloak.quarkus] Failed to start server in (production) mode\nINFO bye\n"
+    assert sandbox.diagnose(log) == "ERROR [org.keycloak.quarkus] Failed to start server in (production) mode"
+    locked = 'FATAL:  lock file "postmaster.pid" already exists\nHINT:  Is another postmaster (PID 1) running?\n'
+    assert sandbox.diagnose(locked).startswith('a store it needs is locked: FATAL:  lock file "postmaster.pid" '
+                                               "already exists; held by process 1 (")
