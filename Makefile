@@ -16,14 +16,17 @@ down:
 status:
 	$(PYTHON) -m sandbox status
 
-acceptance: setup  ## every scenario, on the embedded stack (started when not running)
-	$(BEHAVE)
+JOBS ?= 3
+acceptance: setup  ## every scenario, on the embedded stack (started when not running), JOBS behave processes side by side
+	$(PYTHON) scripts/acceptance.py --jobs $(JOBS)
 
 quick: setup  ## every scenario but the @slow ones
-	$(BEHAVE) --tags 'not @slow'
+	$(PYTHON) scripts/acceptance.py --jobs $(JOBS) --tags 'not @slow'
 
-test: setup  ## unit tests and the suite's self-tests (the sandbox is started when not running)
-	$(PYTHON) -m pytest
+TEST_JOBS ?= 4
+test: setup  ## unit tests and the suite's self-tests (the sandbox is started when not running): the exclusive ones alone, then the rest on TEST_JOBS workers
+	$(PYTHON) -m pytest -m exclusive
+	$(PYTHON) -m pytest -m 'not exclusive' -n $(TEST_JOBS)
 
 report:  ## the single-file Allure HTML report from the last run
 	npx --no-install allure generate reports/allure-results --config allurerc.mjs

@@ -1,10 +1,12 @@
 """behave hooks: configuration, the embedded sandbox, per-scenario worlds and cleanup, and the reports."""
 
 import asyncio
+import json
 import os
 import shutil
 import sys
 import time
+from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,11 +21,14 @@ from behave.model_core import Status
 from creditflow.allure_formatter import results_dir
 from creditflow.config import ROOT, ConfigError, resolve
 from creditflow.leftovers import remove_leftovers
+from creditflow.metrics import Metrics
 from creditflow.reports import FLOWS, ScenarioResult, conformance_report, flow_of, write_reports
 from creditflow.services import Services
 from creditflow.world import World
 
 CONTRACT = "docs/contract.md"
+# Set by scripts/acceptance.py for each shard of a parallel run: the shard writes its part there, not the reports.
+SHARD_OUT = os.environ.get("CREDITFLOW_SHARD_OUT")
 EPICS = {
     "individual": ("Flow 1: Individual user", "endpoints"),
     "organization": ("Flow 2: Organization user", "endpoints"),
@@ -113,7 +118,8 @@ def before_all(context):
     leftovers = run(remove_leftovers(context.services.deployment))
     console(f"creditflow: {context.services.redactor.text(leftovers.describe())}")
     context.allure_results = allure_results_dir(context.config)
-    shutil.rmtree(context.allure_results, ignore_errors=True)
+    if not SHARD_OUT:  # a shard of a parallel run shares the folder its runner cleared
+        shutil.rmtree(context.allure_results, ignore_errors=True)
     context.allure_results.mkdir(parents=True, exist_ok=True)
     context.progress = progress_line
 
@@ -246,26 +252,44 @@ def after_all(context):
         return
     money = run(services.money.check(services.deployment.ledger)) if context.results else None
     run(services.close())
-    config = context.cf_config
-    header = {"Target": config.target, "Deployment": config.deployment, "Run": services.run_id,
-              "Duration": f"{time.monotonic() - context.started:.1f} s"}
-    written = write_reports(context.results, services.metrics.report(), header, config.report_path,
-                            config.performance_path, config.error_log_path, services.redactor, money,
-                            str(ROOT / config.results_path))
-    write_allure_environment(context.allure_results, config, services)
-    if config.conformance_dir:
-        written.append(write_conformance(context, config, header, money))
+    if SHARD_OUT:
+        write_shard(Path(SHARD_OUT), context.results, services, money)
+    else:
+        finish(context.cf_config, context.results, services.metrics.samples, money, services.redactor,
+               services.run_id, time.monotonic() - context.started, context.allure_results)
     if os.environ.get("CREDITFLOW_SECRETS_FILE"):
         # Self-tests only: the secrets this run used, so that tests/ can prove no report leaks one.
         secrets_file = Path(os.environ["CREDITFLOW_SECRETS_FILE"])
-        secrets_file.write_text("\n".join(services.redactor.known()))
+        with secrets_file.open("a") as listed:
+            listed.write("\n".join(services.redactor.known()) + "\n")
         secrets_file.chmod(0o600)
+    if money is not None and not money.holds:
+        raise AssertionError(services.redactor.text("money was not conserved over the run: "
+                                                    + "; ".join(money.problems)))
+
+
+def finish(config, results: list[ScenarioResult], samples: dict[str, list[float]], money, redactor, run_id: str,
+           seconds: float, allure_results: Path) -> None:
+    """The run's reports: the guide's three files, the verdicts, Allure's environment and, when asked, the
+    conformance report. A parallel run (scripts/acceptance.py) calls it once with every shard's results."""
+    metrics = Metrics()
+    metrics.samples.update(samples)
+    header = {"Target": config.target, "Deployment": config.deployment, "Run": run_id, "Duration": f"{seconds:.1f} s"}
+    written = write_reports(results, metrics.report(), header, config.report_path, config.performance_path,
+                            config.error_log_path, redactor, money, str(ROOT / config.results_path))
+    write_allure_environment(allure_results, config, run_id)
+    if config.conformance_dir:
+        written.append(write_conformance(results, config, header, money, redactor))
     console(f"creditflow: reports written: {', '.join(written)}")
     if money is not None:
         console(f"creditflow: {money.summary()}")
-        if not money.holds:
-            raise AssertionError(services.redactor.text("money was not conserved over the run: "
-                                                        + "; ".join(money.problems)))
+
+
+def write_shard(path: Path, results: list[ScenarioResult], services, money) -> None:
+    """A shard's part of a parallel run, redacted: its verdicts, latency samples, money check and run id."""
+    shard = {"run": services.run_id, "results": [asdict(result) for result in results],
+             "samples": services.metrics.samples, "money": asdict(money) if money is not None else None}
+    path.write_text(services.redactor.text(json.dumps(shard, default=str)))
 
 
 def deployment_version(config) -> str:
@@ -278,7 +302,7 @@ def deployment_version(config) -> str:
     return config.ops_center_version or "unknown"
 
 
-def write_conformance(context, config, header: dict[str, str], money) -> str:
+def write_conformance(results: list[ScenarioResult], config, header: dict[str, str], money, redactor) -> str:
     version = deployment_version(config)
     path = ROOT / config.conformance_dir / f"{config.deployment}-{version}.md"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -291,16 +315,15 @@ def write_conformance(context, config, header: dict[str, str], money) -> str:
         details["Product boot (s)"] = str(running.timings.get("ops_center_oss", "?")) if running else "?"
     if money is not None:
         details["Money over the run"] = "; ".join([money.summary(), *money.problems[:12]])
-    path.write_text(context.services.redactor.text(conformance_report(
-        context.results, f"{config.deployment} {version}", details)))
+    path.write_text(redactor.text(conformance_report(results, f"{config.deployment} {version}", details)))
     return str(path)
 
 
-def write_allure_environment(results: Path, config, services) -> None:
+def write_allure_environment(results: Path, config, run_id: str) -> None:
     from sandbox import stack as sandbox
 
     properties = {"target": config.target, "deployment": config.deployment, "ops_center": config.ops_center_url,
-                  "flows": ", ".join(FLOWS.values()), "run": services.run_id}
+                  "flows": ", ".join(FLOWS.values()), "run": run_id}
     if config.target == "embedded":
         properties |= sandbox.versions()
     lines = [f"{key}={value}" for key, value in properties.items()]

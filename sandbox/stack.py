@@ -6,6 +6,7 @@ suite reads; logs go to `.sandbox/logs/<service>.log`.
 """
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -455,6 +456,15 @@ def timed(stack: Stack, name: str, action) -> None:
 
 
 def up() -> Stack:
+    """The checkout's stack, started unless it runs; processes asking at once (parallel test workers, the
+    shards of a run) wait for the first one's start rather than each starting a stack."""
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(STATE_DIR / "up.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return start_unless_running()
+
+
+def start_unless_running() -> Stack:
     running = Stack.load()
     if running is not None and all(alive(pid) for pid in running.pids.values()):
         return running

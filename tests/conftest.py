@@ -8,9 +8,17 @@ from creditflow.world import World
 from sandbox import stack as sandbox
 
 
+def pytest_collection_modifyitems(items):
+    """The tests of the full run of the suite share that run, which measures the guide's latency budgets: they
+    belong to make test's exclusive phase, which runs before the parallel one, a test at a time."""
+    for item in items:
+        if "full_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.exclusive)
+
+
 @pytest.fixture(scope="session")
 def stack() -> sandbox.Stack:
-    return sandbox.up()
+    return sandbox.up()  # workers asking at once wait for one start
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,167 @@
+"""make acceptance: the suite's features shared among parallel behave processes, then one set of reports.
+
+    python3 scripts/acceptance.py [--jobs N] [--reverse] [behave options ...]
+
+Scenarios are independent (each makes and removes its own users and organizations), so features run
+side by side: each shard is a behave process over some features, with the same options, on the one
+stack this runner starts first. A shard writes its verdicts, latency samples and money check to a file
+instead of the reports (environment.py, CREDITFLOW_SHARD_OUT); the runner then writes the guide's
+reports, the verdicts, Allure's environment and the conformance report once, from all of them, and
+prints behave's summary for the whole run. Features are shared by their expected cost (scenarios, and
+the @slow ones weighing SLOW_WEIGHT), the costliest first, each to the least loaded shard. A feature
+tagged @performance measures latencies against the guide's budgets: it runs after the others, alone,
+so that no shard's load is in its figures. --jobs 1 is plain behave. Exit status: 1 when a shard
+failed, as behave's.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from behave.parser import parse_file
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import environment  # noqa: E402  (the behave hooks' module: the one place reports are written)
+from creditflow.config import ConfigError, resolve  # noqa: E402
+from creditflow.money import Conservation  # noqa: E402
+from creditflow.redaction import Redactor  # noqa: E402
+from creditflow.reports import ScenarioResult  # noqa: E402
+
+SLOW_WEIGHT = 15  # a @slow scenario (700 calls) costs about as much as fifteen others
+SUMMARY = re.compile(r"^(\d+) (features?|rules?|scenarios?|steps?) passed, (\d+) failed(?:, (\d+) error)?, "
+                     r"(\d+) skipped(?:, (\d+) untested)?", re.M)
+
+
+def features(reverse: bool) -> tuple[list[tuple[Path, int]], list[Path]]:
+    """Each feature file with its expected cost, and apart those measured alone (@performance)."""
+    shared, alone = [], []
+    for path in sorted((ROOT / "features").glob("*.feature"), reverse=reverse):
+        feature = parse_file(str(path))
+        if "performance" in feature.tags:
+            alone.append(path)
+            continue
+        scenarios = [s for rule in feature.iter_rules() for s in rule.walk_scenarios()]
+        shared.append((path, sum(SLOW_WEIGHT if "slow" in s.effective_tags else 1 for s in scenarios)))
+    return shared, alone
+
+
+def shares(weighed: list[tuple[Path, int]], jobs: int) -> list[list[Path]]:
+    """Longest first, each to the least loaded shard; a shard keeps the features' order among its own."""
+    loads: list[tuple[int, list[Path]]] = [(0, []) for _ in range(min(jobs, len(weighed)))]
+    for path, cost in sorted(weighed, key=lambda item: -item[1]):
+        index = min(range(len(loads)), key=lambda i: loads[i][0])
+        loads[index] = (loads[index][0] + cost, [*loads[index][1], path])
+    order = [path for path, _ in weighed]
+    return [sorted(paths, key=order.index) for _, paths in loads]
+
+
+def summed(outputs: list[str]) -> dict[str, list[int]]:
+    """behave's closing counts of every shard, added up: passed, failed, error, skipped, untested."""
+    totals: dict[str, list[int]] = {}
+    for output in outputs:
+        for match in SUMMARY.finditer(output):
+            kind = match.group(2).rstrip("s")
+            counts = [int(match.group(i) or 0) for i in (1, 3, 4, 5, 6)]
+            totals[kind] = [a + b for a, b in zip(totals.get(kind, [0] * 5), counts, strict=True)]
+    return totals
+
+
+def summary_lines(totals: dict[str, list[int]], seconds: float) -> list[str]:
+    lines = []
+    for kind in ("feature", "rule", "scenario", "step"):
+        passed, failed, error, skipped, untested = totals.get(kind, [0] * 5)
+        line = f"{passed} {kind}s passed, {failed} failed" + (f", {error} error" if error else "")
+        lines.append(line + f", {skipped} skipped" + (f", {untested} untested" if untested else ""))
+    lines.append(f"Took {int(seconds // 60)}min {seconds % 60:.3f}s")
+    return lines
+
+
+def merged(shard_files: list[Path]) -> tuple[list[ScenarioResult], dict[str, list[float]], Conservation | None, str]:
+    results, samples, checks, runs = [], {}, [], []
+    for path in shard_files:
+        shard = json.loads(path.read_text())
+        runs.append(shard["run"])
+        results += [ScenarioResult(**{**r, "facts": tuple(r["facts"])}) for r in shard["results"]]
+        for operation, values in shard["samples"].items():
+            samples.setdefault(operation, []).extend(values)
+        if shard["money"] is not None:
+            checks.append(shard["money"])
+    money = None
+    if checks:
+        money = Conservation(problems=[p for c in checks for p in c["problems"]],
+                             accounts=sum(c["accounts"] for c in checks),
+                             **{key: sum(Decimal(c[key]) for c in checks) for key in ("credited", "left", "charged")})
+    return results, samples, money, "+".join(runs)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=3, help="behave processes side by side (default 3)")
+    parser.add_argument("--reverse", action="store_true", help="features in reverse order within each shard")
+    options, behave_args = parser.parse_known_args()
+    if options.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    if options.jobs == 1:
+        return subprocess.call([sys.executable, "-m", "behave", *behave_args], cwd=ROOT)
+    started = time.monotonic()
+    userdata = dict(value.split("=", 1) for flag, value in zip(behave_args, behave_args[1:], strict=False)
+                    if flag == "-D" and "=" in value)
+    try:  # the stack once, before the shards, so that none of them races another to start it
+        config = resolve(userdata, start_embedded=environment.start_sandbox)
+    except ConfigError as error:
+        print(f"\ncreditflow: configuration: {error}\n(see README.md, Troubleshooting)", file=sys.stderr)
+        return 1
+    allure_results = environment.ROOT / environment.results_dir("reports/allure-results")
+    shutil.rmtree(allure_results, ignore_errors=True)
+    shared, alone = features(options.reverse)
+    groups = [*shares(shared, options.jobs), *([alone] if alone else [])]
+    with tempfile.TemporaryDirectory(prefix="creditflow-shards-") as folder:
+        shard_files = [Path(folder) / f"shard-{number}.json" for number in range(len(groups))]
+
+        def shard(number: int) -> subprocess.Popen:
+            return subprocess.Popen(
+                [sys.executable, "-m", "behave", "--no-color", *behave_args, *map(str, groups[number])], cwd=ROOT,
+                env={**os.environ, "CREDITFLOW_SHARD_OUT": str(shard_files[number]),
+                     "CREDITFLOW_ALLURE_RESULTS": str(allure_results)}, stdout=subprocess.PIPE, text=True)
+
+        side_by_side = [shard(number) for number in range(len(groups) - bool(alone))]
+        outputs = [process.communicate()[0] for process in side_by_side]
+        codes = [process.returncode for process in side_by_side]
+        if alone:
+            last = shard(len(groups) - 1)
+            outputs.append(last.communicate()[0])
+            codes.append(last.returncode)
+        written = [path for path in shard_files if path.exists()]
+        results, samples, money, run_id = merged(written)
+    consoles = (ROOT / config.results_path).parent / "shards"
+    shutil.rmtree(consoles, ignore_errors=True)
+    consoles.mkdir(parents=True)
+    for number, (output, code) in enumerate(zip(outputs, codes, strict=True)):
+        (consoles / f"shard-{number}.txt").write_text(Redactor(config.secrets()).text(output))
+        failing = output[output.find("Failing scenarios:"):] if "Failing scenarios:" in output else ""
+        errors = [line for line in output.splitlines() if line.startswith("HOOK-ERROR")]
+        if code != 0:
+            print("\n".join([*errors, failing.split("\n\n")[0], f"(shard {number}: {consoles}/shard-{number}.txt)"]))
+    if written:
+        redactor = Redactor(config.secrets())
+        environment.finish(config, results, samples, money, redactor, run_id, time.monotonic() - started,
+                           allure_results)
+    print("\n".join(summary_lines(summed(outputs), time.monotonic() - started)))
+    if len(written) < len(groups):
+        print(f"creditflow: {len(groups) - len(written)} of {len(groups)} shards ended without their part of the "
+              "reports (see their output above)", file=sys.stderr)
+    return 0 if all(code == 0 for code in codes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
