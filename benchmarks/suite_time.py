@@ -1,0 +1,90 @@
+"""How long the README's two commands take: the figures of the README's "Measured here" come from this script.
+
+    python3 benchmarks/suite_time.py acceptance [--runs 3]     make acceptance, the stack already running
+    python3 benchmarks/suite_time.py test                      make test, the stack already running, with
+                                                               pytest's slowest tests (where the time goes)
+    python3 benchmarks/suite_time.py fresh [--into DIR]        a fresh clone of this checkout: make acceptance,
+                                                               then make test, from a stopped stack and an empty
+                                                               download cache (Keycloak, LiteLLM), then down
+
+Each command runs as a reader would type it, in a shell; the wall time is the script's own clock. Every
+measurement is appended to reports/bench/suite-time.jsonl with the date, the machine's cores and load, and
+printed. Exit status 1 when a measured command failed (its figure is not a measurement of a green run).
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "reports" / "bench" / "suite-time.jsonl"
+SLOWEST = re.compile(r"^([\d.]+)s (call|setup|teardown) +(\S+)", re.M)
+CLOSING = re.compile(r"^(=+ .* in [\d.]+s.* =+|\d+ scenarios passed.*)$", re.M)
+
+
+def timed(command: str, cwd: Path, env: dict[str, str] | None = None) -> dict:
+    started = time.monotonic()
+    finished = subprocess.run(["bash", "-c", command], cwd=cwd, capture_output=True, text=True,
+                              env={**os.environ, **(env or {})})
+    seconds = round(time.monotonic() - started, 1)
+    said = finished.stdout + finished.stderr
+    return {"command": command, "seconds": seconds, "exit": finished.returncode,
+            "closing": CLOSING.findall(said)[-2:],
+            "slowest": [f"{float(s):.1f} s {phase} {test}" for s, phase, test in SLOWEST.findall(said)[:15]]}
+
+
+def record(kind: str, measured: list[dict]) -> None:
+    entry = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "kind": kind, "cores": os.cpu_count(),
+             "load_before": os.getloadavg()[0], "measured": measured}
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    with OUT.open("a") as lines:
+        lines.write(json.dumps(entry) + "\n")
+    for run in measured:
+        print(f"{run['seconds']:8.1f} s  exit {run['exit']}  {run['command']}")
+        for line in run["closing"]:
+            print(f"            {line}")
+        for line in run["slowest"]:
+            print(f"            {line}")
+
+
+def running_stack(cwd: Path) -> None:
+    subprocess.run([sys.executable, "-m", "sandbox", "up"], cwd=cwd, check=True, capture_output=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["acceptance", "test", "fresh"])
+    parser.add_argument("--runs", type=int, default=3, help="make acceptance this many times (acceptance)")
+    parser.add_argument("--into", type=Path, help="where the fresh clone goes (fresh; default: a mktemp -d folder)")
+    options = parser.parse_args()
+    if options.what == "acceptance":
+        running_stack(ROOT)
+        measured = [timed("make acceptance", ROOT) for _ in range(options.runs)]
+    elif options.what == "test":
+        running_stack(ROOT)
+        measured = [timed("make test", ROOT, {"PYTEST_ADDOPTS": "--durations=15"})]
+    else:
+        folder = options.into or Path(tempfile.mkdtemp(prefix="creditflow-fresh-"))
+        clone, cache = folder / "creditflow", folder / "download-cache"
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+        # An empty download cache: Keycloak and LiteLLM are fetched and built again, as on a fresh machine.
+        env = {"CREDITFLOW_CACHE": str(cache)}
+        measured = [timed("make acceptance", clone, env), timed("make test", clone, env)]
+        subprocess.run([sys.executable, "-m", "sandbox", "down"], cwd=clone, env={**os.environ, **env},
+                       capture_output=True)
+        if options.into is None:
+            shutil.rmtree(folder, ignore_errors=True)
+    record(options.what, measured)
+    return 0 if all(run["exit"] == 0 for run in measured) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
