@@ -10,7 +10,8 @@ reports, the verdicts, Allure's environment and the conformance report once, fro
 prints behave's summary for the whole run. Features are shared by their expected cost (scenarios, and
 the @slow ones weighing SLOW_WEIGHT), the costliest first, each to the least loaded shard. A feature
 tagged @performance measures latencies against the guide's budgets: it runs after the others, alone,
-so that no shard's load is in its figures. --jobs 1 is plain behave. Exit status: 1 when a shard
+so that no shard's load is in its figures. --jobs 1, or a real Ops-Center (OPS_CENTER_SOURCE), is plain
+behave. Exit status: 1 when a shard
 failed, as behave's.
 """
 
@@ -121,6 +122,10 @@ def main() -> int:
     except ConfigError as error:
         print(f"\ncreditflow: configuration: {error}\n(see README.md, Troubleshooting)", file=sys.stderr)
         return 1
+    if config.ops_center_source:
+        # The conformance verdicts of a real product are read one scenario at a time, as they were first taken.
+        print("creditflow: the real Ops-Center runs one scenario at a time (no parallel shards)", file=sys.stderr)
+        return subprocess.call([sys.executable, "-m", "behave", *behave_args], cwd=ROOT)
     allure_results = environment.ROOT / environment.results_dir("reports/allure-results")
     shutil.rmtree(allure_results, ignore_errors=True)
     shared, alone = features(options.reverse)
