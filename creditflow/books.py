@@ -209,5 +209,17 @@ class Books:
         return await self._provider_calls("counting the calls the provider served",
                                           min(call.sent_at for call in batch), batch[0].model)
 
+    async def provider_calls_since(self, since: float, model: str) -> list[ProviderCall]:
+        """The calls of `model` the provider received since `since` (Unix seconds), each with its key's fingerprint."""
+        return await self._provider_calls("counting the calls the provider served", since, model)
+
     def byok_fingerprint(self) -> str:
         return ProviderDouble.fingerprint(self.w.services.config.byok_key)
+
+
+def served_unpaid(whose: str, served: int, paid: int) -> str | None:
+    """The business fact when the LLM provider served other than exactly the calls that were paid for."""
+    if served == paid:
+        return None
+    return (f"the LLM provider served {served} of {whose} calls, but only {paid} {'was' if paid == 1 else 'were'} "
+            f"paid for: {served - paid} were served unpaid")

@@ -5,6 +5,7 @@ from collections import Counter
 
 from behave import then
 
+from creditflow.books import served_unpaid
 from creditflow.deployments.base import RefusalKind
 
 
@@ -72,8 +73,8 @@ async def provider_served_only_paid_calls(context):
     actor = context.world.protagonist
     served, paid = len(await context.world.books.provider_calls_of_batch(actor.name)), sum(
         call.succeeded for call in actor.batch)
-    assert served == paid, (f"the LLM provider served {served} of {actor.name}'s calls, but only {paid} "
-                            f"{'was' if paid == 1 else 'were'} paid for: {served - paid} were served unpaid")
+    unpaid = served_unpaid(f"{actor.name}'s", served, paid)
+    assert unpaid is None, unpaid
 
 
 @then("the call is refused with 402 Payment Required")

@@ -376,6 +376,10 @@ class ContractDeployment(Deployment):
                    await ContractLedger.connect(config.database_url, config.database_password),
                    ContractCache(config.redis_url), ContractBilling(Lago(config.lago_url, config.lago_api_key)))
 
+    @classmethod
+    def requests_only(cls, ops_center_url: str, client, identity) -> "ContractDeployment":
+        return cls(ContractApi(client(ops_center_url)), identity, None, None, None)
+
     async def close(self) -> None:
         await self.api.http.close()
         await self.ledger.close()
