@@ -43,7 +43,7 @@ PLAN_WAIT_S = 30  # a worker's users wait this long for the master's plan before
 PHASES = {"credits": CREDIT_DEDUCTION, "usage": USAGE_TRACKING}  # server timings a call reports
 
 plan_arrived = gevent.event.Event()
-state = {"plan": None, "deployment": None, "started_at": None}
+state = {"plan": None, "deployment": None, "started_at": None, "origin": "single process"}
 samples: list[tuple] = []  # this process's samples; a worker hands them to the master with each report
 persona_turns = {}  # per kind: the next persona a new user takes
 
@@ -72,7 +72,9 @@ def on_init(environment, **_):
 
 @events.test_start.add_listener
 def on_test_start(environment, **_):
-    if not isinstance(environment.runner, WorkerRunner):
+    if isinstance(environment.runner, WorkerRunner):
+        state["origin"] = f"worker {environment.runner.worker_index}"
+    else:
         state["started_at"] = time.time()
     if isinstance(environment.runner, MasterRunner):
         environment.runner.send_message(PLAN_MESSAGE, state["plan"].to_json())
@@ -80,12 +82,12 @@ def on_test_start(environment, **_):
 
 @events.request.add_listener
 def keep_sample(name, response_time, exception, **_):
-    samples.append((time.time(), name, response_time, exception is None))
+    samples.append((time.time(), name, response_time, exception is None, state["origin"]))
 
 
 @events.user_error.add_listener
 def keep_error(user_instance, exception, tb, **_):
-    samples.append((time.time(), LOAD_ERROR, 0.0, False))
+    samples.append((time.time(), LOAD_ERROR, 0.0, False, state["origin"]))
 
 
 @events.report_to_master.add_listener
@@ -129,9 +131,10 @@ class Persona(User):
         self.wait_time = types.MethodType(constant_throughput(plan.profile.user_rate), self)
         personas = plan.of_kind(self.kind)
         turn = next(persona_turns.setdefault(self.kind, itertools.count()))
-        # Workers start their turns at their own index, so that each persona gets users from every worker.
+        # Each process deals out every persona in turn, each worker from its own index on: a persona gets users
+        # from several workers, and every persona gets users as soon as there are as many users as personas.
         offset = runner.worker_index if isinstance(runner, WorkerRunner) else 0
-        self.persona = personas[(turn * max(plan.workers, 1) + offset) % len(personas)]
+        self.persona = personas[(turn + offset) % len(personas)]
         self.account = Account(self.persona.user_id, self.persona.username, self.persona.email,
                                self.persona.password, self.persona.plan)
         self.org = OrgRef(self.persona.org_id, self.persona.org_name) if self.persona.org_id else None
@@ -228,6 +231,11 @@ class Admin(Persona):
         self.report(ORG_READ, started, None if reply.ok else f"{self.persona.name}'s organization: {reply.describe()}")
 
 
-if state["plan"] is not None:  # the master dispatches users by these weights; the plan's mix sets them
-    for user_class in (Individual, Member, Byok, Admin):
-        user_class.weight = state["plan"].mix.get(user_class.kind, 0)
+def weigh_by_the_mix(plan: Plan) -> None:
+    """The master dispatches users by their classes' weights (a kind the mix leaves out is not on its command line)."""
+    for kind_of_user in (Individual, Member, Byok, Admin):
+        kind_of_user.weight = plan.mix.get(kind_of_user.kind) or kind_of_user.weight
+
+
+if state["plan"] is not None:
+    weigh_by_the_mix(state["plan"])

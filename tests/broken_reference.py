@@ -10,6 +10,7 @@ import asyncio
 import base64
 import os
 import uuid
+from collections import Counter
 
 from sandbox.opscenter import app, calls, ledger, models, service
 from sandbox.opscenter.calls import Reservation
@@ -105,6 +106,22 @@ async def book_then_refuse(self, caller, org_id, amount):
     raise Refused("invalid_request", "The purchase could not be confirmed.")
 
 
+settle_own_once = ledger.Ledger.settle_own
+settling = Counter()  # each user's settlements in flight
+
+
+async def settle_twice_when_contended(self, user_id, reserved, charged, request_id, model, tokens):
+    contended = settling[user_id] > 0
+    settling[user_id] += 1
+    try:
+        row = await settle_own_once(self, user_id, reserved, charged, request_id, model, tokens)
+        if contended:  # the charge leaves the balance a second time, with no second ledger row
+            row = await self.release_own(user_id, -charged)
+    finally:
+        settling[user_id] -= 1
+    return row
+
+
 BREAKAGES = {
     # a BYOK call is charged to the caller's own credits
     "byok_charged": (calls, "account_charged", charge_byok_to_own_credits),
@@ -135,6 +152,8 @@ BREAKAGES = {
     "any_admin_in_any_organization": (service.OpsCenter, "org_role", any_admin_in_any_organization),
     # a purchase is booked, then answered as refused: the client is told nothing moved, but the pool grew
     "purchase_booked_then_refused": (service.OpsCenter, "purchase", book_then_refuse),
+    # a call settled while another of the same user's settles is charged twice: only simultaneous calls show it
+    "charged_twice_under_contention": (ledger.Ledger, "settle_own", settle_twice_when_contended),
 }
 
 

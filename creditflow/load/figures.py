@@ -31,6 +31,7 @@ class Sample:
     operation: str
     ms: float
     ok: bool  # False: an unexpected failure (a server error, no answer), not a business refusal
+    origin: str  # the Locust process that took it: "single process", "worker 0", ...
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ exactly the calls that were charged (exactly once, with the platform's key); the
 A break fails `make load` and names the account, as after a behave run."""
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 
 from creditflow.books import served_unpaid
@@ -53,6 +54,7 @@ class LoadReport:
     money: Conservation
     invariants: list[str]
     unpaid: str | None  # the provider served other than the charged calls
+    origins: dict[str, int]  # samples taken by each Locust process
     cleanup: list[str] = field(default_factory=list)
 
     @property
@@ -89,7 +91,9 @@ class LoadReport:
             lines.append("Highest rate within budget: " + (
                 f"{best.charged_calls_per_s:.1f} charged calls/s (step {best.step}, {best.users} users)" if best
                 else "none: no step kept every budget"))
-        lines += ["", self.calls.text(), self.money.summary(),
+        lines += ["", "Samples by Locust process: " + ", ".join(f"{origin} {count}" for origin, count in
+                                                             sorted(self.origins.items())),
+                  self.calls.text(), self.money.summary(),
                   "Provider served only paid calls: " + ("yes" if self.unpaid is None else "NO"),
                   "Ledger invariants: " + ("hold" if not self.invariants else "BROKEN"),
                   *self.failures, *(f"  cleanup: {failure}" for failure in self.cleanup),
@@ -109,7 +113,8 @@ class LoadReport:
                        "p95_ms": {f.operation: f.p95 for f in step.operations}} for step in self.steps],
             "highest_rate_within_budget": None if best is None else {
                 "charged_calls_per_s": round(best.charged_calls_per_s, 2), "step": best.step, "users": best.users},
-            "calls": vars(self.calls), "money": self.money.summary(), "money_problems": self.money.problems,
+            "samples_by_process": self.origins, "calls": vars(self.calls), "money": self.money.summary(),
+            "money_problems": self.money.problems,
             "invariants": self.invariants, "provider_served_unpaid": self.unpaid,
         }
 
@@ -144,4 +149,5 @@ async def judge(world: World, plan: Plan, since: float, samples_file: str) -> Lo
     return LoadReport(plan, seconds, operation_figures(samples, seconds),
                       step_figures(samples, started_at, plan.profile), calls,
                       await world.services.money.check(ledger), await books.invariant_violations(),
-                      served_unpaid("the load's", with_platform_key, charged))
+                      served_unpaid("the load's", with_platform_key, charged),
+                      dict(Counter(sample.origin for sample in samples)))
