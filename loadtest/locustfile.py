@@ -43,7 +43,18 @@ PLAN_WAIT_S = 30  # a worker's users wait this long for the master's plan before
 PHASES = {"credits": CREDIT_DEDUCTION, "usage": USAGE_TRACKING}  # server timings a call reports
 
 plan_arrived = gevent.event.Event()
-state = {"plan": None, "deployment": None, "started_at": None, "origin": "single process"}
+
+
+class LoadState:
+    """This process's share of the load: the plan, the deployment's requests, and who takes the samples."""
+
+    plan: Plan | None = None
+    deployment = None  # the deployment's API over WireClient: what the users send, and how answers are read
+    started_at: float | None = None  # the master's (or single process's) clock when the load began
+    origin = "single process"
+
+
+state = LoadState()
 samples: list[tuple] = []  # this process's samples; a worker hands them to the master with each report
 persona_turns = {}  # per kind: the next persona a new user takes
 
@@ -53,41 +64,41 @@ class LoadFailure(Exception):
 
 
 def receive_plan(plan: Plan) -> None:
-    state["plan"] = plan
-    state["deployment"] = deployment_class(plan.deployment).requests_only(plan.ops_center_url, WireClient,
+    state.plan = plan
+    state.deployment = deployment_class(plan.deployment).requests_only(plan.ops_center_url, WireClient,
                                                                           WireIdentity(plan.keycloak))
     plan_arrived.set()
 
 
-if os.environ.get("CREDITFLOW_LOAD_PLAN"):
-    receive_plan(Plan.from_json(Path(os.environ["CREDITFLOW_LOAD_PLAN"]).read_text()))
+PLAN_FILE = os.getenv("CREDITFLOW_LOAD_PLAN")  # set for the master or a single process, not for workers
+if PLAN_FILE:
+    receive_plan(Plan.from_json(Path(PLAN_FILE).read_text()))
 
 
 @events.init.add_listener
 def on_init(environment, **_):
     if isinstance(environment.runner, WorkerRunner):
-        environment.runner.register_message(PLAN_MESSAGE, lambda message, **_: receive_plan(Plan.from_json(
-            message.data)))
+        environment.runner.register_message(PLAN_MESSAGE, lambda msg, **_: receive_plan(Plan.from_json(msg.data)))
 
 
 @events.test_start.add_listener
 def on_test_start(environment, **_):
     if isinstance(environment.runner, WorkerRunner):
-        state["origin"] = f"worker {environment.runner.worker_index}"
+        state.origin = f"worker {environment.runner.worker_index}"
     else:
-        state["started_at"] = time.time()
+        state.started_at = time.time()
     if isinstance(environment.runner, MasterRunner):
-        environment.runner.send_message(PLAN_MESSAGE, state["plan"].to_json())
+        environment.runner.send_message(PLAN_MESSAGE, state.plan.to_json())
 
 
 @events.request.add_listener
 def keep_sample(name, response_time, exception, **_):
-    samples.append((time.time(), name, response_time, exception is None, state["origin"]))
+    samples.append((time.time(), name, response_time, exception is None, state.origin))
 
 
 @events.user_error.add_listener
 def keep_error(user_instance, exception, tb, **_):
-    samples.append((time.time(), LOAD_ERROR, 0.0, False, state["origin"]))
+    samples.append((time.time(), LOAD_ERROR, 0.0, False, state.origin))
 
 
 @events.report_to_master.add_listener
@@ -103,16 +114,16 @@ def take_samples(client_id, data, **_):
 
 @events.quitting.add_listener
 def write_samples(environment, **_):
-    if not isinstance(environment.runner, WorkerRunner) and state["plan"] is not None:
-        Path(state["plan"].samples_path).write_text(
-            json.dumps({"started_at": state["started_at"], "samples": samples}))
+    if not isinstance(environment.runner, WorkerRunner) and state.plan is not None:
+        Path(state.plan.samples_path).write_text(
+            json.dumps({"started_at": state.started_at, "samples": samples}))
 
 
 class StepLoad(LoadTestShape):
     """`step_users` more users every `step_seconds`, `steps` times; then the load stops."""
 
     def tick(self):
-        profile = state["plan"].profile
+        profile = state.plan.profile
         step = int(self.get_run_time() // profile.step_seconds)
         if step >= profile.steps:
             return None
@@ -126,8 +137,8 @@ class Persona(User):
     def on_start(self):
         if not plan_arrived.wait(PLAN_WAIT_S):
             raise LoadFailure(f"no load plan arrived from the master within {PLAN_WAIT_S} s")
-        plan, runner = state["plan"], self.environment.runner
-        self.deployment, self.transport, self.session = state["deployment"], Transport(), None
+        plan, runner = state.plan, self.environment.runner
+        self.deployment, self.transport, self.session = state.deployment, Transport(), None
         self.wait_time = types.MethodType(constant_throughput(plan.profile.user_rate), self)
         personas = plan.of_kind(self.kind)
         turn = next(persona_turns.setdefault(self.kind, itertools.count()))
@@ -175,7 +186,7 @@ class Caller(Persona):
     def call(self):
         if not self.signed_in():
             return
-        plan, started = state["plan"], time.perf_counter()
+        plan, started = state.plan, time.perf_counter()
         result = self.perform(self.deployment.call(self.session, CallRequest(plan.model, plan.tokens, self.use_byok)))
         if result.succeeded:
             self.report(BYOK_CALL if result.paid_by is Payer.BYOK else CHARGED_CALL, started)
@@ -237,5 +248,5 @@ def weigh_by_the_mix(plan: Plan) -> None:
         kind_of_user.weight = plan.mix.get(kind_of_user.kind) or kind_of_user.weight
 
 
-if state["plan"] is not None:
-    weigh_by_the_mix(state["plan"])
+if state.plan is not None:
+    weigh_by_the_mix(state.plan)

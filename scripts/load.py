@@ -65,11 +65,13 @@ def locust_commands(plan: Plan, out: Path, remote_workers: int, port: int) -> li
 
 
 def run_locust(commands: list[list[str]], plan_file: Path, console: Path, timeout_s: float) -> int:
-    """Runs the master and its workers; none is left running, whatever happens."""
-    env = {**os.environ, "CREDITFLOW_LOAD_PLAN": str(plan_file), "PYTHONPATH": str(ROOT)}
+    """Runs the master and its workers; none is left running, whatever happens. Only the master reads the plan's
+    file: the workers get the plan from it, as workers on other machines do."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    envs = [env | {"CREDITFLOW_LOAD_PLAN": str(plan_file)}] + [env] * (len(commands) - 1)
     with console.open("w") as output:
         processes = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
-                                      start_new_session=True) for command in commands]
+                                      start_new_session=True) for command, env in zip(commands, envs, strict=True)]
         try:
             return processes[0].wait(timeout=timeout_s)
         finally:
