@@ -39,6 +39,8 @@ from creditflow.load.plan import Plan
 
 PLAN_MESSAGE = "creditflow_plan"
 SAMPLES_KEY = "creditflow_samples"
+LAST_SAMPLES_MESSAGE = "creditflow_last_samples"
+LAST_SAMPLES_WAIT_S = 20  # how long the master waits for each worker's last samples before writing them
 PLAN_WAIT_S = 30  # a worker's users wait this long for the master's plan before giving up
 PHASES = {"credits": CREDIT_DEDUCTION, "usage": USAGE_TRACKING}  # server timings a call reports
 
@@ -52,6 +54,9 @@ class LoadState:
     deployment = None  # the deployment's API over WireClient: what the users send, and how answers are read
     started_at: float | None = None  # the master's (or single process's) clock when the load began
     origin = "single process"
+    workers = 0  # the master: workers that took part
+    workers_done = 0  # the master: workers whose last samples arrived
+    all_workers_done = gevent.event.Event()
 
 
 state = LoadState()
@@ -79,6 +84,15 @@ if PLAN_FILE:
 def on_init(environment, **_):
     if isinstance(environment.runner, WorkerRunner):
         environment.runner.register_message(PLAN_MESSAGE, lambda msg, **_: receive_plan(Plan.from_json(msg.data)))
+    if isinstance(environment.runner, MasterRunner):
+        environment.runner.register_message(LAST_SAMPLES_MESSAGE, take_last_samples)
+
+
+def take_last_samples(msg, **_):
+    samples.extend(msg.data)
+    state.workers_done += 1
+    if state.workers_done >= state.workers:
+        state.all_workers_done.set()
 
 
 @events.test_start.add_listener
@@ -88,7 +102,17 @@ def on_test_start(environment, **_):
     else:
         state.started_at = time.time()
     if isinstance(environment.runner, MasterRunner):
+        state.workers = environment.runner.worker_count
         environment.runner.send_message(PLAN_MESSAGE, state.plan.to_json())
+
+
+@events.test_stop.add_listener
+def send_last_samples(environment, **_):
+    """A stopped worker reports again only every few seconds, and the master may have quit by then: the samples
+    of its last calls go to the master at once, and the master waits for every worker's."""
+    if isinstance(environment.runner, WorkerRunner):
+        environment.runner.send_message(LAST_SAMPLES_MESSAGE, samples[:])
+        samples.clear()
 
 
 @events.request.add_listener
@@ -114,9 +138,13 @@ def take_samples(client_id, data, **_):
 
 @events.quitting.add_listener
 def write_samples(environment, **_):
-    if not isinstance(environment.runner, WorkerRunner) and state.plan is not None:
-        Path(state.plan.samples_path).write_text(
-            json.dumps({"started_at": state.started_at, "samples": samples}))
+    if isinstance(environment.runner, WorkerRunner) or state.plan is None:
+        return
+    if isinstance(environment.runner, MasterRunner):
+        state.all_workers_done.wait(LAST_SAMPLES_WAIT_S)
+    Path(state.plan.samples_path).write_text(json.dumps({
+        "started_at": state.started_at, "samples": samples,
+        "workers_unreported": max(state.workers - state.workers_done, 0)}))
 
 
 class StepLoad(LoadTestShape):

@@ -38,7 +38,7 @@ LOCUSTFILE = ROOT / "loadtest" / "locustfile.py"
 USER_CLASSES = {"individual": "Individual", "member": "Member", "byok": "Byok", "admin": "Admin"}
 # step: users grow until the budgets break; exhaust: credits for a few calls each, and the users keep calling.
 PROFILES = {
-    "step": Profile("step", step_users=6, step_seconds=15, steps=6, user_rate=2),
+    "step": Profile("step", step_users=4, step_seconds=12, steps=8, user_rate=2),
     "exhaust": Profile("exhaust", step_users=12, step_seconds=20, steps=1, user_rate=2, calls_each=15),
 }
 STOP_TIMEOUT_S = 35  # a user stopping finishes the call in flight (the contract's slowest answer is 30 s)
@@ -75,12 +75,16 @@ def run_locust(commands: list[list[str]], plan_file: Path, console: Path, timeou
         try:
             return processes[0].wait(timeout=timeout_s)
         finally:
+            # A stopped worker waits for the next load of a master that has quit: it is ended here.
             for process in processes:
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+                for stop in (signal.SIGTERM, signal.SIGKILL):
+                    if process.poll() is None:
+                        os.killpg(process.pid, stop)
+                    try:
+                        process.wait(timeout=10)
+                        break
+                    except subprocess.TimeoutExpired:
+                        continue
 
 
 async def main(options: argparse.Namespace) -> int:

@@ -222,7 +222,8 @@ async def load_world(left: int, served: int):
 
 
 def samples_file(*operations: str) -> str:
-    return json.dumps({"started_at": 100.0, "samples": [[101.0, op, 50.0, True, "worker 1"] for op in operations]})
+    return json.dumps({"started_at": 100.0, "samples": [[101.0, op, 50.0, True, "worker 1"] for op in operations],
+                       "workers_unreported": 0})
 
 
 async def test_a_load_that_kept_every_credit_and_served_only_paid_calls_passes():

@@ -55,6 +55,7 @@ class LoadReport:
     invariants: list[str]
     unpaid: str | None  # the provider served other than the charged calls
     origins: dict[str, int]  # samples taken by each Locust process
+    workers_unreported: int  # workers whose last samples never reached the master: the figures lack them
     cleanup: list[str] = field(default_factory=list)
 
     @property
@@ -65,6 +66,9 @@ class LoadReport:
         found += [f"PROVIDER      {self.unpaid}"] if self.unpaid else []
         found += [f"FAILED        {figures.failures} of {figures.count} {figures.operation} operations failed"
                   for figures in self.operations if figures.failures]
+        if self.workers_unreported:
+            found.append(f"UNREPORTED    the last samples of {self.workers_unreported} Locust workers never reached "
+                         "the master: the callers' figures are incomplete")
         calls = self.calls
         if not calls.succeeded_charged + calls.succeeded_byok + calls.refused_for_payment:
             found.append("NO LOAD       the Locust users made no LLM call that was answered: nothing was measured")
@@ -122,15 +126,16 @@ class LoadReport:
         return json.dumps(self.summary(), indent=1)
 
 
-def read_samples(text: str) -> tuple[float, list[Sample]]:
-    """What Locust's master wrote: when the load started, and every operation's sample."""
+def read_samples(text: str) -> tuple[float, list[Sample], int]:
+    """What Locust's master wrote: when the load started, every operation's sample, and how many workers' last
+    samples never reached it."""
     raw = json.loads(text)
-    return raw["started_at"], [Sample(*sample) for sample in raw["samples"]]
+    return raw["started_at"], [Sample(*sample) for sample in raw["samples"]], raw["workers_unreported"]
 
 
 async def judge(world: World, plan: Plan, since: float, samples_file: str) -> LoadReport:
     """Every check after the load, and the figures of the samples the Locust users took."""
-    started_at, samples = read_samples(samples_file)
+    started_at, samples, unreported = read_samples(samples_file)
     seconds = max((sample.at for sample in samples), default=started_at) - started_at
     books, ledger = world.books, world.deployment.ledger
     charged = 0
@@ -150,4 +155,4 @@ async def judge(world: World, plan: Plan, since: float, samples_file: str) -> Lo
                       step_figures(samples, started_at, plan.profile), calls,
                       await world.services.money.check(ledger), await books.invariant_violations(),
                       served_unpaid("the load's", with_platform_key, charged),
-                      dict(Counter(sample.origin for sample in samples)))
+                      dict(Counter(sample.origin for sample in samples)), unreported)
