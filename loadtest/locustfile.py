@@ -39,8 +39,9 @@ from creditflow.load.plan import Plan
 
 PLAN_MESSAGE = "creditflow_plan"
 SAMPLES_KEY = "creditflow_samples"
+HAND_OVER_MESSAGE = "creditflow_hand_over"  # the master asks each worker for its last samples
 LAST_SAMPLES_MESSAGE = "creditflow_last_samples"
-LAST_SAMPLES_WAIT_S = 20  # how long the master waits for each worker's last samples before writing them
+DRAIN_LIMIT_S = 50  # after the last step: how long users may take to finish their calls and workers to report
 PLAN_WAIT_S = 30  # a worker's users wait this long for the master's plan before giving up
 PHASES = {"credits": CREDIT_DEDUCTION, "usage": USAGE_TRACKING}  # server timings a call reports
 
@@ -56,7 +57,7 @@ class LoadState:
     origin = "single process"
     workers = 0  # the master: workers that took part
     workers_done = 0  # the master: workers whose last samples arrived
-    all_workers_done = gevent.event.Event()
+    hand_over_asked = False
 
 
 state = LoadState()
@@ -82,17 +83,22 @@ if PLAN_FILE:
 
 @events.init.add_listener
 def on_init(environment, **_):
-    if isinstance(environment.runner, WorkerRunner):
-        environment.runner.register_message(PLAN_MESSAGE, lambda msg, **_: receive_plan(Plan.from_json(msg.data)))
-    if isinstance(environment.runner, MasterRunner):
-        environment.runner.register_message(LAST_SAMPLES_MESSAGE, take_last_samples)
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        runner.register_message(PLAN_MESSAGE, lambda msg, **_: receive_plan(Plan.from_json(msg.data)))
+        runner.register_message(HAND_OVER_MESSAGE, lambda **_: hand_over_last_samples(runner))
+    if isinstance(runner, MasterRunner):
+        runner.register_message(LAST_SAMPLES_MESSAGE, take_last_samples)
+
+
+def hand_over_last_samples(runner) -> None:
+    runner.send_message(LAST_SAMPLES_MESSAGE, samples[:])
+    samples.clear()
 
 
 def take_last_samples(msg, **_):
     samples.extend(msg.data)
     state.workers_done += 1
-    if state.workers_done >= state.workers:
-        state.all_workers_done.set()
 
 
 @events.test_start.add_listener
@@ -105,14 +111,6 @@ def on_test_start(environment, **_):
         state.workers = environment.runner.worker_count
         environment.runner.send_message(PLAN_MESSAGE, state.plan.to_json())
 
-
-@events.test_stop.add_listener
-def send_last_samples(environment, **_):
-    """A stopped worker reports again only every few seconds, and the master may have quit by then: the samples
-    of its last calls go to the master at once, and the master waits for every worker's."""
-    if isinstance(environment.runner, WorkerRunner):
-        environment.runner.send_message(LAST_SAMPLES_MESSAGE, samples[:])
-        samples.clear()
 
 
 @events.request.add_listener
@@ -140,22 +138,35 @@ def take_samples(client_id, data, **_):
 def write_samples(environment, **_):
     if isinstance(environment.runner, WorkerRunner) or state.plan is None:
         return
-    if isinstance(environment.runner, MasterRunner):
-        state.all_workers_done.wait(LAST_SAMPLES_WAIT_S)
     Path(state.plan.samples_path).write_text(json.dumps({
         "started_at": state.started_at, "samples": samples,
         "workers_unreported": max(state.workers - state.workers_done, 0)}))
 
 
 class StepLoad(LoadTestShape):
-    """`step_users` more users every `step_seconds`, `steps` times; then the load stops."""
+    """`step_users` more users every `step_seconds`, `steps` times; then the users finish their calls and stop,
+    and every worker hands its last samples over, before the load ends. (Ending the load at once would let the
+    master quit while workers still report: the callers' last calls would be missing from the figures.)"""
 
     def tick(self):
         profile = state.plan.profile
-        step = int(self.get_run_time() // profile.step_seconds)
-        if step >= profile.steps:
-            return None
-        return (step + 1) * profile.step_users, profile.step_users
+        run_time = self.get_run_time()
+        step = int(run_time // profile.step_seconds)
+        if step < profile.steps:
+            return (step + 1) * profile.step_users, profile.step_users
+        return None if self.drained(run_time - profile.seconds) else (0, profile.most_users)
+
+    def drained(self, overtime: float) -> bool:
+        if overtime > DRAIN_LIMIT_S:
+            return True
+        if self.runner.user_count:  # users still finishing their calls
+            return False
+        if isinstance(self.runner, MasterRunner):
+            if not state.hand_over_asked:
+                self.runner.send_message(HAND_OVER_MESSAGE)
+                state.hand_over_asked = True
+            return state.workers_done >= state.workers
+        return True
 
 
 class Persona(User):
