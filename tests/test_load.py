@@ -3,6 +3,7 @@ deployment's requests as Locust sends them; then a tiny distributed run (one mas
 embedded stack, and a reference that charges twice under contention, which the load must catch."""
 
 import asyncio
+import importlib.util
 import json
 import os
 import subprocess
@@ -34,6 +35,9 @@ from creditflow.systems.provider_double import ProviderCall
 from tests.test_suite_self import broken_ops_center
 
 ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("load_script", ROOT / "scripts" / "load.py")
+load_script = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(load_script)
 KEYCLOAK = {"url": "http://keycloak.test", "realm": "uchub", "client_id": "ops-center", "client_secret": "s3cret"}
 
 
@@ -255,6 +259,27 @@ async def test_a_load_that_made_no_call_fails_rather_than_passing_on_nothing():
     world, arranged = await load_world(left=18, served=4)
     report = await judge(world, arranged, 100.0, samples_file(SIGN_IN))
     assert any(failure.startswith("NO LOAD") for failure in report.failures)
+
+
+async def test_workers_whose_last_samples_never_arrived_fail_the_load():
+    world, arranged = await load_world(left=18, served=4)
+    unreported = json.dumps({**json.loads(samples_file(*[CHARGED_CALL] * 4)), "workers_unreported": 1})
+    report = await judge(world, arranged, 100.0, unreported)
+    assert report.failures == ["UNREPORTED    the last samples of 1 Locust workers never reached the master: the "
+                               "callers' figures are incomplete"]
+
+
+# -- the Locust processes ----------------------------------------------------------------------------
+def test_one_process_or_a_master_with_its_workers_and_room_for_workers_on_other_machines(tmp_path):
+    arranged = plan(mix="individual=1,member=0,admin=2")
+    [single] = load_script.locust_commands(arranged, tmp_path, remote_workers=0, port=5557)
+    assert "--master" not in single and single[-2:] == ["Individual", "Admin"]
+    arranged.workers = 2
+    master, *workers = load_script.locust_commands(arranged, tmp_path, remote_workers=3, port=5557)
+    assert master[master.index("--expect-workers") + 1] == "5" and master[master.index("--master-bind-host") + 1] == "*"
+    assert len(workers) == 2 and all("--worker" in worker and "5557" in worker for worker in workers)
+    local_only = load_script.locust_commands(arranged, tmp_path, remote_workers=0, port=5557)[0]
+    assert local_only[local_only.index("--master-bind-host") + 1] == "127.0.0.1"
 
 
 # -- the deployment's requests, sent by the engine ------------------------------------------------
