@@ -22,7 +22,7 @@ from locust import LoadTestShape, User, constant_throughput, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
 from creditflow.deployments import deployment_class
-from creditflow.deployments.base import Account, CallRequest, OrgRef, Payer, RefusalKind
+from creditflow.deployments.base import Account, CallRequest, OrgRef, Payer, ProductRefused, RefusalKind
 from creditflow.deployments.wire import Transport, WireClient, WireIdentity, drive
 from creditflow.load.figures import (
     BALANCE_READ,
@@ -33,6 +33,7 @@ from creditflow.load.figures import (
     ORG_READ,
     REFUSED_FOR_PAYMENT,
     SIGN_IN,
+    SIGN_IN_THROTTLED,
     USAGE_TRACKING,
 )
 from creditflow.load.plan import Plan
@@ -206,7 +207,13 @@ class Persona(User):
         started = time.perf_counter()
         try:
             self.session = self.perform(self.deployment.sign_in(self.account, self.persona.name))
-        except Exception as error:  # a refused sign-in is reported as the operation's failure; the user goes on
+        except ProductRefused as refused:  # the user goes on with the session it has, if any
+            if refused.refusal is not None and refused.refusal.kind is RefusalKind.QUOTA:
+                self.report(SIGN_IN_THROTTLED, started)
+            else:
+                self.report(SIGN_IN, started, f"{self.persona.name} could not sign in: {refused}")
+            return
+        except Exception as error:
             self.report(SIGN_IN, started, f"{self.persona.name} could not sign in: {error}")
             return
         self.report(SIGN_IN, started)

@@ -306,6 +306,10 @@ class BillingReader(ABC):
 class ProductRefused(AssertionError):
     """Ops-Center refused something a scenario needs to arrange (a sign-in, say): the product's doing."""
 
+    def __init__(self, message: str, refusal: Refusal | None = None):
+        super().__init__(message)
+        self.refusal = refusal  # what Ops-Center answered, when it answered
+
 
 class TargetLacksPart(Exception):
     """The target has no such part: an environment limit, not a product defect."""

@@ -453,7 +453,8 @@ class OpsCenterOssDeployment(Deployment):
         cookie = next((part.split("=", 1)[1] for part in answer.headers.get("set-cookie", "").split(";")
                        if part.strip().startswith("session_token=")), None)
         if not answer.ok or cookie is None:
-            raise ProductRefused(f"Ops-Center refused the sign-in of {owner}: {refusal(answer).describe()}")
+            refused = refusal(answer)
+            raise ProductRefused(f"Ops-Center refused the sign-in of {owner}: {refused.describe()}", refused)
         self.profiles[cookie] = answer.field("user") or {}
         return Session(cookie, time.monotonic(), answer.elapsed_ms, owner)
 

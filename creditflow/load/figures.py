@@ -11,6 +11,7 @@ from creditflow.metrics import BUDGETS_MS, percentile
 SIGN_IN, CHARGED_CALL, BYOK_CALL, BALANCE_READ, ORG_READ = (
     "sign-in", "charged call", "BYOK call", "balance read", "organization read")
 REFUSED_FOR_PAYMENT = "call refused for payment"
+SIGN_IN_THROTTLED = "sign-in refused as too frequent"  # a product's limit on one account's sign-ins a minute
 LOAD_ERROR = "error in a Locust user"  # the load generator's own failure (its console has the traceback)
 CREDIT_DEDUCTION, USAGE_TRACKING = "credit deduction (server)", "usage tracking (server)"
 LLM_CALL_BUDGET_MS = 2000  # the guide expects an LLM call to take 500 to 2,000 ms
@@ -21,8 +22,8 @@ BUDGETS = {
     CREDIT_DEDUCTION: BUDGETS_MS["credit deduction"],
     USAGE_TRACKING: BUDGETS_MS["usage tracking"],
 }
-ORDER = [SIGN_IN, CHARGED_CALL, BYOK_CALL, REFUSED_FOR_PAYMENT, CREDIT_DEDUCTION, USAGE_TRACKING, BALANCE_READ,
-         ORG_READ, LOAD_ERROR]
+ORDER = [SIGN_IN, SIGN_IN_THROTTLED, CHARGED_CALL, BYOK_CALL, REFUSED_FOR_PAYMENT, CREDIT_DEDUCTION, USAGE_TRACKING,
+         BALANCE_READ, ORG_READ, LOAD_ERROR]
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ Locust's master as a file (mode 600: it holds passwords) and from there to every
 import json
 import math
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 
 from creditflow.people import MEMBER_PLAN, expect
 from creditflow.world import World
@@ -112,7 +113,9 @@ async def arrange(world: World, plan: Plan, per_kind: int) -> Plan:
     people, calls = world.people, plan.profile.calls_paid_for()
     counts = persona_count(plan.mix, per_kind)
     own_credits = world.worth(calls, plan.model, plan.tokens, PERSONAL_PLAN)
-    allocation = world.worth(calls, plan.model, plan.tokens, MEMBER_PLAN)
+    # An organization's credits are bought and allocated whole (a product may move no fraction of them there):
+    # at least the calls' worth.
+    allocation = Decimal(math.ceil(world.worth(calls, plan.model, plan.tokens, MEMBER_PLAN)))
     admins = [f"{PERSONA_NAMES['admin']}{n}" for n in range(1, counts["admin"] + 1)]
     orgs = {}
     for number, admin in enumerate(admins, 1):
