@@ -182,8 +182,8 @@ class Persona(User):
         self.wait_time = types.MethodType(constant_throughput(plan.profile.user_rate), self)
         personas = plan.of_kind(self.kind)
         turn = next(persona_turns.setdefault(self.kind, itertools.count()))
-        # Each process deals out every persona in turn, each worker from its own index on: a persona gets users
-        # from several workers, and every persona gets users as soon as there are as many users as personas.
+        # Each process deals out every persona in turn, each worker from its own index on, so that a persona's
+        # users come from several workers: simultaneous calls on one account from several processes.
         offset = runner.worker_index if isinstance(runner, WorkerRunner) else 0
         self.persona = personas[(turn + offset) % len(personas)]
         self.account = Account(self.persona.user_id, self.persona.username, self.persona.email,

@@ -17,6 +17,7 @@ Exit status 1: money not conserved, the ledger broken, a call served unpaid, or 
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -119,7 +120,7 @@ async def main(options: argparse.Namespace) -> int:
         (out / "samples.json").write_text(samples.read_text())
         report = await judge(world, plan, since, samples.read_text())
     finally:
-        plan_file.unlink(missing_ok=True)
+        shutil.rmtree(workdir)  # the plan holds passwords; Locust's console is kept redacted in --out
         cleanup = await world.clean_up()
         await services.close()
     report.cleanup = cleanup
