@@ -113,7 +113,6 @@ def on_test_start(environment, **_):
         environment.runner.send_message(PLAN_MESSAGE, state.plan.to_json())
 
 
-
 @events.request.add_listener
 def keep_sample(name, response_time, exception, **_):
     samples.append((time.time(), name, response_time, exception is None, state.origin))
