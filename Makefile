@@ -2,7 +2,7 @@
 PYTHON ?= python3
 BEHAVE = $(PYTHON) -m behave
 
-.PHONY: setup up down status acceptance quick test report bench lint conformance soak fuzz
+.PHONY: setup up down status acceptance quick test report bench lint conformance soak fuzz load
 
 setup:
 	bash scripts/setup.sh
@@ -51,3 +51,8 @@ lint:
 conformance: setup  ## the whole suite, and docs/conformance/<deployment>-<version>.md (OPS_CENTER_SOURCE=PATH: the real product)
 	CREDITFLOW_CONFORMANCE=docs/conformance $(BEHAVE) -f progress || true
 	@ls -t docs/conformance/*.md | head -1
+
+LOAD_WORKERS ?= 0
+LOAD_PROFILE ?= step
+load: setup  ## Locust as the suite's personas (LOAD_WORKERS=N: a master and N workers), then the money check
+	$(PYTHON) scripts/load.py --profile $(LOAD_PROFILE) --workers $(LOAD_WORKERS) $(LOAD_ARGS)

@@ -23,6 +23,7 @@ from creditflow.deployments.base import (
 from creditflow.keys_at_rest import opens_with, opens_with_another_key, readable_in
 from creditflow.people import expect
 from creditflow.systems.provider_double import ProviderCall, ProviderDouble
+from creditflow.wording import number, was_or_were
 
 if TYPE_CHECKING:
     from creditflow.world import World
@@ -209,5 +210,18 @@ class Books:
         return await self._provider_calls("counting the calls the provider served",
                                           min(call.sent_at for call in batch), batch[0].model)
 
+    async def provider_calls_since(self, since: float, model: str) -> list[ProviderCall]:
+        """The calls of `model` the provider received since `since` (Unix seconds), each with its key's fingerprint."""
+        return await self._provider_calls("counting the calls the provider served", since, model)
+
     def byok_fingerprint(self) -> str:
         return ProviderDouble.fingerprint(self.w.services.config.byok_key)
+
+
+def served_unpaid(whose: str, served: int, paid: int) -> str | None:
+    """The business fact when the LLM provider served other than exactly the calls that were paid for."""
+    if served == paid:
+        return None
+    unpaid = served - paid
+    return (f"the LLM provider served {number(served)} of {whose} calls, but only {number(paid)} {was_or_were(paid)} "
+            f"paid for: {number(unpaid)} {was_or_were(unpaid)} served unpaid")

@@ -9,7 +9,9 @@ so the self-tests can prove that the suite fails, with the business fact, when a
 import asyncio
 import base64
 import os
+import time
 import uuid
+from collections import Counter
 
 from sandbox.opscenter import app, calls, ledger, models, service
 from sandbox.opscenter.calls import Reservation
@@ -102,6 +104,26 @@ async def book_then_refuse(self, caller, org_id, amount):
     raise Refused("invalid_request", "The purchase could not be confirmed.")
 
 
+settle_own_once = ledger.Ledger.settle_own
+settling = Counter()  # each user's settlements in flight
+
+
+async def settle_twice_when_contended(self, user_id, reserved, charged, request_id, model, tokens):
+    settling[user_id] += 1
+    try:
+        row = await settle_own_once(self, user_id, reserved, charged, request_id, model, tokens)
+        # The settlement waits, up to a second, for another of the user's calls to settle beside it: under a load
+        # the race is then met on every run, not only when two settlements happen to overlap for a millisecond.
+        deadline = time.monotonic() + 1
+        while settling[user_id] < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        if settling[user_id] > 1:  # the charge leaves the balance a second time, with no second ledger row
+            row = await self.release_own(user_id, -charged)
+    finally:
+        settling[user_id] -= 1
+    return row
+
+
 BREAKAGES = {
     # a BYOK call is charged to the caller's own credits
     "byok_charged": (calls, "account_charged", charge_byok_to_own_credits),
@@ -133,6 +155,8 @@ BREAKAGES = {
     "any_admin_in_any_organization": (service.OpsCenter, "org_role", any_admin_in_any_organization),
     # a purchase is booked, then answered as refused: the client is told nothing moved, but the pool grew
     "purchase_booked_then_refused": (service.OpsCenter, "purchase", book_then_refuse),
+    # a call settled while another of the same user's settles is charged twice: only simultaneous calls show it
+    "charged_twice_under_contention": (ledger.Ledger, "settle_own", settle_twice_when_contended),
 }
 
 

@@ -12,7 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOW_LEVEL = ["actors", "books", "calls", "people", "services", "world"]
-CHECKED = sorted(ROOT.glob("steps/*.py")) + [ROOT / "creditflow" / f"{name}.py" for name in FLOW_LEVEL]
+CHECKED = (sorted(ROOT.glob("steps/*.py")) + [ROOT / "creditflow" / f"{name}.py" for name in FLOW_LEVEL]
+           + [ROOT / "loadtest" / "locustfile.py"])
 URL_PATH = re.compile(r"https?://|^/(api|health|auth|realms|_double)\b|/api/v\d")
 HEADER_OR_COOKIE = re.compile(r"\b(Authorization|Bearer|Cookie|Set-Cookie|session_token|Content-Type|Accept-Encoding)"
                               r"\b|"

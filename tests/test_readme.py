@@ -57,10 +57,10 @@ def test_the_committed_conformance_report_of_the_real_product_has_a_verdict_for_
 
 
 def readme_commands() -> list[str]:
-    """Commands in code blocks (one a line, without their comments) and in inline code (a line break inside it
-    is a space, as the reader's copy would give)."""
+    """Commands in bash code blocks (one a line, without their comments; other blocks show output) and in inline
+    code (a line break inside it is a space, as the reader's copy would give)."""
     text = (ROOT / "README.md").read_text()
-    found = [line.split("  #")[0].strip() for block in re.findall(r"```[a-z]*\n(.*?)```", text, re.S)
+    found = [line.split("  #")[0].strip() for block in re.findall(r"```bash\n(.*?)```", text, re.S)
              for line in block.splitlines()]
     found += [" ".join(code.split()) for code in re.findall(r"`([^`]+)`", re.sub(r"```.*?```", "", text, flags=re.S))]
     return [command for command in dict.fromkeys(found) if COMMAND.match(command)]

@@ -16,8 +16,12 @@ DEPLOYMENTS = {
 }
 
 
+def deployment_class(name: str) -> type[Deployment]:
+    if name not in DEPLOYMENTS:
+        raise ConfigError(f"unknown deployment {name!r}: choose one of {', '.join(DEPLOYMENTS)}")
+    module, _, class_name = DEPLOYMENTS[name].partition(":")
+    return getattr(importlib.import_module(module), class_name)
+
+
 async def connect(config: Config, evidence: Evidence) -> Deployment:
-    if config.deployment not in DEPLOYMENTS:
-        raise ConfigError(f"unknown deployment {config.deployment!r}: choose one of {', '.join(DEPLOYMENTS)}")
-    module, _, name = DEPLOYMENTS[config.deployment].partition(":")
-    return await getattr(importlib.import_module(module), name).connect(config, evidence)
+    return await deployment_class(config.deployment).connect(config, evidence)

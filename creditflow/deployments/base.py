@@ -8,6 +8,7 @@ returns the typed results below, never a response body.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -306,6 +307,10 @@ class BillingReader(ABC):
 class ProductRefused(AssertionError):
     """Ops-Center refused something a scenario needs to arrange (a sign-in, say): the product's doing."""
 
+    def __init__(self, message: str, refusal: Refusal | None = None):
+        super().__init__(message)
+        self.refusal = refusal  # what Ops-Center answered, when it answered
+
 
 class TargetLacksPart(Exception):
     """The target has no such part: an environment limit, not a product defect."""
@@ -321,6 +326,13 @@ class Deployment(ABC):
     identity: Identity
     cache: CacheReader
     billing: BillingReader
+
+    @classmethod
+    def requests_only(cls, ops_center_url: str, client: Callable[..., Any], identity: Any) -> Deployment:
+        """The deployment's API alone: its HTTP client made by `client(base_url, **HttpClient's options)`, its
+        sign-ins through `identity`. What a load generator sends and how it reads the answers; no ledger, cache
+        or billing is connected."""
+        raise TargetLacksPart(f"the deployment {cls.name} cannot hand its requests to a load generator")
 
     # -- people -------------------------------------------------------------------------------
     session_max_age_s: float  # sign in again before a session this old

@@ -373,6 +373,10 @@ class ContractDeployment(Deployment):
                    await ContractLedger.connect(config.database_url, config.database_password),
                    ContractCache(config.redis_url), ContractBilling(Lago(config.lago_url, config.lago_api_key)))
 
+    @classmethod
+    def requests_only(cls, ops_center_url: str, client, identity) -> "ContractDeployment":
+        return cls(ContractApi(client(ops_center_url)), identity, None, None, None)
+
     @property
     def unanswered(self) -> int:
         return self.api.http.unanswered

@@ -77,6 +77,8 @@ MARKUP = {"free": Decimal(0), "trial": Decimal(0), "starter": Decimal("0.4"), "p
 # professional, enterprise; "platform" is an organization plan, its members hold professional wallets).
 WALLET_TIERS = {"trial": "trial", "professional": "professional", "platform": "professional"}
 ANSWER_WITHIN_S = 30  # the guide expects an LLM call in 0.5 to 2 s; a request unanswered this long has hung
+# A compressed chat answer arrives empty, and a 500 drops its connection: no compression, no reuse.
+CLIENT_OPTIONS = {"headers": {"Accept-Encoding": "identity"}, "keepalive": False, "timeout_s": ANSWER_WITHIN_S}
 
 
 class OssPrices(PriceList):
@@ -416,11 +418,13 @@ class OpsCenterOssDeployment(Deployment):
         reader = await asyncpg.create_pool(config.database_url, password=password, min_size=1, max_size=4,
                                            server_settings={"default_transaction_read_only": "on"})
         writer = await asyncpg.create_pool(config.database_url, password=password, min_size=1, max_size=2)
-        # A compressed chat answer arrives empty, and a 500 drops its connection: no compression, no reuse.
-        http = HttpClient(config.ops_center_url, evidence, headers={"Accept-Encoding": "identity"}, keepalive=False,
-                          timeout_s=ANSWER_WITHIN_S)
+        http = HttpClient(config.ops_center_url, evidence, **CLIENT_OPTIONS)
         return cls(OssApi(http), identity, Arrangements(writer), OssLedger(reader), OssCache(config.redis_url),
                    OssBilling(Lago(config.lago_url, config.lago_api_key)))
+
+    @classmethod
+    def requests_only(cls, ops_center_url: str, client, identity) -> "OpsCenterOssDeployment":
+        return cls(OssApi(client(ops_center_url, **CLIENT_OPTIONS)), identity, None, None, None, None)
 
     @property
     def unanswered(self) -> int:
@@ -449,7 +453,8 @@ class OpsCenterOssDeployment(Deployment):
         cookie = next((part.split("=", 1)[1] for part in answer.headers.get("set-cookie", "").split(";")
                        if part.strip().startswith("session_token=")), None)
         if not answer.ok or cookie is None:
-            raise ProductRefused(f"Ops-Center refused the sign-in of {owner}: {refusal(answer).describe()}")
+            refused = refusal(answer)
+            raise ProductRefused(f"Ops-Center refused the sign-in of {owner}: {refused.describe()}", refused)
         self.profiles[cookie] = answer.field("user") or {}
         return Session(cookie, time.monotonic(), answer.elapsed_ms, owner)
 

@@ -1,0 +1,146 @@
+"""The load plan: who the Locust users are (the suite's personas, arranged through the deployment layer in
+calls' worth) and how the load runs (a step-load, or credits that run out mid-run). The plan travels to
+Locust's master as a file (mode 600: it holds passwords) and from there to every worker as a message."""
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+
+from creditflow.people import MEMBER_PLAN, expect
+from creditflow.world import World
+
+MODEL, TOKENS = "gpt-3.5-turbo", 100  # every load call: the scenarios' usual call
+PERSONAL_PLAN = "professional"
+# Each kind of Locust user, and the persona of the scenarios it acts as.
+PERSONA_NAMES = {"individual": "Cody", "member": "Olivia", "byok": "Bea", "admin": "Alice"}
+DEFAULT_MIX = "individual=5,member=3,byok=1,admin=1"
+
+
+def parse_mix(text: str) -> dict[str, int]:
+    """"individual=5,member=3,byok=1,admin=1": the relative number of Locust users of each kind."""
+    mix = {}
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        kind, _, weight = part.partition("=")
+        if kind not in PERSONA_NAMES or not weight.isdigit():
+            raise ValueError(f"the mix names {part!r}: write kind=weight with kinds {', '.join(PERSONA_NAMES)}")
+        mix[kind] = int(weight)
+    if not any(weight for kind, weight in mix.items() if kind != "admin"):
+        raise ValueError(f"the mix {text!r} makes no LLM calls: give individual, member or byok a weight")
+    return mix
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How the load runs: `step_users` more users every `step_seconds`, `steps` times, each user doing
+    `user_rate` tasks a second; `calls_each`: credits for that many calls per persona (users run out mid-run
+    and keep calling), or None for credits enough for every call the run can make."""
+
+    name: str
+    step_users: int
+    step_seconds: float
+    steps: int
+    user_rate: float
+    calls_each: int | None = None
+
+    @property
+    def seconds(self) -> float:
+        return self.step_seconds * self.steps
+
+    @property
+    def most_users(self) -> int:
+        return self.step_users * self.steps
+
+    def most_tasks(self) -> int:
+        """More tasks than the whole run can do: each step's users at their rate for the step's length."""
+        return math.ceil(sum(self.step_users * step * self.user_rate * self.step_seconds
+                             for step in range(1, self.steps + 1)))
+
+    def calls_paid_for(self) -> int:
+        """The calls each persona has credits for."""
+        return self.calls_each if self.calls_each is not None else self.most_tasks()
+
+
+@dataclass(frozen=True)
+class Persona:
+    kind: str
+    name: str
+    user_id: str
+    username: str
+    email: str
+    password: str
+    plan: str
+    org_id: str | None = None  # a member's or an admin's organization
+    org_name: str | None = None
+
+
+@dataclass
+class Plan:
+    deployment: str
+    ops_center_url: str
+    keycloak: dict[str, str]  # url, realm, client_id, client_secret: how a worker signs personas in
+    mix: dict[str, int]
+    profile: Profile
+    workers: int
+    samples_path: str  # where Locust's master writes every sample
+    model: str = MODEL
+    tokens: int = TOKENS
+    scope: str = ""  # named in every call, so the provider double's log of the load's calls is the load's own
+    personas: list[Persona] = field(default_factory=list)
+
+    def of_kind(self, kind: str) -> list[Persona]:
+        return [persona for persona in self.personas if persona.kind == kind]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Plan":
+        raw = json.loads(text)
+        return cls(**raw | {"profile": Profile(**raw["profile"]),
+                            "personas": [Persona(**persona) for persona in raw["personas"]]})
+
+
+def persona_count(mix: dict[str, int], per_kind: int) -> dict[str, int]:
+    """Personas of each kind: `per_kind` of each kind in the mix; members need an organization, so an admin."""
+    counts = {kind: per_kind if mix.get(kind) else 0 for kind in PERSONA_NAMES}
+    if counts["member"] and not counts["admin"]:
+        counts["admin"] = 1
+    return counts
+
+
+async def arrange(world: World, plan: Plan, per_kind: int) -> Plan:
+    """The plan's personas, arranged as the scenarios arrange them; the world removes them afterwards."""
+    people, calls = world.people, plan.profile.calls_paid_for()
+    counts = persona_count(plan.mix, per_kind)
+    own_credits = world.worth(calls, plan.model, plan.tokens, PERSONAL_PLAN)
+    # An organization's credits are bought and allocated whole (a product may move no fraction of them there):
+    # at least the calls' worth.
+    allocation = Decimal(math.ceil(world.worth(calls, plan.model, plan.tokens, MEMBER_PLAN)))
+    admins = [f"{PERSONA_NAMES['admin']}{n}" for n in range(1, counts["admin"] + 1)]
+    orgs = {}
+    for number, admin in enumerate(admins, 1):
+        orgs[admin] = await people.create_org(admin, f"Acme{number}", MEMBER_PLAN)
+        plan.personas.append(persona("admin", world, admin, orgs[admin]))
+    for n in range(1, counts["individual"] + 1):
+        name = f"{PERSONA_NAMES['individual']}{n}"
+        await people.sign_up(name, PERSONAL_PLAN, own_credits)
+        plan.personas.append(persona("individual", world, name))
+    for n in range(1, counts["member"] + 1):
+        name, org = f"{PERSONA_NAMES['member']}{n}", orgs[admins[(n - 1) % len(admins)]]
+        await people.join(name, org.name)
+        expect(await people.buy(org.name, allocation), f"{org.admin} could not buy credits for {name}")
+        expect(await people.allocate(org.name, name, allocation), f"{org.admin} could not allocate to {name}")
+        plan.personas.append(persona("member", world, name, org))
+    for n in range(1, counts["byok"] + 1):
+        name = f"{PERSONA_NAMES['byok']}{n}"
+        await people.sign_up(name, PERSONAL_PLAN)
+        expect(await people.store_byok_key(name), f"{name} could not store her OpenRouter key")
+        plan.personas.append(persona("byok", world, name))
+    return plan
+
+
+def persona(kind: str, world: World, name: str, org=None) -> Persona:
+    account = world.actor(name).account
+    return Persona(kind, name, account.user_id, account.username, account.email, account.password, account.plan,
+                   org.org_id if org else None, org.ref.name if org else None)

@@ -1,0 +1,158 @@
+"""After the load: the run-wide money conservation, the ledger's invariants, and whether the provider served
+exactly the calls that were charged (exactly once, with the platform's key); then the summary of the figures.
+
+A break fails `make load` and names the account, as after a behave run."""
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+
+from creditflow.books import served_unpaid
+from creditflow.load.figures import (
+    BYOK_CALL,
+    CHARGED_CALL,
+    HEADER,
+    REFUSED_FOR_PAYMENT,
+    STEP_HEADER,
+    OperationFigures,
+    Sample,
+    StepFigures,
+    highest_within_budget,
+    operation_figures,
+    step_figures,
+)
+from creditflow.load.plan import Plan
+from creditflow.money import Conservation
+from creditflow.world import World
+
+
+@dataclass(frozen=True)
+class Calls:
+    """What became of the load's LLM calls, from the ledger, the provider and the callers."""
+
+    charged: int  # charges in the ledger, to the load's users and organizations
+    served_with_platform_key: int
+    served_with_own_keys: int
+    succeeded_charged: int  # as the callers saw them
+    succeeded_byok: int
+    refused_for_payment: int
+
+    def text(self) -> str:
+        return (f"Calls: {self.charged} charged in the ledger, {self.served_with_platform_key} served by the provider "
+                f"with the platform's key, {self.succeeded_charged} succeeded as their callers saw them; "
+                f"{self.refused_for_payment} refused for payment; BYOK: {self.served_with_own_keys} served with the "
+                f"callers' own keys, {self.succeeded_byok} succeeded")
+
+
+@dataclass
+class LoadReport:
+    plan: Plan
+    seconds: float
+    operations: list[OperationFigures]
+    steps: list[StepFigures]
+    calls: Calls
+    money: Conservation
+    invariants: list[str]
+    unpaid: str | None  # the provider served other than the charged calls
+    origins: dict[str, int]  # samples taken by each Locust process
+    workers_unreported: int  # workers whose last samples never reached the master: the figures lack them
+    cleanup: list[str] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[str]:
+        """Why `make load` fails: money, the ledger, calls served unpaid, unexpected failures of operations."""
+        found = [f"MONEY         {problem}" for problem in self.money.problems]
+        found += [f"LEDGER        {problem}" for problem in self.invariants]
+        found += [f"PROVIDER      {self.unpaid}"] if self.unpaid else []
+        found += [f"FAILED        {figures.failures} of {figures.count} {figures.operation} operations failed"
+                  for figures in self.operations if figures.failures]
+        if self.workers_unreported:
+            found.append(f"UNREPORTED    the last samples of {self.workers_unreported} Locust workers never reached "
+                         "the master: the callers' figures are incomplete")
+        calls = self.calls
+        if not calls.succeeded_charged + calls.succeeded_byok + calls.refused_for_payment:
+            found.append("NO LOAD       the Locust users made no LLM call that was answered: nothing was measured")
+        return found
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def text(self) -> str:
+        plan, profile = self.plan, self.plan.profile
+        workers = f"{plan.workers} worker processes" if plan.workers else "one process"
+        kinds = ", ".join(f"{len(plan.of_kind(kind))} {kind}" for kind in plan.mix if plan.of_kind(kind))
+        credits = ("credits for every call the run can make" if profile.calls_each is None
+                   else f"credits for {profile.calls_each} calls each, then they keep calling")
+        lines = [f"Load on {plan.deployment} at {plan.ops_center_url}: profile {profile.name}, {profile.steps} steps "
+                 f"of +{profile.step_users} users every {profile.step_seconds:g} s, {profile.user_rate:g} tasks/s "
+                 f"per user, {workers}, {self.seconds:.0f} s",
+                 f"Personas: {kinds}; mix {plan.mix}; {credits}; each call {plan.model}, {plan.tokens} tokens",
+                 "", HEADER, *(figures.row() for figures in self.operations)]
+        if len(self.steps) > 1:
+            lines += ["", STEP_HEADER, *(step.row() for step in self.steps)]
+            best = highest_within_budget(self.steps)
+            lines.append("Highest rate within budget: " + (
+                f"{best.charged_calls_per_s:.1f} charged calls/s (step {best.step}, {best.users} users)" if best
+                else "none: no step kept every budget"))
+        lines += ["", "Samples by Locust process: " + ", ".join(f"{origin} {count}" for origin, count in
+                                                             sorted(self.origins.items())),
+                  self.calls.text(), self.money.summary(),
+                  "Provider served only paid calls: " + ("yes" if self.unpaid is None else "NO"),
+                  "Ledger invariants: " + ("hold" if not self.invariants else "BROKEN"),
+                  *self.failures, *(f"  cleanup: {failure}" for failure in self.cleanup),
+                  f"make load: {'PASSED' if self.passed else 'FAILED'}"]
+        return "\n".join(lines) + "\n"
+
+    def summary(self) -> dict:
+        best = highest_within_budget(self.steps)
+        return {
+            "deployment": self.plan.deployment, "profile": self.plan.profile.name, "workers": self.plan.workers,
+            "seconds": round(self.seconds, 1), "passed": self.passed, "failures": self.failures,
+            "operations": {f.operation: {"count": f.count, "failures": f.failures, "per_s": round(f.per_s, 2),
+                                         "p50_ms": f.p50, "p95_ms": f.p95, "p99_ms": f.p99, "budget_ms": f.budget_ms,
+                                         "within_budget": f.within} for f in self.operations},
+            "steps": [{"step": step.step, "users": step.users,
+                       "charged_calls_per_s": round(step.charged_calls_per_s, 2), "within_budget": step.within,
+                       "p95_ms": {f.operation: f.p95 for f in step.operations}} for step in self.steps],
+            "highest_rate_within_budget": None if best is None else {
+                "charged_calls_per_s": round(best.charged_calls_per_s, 2), "step": best.step, "users": best.users},
+            "samples_by_process": self.origins, "calls": vars(self.calls), "money": self.money.summary(),
+            "money_problems": self.money.problems,
+            "invariants": self.invariants, "provider_served_unpaid": self.unpaid,
+        }
+
+    def json(self) -> str:
+        return json.dumps(self.summary(), indent=1)
+
+
+def read_samples(text: str) -> tuple[float, list[Sample], int]:
+    """What Locust's master wrote: when the load started, every operation's sample, and how many workers' last
+    samples never reached it."""
+    raw = json.loads(text)
+    return raw["started_at"], [Sample(*sample) for sample in raw["samples"]], raw["workers_unreported"]
+
+
+async def judge(world: World, plan: Plan, since: float, samples_file: str) -> LoadReport:
+    """Every check after the load, and the figures of the samples the Locust users took."""
+    started_at, samples, unreported = read_samples(samples_file)
+    seconds = max((sample.at for sample in samples), default=started_at) - started_at
+    books, ledger = world.books, world.deployment.ledger
+    charged = 0
+    for persona in plan.personas:
+        if persona.kind in ("individual", "byok"):
+            charged += sum(charge.credits > 0 for charge in await ledger.charges(persona.user_id))
+    for org_id in {persona.org_id for persona in plan.of_kind("admin")}:
+        charged += sum(charge.credits > 0 for charge in await ledger.org_charges(org_id))
+    served = await books.provider_calls_since(since, plan.model)
+    own_key = books.byok_fingerprint()
+    with_platform_key = sum(not call.carried(own_key) for call in served)
+    outcomes = {operation: sum(sample.ok for sample in samples if sample.operation == operation)
+                for operation in (CHARGED_CALL, BYOK_CALL, REFUSED_FOR_PAYMENT)}
+    calls = Calls(charged, with_platform_key, len(served) - with_platform_key, outcomes[CHARGED_CALL],
+                  outcomes[BYOK_CALL], outcomes[REFUSED_FOR_PAYMENT])
+    return LoadReport(plan, seconds, operation_figures(samples, seconds),
+                      step_figures(samples, started_at, plan.profile), calls,
+                      await world.services.money.check(ledger), await books.invariant_violations(),
+                      served_unpaid("the load's", with_platform_key, charged),
+                      dict(Counter(sample.origin for sample in samples)), unreported)

@@ -1,0 +1,298 @@
+"""The credit flow's Locust users: the suite's personas, arranged by scripts/load.py (make load).
+
+Each user acts as one persona of the plan: an individual paying from her own credits, an organization member
+paying from her allocation, a BYOK user calling with her own key, or an organization admin reading its books.
+What a user sends, and how the answer is read, is the deployment's (creditflow.deployments.wire): nothing here
+knows a path, a header or a field. Each operation is reported to Locust as one request, named for the business
+(sign-in, charged call, balance read, organization read; a refusal for payment is its own name, not a failure).
+
+The plan comes from the file CREDITFLOW_LOAD_PLAN names (the master, or a single process) and reaches each
+worker as a message, so workers on other machines need nothing but this repository and Locust.
+"""
+
+import itertools
+import json
+import os
+import time
+import types
+from pathlib import Path
+
+import gevent.event
+from locust import LoadTestShape, User, constant_throughput, events, task
+from locust.runners import MasterRunner, WorkerRunner
+
+from creditflow.deployments import deployment_class
+from creditflow.deployments.base import Account, CallRequest, OrgRef, Payer, ProductRefused, RefusalKind
+from creditflow.deployments.wire import Transport, WireClient, WireIdentity, drive
+from creditflow.load.figures import (
+    BALANCE_READ,
+    BYOK_CALL,
+    CHARGED_CALL,
+    CREDIT_DEDUCTION,
+    LOAD_ERROR,
+    ORG_READ,
+    REFUSED_FOR_PAYMENT,
+    SIGN_IN,
+    SIGN_IN_THROTTLED,
+    USAGE_TRACKING,
+)
+from creditflow.load.plan import Plan
+
+PLAN_MESSAGE = "creditflow_plan"
+SAMPLES_KEY = "creditflow_samples"
+HAND_OVER_MESSAGE = "creditflow_hand_over"  # the master asks each worker for its last samples
+LAST_SAMPLES_MESSAGE = "creditflow_last_samples"
+DRAIN_LIMIT_S = 50  # after the last step: how long users may take to finish their calls and workers to report
+PLAN_WAIT_S = 30  # a worker's users wait this long for the master's plan before giving up
+PHASES = {"credits": CREDIT_DEDUCTION, "usage": USAGE_TRACKING}  # server timings a call reports
+
+plan_arrived = gevent.event.Event()
+
+
+class LoadState:
+    """This process's share of the load: the plan, the deployment's requests, and who takes the samples."""
+
+    plan: Plan | None = None
+    deployment = None  # the deployment's API over WireClient: what the users send, and how answers are read
+    started_at: float | None = None  # the master's (or single process's) clock when the load began
+    origin = "single process"
+    workers = 0  # the master: workers that took part
+    workers_done = 0  # the master: workers whose last samples arrived
+    hand_over_asked = False
+
+
+state = LoadState()
+samples: list[tuple] = []  # this process's samples; a worker hands them to the master with each report
+persona_turns = {}  # per kind: the next persona a new user takes
+
+
+class LoadFailure(Exception):
+    """An operation failed in a way no business rule explains: a server error, no answer, a refused sign-in."""
+
+
+def receive_plan(plan: Plan) -> None:
+    state.plan = plan
+    state.deployment = deployment_class(plan.deployment).requests_only(plan.ops_center_url, WireClient,
+                                                                          WireIdentity(plan.keycloak))
+    plan_arrived.set()
+
+
+PLAN_FILE = os.getenv("CREDITFLOW_LOAD_PLAN")  # set for the master or a single process, not for workers
+if PLAN_FILE:
+    receive_plan(Plan.from_json(Path(PLAN_FILE).read_text()))
+
+
+@events.init.add_listener
+def on_init(environment, **_):
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        runner.register_message(PLAN_MESSAGE, lambda msg, **_: receive_plan(Plan.from_json(msg.data)))
+        runner.register_message(HAND_OVER_MESSAGE, lambda **_: hand_over_last_samples(runner))
+    if isinstance(runner, MasterRunner):
+        runner.register_message(LAST_SAMPLES_MESSAGE, take_last_samples)
+
+
+def hand_over_last_samples(runner) -> None:
+    runner.send_message(LAST_SAMPLES_MESSAGE, samples[:])
+    samples.clear()
+
+
+def take_last_samples(msg, **_):
+    samples.extend(msg.data)
+    state.workers_done += 1
+
+
+@events.test_start.add_listener
+def on_test_start(environment, **_):
+    if isinstance(environment.runner, WorkerRunner):
+        state.origin = f"worker {environment.runner.worker_index}"
+    else:
+        state.started_at = time.time()
+    if isinstance(environment.runner, MasterRunner):
+        state.workers = environment.runner.worker_count
+        environment.runner.send_message(PLAN_MESSAGE, state.plan.to_json())
+
+
+@events.request.add_listener
+def keep_sample(name, response_time, exception, **_):
+    samples.append((time.time(), name, response_time, exception is None, state.origin))
+
+
+@events.user_error.add_listener
+def keep_error(user_instance, exception, tb, **_):
+    samples.append((time.time(), LOAD_ERROR, 0.0, False, state.origin))
+
+
+@events.report_to_master.add_listener
+def hand_samples_over(client_id, data, **_):
+    data[SAMPLES_KEY] = samples[:]
+    samples.clear()
+
+
+@events.worker_report.add_listener
+def take_samples(client_id, data, **_):
+    samples.extend(data.get(SAMPLES_KEY, []))
+
+
+@events.quitting.add_listener
+def write_samples(environment, **_):
+    if isinstance(environment.runner, WorkerRunner) or state.plan is None:
+        return
+    Path(state.plan.samples_path).write_text(json.dumps({
+        "started_at": state.started_at, "samples": samples,
+        "workers_unreported": max(state.workers - state.workers_done, 0)}))
+
+
+class StepLoad(LoadTestShape):
+    """`step_users` more users every `step_seconds`, `steps` times; then the users finish their calls and stop,
+    and every worker hands its last samples over, before the load ends. (Ending the load at once would let the
+    master quit while workers still report: the callers' last calls would be missing from the figures.)"""
+
+    def tick(self):
+        profile = state.plan.profile
+        run_time = self.get_run_time()
+        step = int(run_time // profile.step_seconds)
+        if step < profile.steps:
+            return (step + 1) * profile.step_users, profile.step_users
+        return None if self.drained(run_time - profile.seconds) else (0, profile.most_users)
+
+    def drained(self, overtime: float) -> bool:
+        if overtime > DRAIN_LIMIT_S:
+            return True
+        if self.runner.user_count:  # users still finishing their calls
+            return False
+        if isinstance(self.runner, MasterRunner):
+            if not state.hand_over_asked:
+                self.runner.send_message(HAND_OVER_MESSAGE)
+                state.hand_over_asked = True
+            return state.workers_done >= state.workers
+        return True
+
+
+class Persona(User):
+    abstract = True
+    kind: str
+
+    def on_start(self):
+        if not plan_arrived.wait(PLAN_WAIT_S):
+            raise LoadFailure(f"no load plan arrived from the master within {PLAN_WAIT_S} s")
+        plan, runner = state.plan, self.environment.runner
+        self.deployment, self.transport, self.session = state.deployment, Transport(), None
+        self.wait_time = types.MethodType(constant_throughput(plan.profile.user_rate), self)
+        personas = plan.of_kind(self.kind)
+        turn = next(persona_turns.setdefault(self.kind, itertools.count()))
+        # Each process deals out every persona in turn, each worker from its own index on, so that a persona's
+        # users come from several workers: simultaneous calls on one account from several processes.
+        offset = runner.worker_index if isinstance(runner, WorkerRunner) else 0
+        self.persona = personas[(turn + offset) % len(personas)]
+        self.account = Account(self.persona.user_id, self.persona.username, self.persona.email,
+                               self.persona.password, self.persona.plan)
+        self.org = OrgRef(self.persona.org_id, self.persona.org_name) if self.persona.org_id else None
+        self.sign_in()
+
+    def on_stop(self):
+        self.transport.close()
+
+    def report(self, operation: str, started: float, failure: str | None = None) -> None:
+        self.environment.events.request.fire(
+            request_type=self.kind, name=operation, response_time=(time.perf_counter() - started) * 1000,
+            response_length=0, exception=LoadFailure(failure) if failure else None, context={})
+
+    def perform(self, coroutine):
+        return drive(coroutine, self.transport.send)
+
+    @task(1)
+    def sign_in(self):
+        started = time.perf_counter()
+        try:
+            self.session = self.perform(self.deployment.sign_in(self.account, self.persona.name))
+        except ProductRefused as refused:  # the user goes on with the session it has, if any
+            if refused.refusal is not None and refused.refusal.kind is RefusalKind.QUOTA:
+                self.report(SIGN_IN_THROTTLED, started)
+            else:
+                self.report(SIGN_IN, started, f"{self.persona.name} could not sign in: {refused}")
+            return
+        except Exception as error:
+            self.report(SIGN_IN, started, f"{self.persona.name} could not sign in: {error}")
+            return
+        self.report(SIGN_IN, started)
+
+    def signed_in(self) -> bool:
+        if self.session is None or time.monotonic() - self.session.signed_in_at > self.deployment.session_max_age_s:
+            self.sign_in()
+        return self.session is not None
+
+
+class Caller(Persona):
+    abstract = True
+    use_byok: bool | None = None
+
+    @task(10)
+    def call(self):
+        if not self.signed_in():
+            return
+        plan, started = state.plan, time.perf_counter()
+        result = self.perform(self.deployment.call(self.session, CallRequest(plan.model, plan.tokens, self.use_byok,
+                                                                                scope=plan.scope)))
+        if result.succeeded:
+            self.report(BYOK_CALL if result.paid_by is Payer.BYOK else CHARGED_CALL, started)
+            for phase, operation in PHASES.items():
+                if phase in result.phases:
+                    self.environment.events.request.fire(
+                        request_type=self.kind, name=operation, response_time=result.phases[phase],
+                        response_length=0, exception=None, context={})
+        elif result.refusal.kind is RefusalKind.PAYMENT:
+            self.report(REFUSED_FOR_PAYMENT, started)
+        else:
+            self.report(CHARGED_CALL, started, f"{self.persona.name}'s call: Ops-Center {result.describe()}")
+
+    @task(2)
+    def read_balance(self):
+        if not self.signed_in():
+            return
+        started = time.perf_counter()
+        reply = self.perform(self.deployment.balance(self.session))
+        self.report(BALANCE_READ, started, None if reply.ok else f"{self.persona.name}'s balance: {reply.describe()}")
+
+
+class Individual(Caller):
+    """Pays from her own credits (Cody)."""
+
+    kind = "individual"
+
+
+class Member(Caller):
+    """Pays from her allocation in an organization (Olivia)."""
+
+    kind = "member"
+
+
+class Byok(Caller):
+    """Calls with her own OpenRouter key, which costs no credits (Bea)."""
+
+    kind = "byok"
+    use_byok = True
+
+
+class Admin(Persona):
+    """Reads her organization's books (Alice)."""
+
+    kind = "admin"
+
+    @task(10)
+    def read_organization(self):
+        if not self.signed_in():
+            return
+        started = time.perf_counter()
+        reply = self.perform(self.deployment.pool(self.session, self.org))
+        self.report(ORG_READ, started, None if reply.ok else f"{self.persona.name}'s organization: {reply.describe()}")
+
+
+def weigh_by_the_mix(plan: Plan) -> None:
+    """The master dispatches users by their classes' weights (a kind the mix leaves out is not on its command line)."""
+    for kind_of_user in (Individual, Member, Byok, Admin):
+        kind_of_user.weight = plan.mix.get(kind_of_user.kind) or kind_of_user.weight
+
+
+if state.plan is not None:
+    weigh_by_the_mix(state.plan)

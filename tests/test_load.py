@@ -1,0 +1,367 @@
+"""make load: the plan's arrangement, the figures and the checks after the load, unit-tested on fakes; the
+deployment's requests as Locust sends them; then a tiny distributed run (one master, two workers) on the
+embedded stack, and a reference that charges twice under contention, which the load must catch."""
+
+import asyncio
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from creditflow.deployments.base import Account, CallRequest, Charge, Payer, Session, Statement
+from creditflow.deployments.contract import ContractDeployment, ContractPrices
+from creditflow.deployments.http import Answer
+from creditflow.deployments.ops_center_oss import OpsCenterOssDeployment
+from creditflow.deployments.wire import WireClient, WireIdentity, WireRequest, drive
+from creditflow.load.figures import (
+    CHARGED_CALL,
+    ORG_READ,
+    SIGN_IN,
+    Sample,
+    highest_within_budget,
+    operation_figures,
+    step_figures,
+)
+from creditflow.load.plan import Plan, Profile, arrange, parse_mix, persona_count
+from creditflow.load.verdict import judge
+from creditflow.money import ORGANIZATION, USER, MoneyTrail
+from creditflow.systems.provider_double import ProviderCall
+from tests.test_suite_self import broken_ops_center
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("load_script", ROOT / "scripts" / "load.py")
+load_script = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(load_script)
+KEYCLOAK = {"url": "http://keycloak.test", "realm": "uchub", "client_id": "ops-center", "client_secret": "s3cret"}
+
+
+def plan(mix: str = "individual=5,member=3,byok=1,admin=1", calls_each: int | None = 4) -> Plan:
+    return Plan("contract", "http://ops.test", KEYCLOAK, parse_mix(mix),
+                Profile("exhaust", 2, 5, 1, 2, calls_each), 0, "/tmp/samples.json")
+
+
+# -- the plan -------------------------------------------------------------------------------------
+def test_the_mix_names_kinds_of_personas_with_weights():
+    assert parse_mix("individual=5, member=3,byok=0") == {"individual": 5, "member": 3, "byok": 0}
+    with pytest.raises(ValueError, match="kinds individual, member, byok, admin"):
+        parse_mix("individual=5,robot=1")
+    with pytest.raises(ValueError, match="makes no LLM calls"):
+        parse_mix("admin=1")
+
+
+def test_members_bring_an_admin_and_credits_cover_the_run_unless_they_are_to_run_out():
+    assert persona_count({"member": 1}, 3) == {"individual": 0, "member": 3, "byok": 0, "admin": 1}
+    step = Profile("step", step_users=2, step_seconds=10, steps=3, user_rate=0.5)
+    assert step.most_tasks() == (2 + 4 + 6) * 0.5 * 10 and step.calls_paid_for() == 60
+    assert step.seconds == 30 and step.most_users == 6
+    assert Profile("exhaust", 2, 10, 1, 1, calls_each=4).calls_paid_for() == 4
+
+
+@dataclass
+class FakeOrg:
+    name: str
+    org_id: str
+    admin: str
+
+    @property
+    def ref(self):
+        return self
+
+
+@dataclass
+class FakePeople:
+    """Records what the arrangement asks of the driver, in calls' worth turned into credits by the prices."""
+
+    world: "FakeWorld"
+    done: list[tuple] = field(default_factory=list)
+
+    def _enroll(self, name: str, plan: str) -> None:
+        self.world.accounts[name] = Account(f"id-{name}", f"{name.lower()}-run", f"{name}@t", "pw", plan)
+
+    async def sign_up(self, name, plan, credits=Decimal(0)):
+        self._enroll(name, plan)
+        self.done.append(("sign up", name, plan, credits))
+
+    async def create_org(self, admin, org_name, plan):
+        self._enroll(admin, plan)
+        self.done.append(("create", admin, org_name))
+        return FakeOrg(org_name, f"org-{org_name}", admin)
+
+    async def join(self, name, org_name):
+        self._enroll(name, "platform")
+        self.done.append(("join", name, org_name))
+
+    async def buy(self, org_name, credits):
+        self.done.append(("buy", org_name, credits))
+        return Answered()
+
+    async def allocate(self, org_name, name, credits):
+        self.done.append(("allocate", org_name, name, credits))
+        return Answered()
+
+    async def store_byok_key(self, name):
+        self.done.append(("store key", name))
+        return Answered()
+
+
+@dataclass
+class Answered:
+    ok: bool = True
+    value: None = None
+
+
+class FakeWorld:
+    def __init__(self):
+        self.accounts: dict[str, Account] = {}
+        self.people = FakePeople(self)
+
+    def worth(self, count, model, tokens, plan=None):
+        return count * ContractPrices().price(model, tokens, plan)
+
+    def actor(self, name):
+        return type("Actor", (), {"account": self.accounts[name]})
+
+
+async def test_the_arrangement_gives_each_persona_its_calls_worth_through_the_driver():
+    world = FakeWorld()
+    arranged = await arrange(world, plan(calls_each=4), per_kind=2)
+    worth = 4 * 9  # four gpt-3.5-turbo calls of 100 tokens at the contract's 9 credits each
+    assert [(p.kind, p.name) for p in arranged.personas] == [
+        ("admin", "Alice1"), ("admin", "Alice2"), ("individual", "Cody1"), ("individual", "Cody2"),
+        ("member", "Olivia1"), ("member", "Olivia2"), ("byok", "Bea1"), ("byok", "Bea2")]
+    done = world.people.done
+    assert ("sign up", "Cody1", "professional", worth) in done and ("sign up", "Bea1", "professional", 0) in done
+    assert done.index(("join", "Olivia1", "Acme1")) < done.index(("buy", "Acme1", worth)) \
+        < done.index(("allocate", "Acme1", "Olivia1", worth))
+    assert ("allocate", "Acme2", "Olivia2", worth) in done and ("store key", "Bea2") in done
+    olivia = arranged.of_kind("member")[0]
+    assert (olivia.org_id, olivia.org_name, olivia.password) == ("org-Acme1", "Acme1", "pw")
+    assert Plan.from_json(arranged.to_json()) == arranged
+
+
+# -- the figures ----------------------------------------------------------------------------------
+def samples(operation: str, at: float, ms: list[float], ok: bool = True) -> list[Sample]:
+    return [Sample(at, operation, value, ok, "worker 0") for value in ms]
+
+
+def test_each_step_is_judged_alone_and_the_highest_rate_within_budget_is_the_busiest_step_that_held():
+    profile = Profile("step", step_users=2, step_seconds=10, steps=3, user_rate=1)
+    taken = (samples(CHARGED_CALL, 105, [100.0] * 50) + samples(SIGN_IN, 105, [200.0] * 5)
+             + samples(CHARGED_CALL, 115, [300.0] * 100) + samples(ORG_READ, 115, [150.0] * 20)
+             + samples(CHARGED_CALL, 125, [400.0] * 150) + samples(SIGN_IN, 125, [200.0] * 19 + [900.0] * 2))
+    steps = step_figures(taken, 100, profile)
+    assert [(s.step, s.users, s.charged_calls_per_s, s.within) for s in steps] == [
+        (1, 2, 5.0, True), (2, 4, 10.0, True), (3, 6, 15.0, False)]
+    assert steps[2].of(SIGN_IN).p95 == 900.0 and not steps[2].of(SIGN_IN).within
+    assert highest_within_budget(steps).step == 2
+
+
+def test_a_failed_operation_counts_against_its_step_and_is_left_out_of_its_latency():
+    figures = operation_figures(samples(CHARGED_CALL, 1, [50.0] * 9) + samples(CHARGED_CALL, 1, [30_000.0], False), 10)
+    assert (figures[0].count, figures[0].failures, figures[0].per_s, figures[0].p99) == (10, 1, 1.0, 50.0)
+    step = step_figures(samples(CHARGED_CALL, 1, [50.0]) + samples(CHARGED_CALL, 1, [0.0], False), 0,
+                        Profile("step", 1, 10, 1, 1))[0]
+    assert not step.within and highest_within_budget([step]) is None
+
+
+# -- the checks after the load --------------------------------------------------------------------
+class FakeLedger:
+    def __init__(self, statements, charges, org_charges):
+        self.statements, self._charges, self._org_charges = statements, charges, org_charges
+
+    async def own_statement(self, user_id):
+        return self.statements.get(user_id)
+
+    async def org_statement(self, org_id):
+        return self.statements.get(org_id)
+
+    async def charges(self, user_id, org_id=None):
+        return self._charges.get(user_id, [])
+
+    async def org_charges(self, org_id):
+        return self._org_charges.get(org_id, [])
+
+
+class FakeBooks:
+    def __init__(self, served):
+        self.served = served
+
+    async def provider_calls_since(self, since, model):
+        return self.served
+
+    def byok_fingerprint(self):
+        return "bea's key"
+
+    async def invariant_violations(self):
+        return []
+
+
+def charge(credits: int) -> Charge:
+    return Charge("r", "u", None, Decimal(credits), "gpt-3.5-turbo", 100)
+
+
+async def load_world(left: int, served: int):
+    """Cody was given 36 credits (4 calls), Acme's pool 36; each made 2 calls of 9 credits (one BYOK call, free)."""
+    arranged = plan(mix="individual=1,member=1,byok=1", calls_each=4)
+    await arrange(FakeWorld(), arranged, 1)
+    money = MoneyTrail()
+    money.credit(USER, "id-Cody1", "Cody1 (cody1-run)", Decimal(36))
+    money.credit(ORGANIZATION, "org-Acme1", "Acme1 (acme1)", Decimal(36))
+    ledger = FakeLedger({"id-Cody1": Statement(Decimal(left), Decimal(18)), "org-Acme1": Statement(Decimal(18),
+                                                                                                  Decimal(18))},
+                        {"id-Cody1": [charge(9), charge(9)], "id-Bea1": [charge(0)]},
+                        {"org-Acme1": [charge(9), charge(9)]})
+    platform = [ProviderCall("openai", "openai/gpt-3.5-turbo", "platform key")] * served
+    world = type("World", (), {"books": FakeBooks(platform + [ProviderCall("openrouter", "gpt-3.5-turbo",
+                                                                           "bea's key")]),
+                               "deployment": type("Deployment", (), {"ledger": ledger}),
+                               "services": type("Services", (), {"money": money})})
+    return world, arranged
+
+
+def samples_file(*operations: str) -> str:
+    return json.dumps({"started_at": 100.0, "samples": [[101.0, op, 50.0, True, "worker 1"] for op in operations],
+                       "workers_unreported": 0})
+
+
+async def test_a_load_that_kept_every_credit_and_served_only_paid_calls_passes():
+    world, arranged = await load_world(left=18, served=4)
+    report = await judge(world, arranged, 100.0, samples_file(*[CHARGED_CALL] * 4, "BYOK call"))
+    assert report.passed, report.failures
+    assert (report.calls.charged, report.calls.served_with_platform_key, report.calls.served_with_own_keys,
+            report.calls.succeeded_charged) == (4, 4, 1, 4)
+    assert "Money conservation holds over 2 accounts: 72 credits put in = 36 left + 36 charged" in report.text()
+    assert report.origins == {"worker 1": 5}
+
+
+async def test_money_charged_twice_fails_the_load_naming_the_account():
+    world, arranged = await load_world(left=9, served=4)
+    report = await judge(world, arranged, 100.0, samples_file(*[CHARGED_CALL] * 4))
+    assert not report.passed
+    assert ("MONEY         user Cody1 (cody1-run): 36 credits were put in, but 9 are left and 18 were charged "
+            "(-9 credits)") in report.failures
+
+
+async def test_a_call_served_unpaid_fails_the_load():
+    world, arranged = await load_world(left=18, served=5)
+    report = await judge(world, arranged, 100.0, samples_file(CHARGED_CALL))
+    assert report.failures == ["PROVIDER      the LLM provider served 5 of the load's calls, but only 4 were paid "
+                               "for: 1 were served unpaid"]
+
+
+async def test_a_load_that_made_no_call_fails_rather_than_passing_on_nothing():
+    world, arranged = await load_world(left=18, served=4)
+    report = await judge(world, arranged, 100.0, samples_file(SIGN_IN))
+    assert any(failure.startswith("NO LOAD") for failure in report.failures)
+
+
+async def test_workers_whose_last_samples_never_arrived_fail_the_load():
+    world, arranged = await load_world(left=18, served=4)
+    unreported = json.dumps({**json.loads(samples_file(*[CHARGED_CALL] * 4)), "workers_unreported": 1})
+    report = await judge(world, arranged, 100.0, unreported)
+    assert report.failures == ["UNREPORTED    the last samples of 1 Locust workers never reached the master: the "
+                               "callers' figures are incomplete"]
+
+
+# -- the Locust processes ----------------------------------------------------------------------------
+def test_one_process_or_a_master_with_its_workers_and_room_for_workers_on_other_machines(tmp_path):
+    arranged = plan(mix="individual=1,member=0,admin=2")
+    [single] = load_script.locust_commands(arranged, tmp_path, remote_workers=0, port=5557)
+    assert "--master" not in single and single[-2:] == ["Individual", "Admin"]
+    arranged.workers = 2
+    master, *workers = load_script.locust_commands(arranged, tmp_path, remote_workers=3, port=5557)
+    assert master[master.index("--expect-workers") + 1] == "5" and master[master.index("--master-bind-host") + 1] == "*"
+    assert len(workers) == 2 and all("--worker" in worker and "5557" in worker for worker in workers)
+    local_only = load_script.locust_commands(arranged, tmp_path, remote_workers=0, port=5557)[0]
+    assert local_only[local_only.index("--master-bind-host") + 1] == "127.0.0.1"
+
+
+# -- the deployment's requests, sent by the engine ------------------------------------------------
+def test_a_call_is_the_deployments_request_and_its_answer_is_read_by_the_deployment():
+    deployment = ContractDeployment.requests_only("http://ops.test", WireClient, WireIdentity(KEYCLOAK))
+    sent = []
+
+    def send(request: WireRequest) -> Answer:
+        sent.append(request)
+        return Answer(200, {"cost_credits": 9, "billed_to": "user", "request_id": "req-1",
+                            "usage": {"total_tokens": 100}}, {"server-timing": "credits;dur=2.5"}, 40.0)
+
+    result = drive(deployment.call(Session("token-1", 0.0), CallRequest("gpt-3.5-turbo", 100)), send)
+    assert (sent[0].method, sent[0].url) == ("POST", "http://ops.test/api/v1/llm/chat/completions")
+    assert sent[0].headers["Authorization"] == "Bearer token-1" and sent[0].json["max_tokens"] == 100
+    assert (result.cost, result.paid_by, result.phases, result.elapsed_ms) == (9, Payer.OWN_CREDITS,
+                                                                               {"credits": 2.5}, 40.0)
+
+
+def test_a_contract_sign_in_is_keycloaks_password_grant_sent_by_the_engine():
+    deployment = ContractDeployment.requests_only("http://ops.test", WireClient, WireIdentity(KEYCLOAK))
+    sent = []
+
+    def send(request):
+        sent.append(request)
+        return Answer(200, {"access_token": "token-2"}, {}, 80.0)
+
+    session = drive(deployment.sign_in(Account("id", "cody-run", "c@t", "pw", "professional"), "Cody"), send)
+    assert sent[0].url == "http://keycloak.test/realms/uchub/protocol/openid-connect/token"
+    assert sent[0].form["grant_type"] == "password" and sent[0].form["username"] == "cody-run"
+    assert (session.secret, session.elapsed_ms, session.owner) == ("token-2", 80.0, "Cody")
+
+
+def test_the_products_requests_keep_its_clients_rules_and_its_balance_takes_two_requests():
+    deployment = OpsCenterOssDeployment.requests_only("http://oss.test", WireClient, WireIdentity(KEYCLOAK))
+    sent = []
+
+    def send(request):
+        sent.append(request)
+        return Answer(200, {"balance": "1.5", "api_calls_used": 3, "api_calls_limit": 10}, {}, 5.0)
+
+    balance = drive(deployment.balance(Session("cookie-1", 0.0)), send)
+    assert [request.url for request in sent] == ["http://oss.test/api/v1/credits/balance",
+                                                 "http://oss.test/api/v1/usage/current"]
+    assert all(r.headers["Accept-Encoding"] == "identity" and not r.keepalive for r in sent)
+    assert (balance.value.credits, balance.value.calls_used) == (Decimal("1.5"), 3)
+
+
+def test_a_deployment_that_waits_on_anything_but_a_request_is_refused():
+    async def reads_the_database():
+        await asyncio.sleep(0)
+
+    with pytest.raises(RuntimeError, match="not on a request the engine can send"):
+        drive(reads_the_database(), lambda request: None)
+
+
+# -- live ----------------------------------------------------------------------------------------
+def load(*args: str, out: Path, env: dict[str, str] | None = None, timeout: int = 120):
+    inherited = {key: value for key, value in os.environ.items() if key != "OPS_CENTER_SOURCE"}
+    return subprocess.run([sys.executable, "scripts/load.py", "--out", str(out), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout, env={**inherited, **(env or {})})
+
+
+@pytest.mark.live
+def test_a_tiny_distributed_load_runs_out_of_credits_and_keeps_every_credit(stack, tmp_path):
+    finished = load("--profile", "exhaust", "--workers", "2", "--step-users", "6", "--step-seconds", "6",
+                    "--calls-each", "3", "--personas", "1", out=tmp_path)
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    summary = json.loads((tmp_path / "load.json").read_text())
+    assert summary["workers"] == 2 and set(summary["samples_by_process"]) == {"worker 0", "worker 1"}
+    calls = summary["calls"]
+    assert calls["charged"] == calls["served_with_platform_key"] == calls["succeeded_charged"] > 0
+    assert calls["refused_for_payment"] > 0  # the users ran out of credits mid-run and kept calling
+    assert summary["money"].startswith("Money conservation holds") and summary["failures"] == []
+    assert (tmp_path / "locust.html").exists() and (tmp_path / "locust_stats.csv").exists()
+
+
+@pytest.mark.live
+def test_a_reference_that_charges_twice_under_contention_fails_the_load_naming_the_account(stack, tmp_path):
+    with broken_ops_center(stack, "charged_twice_under_contention") as url:
+        finished = load("--profile", "exhaust", "--mix", "individual=1", "--personas", "1", "--step-users", "8",
+                        "--step-seconds", "6", "--user-rate", "4", "--calls-each", "1000", out=tmp_path,
+                        env={"OPS_CENTER_URL": url})
+    assert finished.returncode == 1, finished.stdout[-3000:] + finished.stderr[-3000:]
+    assert "MONEY         user Cody1 (cody1-" in (tmp_path / "load.txt").read_text()
