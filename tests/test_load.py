@@ -252,7 +252,7 @@ async def test_a_call_served_unpaid_fails_the_load():
     world, arranged = await load_world(left=18, served=5)
     report = await judge(world, arranged, 100.0, samples_file(CHARGED_CALL))
     assert report.failures == ["PROVIDER      the LLM provider served 5 of the load's calls, but only 4 were paid "
-                               "for: 1 were served unpaid"]
+                               "for: 1 was served unpaid"]
 
 
 async def test_a_load_that_made_no_call_fails_rather_than_passing_on_nothing():
