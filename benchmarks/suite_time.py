@@ -9,7 +9,7 @@
 
 Each command runs as a reader would type it, in a shell; the wall time is the script's own clock. Every
 measurement is appended to reports/bench/suite-time.jsonl with the date, the machine's cores and load, and
-printed. Exit status 1 when a measured command failed (its figure is not a measurement of a green run).
+printed; each command's whole output is kept in reports/bench/consoles/. Exit status 1 when a measured command failed (its figure is not a measurement of a green run).
 """
 
 import argparse
@@ -26,6 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "reports" / "bench" / "suite-time.jsonl"
+CONSOLES = OUT.parent / "consoles"  # each measured command's whole output, to read a failure from
 SLOWEST = re.compile(r"^([\d.]+)s (call|setup|teardown) +(\S+)", re.M)
 CLOSING = re.compile(r"^(=+ .* in [\d.]+s.* =+|\d+ scenarios passed.*)$", re.M)
 
@@ -36,7 +37,10 @@ def timed(command: str, cwd: Path, env: dict[str, str] | None = None) -> dict:
                               env={**os.environ, **(env or {})})
     seconds = round(time.monotonic() - started, 1)
     said = finished.stdout + finished.stderr
-    return {"command": command, "seconds": seconds, "exit": finished.returncode,
+    CONSOLES.mkdir(parents=True, exist_ok=True)
+    console = CONSOLES / f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{command.replace(' ', '-')}.log"
+    console.write_text(said)
+    return {"command": command, "seconds": seconds, "exit": finished.returncode, "console": str(console),
             "closing": CLOSING.findall(said)[-2:],
             "slowest": [f"{float(s):.1f} s {phase} {test}" for s, phase, test in SLOWEST.findall(said)[:15]]}
 
