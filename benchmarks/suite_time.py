@@ -9,7 +9,8 @@
 
 Each command runs as a reader would type it, in a shell; the wall time is the script's own clock. Every
 measurement is appended to reports/bench/suite-time.jsonl with the date, the machine's cores and load, and
-printed; each command's whole output is kept in reports/bench/consoles/. Exit status 1 when a measured command failed (its figure is not a measurement of a green run).
+printed; each command's whole output is kept in reports/bench/consoles/. Exit status 1 when a measured
+command failed (its figure is not a measurement of a green run).
 """
 
 import argparse
