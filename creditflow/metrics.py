@@ -23,11 +23,14 @@ def percentile(samples: list[float], fraction: float) -> float:
 
 
 class Metrics:
-    def __init__(self):
+    def __init__(self, under_load: bool = False):
         self.samples: dict[str, list[float]] = defaultdict(list)
+        # Samples taken while other work loads the stack (a shard beside other shards) are listed apart, unjudged.
+        self._suffix = " under load" if under_load else ""
 
     def add(self, operation: str, milliseconds: float) -> None:
-        self.samples[operation].append(milliseconds)
+        name = operation if operation.endswith(" under load") else operation + self._suffix
+        self.samples[name].append(milliseconds)
 
     def summary(self, operation: str) -> dict:
         samples = self.samples[operation]

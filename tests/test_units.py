@@ -183,3 +183,12 @@ def test_an_account_is_a_leftover_when_its_run_died_here_or_is_old_elsewhere():
     assert not left_by_a_dead_run(user(here, os.getpid(), 99_999), now)
     assert not left_by_a_dead_run(user("elsewhere", 1, 3600), now)
     assert left_by_a_dead_run(user("elsewhere", 1, 13 * 3600), now)
+
+
+def test_samples_taken_beside_other_shards_are_listed_apart_and_not_judged():
+    metrics = Metrics(under_load=True)
+    metrics.add("authentication", 900.0)
+    metrics.add("credit deduction under load", 5.0)
+    report = metrics.report()
+    assert set(report) == {"authentication under load", "credit deduction under load"}
+    assert report["authentication under load"]["within_budget"] is None
