@@ -137,6 +137,19 @@ Feature: Edge cases fail clearly and never lose or invent money
       Then the second call is refused because its request id named another call
       And Ivy was charged only for her first call
 
+  Rule: A request id names one caller's request, so another caller may choose the same id
+
+    @critical
+    Scenario: Ivy and Nora choose the same request id and each is served and charged once
+      Given Ivy is an individual on the Professional plan with credits for exactly 10 gpt-3.5-turbo calls of 100 tokens
+      And Nora is an individual on the Professional plan with credits for exactly 10 gpt-3.5-turbo calls of 100 tokens
+      When Ivy and Nora each send a gpt-3.5-turbo call of 100 tokens under the same request id
+      Then Ivy's call and Nora's call are both served
+      And the ledger shows exactly 1 charge to Ivy, each the price of one such call
+      And the ledger shows exactly 1 charge to Nora, each the price of one such call
+      And Ivy has credits for exactly 9 such calls left
+      And Nora has credits for exactly 9 such calls left
+
   Rule: A caller who stops reading a stream is charged once, for the whole answer the provider wrote
 
     @critical @streaming

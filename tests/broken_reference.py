@@ -46,7 +46,7 @@ async def oldest_account_with_the_same_email(self, user_id, email):
 
 async def check_only_what_was_charged(self, caller, request):
     request_id = request.request_id or f"req_{uuid.uuid4().hex}"
-    if await self.s.ledger.charged_before(request_id):
+    if await self.s.ledger.charged_before(caller.user_id, request_id):
         raise Refused("duplicate_request", "This request id was already charged.")
     return request_id
 
