@@ -2,7 +2,7 @@
 PYTHON ?= python3
 BEHAVE = $(PYTHON) -m behave
 
-.PHONY: setup up down status acceptance quick test report bench lint conformance soak fuzz
+.PHONY: setup up down status acceptance quick test report bench lint conformance soak fuzz mutate
 
 setup:
 	bash scripts/setup.sh
@@ -46,3 +46,6 @@ lint:
 conformance: setup  ## the whole suite, and docs/conformance/<deployment>-<version>.md (OPS_CENTER_SOURCE=PATH: the real product)
 	CREDITFLOW_CONFORMANCE=docs/conformance $(BEHAVE) -f progress || true
 	@ls -t docs/conformance/*.md | head -1
+
+mutate: setup  ## cosmic-ray over the reference's business modules, each mutant judged by the suite (MUTATE_ARGS: --module calls.py ledger.py --share 0.25 --retest-survivors); resumable
+	$(PYTHON) scripts/mutate.py $(MUTATE_ARGS)
