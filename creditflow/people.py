@@ -151,6 +151,11 @@ class People:
         await provider.use_share(percent)
         self.w.on_cleanup("let the LLM provider use whole budgets again", lambda: provider.use_share(100))
 
+    @staticmethod
+    def slow_writing_ms(tokens: int) -> float:
+        """How long the provider, writing slowly (a piece a token), takes to write an answer of `tokens` tokens."""
+        return tokens * SLOW_PIECE_MS
+
     async def provider_streams(self, slowly: bool = False, usage: bool = True) -> None:
         """Slowly: a piece every SLOW_PIECE_MS, so a caller can leave long before the answer ends."""
         provider = self.w.services.provider_double("choosing how the provider streams")
