@@ -169,3 +169,14 @@ Feature: Edge cases fail clearly and never lose or invent money
       Then the call fails and Ivy is told the provider failed
       And Ivy's credits are untouched
       And Ivy has used 0 of her 10,000 API calls on the professional plan
+
+    Scenario: Olivia's allocation and Acme's pool get back what her failed call had reserved
+      Given Alice has created the organization Acme on the Platform plan
+      And Acme has bought 10,000 credits
+      And Olivia is a member of Acme with 2,500 allocated credits
+      And the LLM provider is failing
+      When Olivia asks gpt-3.5-turbo a question of 100 tokens
+      Then the call fails and Olivia is told the provider failed
+      And Olivia still has all 2,500 of her allocated credits in Acme
+      And Acme's pool holds 10,000 credits of which 2,500 are allocated
+      And the call was not counted against Olivia's API calls

@@ -124,6 +124,14 @@ async def no_allocation(context, name, org):
                                 f"{shown[2]} left")
 
 
+@then("{name} still has all {credits:Credits} of her allocated credits in {org}")
+async def allocation_untouched(context, name, credits, org):
+    allocation = await context.world.books.allocation(name, org)
+    assert (allocation.allocated, allocation.used, allocation.remaining) == (credits, 0, credits), (
+        f"{name} should still have all {credits} credits allocated to her in {org}, none used, but has "
+        f"{allocation.remaining} left of {allocation.allocated}, {allocation.used} used")
+
+
 @then("{name}'s allocation in {org} is used up")
 async def allocation_used_up(context, name, org):
     allocation = await context.world.books.allocation(name, org)
