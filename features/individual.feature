@@ -50,6 +50,7 @@ Feature: An individual pays for LLM calls from their own credits
         | model           | tokens | credits | left |
         | gpt-3.5-turbo   | 250    | 23      | 977  |
         | claude-3-sonnet | 1,000  | 150     | 850  |
+        | gpt-3.5-turbo   | 1,112  | 101     | 899  |
 
   Rule: A call is charged for the tokens it used, and the rest of its reservation comes back
 

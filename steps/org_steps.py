@@ -19,6 +19,13 @@ async def try_allocate_under_use(context, admin, org, name):
     await world.people.allocate(org, name, world.just_under(call.model, call.tokens, plan))
 
 
+@when("{admin} tries to allocate {org}'s credits to {name}, exactly what that call cost")
+async def try_allocate_use(context, admin, org, name):
+    world = context.world
+    assert world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
+    await world.people.allocate(org, name, world.price_of(name))
+
+
 @when("{admin} tries to buy {amount} credits for {org}")
 async def try_buy(context, admin, amount, org):
     assert context.world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
