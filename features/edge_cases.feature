@@ -71,6 +71,17 @@ Feature: Edge cases fail clearly and never lose or invent money
       And the refusal explains that no credits are allocated to Max
       And nothing was charged to Acme
 
+    @critical
+    Scenario: Max, whose allocation Alice took back, is told no credits are allocated to him
+      Given Alice has created the organization Acme on the Platform plan
+      And Acme has bought 10,000 credits
+      And Max is a member of Acme with 500 allocated credits
+      When Alice tries to allocate 0 of Acme's credits to Max
+      And Max asks gpt-3.5-turbo a question of 100 tokens
+      Then the call is refused with 402 Payment Required
+      And the refusal explains that no credits are allocated to Max
+      And nothing was charged to Acme
+
   Rule: Simultaneous calls are each charged exactly once, and no balance goes below zero
 
     @concurrency @critical

@@ -64,6 +64,11 @@ Feature: Organization members pay from the organization's pool and their own all
       Then Alice is refused because the allocation would exceed the pool
       And Acme's pool holds 10,000 credits of which 2,500 are allocated
 
+    Scenario: Alice allocates the whole of Acme's pool between Olivia and Max
+      Given Max is a member of Acme
+      When Alice tries to allocate 7,500 of Acme's credits to Max
+      Then Acme's pool holds 10,000 credits of which 10,000 are allocated
+
     Scenario: Alice cannot allocate to Olivia alone more credits than Acme's pool holds
       When Alice tries to allocate 12,000 of Acme's credits to Olivia
       Then Alice is refused because the allocation would exceed the pool

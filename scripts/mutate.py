@@ -12,8 +12,8 @@ one on the running embedded stack and runs the suite against it. The report: rep
 --module      the modules to mutate (file names under sandbox/opscenter/, e.g. calls.py or routers); a new
               selection starts a new session
 --share       the share of the mutants run (deterministic: the same mutants for the same share); 1 is all
---retest-survivors   the survivors are run again (after new scenarios); the numbers before are kept in
-              reports/mutation/before.json
+--retest-survivors   the survivors are run again (after new scenarios); the numbers of the first run are kept
+              in reports/mutation/before.json (a later retest keeps them; remove the file for a new baseline)
 """
 
 import argparse
@@ -104,11 +104,14 @@ def sample_position(module: str, row: int, col: int, operator: str, occurrence: 
 
 
 def mark_equivalents(db: sqlite3.Connection, equivalents: list[dict]) -> None:
-    for job_id, module, row, _col, operator, _occurrence, _outcome, worker, _output in mutations(db):
-        if worker is not None:
+    """Mutants listed as equivalent are skipped with their reason: pending ones, and survivors of an earlier run
+    (a survivor found equivalent is not a gap in the suite)."""
+    for job_id, module, row, _col, operator, _occurrence, outcome, worker, _output in mutations(db):
+        if worker is not None and outcome != "SURVIVED":
             continue
         for known in equivalents:
             if known["module"] == module and known["line"] == row and re.fullmatch(known["operator"], operator):
+                db.execute("DELETE FROM work_results WHERE job_id = ?", (job_id,))
                 db.execute("INSERT INTO work_results (job_id, worker_outcome, output) VALUES (?, 'SKIPPED', ?)",
                            (job_id, f"{EQUIVALENT}: {known['reason']}"))
                 break
@@ -237,9 +240,11 @@ def main() -> int:
             tool(cosmic_ray_bin("cr-filter-operators"), str(SESSION), str(CONFIG))
         with sqlite3.connect(SESSION) as db:
             mark_equivalents(db, base["filters"]["equivalent-mutants"]["mutants"])
+            before = REPORTS / "before.json"
+            if args.retest_survivors and not before.exists():  # the baseline is the first run's: remove it to move it
+                before.parent.mkdir(parents=True, exist_ok=True)
+                before.write_text(json.dumps(tally(db), indent=2, sort_keys=True))
             if args.retest_survivors:
-                (REPORTS / "before.json").parent.mkdir(parents=True, exist_ok=True)
-                (REPORTS / "before.json").write_text(json.dumps(tally(db), indent=2, sort_keys=True))
                 db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
             apply_share(db, facts["share"])
         SESSION_FACTS.write_text(json.dumps(facts, indent=2))
