@@ -2,7 +2,7 @@
 PYTHON ?= python3
 BEHAVE = $(PYTHON) -m behave
 
-.PHONY: setup up down status acceptance quick test report bench lint conformance soak fuzz load
+.PHONY: setup up down status acceptance quick test report bench lint conformance soak fuzz load mutate
 
 setup:
 	bash scripts/setup.sh
@@ -32,7 +32,7 @@ report:  ## the single-file Allure HTML report from the last run
 	npx --no-install allure generate reports/allure-results --config allurerc.mjs
 	@echo "open reports/allure-report/index.html"
 
-# FUZZ_ARGS and SOAK_ARGS are passed as written ($(value ...)): a regular expression's $ reaches the shell,
+# FUZZ_ARGS, SOAK_ARGS, LOAD_ARGS and MUTATE_ARGS are passed as written ($(value ...)): a regular expression's $ reaches the shell,
 # not make.
 RUNS ?= 20
 soak: setup  ## the whole suite RUNS times on one stack: per-scenario pass counts, flaky scenarios, Allure history
@@ -55,4 +55,7 @@ conformance: setup  ## the whole suite, and docs/conformance/<deployment>-<versi
 LOAD_WORKERS ?= 0
 LOAD_PROFILE ?= step
 load: setup  ## Locust as the suite's personas (LOAD_WORKERS=N: a master and N workers), then the money check
-	$(PYTHON) scripts/load.py --profile $(LOAD_PROFILE) --workers $(LOAD_WORKERS) $(LOAD_ARGS)
+	$(PYTHON) scripts/load.py --profile $(LOAD_PROFILE) --workers $(LOAD_WORKERS) $(value LOAD_ARGS)
+
+mutate: setup  ## cosmic-ray over the reference's business modules, each mutant judged by the suite (MUTATE_ARGS: --module calls.py ledger.py --share 0.25 --retest-survivors); resumable
+	$(PYTHON) scripts/mutate.py $(value MUTATE_ARGS)

@@ -69,6 +69,12 @@ class Calls:
         return (await self.ask(name, first, tokens, request_id=request_id),
                 await self.ask(name, second, tokens, request_id=request_id))
 
+    async def one_id_for_two(self, first: str, second: str, model: str, tokens: int) -> tuple[CallResult, CallResult]:
+        """Two callers who happen to choose the same request id, each for a call of their own."""
+        request_id = f"chosen-{uuid.uuid4().hex}"
+        return (await self.ask(first, model, tokens, request_id=request_id),
+                await self.ask(second, model, tokens, request_id=request_id))
+
     async def many(self, name: str, count: int, model: str, tokens: int, concurrency: int | None = None,
                    progress: Callable[[int, int], None] | None = None,
                    request_id: str | None = None) -> list[CallResult]:

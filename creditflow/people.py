@@ -149,6 +149,11 @@ class People:
         provider = self._provider_for_this_scenario("choosing the tokens the provider reports")
         await provider.use_share(self.w.scope, percent)
 
+    @staticmethod
+    def slow_writing_ms(tokens: int) -> float:
+        """How long the provider, writing slowly (a piece a token), takes to write an answer of `tokens` tokens."""
+        return tokens * SLOW_PIECE_MS
+
     async def provider_streams(self, slowly: bool = False, usage: bool = True) -> None:
         """Slowly: a piece every SLOW_PIECE_MS, so a caller can leave long before the answer ends."""
         provider = self._provider_for_this_scenario("choosing how the provider streams")

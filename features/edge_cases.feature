@@ -71,6 +71,17 @@ Feature: Edge cases fail clearly and never lose or invent money
       And the refusal explains that no credits are allocated to Max
       And nothing was charged to Acme
 
+    @critical
+    Scenario: Max, whose allocation Alice took back, is told no credits are allocated to him
+      Given Alice has created the organization Acme on the Platform plan
+      And Acme has bought 10,000 credits
+      And Max is a member of Acme with 500 allocated credits
+      When Alice tries to allocate 0 of Acme's credits to Max
+      And Max asks gpt-3.5-turbo a question of 100 tokens
+      Then the call is refused with 402 Payment Required
+      And the refusal explains that no credits are allocated to Max
+      And nothing was charged to Acme
+
   Rule: Simultaneous calls are each charged exactly once, and no balance goes below zero
 
     @concurrency @critical
@@ -137,6 +148,19 @@ Feature: Edge cases fail clearly and never lose or invent money
       Then the second call is refused because its request id named another call
       And Ivy was charged only for her first call
 
+  Rule: A request id names one caller's request, so another caller may choose the same id
+
+    @critical
+    Scenario: Ivy and Nora choose the same request id and each is served and charged once
+      Given Ivy is an individual on the Professional plan with credits for exactly 10 gpt-3.5-turbo calls of 100 tokens
+      And Nora is an individual on the Professional plan with credits for exactly 10 gpt-3.5-turbo calls of 100 tokens
+      When Ivy and Nora each send a gpt-3.5-turbo call of 100 tokens under the same request id
+      Then Ivy's call and Nora's call are both served
+      And the ledger shows exactly 1 charge to Ivy, each the price of one such call
+      And the ledger shows exactly 1 charge to Nora, each the price of one such call
+      And Ivy has credits for exactly 9 such calls left
+      And Nora has credits for exactly 9 such calls left
+
   Rule: A caller who stops reading a stream is charged once, for the whole answer the provider wrote
 
     @critical @streaming
@@ -156,3 +180,14 @@ Feature: Edge cases fail clearly and never lose or invent money
       Then the call fails and Ivy is told the provider failed
       And Ivy's credits are untouched
       And Ivy has used 0 of her 10,000 API calls on the professional plan
+
+    Scenario: Olivia's allocation and Acme's pool get back what her failed call had reserved
+      Given Alice has created the organization Acme on the Platform plan
+      And Acme has bought 10,000 credits
+      And Olivia is a member of Acme with 2,500 allocated credits
+      And the LLM provider is failing
+      When Olivia asks gpt-3.5-turbo a question of 100 tokens
+      Then the call fails and Olivia is told the provider failed
+      And Olivia still has all 2,500 of her allocated credits in Acme
+      And Acme's pool holds 10,000 credits of which 2,500 are allocated
+      And the call was not counted against Olivia's API calls

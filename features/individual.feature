@@ -50,6 +50,7 @@ Feature: An individual pays for LLM calls from their own credits
         | model           | tokens | credits | left |
         | gpt-3.5-turbo   | 250    | 23      | 977  |
         | claude-3-sonnet | 1,000  | 150     | 850  |
+        | gpt-3.5-turbo   | 1,112  | 101     | 899  |
 
   Rule: A call is charged for the tokens it used, and the rest of its reservation comes back
 
@@ -105,6 +106,15 @@ Feature: An individual pays for LLM calls from their own credits
       Then the call costs the price of 40 tokens of gpt-4
       And Ivy's credits are down by the price of that call
       And the ledger shows exactly 1 charge to Ivy, each the price of one such call
+
+  Rule: A streamed answer reaches the caller while the provider is still writing it
+
+    @streaming
+    Scenario: Ivy reads the first words of a slow answer before the provider has finished writing it
+      Given the LLM provider writes its answers slowly
+      When Ivy asks gpt-4 a question of 100 tokens as a stream, and stops reading after the first words
+      Then Ivy is charged once, for the whole answer the provider wrote
+      And the first words reached Ivy before the provider had written half of the answer
 
   Rule: A stream whose provider reports no usage is charged once, by a count of what was streamed
 

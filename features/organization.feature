@@ -64,6 +64,40 @@ Feature: Organization members pay from the organization's pool and their own all
       Then Alice is refused because the allocation would exceed the pool
       And Acme's pool holds 10,000 credits of which 2,500 are allocated
 
+    Scenario: Alice allocates the whole of Acme's pool between Olivia and Max
+      Given Max is a member of Acme
+      When Alice tries to allocate 7,500 of Acme's credits to Max
+      Then Acme's pool holds 10,000 credits of which 10,000 are allocated
+
+    Scenario: Alice cannot allocate to Olivia alone more credits than Acme's pool holds
+      When Alice tries to allocate 12,000 of Acme's credits to Olivia
+      Then Alice is refused because the allocation would exceed the pool
+      And Acme's pool holds 10,000 credits of which 2,500 are allocated
+
+  Rule: An allocation can be changed, but never below what the member has already used
+
+    Scenario: Alice raises Olivia's allocation after a call, and Olivia keeps all she has not used
+      When Olivia asks gpt-3.5-turbo a question of 100 tokens
+      And Alice tries to allocate 3,000 of Acme's credits to Olivia
+      Then Olivia's allocation in Acme is 3,000 credits, less the price of that call
+
+    Scenario: Alice lowers Olivia's allocation to exactly what Olivia has already used
+      When Olivia asks gpt-4 a question of 1,000 tokens
+      And Alice tries to allocate Acme's credits to Olivia, exactly what that call cost
+      Then Olivia's allocation in Acme is used up
+
+    Scenario: Alice cannot lower Olivia's allocation below what Olivia has already used
+      When Olivia asks gpt-4 a question of 1,000 tokens
+      And Alice tries to allocate Acme's credits to Olivia, just under what that call cost
+      Then Alice is refused because Olivia has already used more than that
+      And Olivia's allocation in Acme is down from 2,500 by the price of that call
+
+  Rule: A member sees their own allocation, even when none is made
+
+    Scenario: Max, a member of Acme without an allocation, sees that none of Acme's credits are his
+      Given Max is a member of Acme
+      Then Max's allocation in Acme shows no credits allocated, used or left
+
   Rule: Only the organization's admin manages its credits
 
     Scenario: Olivia, a member, cannot see the organization's books

@@ -39,6 +39,11 @@ async def reused_id(context, name, first, tokens, second):
     await context.world.calls.reused_id(name, first, second, tokens)
 
 
+@when("{first} and {second} each send a {model} call of {tokens:Count} tokens under the same request id")
+async def one_id_for_two(context, first, second, model, tokens):
+    await context.world.calls.one_id_for_two(first, second, model, tokens)
+
+
 @when("{name} sends a request with {problem}")
 async def malformed(context, name, problem):
     await context.world.calls.malformed(name, problem)

@@ -103,6 +103,35 @@ async def allocation_down(context, name, org, start):
     assert allocation.used == price, f"{name} should have used {price} credits in {org}, not {allocation.used}"
 
 
+@then("{name}'s allocation in {org} is {start:Credits} credits, less the price of that call")
+async def allocation_changed_after_call(context, name, org, start):
+    world = context.world
+    price = world.price_of(name)
+    allocation = await world.books.allocation(name, org)
+    assert allocation.allocated == start, (f"{name}'s allocation in {org} should now be {start} credits, but is "
+                                           f"{allocation.allocated}")
+    assert allocation.remaining == start - price, (f"{name} should have {start - price} of her new {start} credits "
+                                                   f"left, what her call used being kept, but has "
+                                                   f"{allocation.remaining}")
+
+
+@then("{name}'s allocation in {org} shows no credits allocated, used or left")
+async def no_allocation(context, name, org):
+    allocation = await context.world.books.allocation(name, org)
+    shown = (allocation.allocated, allocation.used, allocation.remaining)
+    assert shown == (0, 0, 0), (f"no credits are allocated to {name} in {org}, so the allocation should show 0 "
+                                f"allocated, 0 used and 0 left, but shows {shown[0]} allocated, {shown[1]} used and "
+                                f"{shown[2]} left")
+
+
+@then("{name} still has all {credits:Credits} of her allocated credits in {org}")
+async def allocation_untouched(context, name, credits, org):
+    allocation = await context.world.books.allocation(name, org)
+    assert (allocation.allocated, allocation.used, allocation.remaining) == (credits, 0, credits), (
+        f"{name} should still have all {credits} credits allocated to her in {org}, none used, but has "
+        f"{allocation.remaining} left of {allocation.allocated}, {allocation.used} used")
+
+
 @then("{name}'s allocation in {org} is used up")
 async def allocation_used_up(context, name, org):
     allocation = await context.world.books.allocation(name, org)

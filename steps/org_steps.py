@@ -11,6 +11,21 @@ async def try_allocate(context, admin, credits, org, name):
     await context.world.people.allocate(org, name, credits)
 
 
+@when("{admin} tries to allocate {org}'s credits to {name}, just under what that call cost")
+async def try_allocate_under_use(context, admin, org, name):
+    world = context.world
+    assert world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
+    call, plan = world.actor(name).succeeded_call(), world.actor(name).account.plan
+    await world.people.allocate(org, name, world.just_under(call.model, call.tokens, plan))
+
+
+@when("{admin} tries to allocate {org}'s credits to {name}, exactly what that call cost")
+async def try_allocate_use(context, admin, org, name):
+    world = context.world
+    assert world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
+    await world.people.allocate(org, name, world.price_of(name))
+
+
 @when("{admin} tries to buy {amount} credits for {org}")
 async def try_buy(context, admin, amount, org):
     assert context.world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
@@ -43,6 +58,13 @@ def refused(context, name: str, kinds: tuple[RefusalKind, ...], why: str):
 def allocation_refused(context, name):
     refusal = refused(context, name, (RefusalKind.CONFLICT, RefusalKind.INVALID), "because the pool is too small")
     assert "pool" in refusal.detail.lower(), f"the refusal should say the pool is exceeded: '{refusal.detail}'"
+
+
+@then("{admin} is refused because {name} has already used more than that")
+def allocation_below_use_refused(context, admin, name):
+    refusal = refused(context, admin, (RefusalKind.CONFLICT, RefusalKind.INVALID),
+                      f"because {name} already used more than the allocation offered")
+    assert "used" in refusal.detail.lower(), f"the refusal should say what {name} already used: '{refusal.detail}'"
 
 
 @then("the platform admin is refused because the e-mail names more than one account")

@@ -146,6 +146,14 @@ def reused_id_refused(context):
     assert "request id" in second.refusal.detail.lower(), f"the refusal should name the request id: {second.describe()}"
 
 
+@then("{first}'s call and {second}'s call are both served")
+def both_served(context, first, second):
+    for name in (first, second):
+        call = context.world.actor(name).last_call
+        assert call.succeeded, (f"{name}'s call should be served, the request id she chose being hers alone, but "
+                                f"Ops-Center {call.describe()}")
+
+
 @then("{name} was charged only for her first call")
 async def charged_for_first_call(context, name):
     world = context.world

@@ -28,6 +28,17 @@ def tokens_cover_pieces(context, name):
         f"too) should be counted, but {call.tokens} were")
 
 
+@then("the first words reached {name} before the provider had written half of the answer")
+async def first_words_early(context, name):
+    world = context.world
+    call, charges = world.actor(name).last_call, await world.books.charges_settled(name)
+    assert call.left_early and charges, f"{name} should have left a stream that was then charged: {call.describe()}"
+    half = world.people.slow_writing_ms(charges[0].tokens) / 2
+    assert call.elapsed_ms < half, (
+        f"the first words should reach {name} while the provider writes the answer, before it has written half "
+        f"of it ({half:.0f} ms), but they came after {call.elapsed_ms:.0f} ms: the answer was held back")
+
+
 @then("no part of the answer reached {name}")
 def nothing_streamed(context, name):
     call = context.world.actor(name).last_call

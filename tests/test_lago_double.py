@@ -42,6 +42,14 @@ def test_a_resent_event_is_refused_as_lago_refuses_it_and_nothing_is_stored(stac
         assert stored["properties"] == {"credits": 9}
 
 
+def test_two_subscriptions_may_each_hold_the_same_transaction_id_as_in_lago(stack):
+    with lago(stack) as client:
+        ivy, nora, transaction = subscribed(client), subscribed(client), f"chosen-{uuid.uuid4().hex}"
+        assert client.post("/api/v1/events", json=event(ivy, transaction, 9)).status_code == 200
+        assert client.post("/api/v1/events", json=event(nora, transaction, 48)).status_code == 200
+        assert client.post("/api/v1/events", json=event(nora, transaction, 48)).status_code == 422
+
+
 async def test_the_reference_bills_a_resent_usage_once_and_does_not_fail(stack):
     from sandbox.opscenter.service import OpsCenter
     from sandbox.opscenter.settings import Settings

@@ -25,7 +25,9 @@ def create_app(api_key: str) -> FastAPI:
     app = FastAPI(title="Lago API double")
     customers: dict[str, dict] = {}
     subscriptions: dict[str, dict] = {}
-    events: dict[str, dict] = {}
+    # As Lago's unique index: a transaction id is held once per subscription (two customers' events may
+    # share one). Found by transaction id alone, the first received is answered, as Lago's lookup does.
+    events: dict[tuple[str, str], dict] = {}
 
     def error(status: int, code: str) -> JSONResponse:
         return JSONResponse({"status": status, "error": code, "code": code}, status_code=status)
@@ -110,7 +112,8 @@ def create_app(api_key: str) -> FastAPI:
             return error(422, "validation_errors")
         if subscription is None:
             return error(404, "subscription_not_found")
-        if given["transaction_id"] in events:
+        key = (subscription["external_id"], given["transaction_id"])
+        if key in events:
             # As Lago: a second event with a transaction id already received is refused and nothing is stored.
             return JSONResponse({"status": 422, "error": "Unprocessable Entity", "code": "validation_errors",
                                  "error_details": {"transaction_id": ["value_already_exist"]}}, status_code=422)
@@ -125,13 +128,14 @@ def create_app(api_key: str) -> FastAPI:
             "properties": given.get("properties", {}),
             "created_at": now(),
         }
-        events[event["transaction_id"]] = event
+        events[key] = event
         return {"event": event}
 
     @app.get("/api/v1/events/{transaction_id}")
     async def find_event(transaction_id: str):
-        if transaction_id not in events:
+        found = [event for (_subscription, held), event in events.items() if held == transaction_id]
+        if not found:
             return error(404, "event_not_found")
-        return {"event": events[transaction_id]}
+        return {"event": found[0]}
 
     return app

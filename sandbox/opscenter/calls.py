@@ -181,7 +181,7 @@ class LlmCalls:
         if claimed_for is not None and claimed_for != fingerprint:
             raise Refused("request_id_reused", "This request id was used for a different request; a request id "
                           "names one request.")
-        if claimed_for is not None or await self.s.ledger.charged_before(request_id):
+        if claimed_for is not None or await self.s.ledger.charged_before(caller.user_id, request_id):
             raise Refused("duplicate_request", "This request id was already received; it is served and charged "
                           "once.")
         return request_id

@@ -52,8 +52,10 @@ class Ledger:
                 user_id, credits,
             )
 
-    async def charged_before(self, request_id: str) -> bool:
-        return bool(await self.pool.fetchval("SELECT true FROM credit_transactions WHERE request_id = $1", request_id))
+    async def charged_before(self, user_id: str, request_id: str) -> bool:
+        """Whether this caller's request id was charged: an id names one caller's request, not anyone's."""
+        return bool(await self.pool.fetchval(
+            "SELECT true FROM credit_transactions WHERE user_id = $1 AND request_id = $2", user_id, request_id))
 
     # -- own credits -------------------------------------------------------------------------
     async def reserve_own(self, user_id: str, amount: int) -> asyncpg.Record:

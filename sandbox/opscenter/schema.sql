@@ -41,14 +41,16 @@ CREATE TABLE IF NOT EXISTS organization_credits (
 
 CREATE TABLE IF NOT EXISTS credit_transactions (
     id          BIGSERIAL PRIMARY KEY,
-    request_id  TEXT NOT NULL UNIQUE,
+    request_id  TEXT NOT NULL,
     user_id     TEXT NOT NULL,
     org_id      TEXT,
     kind        TEXT NOT NULL CHECK (kind IN ('grant', 'purchase', 'charge')),
     amount      BIGINT NOT NULL,
     model       TEXT,
     tokens      INTEGER,
-    created_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+    created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+    -- A request id names one caller's request: two callers may choose the same id, one caller charges it once.
+    UNIQUE (user_id, request_id)
 );
 CREATE INDEX IF NOT EXISTS credit_transactions_user ON credit_transactions (user_id);
 CREATE INDEX IF NOT EXISTS credit_transactions_org ON credit_transactions (org_id);
