@@ -192,3 +192,23 @@ def test_samples_taken_beside_other_shards_are_listed_apart_and_not_judged():
     report = metrics.report()
     assert set(report) == {"authentication under load", "credit deduction under load"}
     assert report["authentication under load"]["within_budget"] is None
+
+
+def test_a_validation_error_reads_as_each_field_and_what_is_wrong_without_links():
+    from creditflow.deployments.http import meaning_of
+
+    raw = [{"type": "int_parsing", "loc": ["body", "allocated_credits"], "input": "0.005999",
+            "msg": "Input should be a valid integer, unable to parse string as an integer",
+            "url": "https://errors.pydantic.dev/2.6/v/int_parsing"}]
+    assert meaning_of(raw) == "allocated_credits: Input should be a valid integer, unable to parse string as an integer"
+    assert meaning_of("Credit pool not found") == "Credit pool not found"
+
+
+def test_a_call_that_says_nothing_of_its_cost_is_described_in_words():
+    from creditflow.deployments.base import CallRequest, CallResult, Payer
+
+    request = CallRequest("gpt-4", 100)
+    assert CallResult(request, 0.0, 1.0).describe() == ("succeeded, without saying what it cost, without saying who "
+                                                        "paid")
+    assert CallResult(request, 0.0, 1.0, cost=Decimal(48), paid_by=Payer.OWN_CREDITS).describe() == (
+        "succeeded, 48 credits paid by own credits")

@@ -182,7 +182,9 @@ class CallResult:
         if self.left_early:
             return f"left by the caller after {self.pieces} pieces of the streamed answer"
         if self.refusal is None:
-            return f"succeeded, {self.cost} credits paid by {self.paid_by}"
+            cost = "without saying what it cost" if self.cost is None else f"{self.cost} credits"
+            payer = "without saying who paid" if self.paid_by is None else f"paid by {self.paid_by}"
+            return f"succeeded, {cost}, {payer}" if self.cost is None else f"succeeded, {cost} {payer}"
         return self.refusal.describe()
 
 

@@ -47,6 +47,7 @@ from creditflow.deployments.http import (
     HttpClient,
     credits,
     last_usage_event,
+    meaning_of,
     question,
     server_timing,
     streamed_piece,
@@ -83,7 +84,7 @@ def refusal(answer: Answer, conflict: RefusalKind = RefusalKind.CONFLICT) -> Ref
         kind = RefusalKind.PROVIDER_FAILURE
     else:
         kind = RefusalKind.SERVER_ERROR
-    detail = str(answer.field("detail") or answer.body or "")
+    detail = meaning_of(answer.field("detail") or answer.body or "")
     reset = answer.headers.get("x-ratelimit-reset", "")
     return Refusal(
         kind=kind, status=answer.status, detail=detail,

@@ -23,6 +23,15 @@ STATUS_KINDS = {400: RefusalKind.INVALID, 401: RefusalKind.UNAUTHORIZED, 402: Re
 QUESTION = "Summarise the credit flow in one sentence."
 
 
+def meaning_of(detail: Any) -> str:
+    """An error's detail as a reader takes it: a validation error list (FastAPI's, pydantic's) becomes each
+    field and what is wrong with it, without the raw structure or the documentation links."""
+    if isinstance(detail, list) and all(isinstance(item, dict) and "msg" in item for item in detail):
+        return "; ".join(f"{'.'.join(str(part) for part in item.get('loc', ()) if part != 'body')}: {item['msg']}"
+                         for item in detail)
+    return detail if isinstance(detail, str) else str(detail)
+
+
 def question(scope: str) -> str:
     """The question a call asks; the scenario's scope rides at its end, which every gateway passes to the
     provider unchanged (the provider double applies that scenario's settings to the call, and logs it as its)."""

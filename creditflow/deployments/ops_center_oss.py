@@ -59,6 +59,7 @@ from creditflow.deployments.http import (
     HttpClient,
     credits,
     last_usage_event,
+    meaning_of,
     question,
     streamed_piece,
     unfinished_stream,
@@ -94,8 +95,7 @@ class OssPrices(PriceList):
 def detail_of(answer: Answer) -> str:
     body = answer.body
     if isinstance(body, dict):
-        detail = body.get("detail") or body.get("message") or body.get("error") or ""
-        return detail if isinstance(detail, str) else str(detail)
+        return meaning_of(body.get("detail") or body.get("message") or body.get("error") or "")
     return str(body or "")
 
 
