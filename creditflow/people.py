@@ -20,6 +20,7 @@ ATTEMPTED_CREDITS = 100  # what an attempt on another's organization tries to bu
 class People:
     def __init__(self, world: "World"):
         self.w = world
+        self._provider_set = False  # this scenario has set the provider double (its settings end with it)
 
     async def sign_up(self, name: str, plan: str, credits: Decimal = Decimal(0)) -> Actor:
         if name in self.w.cast:
@@ -162,8 +163,8 @@ class People:
     def _provider_for_this_scenario(self, purpose: str):
         """The provider double, whose settings for this scenario's calls end with the scenario."""
         provider = self.w.services.provider_double(purpose)
-        if not self.w.provider_settings_made:
-            self.w.provider_settings_made = True
+        if not self._provider_set:
+            self._provider_set = True
             self.w.on_cleanup("let the LLM provider answer as usual", lambda: provider.forget(self.w.scope))
         return provider
 

@@ -24,7 +24,6 @@ class World:
         # Named in every call this scenario makes, so that what it sets in the provider double, and what it reads
         # of its log, is its own (sandbox/doubles/provider.py).
         self.scope = services.unique("scenario")
-        self.provider_settings_made = False
         self.cast: dict[str, Actor] = {}
         self.orgs: dict[str, Organization] = {}
         self.cleanup_failures: list[str] = []
