@@ -1,16 +1,16 @@
-"""make acceptance: the suite's scenarios shared among parallel behave processes, then one set of reports.
+"""make acceptance: the suite's features shared among parallel behave processes, then one set of reports.
 
     python3 scripts/acceptance.py [--jobs N] [--reverse] [behave options ...]
 
-Scenarios are independent (each makes and removes its own users and organizations), so they run side by
-side: each shard is a behave process over some scenarios (named as behave locates them, file:line), with
-the same options, on the one stack this runner starts first. A shard writes its verdicts, latency
-samples and money check to a file instead of the reports (environment.py, CREDITFLOW_SHARD_OUT); the
-runner then writes the guide's reports, the verdicts, Allure's environment and the conformance report
-once, from all of them, and prints behave's summary for the whole run. Scenarios are shared by their
-expected cost (a @slow one weighs SLOW_WEIGHT), the costliest first, each to the least loaded shard. A
-feature tagged @performance measures latencies against the guide's budgets: it runs after the others,
-alone, so that no shard's load is in its figures; the latency samples of the shards that ran side by side are
+Scenarios are independent (each makes and removes its own users and organizations), so features run
+side by side: each shard is a behave process over some features, with the same options, on the one
+stack this runner starts first. A shard writes its verdicts, latency samples and money check to a file
+instead of the reports (environment.py, CREDITFLOW_SHARD_OUT); the runner then writes the guide's
+reports, the verdicts, Allure's environment and the conformance report once, from all of them, and
+prints behave's summary for the whole run. Features are shared by their expected cost (scenarios, and
+the @slow ones weighing SLOW_WEIGHT), the costliest first, each to the least loaded shard. A feature
+tagged @performance measures latencies against the guide's budgets: it runs after the others, alone,
+so that no shard's load is in its figures; the latency samples of the shards that ran side by side are
 listed apart in the performance report ("... under load") and not judged against the budgets. --jobs 1,
 or a real Ops-Center (OPS_CENTER_SOURCE), is plain behave. Exit status: 1 when a shard failed, as
 behave's.
@@ -44,29 +44,27 @@ SUMMARY = re.compile(r"^(\d+) (features?|rules?|scenarios?|steps?) passed, (\d+)
                      r"(\d+) skipped(?:, (\d+) untested)?", re.M)
 
 
-def scenarios(reverse: bool) -> tuple[list[tuple[str, int]], list[str]]:
-    """Each scenario as behave locates it (file:line; an outline's example by its row), with its expected cost,
-    and apart the features measured alone (@performance)."""
+def features(reverse: bool) -> tuple[list[tuple[Path, int]], list[Path]]:
+    """Each feature file with its expected cost, and apart those measured alone (@performance)."""
     shared, alone = [], []
     for path in sorted((ROOT / "features").glob("*.feature"), reverse=reverse):
         feature = parse_file(str(path))
         if "performance" in feature.tags:
-            alone.append(str(path))
+            alone.append(path)
             continue
-        found = [(f"{path}:{s.line}", SLOW_WEIGHT if "slow" in s.effective_tags else 1)
-                 for rule in feature.iter_rules() for s in rule.walk_scenarios()]
-        shared += reversed(found) if reverse else found
+        scenarios = [s for rule in feature.iter_rules() for s in rule.walk_scenarios()]
+        shared.append((path, sum(SLOW_WEIGHT if "slow" in s.effective_tags else 1 for s in scenarios)))
     return shared, alone
 
 
-def shares(weighed: list[tuple[str, int]], jobs: int) -> list[list[str]]:
-    """Costliest first, each to the least loaded shard; a shard keeps the scenarios' order among its own."""
-    loads: list[tuple[int, list[str]]] = [(0, []) for _ in range(min(jobs, len(weighed)))]
-    for location, cost in sorted(weighed, key=lambda item: -item[1]):
+def shares(weighed: list[tuple[Path, int]], jobs: int) -> list[list[Path]]:
+    """Longest first, each to the least loaded shard; a shard keeps the features' order among its own."""
+    loads: list[tuple[int, list[Path]]] = [(0, []) for _ in range(min(jobs, len(weighed)))]
+    for path, cost in sorted(weighed, key=lambda item: -item[1]):
         index = min(range(len(loads)), key=lambda i: loads[i][0])
-        loads[index] = (loads[index][0] + cost, [*loads[index][1], location])
-    order = [location for location, _ in weighed]
-    return [sorted(locations, key=order.index) for _, locations in loads]
+        loads[index] = (loads[index][0] + cost, [*loads[index][1], path])
+    order = [path for path, _ in weighed]
+    return [sorted(paths, key=order.index) for _, paths in loads]
 
 
 def summed(outputs: list[str]) -> dict[str, list[int]]:
@@ -131,14 +129,14 @@ def main() -> int:
         return subprocess.call([sys.executable, "-m", "behave", *behave_args], cwd=ROOT)
     allure_results = environment.ROOT / environment.results_dir("reports/allure-results")
     shutil.rmtree(allure_results, ignore_errors=True)
-    shared, alone = scenarios(options.reverse)
+    shared, alone = features(options.reverse)
     groups = [*shares(shared, options.jobs), *([alone] if alone else [])]
     with tempfile.TemporaryDirectory(prefix="creditflow-shards-") as folder:
         shard_files = [Path(folder) / f"shard-{number}.json" for number in range(len(groups))]
 
         def shard(number: int, under_load: bool) -> subprocess.Popen:
             return subprocess.Popen(
-                [sys.executable, "-m", "behave", "--no-color", *behave_args, *groups[number]], cwd=ROOT,
+                [sys.executable, "-m", "behave", "--no-color", *behave_args, *map(str, groups[number])], cwd=ROOT,
                 env={**os.environ, "CREDITFLOW_SHARD_OUT": str(shard_files[number]),
                      "CREDITFLOW_ALLURE_RESULTS": str(allure_results),
                      "CREDITFLOW_UNDER_LOAD": "1" if under_load else "0"},
