@@ -151,17 +151,17 @@ def main() -> int:
             codes.append(last.returncode)
         written = [path for path in shard_files if path.exists()]
         results, samples, money, run_id = merged(written)
+    redactor = Redactor(config.secrets())
     consoles = (ROOT / config.results_path).parent / "shards"
     shutil.rmtree(consoles, ignore_errors=True)
     consoles.mkdir(parents=True)
     for number, (output, code) in enumerate(zip(outputs, codes, strict=True)):
-        (consoles / f"shard-{number}.txt").write_text(Redactor(config.secrets()).text(output))
+        (consoles / f"shard-{number}.txt").write_text(redactor.text(output))
         failing = output[output.find("Failing scenarios:"):] if "Failing scenarios:" in output else ""
         errors = [line for line in output.splitlines() if line.startswith("HOOK-ERROR")]
         if code != 0:
             print("\n".join([*errors, failing.split("\n\n")[0], f"(shard {number}: {consoles}/shard-{number}.txt)"]))
     if written:
-        redactor = Redactor(config.secrets())
         environment.finish(config, results, samples, money, redactor, run_id, time.monotonic() - started,
                            allure_results)
     print("\n".join(summary_lines(summed(outputs), time.monotonic() - started)))
