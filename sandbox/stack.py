@@ -33,7 +33,8 @@ CACHE_DIR = Path(os.environ.get("CREDITFLOW_CACHE", Path.home() / ".cache" / "cr
 KEYCLOAK_VERSION = "26.7.3"
 KEYCLOAK_HOME = CACHE_DIR / f"keycloak-{KEYCLOAK_VERSION}"  # the download, shared by checkouts, read only once built
 KEYCLOAK_BUILD_OPTIONS = ("--db=postgres", "--health-enabled=true")
-KEYCLOAK_BUILD_MARK = KEYCLOAK_HOME / ".creditflow-build"
+BUILT_WITH = " ".join(KEYCLOAK_BUILD_OPTIONS)
+KEYCLOAK_BUILD_MARK = KEYCLOAK_HOME / ".creditflow-build"  # holds the options the distribution was built with
 LITELLM_BIN = CACHE_DIR / "litellm-venv" / "bin" / "litellm"
 REALM_FILE = ROOT / "sandbox" / "realm" / "uchub-realm.json"
 LITELLM_CONFIG = ROOT / "sandbox" / "litellm_config.yaml"
@@ -358,12 +359,12 @@ def prepare_keycloak() -> bool:
                            capture_output=True, text=True)
     if built.returncode != 0:
         raise StartError(f"Keycloak: its build for PostgreSQL failed: {last_error_line(built.stdout + built.stderr)}")
-    KEYCLOAK_BUILD_MARK.write_text(" ".join(KEYCLOAK_BUILD_OPTIONS))
+    KEYCLOAK_BUILD_MARK.write_text(BUILT_WITH)
     return True
 
 
 def keycloak_built() -> bool:
-    return KEYCLOAK_BUILD_MARK.exists() and KEYCLOAK_BUILD_MARK.read_text() == " ".join(KEYCLOAK_BUILD_OPTIONS)
+    return KEYCLOAK_BUILD_MARK.exists() and KEYCLOAK_BUILD_MARK.read_text() == BUILT_WITH
 
 
 def keycloak_home() -> Path:
@@ -470,7 +471,6 @@ def start_unless_running() -> Stack:
         return running
     if running is not None:
         down()
-    STATE_DIR.mkdir(parents=True, exist_ok=True)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     stack = Stack()
     began = time.monotonic()

@@ -28,13 +28,17 @@ BYOK_KEY = "sk-or-v1-" + os.urandom(20).hex()
 RENDERED_BREAKAGE = "byok_charged"  # the broken reference whose HTML report is rendered in Chromium
 
 
-def behave(*args: str, env: dict[str, str] | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
-    """The suite against the reference, unless `env` names another Ops-Center (a checkout set for the live
-    product test does not leak into these runs)."""
+def suite(*command: str, env: dict[str, str] | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
+    """A run of the suite (`command` after the interpreter) against the reference, unless `env` names another
+    Ops-Center (a checkout set for the live product test does not leak into these runs)."""
     inherited = {key: value for key, value in os.environ.items() if key != "OPS_CENTER_SOURCE"}
     env = {**inherited, "TEST_OPENROUTER_KEY": BYOK_KEY, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "behave", "--no-color", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout, env=env)
+    return subprocess.run([sys.executable, *command], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+def behave(*args: str, env: dict[str, str] | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
+    return suite("-m", "behave", "--no-color", *args, env=env, timeout=timeout)
 
 
 def isolated_reports(tmp: Path) -> dict[str, str]:
@@ -68,11 +72,8 @@ def full_run(stack, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("full-run")
     secrets_file = tmp / "secrets.txt"
     started = time.monotonic()
-    inherited = {key: value for key, value in os.environ.items() if key != "OPS_CENTER_SOURCE"}
-    run = subprocess.run([sys.executable, "scripts/acceptance.py", "--reverse", "-f", "progress"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=900,
-                         env={**inherited, "TEST_OPENROUTER_KEY": BYOK_KEY,
-                              "CREDITFLOW_SECRETS_FILE": str(secrets_file), **isolated_reports(tmp)})
+    run = suite("scripts/acceptance.py", "--reverse", "-f", "progress",
+                env={"CREDITFLOW_SECRETS_FILE": str(secrets_file), **isolated_reports(tmp)})
     duration = time.monotonic() - started
     html = allure_html(tmp / "allure-results", tmp / "allure-report")
     secrets = set(secrets_file.read_text().splitlines()) | set(stack.secrets.values()) | {BYOK_KEY}

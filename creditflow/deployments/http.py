@@ -36,6 +36,8 @@ def question(scope: str) -> str:
     """The question a call asks; the scenario's scope rides at its end, which every gateway passes to the
     provider unchanged (the provider double applies that scenario's settings to the call, and logs it as its)."""
     return f"{QUESTION} [{scope}]" if scope else QUESTION
+
+
 MALFORMED_CHAT_BODIES = {
     "an unknown model": {"model": "gpt-99-imaginary", "messages": [{"role": "user", "content": "hi"}]},
     "no messages": {"model": "gpt-3.5-turbo", "messages": []},
