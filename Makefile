@@ -32,7 +32,7 @@ report:  ## the single-file Allure HTML report from the last run
 	npx --no-install allure generate reports/allure-results --config allurerc.mjs
 	@echo "open reports/allure-report/index.html"
 
-# FUZZ_ARGS, SOAK_ARGS, LOAD_ARGS and MUTATE_ARGS are passed as written ($(value ...)): a regular expression's $ reaches the shell,
+# FUZZ_ARGS, SOAK_ARGS, LOAD_ARGS, MUTATE_ARGS and CONFORMANCE_ARGS are passed as written ($(value ...)): a regular expression's $ reaches the shell,
 # not make.
 RUNS ?= 20
 soak: setup  ## the whole suite RUNS times on one stack: per-scenario pass counts, flaky scenarios, Allure history
@@ -48,9 +48,9 @@ bench: setup  ## p50/p95 latency figures of the embedded stack
 lint:
 	$(PYTHON) -m ruff check .
 
-conformance: setup  ## the whole suite, and docs/conformance/<deployment>-<version>.md (OPS_CENTER_SOURCE=PATH: the real product)
-	CREDITFLOW_CONFORMANCE=docs/conformance $(BEHAVE) -f progress || true
-	@ls -t docs/conformance/*.md | head -1
+EXPECT ?= compare
+conformance: setup  ## the whole suite, docs/conformance/<deployment>-<version>.md, and a gate on unexpected results (OPS_CENTER_SOURCE=PATH: the real product; EXPECT=update records the expectations)
+	$(PYTHON) scripts/conformance.py $(if $(filter update,$(EXPECT)),--update) $(value CONFORMANCE_ARGS)
 
 LOAD_WORKERS ?= 0
 LOAD_PROFILE ?= step

@@ -20,10 +20,14 @@ from behave.model_core import Status
 
 from creditflow.allure_formatter import results_dir
 from creditflow.config import ROOT, ConfigError, resolve
+from creditflow.deployments import deployment_class
+from creditflow.deployments.base import NotApplicable
+from creditflow.findings import cause_of, definition_of, pattern_of
 from creditflow.leftovers import remove_leftovers
 from creditflow.metrics import Metrics
 from creditflow.reports import FLOWS, ScenarioResult, conformance_report, flow_of, write_reports
 from creditflow.services import Services
+from creditflow.verdicts import InvariantBroken, Outcome, Verdict, claim_of, decide
 from creditflow.world import World
 
 CONTRACT = "docs/contract.md"
@@ -149,16 +153,23 @@ def allure_results_dir(config) -> Path:
 
 def before_scenario(context, scenario):
     # Each thing the scenario makes is undone by behave's cleanup of the scenario, pass or fail, newest first.
+    context.outcome = None
     world = World(context.services,
                   add_cleanup=lambda description, undo: context.add_cleanup(run, world.undo(description, undo)))
     context.world = world
     # Registered first, so it runs after every other cleanup of the scenario.
     context.add_cleanup(report_cleanup_failures, world, context.services.redactor)
-    context.services.evidence.clear()
+    context.services.evidence.begin_scenario()
     context.scenario_started = time.monotonic()
     context.unanswered_before = context.services.deployment.unanswered
     context.scenario_steps = list(scenario.all_steps)
     tags = set(scenario.effective_tags)
+    context.claim = claim_of(tags)
+    lacking = [context.services.deployment.lacks[tag.removeprefix("needs.")] for tag in sorted(tags)
+               if tag.removeprefix("needs.") in context.services.deployment.lacks and tag.startswith("needs.")]
+    if lacking:
+        context.outcome = Outcome("given", NotApplicable("; ".join(lacking)), context.claim, False)
+        scenario.skip(reason=f"not applicable: {'; '.join(lacking)}")
     flow_tag = next((tag for tag in EPICS if tag in tags), None)
     if flow_tag:
         epic, section = EPICS[flow_tag]
@@ -176,19 +187,12 @@ def rule_of(scenario) -> Rule | None:
     return rule
 
 
-ENVIRONMENT_LIMITS = ("ConnectError", "ConnectTimeout", "Connection refused", "TargetLacksPart", "this target has none")
-
-
-def verdict_of(scenario) -> str:
-    """Passed; a product defect (a business fact failed); an environment limit; or a defect of the suite."""
-    for step in scenario.all_steps:
-        if step.status.name in ("failed", "error"):
-            error = getattr(step, "exception", None)
-            text = f"{type(error).__name__}: {error}" if error else str(step.error_message)
-            if any(mark in text for mark in ENVIRONMENT_LIMITS):
-                return "environment limit"
-            return "product defect" if isinstance(error, AssertionError) or error is None else "suite defect"
-    return "passed" if scenario.status.name == "passed" else "suite defect"
+def outcome_of(context, step) -> Outcome:
+    """The first failed step, typed: its kind, what it raised, its claim (the step's own or its Rule's), and
+    whether the product had failed by then."""
+    claim = getattr(definition_of(step), "claim", None) or context.claim
+    error = getattr(step, "exception", None)
+    return Outcome(step.step_type, error, claim, context.services.evidence.first_failure is not None)
 
 
 def after_step(context, step):
@@ -201,9 +205,11 @@ def after_step(context, step):
     if last_step:
         problems = run(world.books.invariant_violations())
         if problems and step.status.name == "passed":
-            message = "ledger invariant broken after the scenario: " + "; ".join(problems)
-            step.status, step.exception, step.error_message = Status.failed, AssertionError(message), message
+            message = "after the scenario, the books show: " + "; ".join(problems)
+            step.status, step.exception, step.error_message = Status.failed, InvariantBroken(message), message
             console(f"    {message}")
+    if step.status.name in ("failed", "error") and context.outcome is None:
+        context.outcome = outcome_of(context, step)
     if evidence.exchanges:
         allure.attach(evidence.http_log(), "HTTP exchanges", AttachmentType.TEXT)
     if evidence.ledger_rows:
@@ -227,11 +233,18 @@ def after_scenario(context, scenario):
                                               "the sandbox restarted it")
     status = scenario.status.name
     facts = tuple(step.name for step in scenario.all_steps if step.step_type == "then" and step.status.name == "passed")
-    redactor, rule = context.services.redactor, rule_of(scenario)
+    redactor, rule, outcome = context.services.redactor, rule_of(scenario), context.outcome
+    verdict = decide(outcome) if status != "passed" else Verdict.PASSED
+    if verdict is Verdict.PASSED and status != "passed":
+        verdict = Verdict.SUITE_DEFECT  # failed, yet no step says why
+    message = redactor.text(failure_message(scenario, outcome))
+    cause, evidence = None, ""
+    if verdict is not Verdict.PASSED:
+        cause, evidence = finding_of(context, scenario, verdict, message)
     context.results.append(ScenarioResult(
-        flow_of(scenario.effective_tags), scenario.feature.name, scenario.name, status,
-        redactor.text(failure_message(scenario)), facts, cleanup_failures=context.world.cleanup_failures,
-        rule=rule.name if rule else "", verdict=verdict_of(scenario),
+        flow_of(scenario.effective_tags), scenario.feature.name, scenario.name, status, message, facts,
+        cleanup_failures=context.world.cleanup_failures, rule=rule.name if rule else "", verdict=verdict.value,
+        claim=outcome.claim.cites() if outcome and outcome.claim else "", cause=cause, evidence=evidence,
     ))
     elapsed = time.monotonic() - context.scenario_started
     console(f"[{len(context.results)}] {status.upper():7} {scenario.name} ({elapsed:.1f} s)")
@@ -242,12 +255,31 @@ def report_cleanup_failures(world, redactor) -> None:
         console(f"    cleanup: {redactor.text(failure)}")
 
 
-def failure_message(scenario) -> str:
+def failure_message(scenario, outcome: Outcome | None) -> str:
+    if outcome is not None and isinstance(outcome.error, NotApplicable):
+        return f"not applicable here: {outcome.error}"
+    if outcome is not None and isinstance(outcome.error, InvariantBroken):
+        return str(outcome.error)[0].upper() + str(outcome.error)[1:]
     for step in scenario.all_steps:
         if step.status.name in ("failed", "error"):
             error = str(getattr(step, "exception", "") or step.error_message or "").strip()
             return f"{step.keyword} {step.name}: {error.splitlines()[-1] if error else step.status.name}"
     return ""
+
+
+def finding_of(context, scenario, verdict: Verdict, message: str) -> tuple[dict, str]:
+    """The failure's normalised cause, and one exchange with the product as its evidence."""
+    evidence = context.services.evidence
+    failed = next((step for step in scenario.all_steps if step.status.name in ("failed", "error")), None)
+    failure = evidence.one_line(evidence.first_failure) if evidence.first_failure else None
+    names = [*context.world.cast, *context.world.orgs]
+    pattern = pattern_of(failed) if failed is not None else "after the scenario"
+    if context.outcome is not None and isinstance(context.outcome.error, InvariantBroken):
+        pattern = "after the scenario, the books hold"
+    fact = message.split(": ", 1)[-1]
+    cause = cause_of(verdict, pattern, fact, failure, names)
+    cited = evidence.first_failure or evidence.last_refusal or evidence.last_exchange
+    return vars(cause), evidence.one_line(cited) if cited else ""
 
 
 def after_all(context):
@@ -307,20 +339,37 @@ def deployment_version(config) -> str:
 
 
 def write_conformance(results: list[ScenarioResult], config, header: dict[str, str], money, redactor) -> str:
+    """`<deployment>-<version>.md` for readers, and beside it `.json`, the verdicts `scripts/conformance.py`
+    compares with the deployment's expectations."""
     version = deployment_version(config)
     path = ROOT / config.conformance_dir / f"{config.deployment}-{version}.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     details = {"Deployment": config.deployment, "Version": version, **header,
                "Date": time.strftime("%Y-%m-%d", time.gmtime())}
+    how_run = [f"- {line}" for line in deployment_class(config.deployment).workarounds]
     if config.ops_center_source and config.target == "embedded":
+        from sandbox import product
         from sandbox import stack as sandbox
 
         running = sandbox.Stack.load()
         details["Product boot (s)"] = str(running.timings.get("ops_center_oss", "?")) if running else "?"
+        how_run = [f"- {line}" for line in product.how_it_runs()] + how_run
     if money is not None:
         details["Money over the run"] = "; ".join([money.summary(), *money.problems[:12]])
-    path.write_text(redactor.text(conformance_report(results, f"{config.deployment} {version}", details)))
+    reproduce = REPRODUCE_PRODUCT if config.ops_center_source else REPRODUCE.replace("{deployment}",
+                                                                                     config.deployment)
+    path.write_text(redactor.text(conformance_report(results, f"{config.deployment} {version}", details, reproduce,
+                                                     how_run)))
+    verdicts = [{"feature": r.feature, "rule": r.rule, "scenario": r.name, "verdict": r.verdict, "claim": r.claim,
+                 "message": r.message, "cause": r.cause, "evidence": r.evidence} for r in results]
+    path.with_suffix(".json").write_text(redactor.text(json.dumps(
+        {"deployment": config.deployment, "version": version, "run": details, "scenarios": verdicts}, indent=1)))
     return str(path)
+
+
+# How a reader runs one scenario of the report alone (its name is a regular expression for behave's -n).
+REPRODUCE = 'python3 -m behave -D deployment={deployment} -n "{name}"'
+REPRODUCE_PRODUCT = 'python3 -m behave -D ops_center_source=$OPS_CENTER_SOURCE -n "{name}"'
 
 
 def write_allure_environment(results: Path, config, run_id: str) -> None:

@@ -171,6 +171,8 @@ class Books:
         return await self.w.deployment.cache.calls_this_period(self.w.actor(name).user_id)
 
     async def invariant_violations(self) -> list[str]:
+        """The ledger's invariants for everyone in the scenario, and the provider's log against the charges;
+        accounts are named by their personas."""
         problems = []
         for actor in self.w.cast.values():
             found, rows = await self._ledger.user_violations(actor.user_id)
@@ -180,7 +182,34 @@ class Books:
             found, rows = await self._ledger.org_violations(org.org_id)
             problems += found
             self.w.services.evidence.ledger_rows.extend(rows)
-        return problems
+        problems += await self._served_against_paid()
+        return [self._named(problem) for problem in problems]
+
+    async def _served_against_paid(self) -> list[str]:
+        """Every call the provider served on the platform's key in this scenario was paid for, once."""
+        try:
+            provider = self.w.services.provider_double("checking that every served call was paid for")
+        except TargetLacksPart:
+            return []  # a remote target has no provider log to read; the ledger's own invariants still hold
+        own_key = self.byok_fingerprint() if self.w.services.config.byok_key else None
+        served = sum(call.served and not (own_key and call.carried(own_key))
+                     for call in await provider.calls_since(self.w.scope, 0))
+        charges = [charge for actor in self.w.cast.values() for charge in await self._ledger.charges(actor.user_id)]
+        charges += [charge for org in self.w.orgs.values() for charge in await self._ledger.org_charges(org.org_id)]
+        paid = sum(charge.credits > 0 for charge in charges)
+        self.w.services.money.calls(served, paid)
+        if paid > served:
+            return [f"{number(paid)} calls were charged, but the LLM provider served only {number(served)} of this "
+                    "scenario's calls"]
+        unpaid = served_unpaid("this scenario's", served, paid)
+        return [unpaid] if unpaid else []
+
+    def _named(self, text: str) -> str:
+        for actor in self.w.cast.values():
+            text = text.replace(actor.user_id, actor.name)
+        for org in self.w.orgs.values():
+            text = text.replace(org.org_id, org.name)
+        return text
 
     # -- billing ------------------------------------------------------------------------------
     async def billing_plans(self, customer: str) -> tuple[bool, list[str]]:

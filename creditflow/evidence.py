@@ -21,23 +21,53 @@ class Exchange:
 MAX_EXCHANGES = 60  # a 700-call scenario keeps its first exchanges and counts the rest
 
 
+NO_ANSWER = 0  # the status of a request the server took and never answered
+
+
+def went_wrong(exchange: Exchange) -> bool:
+    """The server failed: it answered 5xx, dropped the connection or never answered."""
+    return exchange.status >= 500 or exchange.status == NO_ANSWER
+
+
 @dataclass
 class Evidence:
+    """Each step's exchanges (attached to the step, then cleared), and, over the whole scenario, the first
+    exchange in which the server failed and the last one it refused: what a verdict and a finding cite."""
+
     redactor: Redactor
     exchanges: list[Exchange] = field(default_factory=list)
     ledger_rows: list[dict] = field(default_factory=list)
     omitted: int = 0
+    first_failure: Exchange | None = None
+    last_refusal: Exchange | None = None
+    last_exchange: Exchange | None = None
 
     def clear(self) -> None:
         self.exchanges.clear()
         self.ledger_rows.clear()
         self.omitted = 0
 
+    def begin_scenario(self) -> None:
+        self.clear()
+        self.first_failure = self.last_refusal = self.last_exchange = None
+
     def record(self, exchange: Exchange) -> None:
+        if went_wrong(exchange) and self.first_failure is None:
+            self.first_failure = exchange
+        if not 200 <= exchange.status < 300:
+            self.last_refusal = exchange
+        self.last_exchange = exchange
         if len(self.exchanges) < MAX_EXCHANGES:
             self.exchanges.append(exchange)
         else:
             self.omitted += 1
+
+    def one_line(self, exchange: Exchange, limit: int = 400) -> str:
+        """An exchange as a finding cites it, redacted: the request, then the answer."""
+        sent = "" if exchange.request is None else " " + self._dump(exchange.request)
+        answered = "no answer" if exchange.status == NO_ANSWER else str(exchange.status)
+        text = f"{exchange.method} {exchange.path}{sent} -> {answered} {self._dump(exchange.response)}"
+        return self.redactor.text(text if len(text) <= limit else text[:limit] + " ...(cut)")
 
     def http_log(self) -> str:
         lines = []

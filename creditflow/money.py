@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from creditflow.deployments.base import LedgerReader, Statement
-from creditflow.wording import counted
+from creditflow.wording import counted, number, was_or_were
 
 USER, ORGANIZATION = "user", "organization"
 
@@ -27,6 +27,8 @@ class Conservation:
     credited: Decimal
     left: Decimal
     charged: Decimal
+    served: int = 0  # calls the LLM provider served on the platform's key
+    paid: int = 0  # of those, the ones the ledger charged someone for
 
     @property
     def holds(self) -> bool:
@@ -34,9 +36,12 @@ class Conservation:
 
     def summary(self) -> str:
         verdict = "holds" if self.holds else "BROKEN"
-        return (f"Money conservation {verdict} over {counted(self.accounts, 'account')}: {self.credited} credits put "
-                f"in = {self.left} left + {self.charged} charged" + ("" if self.holds else
-                                                                    f" ({self.left + self.charged} in all)"))
+        books = f"{self.credited} credits put in = {self.left} left + {self.charged} charged"
+        if self.left + self.charged != self.credited:
+            books = f"{self.credited} credits put in, {self.left} left + {self.charged} charged"
+        calls = f"the LLM provider served {counted(self.served, 'call')} on the platform's key"
+        calls += ", each paid for" if self.served == self.paid else f", {number(self.paid)} paid for"
+        return f"Money conservation {verdict} over {counted(self.accounts, 'account')}: {books}; {calls}"
 
 
 @dataclass
@@ -44,6 +49,13 @@ class MoneyTrail:
     """What the run put into each account it touched."""
 
     holders: dict[tuple[str, str], Holder] = field(default_factory=dict)
+    served: int = 0  # calls the provider served on the platform's key, over the scenarios checked
+    paid: int = 0
+
+    def calls(self, served: int, paid: int) -> None:
+        """One scenario's calls: what the provider served on the platform's key, and what was charged."""
+        self.served += served
+        self.paid += paid
 
     def touch(self, kind: str, key: str, label: str) -> Holder:
         return self.holders.setdefault((kind, key), Holder(kind, key, label))
@@ -73,7 +85,14 @@ class MoneyTrail:
         if credited != left + charged:
             problems.append(f"over all {counted(len(self.holders), 'account')}: {credited} credits were put in, but "
                             f"{left} are left and {charged} were charged")
-        return Conservation(problems, len(self.holders), credited, left, charged)
+        if self.served > self.paid:
+            problems.append(f"the LLM provider served {counted(self.served, 'call')} on the platform's key, but only "
+                            f"{number(self.paid)} {was_or_were(self.paid)} paid for: {number(self.served - self.paid)} "
+                            f"{was_or_were(self.served - self.paid)} served unpaid")
+        elif self.paid > self.served:
+            problems.append(f"{counted(self.paid, 'call')} {was_or_were(self.paid)} charged, but the LLM provider "
+                            f"served only {number(self.served)}")
+        return Conservation(problems, len(self.holders), credited, left, charged, self.served, self.paid)
 
     @staticmethod
     async def _statement(ledger: LedgerReader, holder: Holder) -> Statement | None:

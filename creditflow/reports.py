@@ -1,12 +1,16 @@
 """The guide's three report files: the text report, the performance metrics and the error log."""
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from creditflow.findings import group
 from creditflow.money import Conservation
 from creditflow.redaction import Redactor
+from creditflow.verdicts import MARKS, Verdict
+from creditflow.wording import number
 
 # Flow tags, in the order of the guide's summary.
 FLOWS = {
@@ -37,7 +41,10 @@ class ScenarioResult:
     # What the scenario's cleanup could not undo; filled in after the verdict, as the cleanups run.
     cleanup_failures: list[str] = field(default_factory=list)
     rule: str = ""
-    verdict: str = "passed"  # passed, product defect, environment limit or suite defect
+    verdict: str = "passed"  # a Verdict's value (creditflow/verdicts.py)
+    claim: str = ""  # where the claim of the failed step comes from: the guide's or contract's section, an invariant
+    cause: dict | None = None  # of a failure: its normalised cause (findings.Cause's fields), for grouping
+    evidence: str = ""  # of a failure: one exchange with the product, redacted
 
 
 def text_report(results: list[ScenarioResult], header: dict[str, str], money: Conservation | None = None) -> str:
@@ -112,28 +119,67 @@ def write_reports(results: list[ScenarioResult], metrics: dict, header: dict[str
     return written
 
 
-VERDICT_MARKS = {"passed": "✓", "product defect": "✗", "environment limit": "○", "suite defect": "!"}
-
-
-def conformance_report(results: list[ScenarioResult], title: str, header: dict[str, str]) -> str:
-    """Every Rule and scenario of a run with its verdict and fact, for one deployment at one version."""
-    counts = {verdict: sum(r.verdict == verdict for r in results) for verdict in VERDICT_MARKS}
-    summary = (f"{counts['passed']} of {len(results)} scenarios pass; {counts['product defect']} fail as product "
-               f"defects; {counts['environment limit']} end at an environment limit; "
-               f"{counts['suite defect']} suite defects")
-    lines = [f"# Conformance: {title}", "", f"**{summary}**", ""]
+def conformance_report(results: list[ScenarioResult], title: str, header: dict[str, str], reproduce: str,
+                       how_run: list[str] = ()) -> str:
+    """A deployment at one version: its distinct findings first, how the product was run, then every Rule and
+    scenario with its verdict. A failed scenario's title is its claim, never stated as a fact."""
+    counts = {verdict: sum(r.verdict == verdict for r in results) for verdict in Verdict}
+    summary = "; ".join(f"{number(count)} {verdict}" for verdict, count in counts.items() if count)
+    lines = [f"# Conformance: {title}", "", f"**{number(len(results))} scenarios: {summary}**", ""]
     lines += [f"- {key}: {value}" for key, value in header.items()]
-    lines += ["", "Verdicts: ✓ passed, ✗ product defect (the business fact that failed), ○ environment limit "
-              "(what the run lacked), ! suite defect.", ""]
+    lines += ["", "Verdicts: " + ", ".join(f"{MARKS[verdict]} {verdict}" for verdict in Verdict) + ".",
+              "A claim comes from the testing guide, from creditflow's contract (docs/contract.md, rules the guide "
+              "does not make), or from an invariant of money or tenancy. *Could not arrange*: a Given step the product "
+              "refused or cannot express, so the rule in the title was not tested.", ""]
+    lines += findings_table(group(results), reproduce)
+    if how_run:
+        lines += ["## How the product was run", "", *how_run, ""]
+    lines += ["## Every Rule and scenario", ""]
     for feature in dict.fromkeys(r.feature for r in results):
-        lines += [f"## {feature}", ""]
+        lines += [f"### {feature}", ""]
         mine = [r for r in results if r.feature == feature]
         for rule in dict.fromkeys(r.rule for r in mine):
-            lines += [f"### {rule or '(no rule)'}", ""]
+            lines += [f"#### {rule or '(no rule)'}", ""]
             for result in (r for r in mine if r.rule == rule):
-                lines.append(f"- {VERDICT_MARKS[result.verdict]} **{result.name}**: {result.verdict}")
+                lines.append(f"- {MARKS[Verdict(result.verdict)]} " + (
+                    f"**{result.name}**" if result.verdict == Verdict.PASSED
+                    else f"{result.verdict}: the claim \"{result.name}\""))
                 if result.message:
                     lines.append(f"  - {result.message}")
                 lines += [f"  - after it: {note}" for note in result.cleanup_failures]
             lines.append("")
     return "\n".join(lines)
+
+
+def findings_table(findings, reproduce: str) -> list[str]:
+    if not findings:
+        return ["## Findings", "", "None: every scenario passed.", ""]
+    lines = ["## Findings", "", "One row per distinct cause, the product's failures first.", "",
+             "| # | Class | Broken claim | What the product did | Scenarios |", "|---|---|---|---|---|"]
+    for finding in findings:
+        claim = cell(finding.cause.claim) + (f" ({cell(finding.claim_cited)})" if finding.claim_cited else "")
+        lines.append(f"| F{finding.number} | {finding.finding_class} | {claim} | {cell(finding.cause.answer)} | "
+                     f"{len(finding.scenarios)} |")
+    lines.append("")
+    for finding in findings:
+        lines += [f"### F{finding.number}: {finding.finding_class}", ""]
+        lines += [f"- Scenarios ({len(finding.scenarios)}): " + "; ".join(finding.scenarios)]
+        if finding.example:
+            lines.append(f"- As reported: {finding.example}")
+        if finding.evidence:
+            lines.append(f"- Evidence: `{code(finding.evidence)}`")
+        lines += [f"- Reproduce alone: `{reproduce.replace('{name}', name_pattern(finding.scenarios[0]))}`", ""]
+    return lines
+
+
+def name_pattern(name: str) -> str:
+    """behave's -n takes a regular expression: the scenario's exact name, quoted for the shell's double quotes."""
+    return "^" + re.escape(name).replace('"', '\\"').replace("$", "\\$") + "$"
+
+
+def code(text: str) -> str:
+    return text.replace("`", "'")
+
+
+def cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

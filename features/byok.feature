@@ -7,6 +7,7 @@ Feature: BYOK users call with their own OpenRouter key and pay no credits
     Given Bea is an individual on the Professional plan with 1,000 credits
     And Bea has stored her own OpenRouter key
 
+  @invariant.secrecy
   Rule: A stored key is kept secret
 
     @smoke
@@ -16,6 +17,7 @@ Feature: BYOK users call with their own OpenRouter key and pay no credits
       And Bea's key is not stored in readable form
       And Bea's stored key opens only with Ops-Center's cipher key
 
+  @guide.flow-3
   Rule: A BYOK call is routed with the user's own key and costs no credits
 
     @smoke @critical
@@ -26,6 +28,7 @@ Feature: BYOK users call with their own OpenRouter key and pay no credits
       And Bea's credits are untouched
       And the ledger shows no charge to Bea
 
+  @guide.flow-3
   Rule: BYOK calls still count against the API-call quota
 
     @critical
@@ -34,6 +37,7 @@ Feature: BYOK users call with their own OpenRouter key and pay no credits
       Then the call counted one more of Bea's 10,000 API calls
       And billing received the usage of Bea's call
 
+  @contract.endpoints @needs.byok-opt-out
   Rule: A user may opt out of BYOK for a call
 
     Scenario: Bea pays with her credits when she opts out of her own key

@@ -4,6 +4,7 @@ Feature: Edge cases fail clearly and never lose or invent money
   quota, a user outside any organization, a member without an allocation, simultaneous calls, and
   a provider that fails. Money is stated in calls' worth, so the rules hold at any prices.
 
+  @guide.insufficient-credits
   Rule: A call the payer cannot afford is refused with 402 and an upgrade prompt
 
     @critical
@@ -26,6 +27,7 @@ Feature: Edge cases fail clearly and never lose or invent money
       And the refusal offers an upgrade
       And Ivy's credits are untouched
 
+  @contract.streaming
   Rule: A stream the payer cannot afford is refused with 402 before any of it is sent
 
     @critical @streaming
@@ -37,6 +39,7 @@ Feature: Edge cases fail clearly and never lose or invent money
       And no part of the answer reached Ivy
       And Ivy's credits are untouched
 
+  @guide.quota-exceeded
   Rule: The API-call quota is enforced with 429 and the time it resets
 
     @slow @critical
@@ -51,6 +54,7 @@ Feature: Edge cases fail clearly and never lose or invent money
       And the ledger shows exactly 700 charges to Tess, each the price of one such call
       And Tess has credits for exactly 300 such calls left
 
+  @guide.flow-4
   Rule: Without an organization, a user pays from their own credits
 
     Scenario: Nora, a member of no organization, pays from her own credits
@@ -59,6 +63,7 @@ Feature: Edge cases fail clearly and never lose or invent money
       Then the call is billed to Nora's own credits at the price of that call
       And Nora has credits for exactly 9 such calls left
 
+  @guide.no-allocation
   Rule: A member without an allocation is refused clearly, never with a server error
 
     @critical
@@ -82,6 +87,7 @@ Feature: Edge cases fail clearly and never lose or invent money
       And the refusal explains that no credits are allocated to Max
       And nothing was charged to Acme
 
+  @invariant.money
   Rule: Simultaneous calls are each charged exactly once, and no balance goes below zero
 
     @concurrency @critical
@@ -113,6 +119,7 @@ Feature: Edge cases fail clearly and never lose or invent money
       And Acme's pool is down by the price of 100 such calls
       And the ledger shows exactly 100 charges to Olivia in Acme, each the price of one such call
 
+  @contract.retries
   Rule: A retried call is never charged twice
 
     @critical
@@ -148,6 +155,7 @@ Feature: Edge cases fail clearly and never lose or invent money
       Then the second call is refused because its request id named another call
       And Ivy was charged only for her first call
 
+  @contract.retries
   Rule: A request id names one caller's request, so another caller may choose the same id
 
     @critical
@@ -161,6 +169,7 @@ Feature: Edge cases fail clearly and never lose or invent money
       And Ivy has credits for exactly 9 such calls left
       And Nora has credits for exactly 9 such calls left
 
+  @contract.streaming
   Rule: A caller who stops reading a stream is charged once, for the whole answer the provider wrote
 
     @critical @streaming
@@ -171,6 +180,7 @@ Feature: Edge cases fail clearly and never lose or invent money
       Then Ivy left before the answer was complete
       And Ivy is charged once, for the whole answer the provider wrote
 
+  @contract.six-steps
   Rule: A call the provider fails costs nothing and is not counted
 
     Scenario: Ivy is not charged when the LLM provider fails her call

@@ -7,6 +7,7 @@ Feature: An individual pays for LLM calls from their own credits
   Background:
     Given Ivy is an individual on the Professional plan with 1,000 credits
 
+  @guide.flow-1
   Rule: Signing up on a plan gives its API-call quota and a subscription in billing
 
     @smoke
@@ -14,6 +15,7 @@ Feature: An individual pays for LLM calls from their own credits
       Then Ivy has used 0 of her 10,000 API calls on the professional plan
       And billing has Ivy subscribed to the professional plan
 
+  @guide.flow-1
   Rule: Every call is counted against the plan's API-call quota
 
     @smoke @critical
@@ -21,6 +23,7 @@ Feature: An individual pays for LLM calls from their own credits
       When Ivy asks gpt-3.5-turbo a question of 100 tokens
       Then the call counted one more of Ivy's 10,000 API calls
 
+  @guide.flow-1
   Rule: The cost of a call leaves the caller's own balance
 
     @smoke @critical
@@ -31,6 +34,7 @@ Feature: An individual pays for LLM calls from their own credits
       And the ledger shows exactly 1 charge to Ivy, each the price of one such call
       And billing received the usage of Ivy's call
 
+  @guide.credit-costs
   Rule: A call costs the model's price times the tokens the provider reported
 
     @critical
@@ -52,6 +56,7 @@ Feature: An individual pays for LLM calls from their own credits
         | claude-3-sonnet | 1,000  | 150     | 850  |
         | gpt-3.5-turbo   | 1,112  | 101     | 899  |
 
+  @contract.six-steps
   Rule: A call is charged for the tokens it used, and the rest of its reservation comes back
 
     @critical
@@ -62,6 +67,7 @@ Feature: An individual pays for LLM calls from their own credits
       And Ivy's credits are down by the price of that call
       And the ledger shows exactly 1 charge to Ivy, each the price of one such call
 
+  @invariant.money
   Rule: Credits reach an account by its identity, never by an e-mail a removed account shared
 
     @critical
@@ -70,12 +76,14 @@ Feature: An individual pays for LLM calls from their own credits
       When the platform admin grants Ivy 100 credits
       Then Ivy has 100 credits left
 
+    @needs.grant-by-email
     Scenario: A grant by Ivy's e-mail is refused, since it names her removed account too
       Given Ivy's account was deleted and created again with the same e-mail
       When the platform admin tries to grant 100 credits to Ivy's e-mail
       Then the platform admin is refused because the e-mail names more than one account
       And Ivy has 0 credits left
 
+  @contract.units-and-prices
   Rule: A model may be named with its provider's prefix, at the same price
 
     Scenario Outline: Ivy's call to <prefixed> costs what a <model> call costs
@@ -89,6 +97,7 @@ Feature: An individual pays for LLM calls from their own credits
         | openai/gpt-4-turbo        | gpt-4-turbo     |
         | anthropic/claude-3-sonnet | claude-3-sonnet |
 
+  @contract.streaming
   Rule: A streamed call is charged once, for the usage reported at its end
 
     @critical @streaming
@@ -107,6 +116,7 @@ Feature: An individual pays for LLM calls from their own credits
       And Ivy's credits are down by the price of that call
       And the ledger shows exactly 1 charge to Ivy, each the price of one such call
 
+  @contract.streaming
   Rule: A streamed answer reaches the caller while the provider is still writing it
 
     @streaming
@@ -116,6 +126,7 @@ Feature: An individual pays for LLM calls from their own credits
       Then Ivy is charged once, for the whole answer the provider wrote
       And the first words reached Ivy before the provider had written half of the answer
 
+  @contract.streaming
   Rule: A stream whose provider reports no usage is charged once, by a count of what was streamed
 
     @streaming

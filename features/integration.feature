@@ -6,12 +6,14 @@ Feature: Integration checklist: every part of the stack does its part
   Background:
     Given Ivy is an individual on the Professional plan with 1,000 credits
 
+  @guide.checklist
   Rule: Ops-Center reports on every part it depends on
 
     @smoke
     Scenario: Ops-Center finds Keycloak, PostgreSQL, Redis, LiteLLM and Lago healthy
       Then Ops-Center reports every part healthy
 
+  @guide.checklist
   Rule: Keycloak authenticates users and carries their plan
 
     @smoke
@@ -19,6 +21,7 @@ Feature: Integration checklist: every part of the stack does its part
       Then Ivy's sign-in is signed by the realm and names the professional plan
       And a stranger without a valid sign-in is turned away
 
+  @guide.checklist
   Rule: The ledger in PostgreSQL and the cache in Redis agree
 
     @critical
@@ -29,12 +32,14 @@ Feature: Integration checklist: every part of the stack does its part
       And the cached balance of Ivy agrees with the ledger
       And the cached API-call count of Ivy agrees with her usage
 
+  @guide.checklist
   Rule: LiteLLM routes platform calls with the platform's key
 
     Scenario: Ivy's call reaches the provider through LiteLLM with the platform's key
       When Ivy asks claude-3-sonnet a question of 100 tokens
       Then the provider received the call with the platform's key, not Ivy's
 
+  @guide.checklist
   Rule: Lago has every customer on the right plan and receives the usage
 
     Scenario: Ivy is a Lago customer on the Professional plan and her usage reaches Lago
@@ -42,6 +47,7 @@ Feature: Integration checklist: every part of the stack does its part
       Then billing has Ivy subscribed to the professional plan
       And billing received the usage of Ivy's call
 
+  @guide.checklist
   Rule: Errors are graceful: bad requests get a clear refusal, never a server error
 
     Scenario Outline: Ivy's request with <problem> is refused as invalid and costs nothing

@@ -6,6 +6,7 @@ Feature: One tenant never reaches into another's books
   no credits, and an expired or foreign sign-in is refused. After every attempt the ledger is read:
   nothing moved.
 
+  @invariant.isolation
   Rule: An admin of one organization cannot act in another
 
     Scenario Outline: Oscar, the admin of Globex, cannot <act> Acme
@@ -26,6 +27,7 @@ Feature: One tenant never reaches into another's books
         | add himself as a member of       |
         | delete                           |
 
+  @invariant.isolation
   Rule: A member of one organization cannot act in another
 
     Scenario Outline: Olivia, a member of Acme, cannot <act> Globex
@@ -44,6 +46,7 @@ Feature: One tenant never reaches into another's books
         | allocate credits to herself in   |
         | delete                           |
 
+  @invariant.isolation
   Rule: A member manages no credits, not even her own
 
     Scenario Outline: Olivia, a member of Acme, cannot <act> Acme
@@ -61,6 +64,7 @@ Feature: One tenant never reaches into another's books
         | read the usage report of         |
         | delete                           |
 
+  @invariant.isolation
   Rule: A user's balance and key are hers alone
 
     Scenario: Nora names Ivy's account and still sees only her own balance
@@ -76,6 +80,7 @@ Feature: One tenant never reaches into another's books
       When Nora asks for key settings, naming Bea's account
       Then Nora learns nothing of Bea's key
 
+  @invariant.sign-in
   Rule: Only a current sign-in of Ops-Center's realm is accepted
 
     Scenario Outline: Ivy's call with <sign-in> is turned away and costs nothing

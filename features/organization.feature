@@ -9,6 +9,7 @@ Feature: Organization members pay from the organization's pool and their own all
     And Acme has bought 10,000 credits
     And Olivia is a member of Acme with 2,500 allocated credits
 
+  @guide.flow-2
   Rule: Creating an organization subscribes it to the Platform plan
 
     @smoke
@@ -16,6 +17,7 @@ Feature: Organization members pay from the organization's pool and their own all
       Then billing has Acme subscribed to the platform plan
       And Acme's pool holds 10,000 credits of which 2,500 are allocated
 
+  @guide.flow-2
   Rule: A member's call is paid from the pool and from that member's allocation
 
     @smoke @critical
@@ -27,6 +29,7 @@ Feature: Organization members pay from the organization's pool and their own all
       And Olivia's own credits are untouched
       And the ledger shows exactly 1 charge to Olivia in Acme, each the price of one such call
 
+  @contract.six-steps
   Rule: A member pays for the tokens used, and the rest of the reservation returns to the allocation
 
     @critical
@@ -37,6 +40,7 @@ Feature: Organization members pay from the organization's pool and their own all
       And Olivia's allocation in Acme is down from 2,500 by the price of that call
       And Acme's pool is down by the price of that call
 
+  @contract.streaming
   Rule: A member's streamed call is charged once, to the allocation and the pool
 
     @critical @streaming
@@ -48,6 +52,7 @@ Feature: Organization members pay from the organization's pool and their own all
       And Acme's pool is down by the price of that call
       And the ledger shows exactly 1 charge to Olivia in Acme, each the price of one such call
 
+  @guide.flow-2
   Rule: Usage is attributed to the member who made it
 
     @critical
@@ -56,6 +61,7 @@ Feature: Organization members pay from the organization's pool and their own all
       Then Acme's usage report attributes the price of that call and 1 API call to Olivia
       And billing received the usage of Olivia's call on Acme's subscription
 
+  @invariant.money
   Rule: Allocations never exceed the pool
 
     Scenario: Alice cannot allocate more credits than Acme's pool holds
@@ -74,6 +80,7 @@ Feature: Organization members pay from the organization's pool and their own all
       Then Alice is refused because the allocation would exceed the pool
       And Acme's pool holds 10,000 credits of which 2,500 are allocated
 
+  @contract.endpoints
   Rule: An allocation can be changed, but never below what the member has already used
 
     Scenario: Alice raises Olivia's allocation after a call, and Olivia keeps all she has not used
@@ -92,12 +99,14 @@ Feature: Organization members pay from the organization's pool and their own all
       Then Alice is refused because Olivia has already used more than that
       And Olivia's allocation in Acme is down from 2,500 by the price of that call
 
+  @contract.endpoints
   Rule: A member sees their own allocation, even when none is made
 
     Scenario: Max, a member of Acme without an allocation, sees that none of Acme's credits are his
       Given Max is a member of Acme
       Then Max's allocation in Acme shows no credits allocated, used or left
 
+  @contract.endpoints
   Rule: Only the organization's admin manages its credits
 
     Scenario: Olivia, a member, cannot see the organization's books

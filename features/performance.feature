@@ -8,6 +8,7 @@ Feature: The credit flow stays within the guide's latency budgets
     Given Ivy is an individual on the Professional plan with 10,000 credits
     And Alice has created the organization Acme on the Platform plan
 
+  @guide.response-times
   Rule: Each operation's 95th percentile stays under its budget
 
     Scenario Outline: <actor>'s <operation> stays under <budget> ms at the 95th percentile

@@ -111,9 +111,13 @@ async def create_schema(admin_url: str, admin_password: str, owner_url: str, own
 
 
 def environment(*, database_url: str, database_password: str, redis_url: str, keycloak_url: str,
-                client_secret: str, lago_url: str, lago_key: str, litellm_url: str, byok_key: str,
-                session_secret: str, proxy_url: str, ca_file: Path) -> dict[str, str]:
-    """The product's environment (notes §1.7): its parts on loopback, CSRF off for direct sign-in, billing on."""
+                client_secret: str, keycloak_admin_password: str, lago_url: str, lago_key: str, litellm_url: str,
+                byok_key: str, session_secret: str, proxy_url: str, ca_file: Path) -> dict[str, str]:
+    """The product's environment (notes §1.7): its parts on loopback, CSRF off for direct sign-in, billing on.
+
+    Keycloak as the product's own docker-compose.direct.yml gives it: the realm and `OAUTH_CLIENT_ID` for
+    sign-in, and an administrator of the master realm for its plan lookups (keycloak_integration.py:17-51 asks
+    the master realm with `KEYCLOAK_CLIENT_ID`, `admin-cli` when unset, so that variable is left unset)."""
     host_port = database_url.split("@", 1)[1].split("/", 1)[0]
     host, port = host_port.split(":")
     redis_host_port = redis_url.split("//", 1)[1].split("/", 1)[0]
@@ -124,8 +128,8 @@ def environment(*, database_url: str, database_password: str, redis_url: str, ke
         "REDIS_HOST": redis_host_port.split(":")[0], "REDIS_PORT": redis_host_port.split(":")[1],
         "REDIS_URL": redis_url,
         "KEYCLOAK_URL": keycloak_url, "KEYCLOAK_EXTERNAL_URL": keycloak_url, "KEYCLOAK_REALM": "uchub",
-        "KEYCLOAK_CLIENT_ID": "ops-center", "OAUTH_CLIENT_ID": "ops-center",
-        "OPS_CENTER_OAUTH_CLIENT_SECRET": client_secret,
+        "OAUTH_CLIENT_ID": "ops-center", "OPS_CENTER_OAUTH_CLIENT_SECRET": client_secret,
+        "KEYCLOAK_ADMIN_USER": "admin", "KEYCLOAK_ADMIN_PASSWORD": keycloak_admin_password,
         "CSRF_ENABLED": "false", "TIER_ENFORCEMENT_ENABLED": "true", "BILLING_ENABLED": "true",
         "BYOK_ENCRYPTION_KEY": byok_key, "ENCRYPTION_KEY": byok_key,
         "SESSION_SECRET_KEY": session_secret, "JWT_SECRET_KEY": session_secret,
@@ -154,6 +158,28 @@ async def point_at_provider(owner_url: str, owner_password: str, provider_url: s
         await owner.execute(PROVIDER_ROW, platform_key, f"{provider_url.rstrip('/')}/v1")
     finally:
         await owner.close()
+
+
+def how_it_runs() -> list[str]:
+    """What the sandbox gives the product beyond its checkout, for the conformance report's reader."""
+    return [
+        "The backend runs from the checkout (`uvicorn server:app`) in its own virtualenv: the requirements of tag "
+        f"{REQUIREMENTS_TAG} (the checkout has none), without {' and '.join(OPTIONAL_PACKAGES)}, with "
+        f"{' and '.join(UNLISTED_PACKAGES)}, which its code imports.",
+        f"Its database `{DATABASE}` in the sandbox's PostgreSQL, made by the product's own SQL files, in this order: "
+        + ", ".join(f"`{name}`" for name in SCHEMA_FILES) + ". The product creates the rest itself at start-up.",
+        "Two tables its code uses and no SQL file of the checkout creates, made from the columns the code reads: "
+        "`users` (kept empty) and `user_provider_keys`.",
+        "One provider row: `llm_providers` of type `openrouter` pointing at the LLM provider double, with the "
+        "platform's key (a row of another type is treated as local and free).",
+        "LiteLLM is not in the path of a call: the product sends a platform call to its provider row's "
+        "`api_base_url` (litellm_api.py:1111-1146) and uses `LITELLM_PROXY_URL` only for health and model lists.",
+        "BYOK calls go to a hard-coded https://openrouter.ai: the product alone reaches it, through an HTTPS proxy "
+        "on loopback that answers as the provider double does (its CA is given in `SSL_CERT_FILE`).",
+        "Environment as docker-compose.direct.yml gives it: realm `uchub`, `OAUTH_CLIENT_ID=ops-center`, a "
+        "master-realm administrator for plan lookups; `CSRF_ENABLED=false` (sign-in by API), "
+        "`TIER_ENFORCEMENT_ENABLED=true`, `BILLING_ENABLED=true`, Lago pointed at the Lago double.",
+    ]
 
 
 def version(source: Path) -> str:

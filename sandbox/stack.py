@@ -548,7 +548,8 @@ def spawn_product(stack: Stack, python: Path, port: int | None = None) -> None:
     env = product.environment(
         database_url=stack.urls["postgres_oss"], database_password=stack.secrets["unicorn_password"],
         redis_url=stack.urls["redis"], keycloak_url=stack.urls["keycloak"],
-        client_secret=stack.secrets["ops_center_client_secret"], lago_url=stack.urls["lago"],
+        client_secret=stack.secrets["ops_center_client_secret"],
+        keycloak_admin_password=stack.secrets["keycloak_admin_password"], lago_url=stack.urls["lago"],
         lago_key=stack.secrets["lago_api_key"], litellm_url=stack.urls["litellm"],
         byok_key=stack.secrets["oss_byok_key"], session_secret=stack.secrets["oss_session_secret"],
         proxy_url=stack.urls["egress"], ca_file=STATE_DIR / "egress-ca" / "ca.pem")

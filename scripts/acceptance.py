@@ -102,7 +102,8 @@ def merged(shard_files: list[Path]) -> tuple[list[ScenarioResult], dict[str, lis
     if checks:
         money = Conservation(problems=[p for c in checks for p in c["problems"]],
                              accounts=sum(c["accounts"] for c in checks),
-                             **{key: sum(Decimal(c[key]) for c in checks) for key in ("credited", "left", "charged")})
+                             **{key: sum(Decimal(c[key]) for c in checks) for key in ("credited", "left", "charged")},
+                             served=sum(c["served"] for c in checks), paid=sum(c["paid"] for c in checks))
     return results, samples, money, "+".join(runs)
 
 

@@ -16,14 +16,14 @@ async def try_allocate_under_use(context, admin, org, name):
     world = context.world
     assert world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
     call, plan = world.actor(name).succeeded_call(), world.actor(name).account.plan
-    await world.people.allocate(org, name, world.just_under(call.model, call.tokens, plan))
+    await world.people.allocate(org, name, world.allocatable_just_under(call.model, call.tokens, plan))
 
 
 @when("{admin} tries to allocate {org}'s credits to {name}, exactly what that call cost")
 async def try_allocate_use(context, admin, org, name):
     world = context.world
     assert world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
-    await world.people.allocate(org, name, world.price_of(name))
+    await world.people.allocate(org, name, world.allocatable(world.price_of(name), "what that call cost"))
 
 
 @when("{admin} tries to buy {amount} credits for {org}")

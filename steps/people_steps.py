@@ -3,6 +3,7 @@
 from behave import given, when
 
 from creditflow.people import MEMBER_PLAN
+from creditflow.wording import number
 
 
 @given("{name} is an individual on the {plan:Plan} plan with {credits:Credits} credits")
@@ -56,12 +57,13 @@ async def member_with_allocation(context, name, org, credits):
 @given("{name} is a member of {org} with credits allocated for exactly {count:Count} {model} calls "
        "of {tokens:Count} tokens")
 async def member_with_calls_worth(context, name, org, count, model, tokens):
-    await allocated(context, name, org, context.world.worth(count, model, tokens, MEMBER_PLAN))
+    worth, what = context.world.worth(count, model, tokens, MEMBER_PLAN), f"{number(count)} {model} calls"
+    await allocated(context, name, org, context.world.allocatable(worth, f"{what} of {number(tokens)} tokens"))
 
 
 @given("{name} is a member of {org} with credits allocated for just under one {model} call of {tokens:Count} tokens")
 async def member_just_short(context, name, org, model, tokens):
-    await allocated(context, name, org, context.world.just_under(model, tokens, MEMBER_PLAN))
+    await allocated(context, name, org, context.world.allocatable_just_under(model, tokens, MEMBER_PLAN))
 
 
 async def allocated(context, name, org, credits):

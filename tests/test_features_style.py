@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from behave.parser import parse_file
 
+from creditflow.verdicts import Claim, Source
+
 FEATURES = sorted((Path(__file__).resolve().parent.parent / "features").glob("*.feature"))
 FLOW_TAGS = {"individual", "organization", "byok", "edge", "isolation", "integration", "performance"}
 PLUMBING = {
@@ -47,3 +49,19 @@ def test_the_guides_edge_cases_are_all_automated():
     for case in ("402 payment required", "429 too many requests", "x-ratelimit-reset", "member of no organization",
                  "without allocated credits", "simultaneous"):
         assert case in text, f"no scenario covers: {case}"
+
+
+@pytest.mark.parametrize("path", FEATURES, ids=lambda p: p.name)
+def test_every_rule_cites_where_its_claim_comes_from(path):
+    for rule in parse_file(str(path)).iter_rules():
+        cited = [tag for tag in rule.tags if tag.partition(".")[0] in {source.value for source in Source}]
+        assert len(cited) == 1, f"{path.name}: Rule '{rule.name}' cites {len(cited)} claims: {cited}"
+        Claim.parse(cited[0])  # a section the guide, the contract or the invariants have
+
+
+@pytest.mark.parametrize("path", FEATURES, ids=lambda p: p.name)
+def test_an_outlines_title_names_the_values_of_each_example(path):
+    """behave.ini names an outline's scenarios by their titles alone: each must differ."""
+    for rule in parse_file(str(path)).iter_rules():
+        for outline in (s for s in rule.scenarios if s.type == "scenario_outline"):
+            assert re.search(r"<[^>]+>", outline.name), f"{path.name}: the outline '{outline.name}' names no value"

@@ -99,6 +99,7 @@ class Session:
     signed_in_at: float
     elapsed_ms: float = 0.0  # how long the sign-in took
     owner: str = "a stranger"  # the actor's name, for the evidence
+    presented_as: str = ""  # where a deployment takes a sign-in in more than one form: the form of this one
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,11 @@ class PriceList(ABC):
 
     smallest_amount: Decimal  # the finest amount of credits the deployment moves
 
+    @property
+    def allocation_unit(self) -> Decimal:
+        """The finest amount an organization can allocate to a member."""
+        return self.smallest_amount
+
     @abstractmethod
     def price(self, model: str, tokens: int, plan: str | None = None) -> Decimal:
         """What `tokens` tokens of `model` cost a caller on `plan` (where prices depend on the plan)."""
@@ -318,11 +324,22 @@ class TargetLacksPart(Exception):
     """The target has no such part: an environment limit, not a product defect."""
 
 
+class NotApplicable(Exception):
+    """The deployment declares that its product has no such feature (`Deployment.lacks`): the scenario does
+    not run, and its verdict says why."""
+
+
 class Deployment(ABC):
     """One Ops-Center API, in business terms."""
 
     name: str
     openapi_path: str | None = None  # where the deployment publishes its OpenAPI document, if it does
+    # Features the product does not have, each with the reason and where in the product it is seen; a
+    # scenario tagged `@needs.<feature>` is then not applicable (as test262 lets an engine declare what it lacks).
+    lacks: dict[str, str] = {}
+    # What the adapter does for the product that a client of the guide would not have to (a row it writes, a
+    # header it sends): listed in the conformance report, so that a reader judges each verdict with it in view.
+    workarounds: tuple[str, ...] = ()
     prices: PriceList
     ledger: LedgerReader
     identity: Identity

@@ -10,9 +10,7 @@ from typing import Any
 import httpx
 
 from creditflow.deployments.base import CallRequest, CallResult, Refusal, RefusalKind
-from creditflow.evidence import Evidence, Exchange
-
-NO_ANSWER = 0  # the status of a request the server took and never answered
+from creditflow.evidence import NO_ANSWER, Evidence, Exchange
 
 # What every OpenAI-compatible chat API is sent: the question of each call, and the malformed requests
 # the Gherkin names.
@@ -114,10 +112,7 @@ class HttpClient:
             self._evidence.record(Exchange(actor, method, path, NO_ANSWER, elapsed, json, what))
             return answer
         elapsed = (time.perf_counter() - started) * 1000
-        try:
-            body = response.json() if response.content else None
-        except ValueError:
-            body = response.text
+        body = body_of(response)
         answer = Answer(response.status_code, body, lowered(response.headers), elapsed)
         shown_path = path if not params else f"{path}?{httpx.QueryParams(params)}"
         self._evidence.record(Exchange(actor, method, shown_path, answer.status, elapsed,
@@ -133,7 +128,7 @@ class HttpClient:
             async with self._http.stream("POST", path, json=json, headers=headers) as response:
                 if not response.headers.get("content-type", "").startswith("text/event-stream"):
                     await response.aread()
-                    body = response.json() if response.content else None
+                    body = body_of(response)
                     answer = Answer(response.status_code, body, lowered(response.headers),
                                     (time.perf_counter() - started) * 1000)
                     self._evidence.record(Exchange(actor, "POST", path, answer.status, answer.elapsed_ms, json, body))
@@ -162,6 +157,14 @@ class HttpClient:
                  + (f"; the last: {events[-1]}" if events else ""))
         self._evidence.record(Exchange(actor, "POST", path, status, elapsed, json, shown))
         return Answer(status, None, headers_seen, elapsed, tuple(events), left)
+
+
+def body_of(response: httpx.Response) -> Any:
+    """The answer's JSON, or its text where it is not JSON (a plain "Internal Server Error", say)."""
+    try:
+        return response.json() if response.content else None
+    except ValueError:
+        return response.text
 
 
 def lowered(headers: httpx.Headers) -> dict[str, str]:

@@ -37,9 +37,11 @@ from creditflow.deployments.base import (
     CallResult,
     Charge,
     Deployment,
+    ForeignSignIn,
     LedgerReader,
     MemberUsage,
     MoneyIn,
+    NotApplicable,
     OrgRef,
     Payer,
     Pool,
@@ -77,6 +79,7 @@ MARKUP = {"free": Decimal(0), "trial": Decimal(0), "starter": Decimal("0.4"), "p
 # The guide's plans as the product's wallet tiers (user_credits.tier allows free, trial, starter,
 # professional, enterprise; "platform" is an organization plan, its members hold professional wallets).
 WALLET_TIERS = {"trial": "trial", "professional": "professional", "platform": "professional"}
+BEARER = "bearer"  # Session.presented_as of a Keycloak token
 ANSWER_WITHIN_S = 30  # the guide expects an LLM call in 0.5 to 2 s; a request unanswered this long has hung
 # A compressed chat answer arrives empty, and a 500 drops its connection: no compression, no reuse.
 CLIENT_OPTIONS = {"headers": {"Accept-Encoding": "identity"}, "keepalive": False, "timeout_s": ANSWER_WITHIN_S}
@@ -84,6 +87,8 @@ CLIENT_OPTIONS = {"headers": {"Accept-Encoding": "identity"}, "keepalive": False
 
 class OssPrices(PriceList):
     smallest_amount = Decimal("0.000001")
+    # An allocation is a whole number (org_billing_api.py:119-124, BIGINT columns in create_org_billing.sql).
+    allocation_unit = Decimal(1)
 
     def price(self, model: str, tokens: int, plan: str | None = None) -> Decimal:
         markup = MARKUP[WALLET_TIERS.get(plan or "professional", "professional")]
@@ -163,7 +168,13 @@ class OssApi:
 
     @staticmethod
     def _cookie(session: Session | None) -> dict[str, str]:
-        return {"Cookie": f"session_token={session.secret}"} if session is not None and session.secret else {}
+        """The session cookie; a token from an identity provider is presented as a bearer, as a client of the
+        guide would present it."""
+        if session is None or not session.secret:
+            return {}
+        if session.presented_as == BEARER:
+            return {"Authorization": f"Bearer {session.secret}"}
+        return {"Cookie": f"session_token={session.secret}"}
 
     async def send(self, session: Session | None, method: str, path: str, **kwargs) -> Answer:
         headers = self._cookie(session) | kwargs.pop("headers", {})
@@ -173,6 +184,13 @@ class OssApi:
     async def direct_login(self, username: str, password: str) -> Answer:
         return await self.http.send(username.split("-")[0].title(), "POST", "/auth/direct-login",
                                     json={"username": username, "password": password})
+
+    async def logout(self, session: Session) -> Answer:
+        return await self.send(session, "POST", "/api/v1/auth/logout")
+
+    async def grant(self, session: Session, user_id: str, amount: Any) -> Answer:
+        return await self.send(session, "POST", "/api/v1/credits/allocate",
+                               json={"user_id": user_id, "amount": amount, "source": "manual"})
 
     async def status(self) -> Answer:
         return await self.send(None, "GET", "/api/v1/system/status")
@@ -400,6 +418,28 @@ class OssBilling(BillingReader):
 class OpsCenterOssDeployment(Deployment):
     name = "ops-center-oss"
     openapi_path = "/openapi.json"
+    lacks = {
+        "grant-by-email": "a platform administrator grants credits to a user id only (POST /api/v1/credits/allocate "
+                          "takes user_id, backend/credit_api.py:127-131); nothing in the product grants credits to an "
+                          "e-mail",
+        "byok-opt-out": "BYOK is switched per account and provider (POST /api/v1/llm/byok/keys/{provider}/toggle, "
+                        "backend/litellm_api.py:3151); a chat request carries no BYOK choice (ChatCompletionRequest, "
+                        "backend/litellm_api.py:359-370)",
+    }
+    workarounds = (
+        "Every user the suite enrolls gets a `user_credits` row on the tier of their plan, written by the adapter. "
+        "The product writes none itself: its sign-in's attempt fails (backend/server.py:686-696, "
+        "credit_system.py:170-205), and a user without one is on the free tier, exempt from charges "
+        "(litellm_credit_system.py:729-740).",
+        "The credits a scenario starts with are written as a `purchase` transaction added to the wallet: the product's "
+        "admin grant (POST /api/v1/credits/allocate) reads a `balance` column `user_credits` lacks "
+        "(credit_system.py:264-267) and answers 500; the scenarios of the grant itself call it.",
+        "Requests ask for an unencoded answer (Accept-Encoding: identity): a chat answer compressed by the product's "
+        "GZip middleware arrives empty (credit_deduction_middleware.py:427-445).",
+        "Each request opens a new connection: after an unhandled error the product drops the connection it used.",
+        "The session cookie is read from the raw Set-Cookie header (its Domain attribute names the host with a "
+        "leading dot, which cookie jars refuse).",
+    )
     session_max_age_s = 3600  # the product keeps a session for 2 hours
 
     def __init__(self, api: OssApi, identity: Identity, arrangements: Arrangements, ledger: OssLedger,
@@ -476,8 +516,20 @@ class OpsCenterOssDeployment(Deployment):
         return reply(answer, Balance(credits(answer.field("balance")), used, limit, answer.field("tier")))
 
     async def grant_by_email(self, operator: Session, email: str, amount: Decimal) -> Reply[None]:
-        raise ProductRefused("Ops-Center-OSS has no API through which a platform administrator grants credits "
-                             "to a user named by e-mail")
+        raise NotApplicable(self.lacks["grant-by-email"])
+
+    async def foreign_session(self, account: Account, kind: ForeignSignIn) -> Session:
+        """Expired: a session the product itself ended (its logout); another realm: a token Keycloak signed for its
+        master realm, presented as a bearer."""
+        if kind is ForeignSignIn.EXPIRED:
+            session = await self.sign_in(account, account.username.split("-")[0].title())
+            answer = await self.api.logout(session)
+            if not answer.ok:
+                raise ProductRefused(f"Ops-Center did not end the session: {refusal(answer).describe()}",
+                                     refusal(answer))
+            return session
+        return Session(await self.identity.other_realm_token(), time.monotonic(), presented_as=BEARER,
+                       owner=account.username.split("-")[0].title())
 
     def tool_headers(self, session: Session) -> dict[str, str]:
         return OssApi._cookie(session)
@@ -493,8 +545,7 @@ class OpsCenterOssDeployment(Deployment):
             return None
 
     async def grant(self, operator: Session, account: Account, amount: Decimal) -> Reply[None]:
-        raise ProductRefused("Ops-Center-OSS has no working API through which a platform administrator grants "
-                             "credits to a user (its admin top-up writes a column its table lacks)")
+        return reply(await self.api.grant(operator, account.user_id, plain(amount)))
 
     async def arrange_credits(self, operator: Session, account: Account, amount: Decimal) -> Reply[None]:
         await self.arrangements.give_credits(account.user_id, amount)
@@ -534,10 +585,7 @@ class OpsCenterOssDeployment(Deployment):
 
     async def pool(self, session: Session, org: OrgRef) -> Reply[Pool]:
         answer = await self.api.pool(session, org.org_id)
-        if answer.status == 404 and detail_of(answer) == "Credit pool not found":
-            # The product creates an organization's pool at its first purchase: until then it holds nothing.
-            return Reply(value=Pool(Decimal(0), Decimal(0), Decimal(0)), elapsed_ms=answer.elapsed_ms)
-        if not answer.ok:
+        if not answer.ok:  # before its first purchase an organization has no pool: 404 "Credit pool not found"
             return reply(answer)
         total, used = credits(answer.field("total_credits")), credits(answer.field("used_credits"))
         return reply(answer, Pool(remaining=total - used, allocated=credits(answer.field("allocated_credits")),
@@ -549,7 +597,9 @@ class OpsCenterOssDeployment(Deployment):
             return reply(answer)
         mine = next((row for row in answer.field("organizations", []) if str(row.get("org_id")) == org.org_id), None)
         if mine is None:
-            return Reply(value=Allocation(Decimal(0), Decimal(0), Decimal(0)), elapsed_ms=answer.elapsed_ms)
+            listed = Refusal(RefusalKind.NOT_FOUND, answer.status, "the member's billing lists no allocation in "
+                                                                   "this organization")
+            return Reply(refusal=listed, elapsed_ms=answer.elapsed_ms)
         return reply(answer, allocation(mine))
 
     async def attribution(self, admin: Session, org: OrgRef) -> Reply[list[MemberUsage]]:

@@ -13,6 +13,7 @@ class ProviderCall:
     route: str  # "openai" (the platform's provider) or "openrouter"
     model: str | None
     key_sha256: str | None  # the fingerprint of the key the call carried
+    served: bool = True  # answered with a completion (not made to fail or stall)
 
     def carried(self, fingerprint: str) -> bool:
         return self.key_sha256 == fingerprint
@@ -28,7 +29,8 @@ class ProviderDouble:
     async def calls_since(self, scope: str, since: float) -> list[ProviderCall]:
         answer = await self._http.get("/_double/requests", params={"since": since, "scope": scope})
         answer.raise_for_status()
-        return [ProviderCall(entry["route"], entry.get("model"), entry.get("key_sha256")) for entry in answer.json()]
+        return [ProviderCall(entry["route"], entry.get("model"), entry.get("key_sha256"), entry.get("served", True))
+                for entry in answer.json()]
 
     async def fail_calls(self, scope: str, mode: str | None) -> None:
         """mode "error" answers 500, "timeout" stalls, None heals."""

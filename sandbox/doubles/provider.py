@@ -107,6 +107,7 @@ def create_app() -> FastAPI:
             "streamed": bool(body.get("stream")),
             "key_sha256": fingerprint(bearer) if bearer else None,
             "key_hint": f"{bearer[:6]}...{bearer[-4:]}" if len(bearer) > 12 else "(short)",
+            "served": settings.fault is None,
             "at": time.time(),
         })
         if settings.fault == "error":

@@ -1,0 +1,89 @@
+"""Distinct findings: the scenarios that failed for one cause, grouped under it.
+
+A cause is the broken claim and the product's answer, normalised: ids, amounts and the personas' names are
+taken out, so that "Olivia's call answered 500" and "Max's call answered 500" are one finding. Where the
+product failed (5xx, a dropped connection, no answer), that answer is the cause, whatever step met it.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from behave.step_registry import registry
+
+from creditflow.verdicts import Verdict
+
+ID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b(?=[0-9a-f]*\d)[0-9a-f]{12,}\b",
+                re.IGNORECASE)
+AMOUNT = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?!\w)")  # not the digits of a word (v1, a1b2)
+RUN_UNIQUE = re.compile(r"\b([A-Za-z]+)-[0-9a-z]{4,}-\d+\b")  # a persona's or organization's run-unique name
+
+
+def normalised(text: str, names: list[str] = ()) -> str:
+    text = ID.sub("{id}", text)
+    text = RUN_UNIQUE.sub(r"\1", text)
+    for name in sorted(names, key=len, reverse=True):
+        text = re.sub(rf"\b{re.escape(name)}\b", "{name}", text)
+    return AMOUNT.sub("N", text)
+
+
+def pattern_of(step) -> str:
+    """The step's definition, as its pattern reads ("{name}'s call is paid ..."); its text if none matches."""
+    for definition in [*registry.steps.get(step.step_type, []), *registry.steps.get("step", [])]:
+        if definition.match(step.name):
+            return str(getattr(definition, "pattern", step.name))
+    return step.name
+
+
+def definition_of(step):
+    """The function behind the step, where one matches."""
+    match = registry.find_match(step)
+    return match.func if match is not None else None
+
+
+@dataclass(frozen=True)
+class Cause:
+    finding_class: str  # a Verdict's value; a 5xx met while arranging is a finding of class "failed: error"
+    claim: str  # the broken claim: the step's pattern, or the product's failing request
+    answer: str  # what the product answered, or the fact the step found, normalised
+
+
+def cause_of(verdict: Verdict, step_pattern: str, message: str, failure: str | None, names: list[str]) -> Cause:
+    """`failure`: the first exchange in which the product failed during the scenario, as one line."""
+    if failure is not None and verdict in (Verdict.ERROR, Verdict.COULD_NOT_ARRANGE):
+        request, _, answer = failure.partition(" -> ")
+        method_and_path = " ".join(request.split(" ", 2)[:2])
+        return Cause(Verdict.ERROR.value, normalised(method_and_path, names), normalised(answer, names)[:240])
+    return Cause(verdict.value, step_pattern, normalised(message, names)[:240])
+
+
+@dataclass
+class Finding:
+    number: int
+    cause: Cause
+    claim_cited: str
+    scenarios: list[str] = field(default_factory=list)
+    evidence: str = ""
+    example: str = ""  # one scenario's failure, as reported
+
+    @property
+    def finding_class(self) -> str:
+        return self.cause.finding_class
+
+
+def group(results) -> list[Finding]:
+    """One finding per cause, the most widespread first; each cites its first scenario's evidence."""
+    by_cause: dict[Cause, Finding] = {}
+    for result in results:
+        if not result.cause:
+            continue
+        cause = Cause(**result.cause)
+        finding = by_cause.setdefault(cause, Finding(0, cause, result.claim, evidence=result.evidence,
+                                                     example=result.message))
+        finding.scenarios.append(result.name)
+    ordered = sorted(by_cause.values(), key=lambda f: (CLASS_ORDER.index(f.finding_class), -len(f.scenarios)))
+    for number, finding in enumerate(ordered, 1):
+        finding.number = number
+    return ordered
+
+
+CLASS_ORDER = [verdict.value for verdict in Verdict]

@@ -1,0 +1,177 @@
+"""What a scenario's result means, decided from typed outcomes: the kind of step that failed, the type of what
+it raised, where its claim comes from, and what the product answered on the way. Never from a message's text.
+
+A claim comes from the testing guide, from creditflow's own contract (a rule it adds beyond the guide), or
+from an invariant no reader would dispute (money is neither created nor lost; a tenant reaches only its own
+books). A Rule names its claim with a tag (`@guide.flow-2`, `@contract.retries`, `@invariant.money`); a step
+whose claim differs from its Rule's names its own (`claims`). The classes follow the Web Platform Tests'
+statuses: a failed claim is told apart from a precondition that could not be met, and from a part the run
+lacked.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+import httpx
+
+from creditflow.deployments.base import NotApplicable, TargetLacksPart
+
+CONTRACT_DOC = "docs/contract.md"
+GUIDE_DOC = "the testing guide"
+
+
+class Source(StrEnum):
+    GUIDE = "guide"
+    CONTRACT = "contract"
+    INVARIANT = "invariant"
+
+
+# The guide's sections a Rule may cite, by the tag's suffix.
+GUIDE_SECTIONS = {
+    "flow-1": "Test Flows, Flow 1: Individual User",
+    "flow-2": "Test Flows, Flow 2: Organization User",
+    "flow-3": "Test Flows, Flow 3: BYOK User",
+    "flow-4": "Test Flows, Flow 4: Edge Cases",
+    "insufficient-credits": "Manual Test Cases, 1. Insufficient Org Credits",
+    "quota-exceeded": "Manual Test Cases, 2. API Quota Exceeded",
+    "no-allocation": "Manual Test Cases, 3. No Credit Allocation",
+    "concurrent-requests": "Manual Test Cases, 4. Concurrent Requests",
+    "checklist": "Integration Verification Checklist",
+    "response-times": "Performance Benchmarks, Expected Response Times",
+    "credit-costs": "Performance Benchmarks, Expected Credit Costs",
+}
+# The contract's sections, by their anchors in docs/contract.md.
+CONTRACT_SECTIONS = {
+    "units-and-prices": "Units and prices",
+    "identity": "Identity",
+    "endpoints": "Endpoints",
+    "six-steps": "The six steps of an LLM call",
+    "retries": "Retries",
+    "streaming": "Streaming",
+    "storage": "Storage",
+    "redis": "Redis",
+    "lago": "Lago",
+}
+INVARIANTS = {
+    "money": "money is neither created nor lost, and every served call is paid once",
+    "isolation": "a tenant reaches only its own books and keys",
+    "secrecy": "a stored key is never shown",
+    "sign-in": "only a current sign-in of the platform's realm is accepted",
+}
+SECTIONS = {Source.GUIDE: GUIDE_SECTIONS, Source.CONTRACT: CONTRACT_SECTIONS, Source.INVARIANT: INVARIANTS}
+
+
+class ClaimError(ValueError):
+    """A Rule or step names no claim, or one this module does not know."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    source: Source
+    section: str  # the tag's suffix: a key of GUIDE_SECTIONS, CONTRACT_SECTIONS or INVARIANTS
+
+    @classmethod
+    def parse(cls, tag: str) -> "Claim":
+        source, _, section = tag.partition(".")
+        if source not in {s.value for s in Source} or section not in SECTIONS[Source(source)]:
+            raise ClaimError(f"@{tag} names no known claim; known: " + ", ".join(
+                f"@{s}.{key}" for s in Source for key in SECTIONS[s]))
+        return cls(Source(source), section)
+
+    def cites(self) -> str:
+        """Where a reader checks the claim."""
+        title = SECTIONS[self.source][self.section]
+        if self.source is Source.GUIDE:
+            return f"{GUIDE_DOC}, {title}"
+        if self.source is Source.CONTRACT:
+            return f"{CONTRACT_DOC}#{self.section} ({title})"
+        return f"invariant: {title}"
+
+
+def claim_of(tags) -> Claim | None:
+    """The one claim tag among a Rule's (or scenario's inherited) tags."""
+    found = [Claim.parse(tag) for tag in tags if tag.partition(".")[0] in {s.value for s in Source}]
+    if len(found) > 1 and len(set(found)) > 1:
+        raise ClaimError("more than one claim: " + ", ".join(f"@{c.source}.{c.section}" for c in found))
+    return found[0] if found else None
+
+
+def claims(tag: str) -> Callable:
+    """A step whose claim is not its Rule's: `@claims("invariant.isolation")` above the step definition."""
+    claim = Claim.parse(tag)
+
+    def mark(step_function: Callable) -> Callable:
+        step_function.claim = claim
+        return step_function
+
+    return mark
+
+
+class Verdict(StrEnum):
+    PASSED = "passed"
+    MONEY_OR_SECURITY = "failed: money or security"
+    ERROR = "failed: error"
+    DIFFERS_FROM_GUIDE = "failed: differs from the guide"
+    DIFFERS_FROM_CONTRACT = "failed: differs from creditflow's contract"
+    COULD_NOT_ARRANGE = "could not arrange"
+    NOT_APPLICABLE = "not applicable"
+    ENVIRONMENT_LIMIT = "environment limit"
+    SUITE_DEFECT = "suite defect"
+
+    @property
+    def failed(self) -> bool:
+        return self.value.startswith("failed")
+
+
+MARKS = {Verdict.PASSED: "✓", Verdict.MONEY_OR_SECURITY: "✗$", Verdict.ERROR: "✗5xx",
+         Verdict.DIFFERS_FROM_GUIDE: "✗guide", Verdict.DIFFERS_FROM_CONTRACT: "✗contract",
+         Verdict.COULD_NOT_ARRANGE: "◌", Verdict.NOT_APPLICABLE: "–", Verdict.ENVIRONMENT_LIMIT: "○",
+         Verdict.SUITE_DEFECT: "!"}
+BY_CLAIM = {Source.INVARIANT: Verdict.MONEY_OR_SECURITY, Source.GUIDE: Verdict.DIFFERS_FROM_GUIDE,
+            Source.CONTRACT: Verdict.DIFFERS_FROM_CONTRACT}
+
+
+class InvariantBroken(AssertionError):
+    """The ledger's own invariants or the provider's log showed money out of place after the scenario."""
+
+
+class CannotArrange(AssertionError):
+    """The product cannot hold what a Given step asks for (an amount finer than its unit, say)."""
+
+
+# What the run lacked: a part it could not reach. The product not answering is a verdict of its own.
+ENVIRONMENT_ERRORS = (TargetLacksPart, OSError, httpx.TransportError)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the suite knows of a scenario's first failed step."""
+
+    step_type: str  # given, when or then
+    error: BaseException | None
+    claim: Claim | None
+    product_failed: bool  # the product answered 5xx, dropped the connection or never answered, up to this step
+
+
+def decide(outcome: Outcome | None) -> Verdict:
+    if outcome is None:
+        return Verdict.PASSED
+    error = outcome.error
+    if isinstance(error, NotApplicable):
+        return Verdict.NOT_APPLICABLE
+    if isinstance(error, ENVIRONMENT_ERRORS):
+        return Verdict.ENVIRONMENT_LIMIT
+    if error is not None and not isinstance(error, AssertionError):
+        return Verdict.SUITE_DEFECT
+    if outcome.step_type == "given" or isinstance(error, CannotArrange):
+        return Verdict.COULD_NOT_ARRANGE
+    if isinstance(error, InvariantBroken):
+        return Verdict.MONEY_OR_SECURITY
+    if outcome.claim is not None and outcome.claim.source is Source.INVARIANT:
+        return Verdict.MONEY_OR_SECURITY
+    if outcome.product_failed:
+        return Verdict.ERROR
+    if outcome.claim is None:
+        return Verdict.SUITE_DEFECT  # a claim nobody can cite is not a verdict on the product
+    return BY_CLAIM[outcome.claim.source]

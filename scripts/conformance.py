@@ -1,0 +1,83 @@
+"""`make conformance`: the whole suite against a deployment, its conformance report, and a gate.
+
+    python3 scripts/conformance.py [--update] [behave arguments...]   run, compare with the expectations
+    python3 scripts/conformance.py compare BEFORE.json AFTER.json       what changed between two runs
+
+The run writes docs/conformance/<deployment>-<version>.md and .json; the verdicts are compared with
+docs/conformance/expectations/<deployment>.json. Exit 0: every result was expected. Exit 1: an unexpected
+result (a new failure, a failure of another class, an unexpected pass) or a suite defect, each listed.
+Exit 2: the run or the expectations could not be read. `--update` records the run as the expectations
+(keeping the reasons a reader wrote where a verdict is unchanged) and exits 0.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from creditflow.expectations import ExpectationsError, changes, compare, load, path_for, record  # noqa: E402
+
+CONFORMANCE_DIR = "docs/conformance"
+
+
+def run_suite(behave_args: list[str]) -> Path:
+    """The suite's run, serial (a real product's verdicts are read one scenario at a time); returns the run's
+    conformance verdicts."""
+    started = time.time()
+    env = os.environ | {"CREDITFLOW_CONFORMANCE": CONFORMANCE_DIR}
+    subprocess.run([sys.executable, "-m", "behave", "-f", "progress", *behave_args], cwd=ROOT, env=env)
+    written = [path for path in (ROOT / CONFORMANCE_DIR).glob("*.json") if path.stat().st_mtime >= started]
+    if not written:
+        raise ExpectationsError("the run wrote no conformance verdicts: it stopped before its reports (see above)")
+    return max(written, key=lambda path: path.stat().st_mtime)
+
+
+def gate(verdicts_file: Path, update: bool) -> int:
+    run = json.loads(verdicts_file.read_text())
+    expectations = path_for(run["deployment"], ROOT)
+    print(f"conformance: {verdicts_file.relative_to(ROOT).with_suffix('.md')}")
+    if update:
+        previous = load(expectations) if expectations.exists() else {}
+        expectations.parent.mkdir(parents=True, exist_ok=True)
+        expectations.write_text(json.dumps(record(run["scenarios"], previous, run["deployment"], run["version"]),
+                                           indent=1, ensure_ascii=False) + "\n")
+        print(f"conformance: expectations recorded in {expectations.relative_to(ROOT)}")
+        return 0
+    unexpected = compare(load(expectations), run["scenarios"])
+    for result in unexpected:
+        print(f"  {result.describe()}")
+    print(f"conformance: {len(run['scenarios'])} scenarios, {len(unexpected)} unexpected against "
+          f"{expectations.relative_to(ROOT)}")
+    return 1 if unexpected else 0
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["compare"]:
+        parser = argparse.ArgumentParser(prog="conformance.py compare")
+        parser.add_argument("before", type=Path)
+        parser.add_argument("after", type=Path)
+        args = parser.parse_args(argv[1:])
+        try:
+            before, after = (json.loads(path.read_text())["scenarios"] for path in (args.before, args.after))
+        except (OSError, ValueError, KeyError) as error:
+            print(f"conformance: cannot read the verdicts: {error}", file=sys.stderr)
+            return 2
+        for line in changes(before, after) or ["no verdict changed"]:
+            print(line)
+        return 0
+    update = "--update" in argv
+    try:
+        return gate(run_suite([arg for arg in argv if arg != "--update"]), update)
+    except ExpectationsError as error:
+        print(f"conformance: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

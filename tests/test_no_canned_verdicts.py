@@ -1,0 +1,81 @@
+"""A deployment never answers on the product's behalf: every operation a scenario judges sends a request and
+reports what came back, or raises NotApplicable for a feature the deployment declares its product lacks."""
+
+import asyncio
+import inspect
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from creditflow.deployments.base import (
+    Account,
+    CallRequest,
+    Deployment,
+    NotApplicable,
+    OrgRef,
+    Reply,
+    Session,
+)
+from creditflow.deployments.contract import ContractDeployment
+from creditflow.deployments.http import HttpClient
+from creditflow.deployments.ops_center_oss import OpsCenterOssDeployment
+from creditflow.evidence import Evidence
+from creditflow.redaction import Redactor
+
+ACCOUNT = Account("0c9f6a34-5b7e-4c1a-9d3e-7f6a5b4c3d2e", "ivy-x1-1", "ivy-x1-1@example.test", "pw", "professional")
+ORG = OrgRef("4f1e2d3c-5b7e-4c1a-9d3e-7f6a5b4c3d2e", "Acme")
+SESSION = Session("a-session", 0.0, owner="Ivy")
+# Each operation whose answer a scenario judges, with arguments a scenario would give it.
+OPERATIONS = {
+    "balance": (SESSION,), "grant": (SESSION, ACCOUNT, Decimal(100)),
+    "grant_by_email": (SESSION, ACCOUNT.email, Decimal(100)), "create_org": (SESSION, "Acme", "platform"),
+    "delete_org": (SESSION, ORG), "buy": (SESSION, ORG, Decimal(10_000)), "add_member": (SESSION, ORG, ACCOUNT),
+    "allocate": (SESSION, ORG, ACCOUNT, Decimal(2_500)), "pool": (SESSION, ORG), "allocation": (SESSION, ORG),
+    "attribution": (SESSION, ORG), "store_byok_key": (SESSION, "openrouter", "sk-or-v1-" + "0" * 48),
+    "byok_settings": (SESSION,), "call": (SESSION, CallRequest("gpt-4", 100)),
+    "call_malformed": (SESSION, "no messages"), "health": (),
+}
+# Operations that are not a question to the product: arranging what it has no API for, and cleaning up.
+NOT_JUDGED = {"arrange_credits", "remove_org", "enroll", "remove", "sign_in", "recreate", "close",
+              "plan_in_identity", "stranger_sessions", "foreign_session"}
+
+
+class Recorder:
+    """An HTTP server that answers every request with a server error, counting them."""
+
+    def __init__(self):
+        self.requests = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        return httpx.Response(500, json={"detail": "the product's own answer"})
+
+
+def deployment(kind: type[Deployment], recorder: Recorder) -> Deployment:
+    def client(base_url, **options):
+        return HttpClient(base_url, Evidence(Redactor([])), transport=httpx.MockTransport(recorder), **options)
+
+    return kind.requests_only("http://product.test", client, identity=None)
+
+
+def test_every_judged_operation_of_the_interface_is_listed_here():
+    abstract = {name for name, member in inspect.getmembers(Deployment) if inspect.iscoroutinefunction(member)}
+    assert abstract - set(OPERATIONS) - NOT_JUDGED == set(), "a new operation: list it above"
+
+
+@pytest.mark.parametrize("kind", [ContractDeployment, OpsCenterOssDeployment], ids=lambda k: k.name)
+@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+def test_an_operation_asks_the_product_and_reports_its_answer(kind, operation):
+    recorder = Recorder()
+    target = deployment(kind, recorder)
+    try:
+        answer = asyncio.new_event_loop().run_until_complete(getattr(target, operation)(*OPERATIONS[operation]))
+    except NotApplicable as declared:
+        assert str(declared) in kind.lacks.values(), f"{kind.name}.{operation} is not applicable without declaring why"
+        assert recorder.requests == 0
+        return
+    assert recorder.requests >= 1, f"{kind.name}.{operation} answered without asking the product"
+    refusal = answer.refusal if isinstance(answer, Reply) else answer.refusal
+    assert refusal is not None and refusal.status == 500, (
+        f"{kind.name}.{operation} did not report the product's server error: {answer}")

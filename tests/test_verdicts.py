@@ -1,0 +1,139 @@
+"""Verdicts decided from typed outcomes, findings grouped by cause, expectations as a gate."""
+
+import httpx
+import pytest
+
+from creditflow.deployments.base import NotApplicable, TargetLacksPart
+from creditflow.expectations import ExpectationsError, changes, compare, load, record
+from creditflow.findings import cause_of, group, normalised
+from creditflow.money import MoneyTrail
+from creditflow.reports import ScenarioResult, conformance_report
+from creditflow.verdicts import CannotArrange, Claim, ClaimError, InvariantBroken, Outcome, Verdict, claim_of, decide
+
+GUIDE, CONTRACT, INVARIANT = Claim.parse("guide.flow-2"), Claim.parse("contract.endpoints"), Claim.parse(
+    "invariant.money")
+
+
+@pytest.mark.parametrize(("outcome", "verdict"), [
+    (None, Verdict.PASSED),
+    (Outcome("then", AssertionError("402 expected"), GUIDE, False), Verdict.DIFFERS_FROM_GUIDE),
+    (Outcome("then", AssertionError("404 expected"), CONTRACT, False), Verdict.DIFFERS_FROM_CONTRACT),
+    (Outcome("then", AssertionError("charged twice"), INVARIANT, False), Verdict.MONEY_OR_SECURITY),
+    (Outcome("then", AssertionError("paid by nobody"), GUIDE, True), Verdict.ERROR),
+    (Outcome("then", InvariantBroken("served unpaid"), GUIDE, True), Verdict.MONEY_OR_SECURITY),
+    (Outcome("given", AssertionError("could not allocate"), INVARIANT, True), Verdict.COULD_NOT_ARRANGE),
+    (Outcome("when", CannotArrange("finer than a credit"), GUIDE, False), Verdict.COULD_NOT_ARRANGE),
+    (Outcome("given", NotApplicable("no grant by e-mail"), GUIDE, False), Verdict.NOT_APPLICABLE),
+    (Outcome("then", TargetLacksPart("no provider double"), GUIDE, False), Verdict.ENVIRONMENT_LIMIT),
+    (Outcome("when", httpx.ConnectError("refused"), GUIDE, False), Verdict.ENVIRONMENT_LIMIT),
+    (Outcome("then", ValueError("Expecting value: line 1 column 1"), GUIDE, True), Verdict.SUITE_DEFECT),
+    (Outcome("then", AssertionError("a claim nobody cites"), None, False), Verdict.SUITE_DEFECT),
+])
+def test_a_verdict_follows_from_the_step_the_error_type_the_claim_and_the_products_answer(outcome, verdict):
+    assert decide(outcome) is verdict
+
+
+def test_the_same_message_gets_different_verdicts_when_its_source_differs():
+    """Wording plays no part: only the types and the claim do."""
+    error = AssertionError("Ops-Center answered 500")
+    assert decide(Outcome("then", error, GUIDE, False)) is Verdict.DIFFERS_FROM_GUIDE
+    assert decide(Outcome("given", error, GUIDE, False)) is Verdict.COULD_NOT_ARRANGE
+
+
+def test_a_claim_names_a_known_section_and_one_rule_cites_one_claim():
+    assert GUIDE.cites() == "the testing guide, Test Flows, Flow 2: Organization User"
+    assert CONTRACT.cites() == "docs/contract.md#endpoints (Endpoints)"
+    with pytest.raises(ClaimError, match="names no known claim"):
+        Claim.parse("guide.flow-9")
+    with pytest.raises(ClaimError, match="more than one claim"):
+        claim_of({"guide.flow-1", "contract.retries", "critical"})
+    assert claim_of({"critical", "slow"}) is None
+
+
+def test_causes_are_normalised_so_that_one_defect_met_by_many_actors_is_one_finding():
+    text = "Olivia's allocation in Acme-1a2b3c-7 (id 0c9f6a34-5b7e-4c1a-9d3e-7f6a5b4c3d2e) is 2,491.5"
+    assert normalised(text, ["Olivia", "Acme"]) == "{name}'s allocation in {name} (id {id}) is N"
+    failure = 'POST /api/v1/llm/chat/completions {"model": "gpt-4"} -> 500 {"detail": "Failed to deduct credits"}'
+    one = cause_of(Verdict.ERROR, "{name}'s call is paid", "fact", failure, ["Olivia"])
+    other = cause_of(Verdict.COULD_NOT_ARRANGE, "{name} asks", "other fact", failure, ["Max"])
+    assert one == other and one.finding_class == Verdict.ERROR.value
+    assert one.claim == "POST /api/v1/llm/chat/completions"
+
+
+def result(name: str, verdict: Verdict, cause=None, message: str = "") -> ScenarioResult:
+    return ScenarioResult("Org Flow", "Organizations", name, "passed" if verdict is Verdict.PASSED else "failed",
+                          message, rule="A rule", verdict=verdict.value, claim="the testing guide, Flow 2",
+                          cause=cause, evidence="POST /x -> 500 {}" if cause else "")
+
+
+def test_the_report_opens_with_one_finding_per_cause_and_never_states_a_failed_title_as_fact():
+    broken = {"finding_class": Verdict.ERROR.value, "claim": "POST /chat", "answer": "500 Failed to deduct"}
+    results = [result("Olivia's call is paid from her allocation", Verdict.ERROR, broken, "Then ...: 500"),
+               result("Max's call is paid from his allocation", Verdict.ERROR, broken, "Then ...: 500"),
+               result("Alice creates Acme", Verdict.PASSED)]
+    report = conformance_report(results, "product 1", {}, 'behave -n "{name}"')
+    assert report.index("## Findings") < report.index("## Every Rule and scenario")
+    assert len(group(results)) == 1 and "| F1 | failed: error |" in report
+    assert "**Alice creates Acme**" in report and "**Olivia's call" not in report
+    assert "failed: error: the claim \"Olivia's call is paid from her allocation\"" in report
+    assert "behave -n \"^Olivia's\\ call\\ is\\ paid\\ from\\ her\\ allocation$\"" in report
+    assert "**3 scenarios: 1 passed; 2 failed: error**" in report
+
+
+def test_money_is_not_conserved_while_the_provider_served_calls_nobody_paid_for():
+    trail = MoneyTrail()
+    trail.calls(served=20, paid=10)
+
+    class NoLedger:
+        pass
+
+    conservation = run(trail.check(NoLedger()))
+    assert not conservation.holds
+    assert "10 were served unpaid" in conservation.problems[0]
+    assert "BROKEN" in conservation.summary() and "10 paid for" in conservation.summary()
+
+
+def run(coroutine):
+    import asyncio
+
+    return asyncio.new_event_loop().run_until_complete(coroutine)
+
+
+RUN = [{"scenario": "A", "verdict": "passed", "message": ""},
+       {"scenario": "B", "verdict": "failed: error", "message": "Then x: 500",
+        "cause": {"claim": "POST /chat", "answer": "500 Failed", "finding_class": "failed: error"}}]
+
+
+def test_expectations_list_new_failures_unexpected_passes_and_suite_defects(tmp_path):
+    recorded = record(RUN, {}, "product", "abc")
+    assert recorded["scenarios"]["B"] == {"verdict": "failed: error", "reason": "POST /chat: 500 Failed"}
+    assert compare(recorded["scenarios"], RUN) == []
+    fixed = [RUN[0], {**RUN[1], "verdict": "passed"}]
+    assert [u.describe() for u in compare(recorded["scenarios"], fixed)] == [
+        "UNEXPECTED PASS: B (expected failed: error: POST /chat: 500 Failed)"]
+    broken = [{**RUN[0], "verdict": "suite defect", "message": "KeyError"}, RUN[1]]
+    assert compare(recorded["scenarios"], broken)[0].got == "suite defect"
+    new = [*RUN, {"scenario": "C", "verdict": "failed: differs from the guide", "message": "no 429"}]
+    assert [u.scenario for u in compare(recorded["scenarios"], new)] == ["C"]
+
+
+def test_a_reason_a_reader_wrote_is_kept_while_the_verdict_holds_and_a_bad_file_says_what_is_wrong(tmp_path):
+    previous = {"B": {"verdict": "failed: error", "reason": "org debits pass a dict to asyncpg"}}
+    assert record(RUN, previous, "product", "abc")["scenarios"]["B"]["reason"].startswith("org debits")
+    path = tmp_path / "product.json"
+    path.write_text('{"scenarios": {"B": {"verdict": "failed: error"}}}')
+    with pytest.raises(ExpectationsError, match="without a reason"):
+        load(path)
+    path.write_text('{"scenarios": {"B": {"verdict": "broken"}}}')
+    with pytest.raises(ExpectationsError, match="which is no verdict"):
+        load(path)
+    with pytest.raises(ExpectationsError, match="does not exist"):
+        load(tmp_path / "missing.json")
+
+
+def test_two_runs_compared_list_what_changed():
+    after = [{**RUN[0], "verdict": "failed: money or security", "message": "charged twice"}, RUN[1],
+             {"scenario": "C", "verdict": "passed"}]
+    assert changes(RUN, after) == ["~ A: passed -> failed: money or security (charged twice)",
+                                   "+ C: passed (a new scenario)"]
+    assert changes(RUN, RUN) == []
