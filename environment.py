@@ -153,7 +153,7 @@ def allure_results_dir(config) -> Path:
 
 def before_scenario(context, scenario):
     # Each thing the scenario makes is undone by behave's cleanup of the scenario, pass or fail, newest first.
-    context.outcome = None
+    context.outcome, context.books_problems = None, []
     world = World(context.services,
                   add_cleanup=lambda description, undo: context.add_cleanup(run, world.undo(description, undo)))
     context.world = world
@@ -187,12 +187,12 @@ def rule_of(scenario) -> Rule | None:
     return rule
 
 
-def outcome_of(context, step) -> Outcome:
-    """The first failed step, typed: its kind, what it raised, its claim (the step's own or its Rule's), and
-    whether the product had failed by then."""
+def outcome_of(context, step, books: list[str]) -> Outcome:
+    """The first failed step, typed: its kind, what it raised, its claim (the step's own or its Rule's), whether
+    the product had failed by then, and whether the books were out of place after the scenario."""
     claim = getattr(definition_of(step), "claim", None) or context.claim
     error = getattr(step, "exception", None)
-    return Outcome(step.step_type, error, claim, context.services.evidence.first_failure is not None)
+    return Outcome(step.step_type, error, claim, context.services.evidence.first_failure is not None, bool(books))
 
 
 def after_step(context, step):
@@ -202,14 +202,15 @@ def after_step(context, step):
     """
     world, evidence = context.world, context.services.evidence
     last_step = step.status.name != "passed" or step is context.scenario_steps[-1]
-    if last_step:
-        problems = run(world.books.invariant_violations())
-        if problems and step.status.name == "passed":
+    problems = run(world.books.invariant_violations()) if last_step else []
+    if problems:
+        context.books_problems = problems
+        console("    after the scenario, the books show: " + "; ".join(problems))
+        if step.status.name == "passed":
             message = "after the scenario, the books show: " + "; ".join(problems)
             step.status, step.exception, step.error_message = Status.failed, InvariantBroken(message), message
-            console(f"    {message}")
     if step.status.name in ("failed", "error") and context.outcome is None:
-        context.outcome = outcome_of(context, step)
+        context.outcome = outcome_of(context, step, problems)
     if evidence.exchanges:
         allure.attach(evidence.http_log(), "HTTP exchanges", AttachmentType.TEXT)
     if evidence.ledger_rows:
@@ -237,7 +238,10 @@ def after_scenario(context, scenario):
     verdict = decide(outcome) if status != "passed" else Verdict.PASSED
     if verdict is Verdict.PASSED and status != "passed":
         verdict = Verdict.SUITE_DEFECT  # failed, yet no step says why
-    message = redactor.text(failure_message(scenario, outcome))
+    message = failure_message(scenario, outcome)
+    if context.books_problems and not (outcome and isinstance(outcome.error, InvariantBroken)):
+        message += "; and after the scenario, the books show: " + "; ".join(context.books_problems)
+    message = redactor.text(message)
     cause, evidence = None, ""
     if verdict is not Verdict.PASSED:
         cause, evidence = finding_of(context, scenario, verdict, message)

@@ -67,7 +67,7 @@ class Books:
     async def pool_reply(self, org_name: str, asker: str | None = None) -> Reply[Pool]:
         actor = self.w.acting(self.w.actor(asker)) if asker else self.w.admin_of(org_name)
         reply = await self.w.deployment.pool(await self.w.session(actor), self.w.org(org_name).ref)
-        self.w.services.metrics.add(ORG_QUERIES, reply.elapsed_ms)
+        self._timed(reply)
         actor.last_reply = reply
         return reply
 
@@ -78,17 +78,22 @@ class Books:
     async def allocation(self, name: str, org_name: str) -> Allocation:
         actor = self.w.actor(name)
         reply = await self.w.deployment.allocation(await self.w.session(actor), self.w.org(org_name).ref)
-        self.w.services.metrics.add(ORG_QUERIES, reply.elapsed_ms)
+        self._timed(reply)
         return expect(reply, f"{name} could not read their allocation in {org_name}")
 
     async def attribution(self, org_name: str, name: str) -> MemberUsage | None:
         """What the organization's usage report attributes to `name` (None: the report omits them)."""
         admin = self.w.admin_of(org_name)
         reply = await self.w.deployment.attribution(await self.w.session(admin), self.w.org(org_name).ref)
-        self.w.services.metrics.add(ORG_QUERIES, reply.elapsed_ms)
+        self._timed(reply)
         rows = expect(reply, f"{admin.name} could not read {org_name}'s usage report")
         member = self.w.actor(name).account
         return next((row for row in rows if row.member in (member.email, member.user_id)), None)
+
+    def _timed(self, reply: Reply) -> None:
+        """An organization query's latency, when it succeeded: a refusal's time measures no query."""
+        if reply.ok:
+            self.w.services.metrics.add(ORG_QUERIES, reply.elapsed_ms)
 
     async def byok_settings(self, name: str) -> ByokSettings:
         actor = self.w.actor(name)

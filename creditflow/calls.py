@@ -16,6 +16,7 @@ from creditflow.deployments.base import (
     Reply,
     TargetLacksPart,
 )
+from creditflow.wording import counted, number
 
 if TYPE_CHECKING:
     from creditflow.world import World
@@ -31,11 +32,12 @@ class Calls:
         self.w = world
 
     async def ask(self, name: str, model: str, tokens: int, use_byok: bool | None = None,
-                  request_id: str | None = None, stream: bool = False, leave_after: int | None = None) -> CallResult:
+                  request_id: str | None = None, stream: bool = False, leave_after: int | None = None,
+                  compressed: bool = False) -> CallResult:
         actor = self.w.acting(self.w.actor(name))
         await self._remember_opening(actor)
         call = await self._call(actor, CallRequest(model, tokens, use_byok, request_id, stream, leave_after,
-                                                   self.w.scope))
+                                                   self.w.scope, compressed))
         actor.calls.append(call)
         return call
 
@@ -139,7 +141,12 @@ class Calls:
             if org is None:
                 raise FlowError(f"{name} administers no organization in this scenario")
             await self.w.books.pool(org)  # the first read opens connections; the budget is for steady state
-            actor.samples = [(await self.w.books.pool_reply(org)).elapsed_ms for _ in range(count)]
+            replies = [await self.w.books.pool_reply(org) for _ in range(count)]
+            failed = [reply for reply in replies if not reply.ok]
+            if failed:
+                raise FlowError(f"{counted(len(failed), 'organization query', 'organization queries')} of "
+                                f"{number(count)} did not succeed, so none is timed: Ops-Center {failed[0].describe()}")
+            actor.samples = [reply.elapsed_ms for reply in replies]
         else:
             actor.samples = [await self._server_phase(name, operation) for _ in range(count)]
         return actor.samples
@@ -148,6 +155,11 @@ class Calls:
         phase = next((phase for phase, known in PHASES.items() if known == operation), None)
         if phase is None:
             raise FlowError(f"the guide budgets no operation called {operation!r}")
+        timed = await self.w.deployment.time_operation(await self.w.session(self.w.actor(name)), operation)
+        if timed is not None:
+            if not timed.ok:
+                raise FlowError(f"{operation} cannot be measured: Ops-Center {timed.describe()}")
+            return timed.elapsed_ms
         call = await self.ask(name, "gpt-3.5-turbo", 100)
         if not call.succeeded:
             raise FlowError(f"{operation} cannot be measured: {name}'s call {call.describe()}")

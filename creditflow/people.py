@@ -22,10 +22,11 @@ class People:
         self.w = world
         self._provider_set = False  # this scenario has set the provider double (its settings end with it)
 
-    async def sign_up(self, name: str, plan: str, credits: Decimal = Decimal(0)) -> Actor:
+    async def sign_up(self, name: str, plan: str, credits: Decimal = Decimal(0), arranged: bool = True) -> Actor:
+        """`arranged=False`: the user as the product alone makes them, none of the deployment's workarounds."""
         if name in self.w.cast:
             return self.w.cast[name]
-        actor = await self.w.services.enroll(name, plan)
+        actor = await self.w.services.enroll(name, plan, arranged=arranged)
         self.w.cast[name] = actor
         self._touch(actor)
         self.w.on_cleanup(f"remove the account of {name}", lambda: self.w.deployment.remove(actor.account))

@@ -55,8 +55,8 @@ class Services:
                                   "this target has none")
         return self.provider
 
-    async def enroll(self, name: str, plan: str, platform_admin: bool = False) -> Actor:
-        account, session = await self.deployment.enroll(self.unique(name), plan, name, platform_admin)
+    async def enroll(self, name: str, plan: str, platform_admin: bool = False, arranged: bool = True) -> Actor:
+        account, session = await self.deployment.enroll(self.unique(name), plan, name, platform_admin, arranged)
         self.redactor.remember(account.password, session.secret)
         self.metrics.add("authentication", session.elapsed_ms)
         return Actor(name, account, session)

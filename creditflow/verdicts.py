@@ -152,6 +152,7 @@ class Outcome:
     error: BaseException | None
     claim: Claim | None
     product_failed: bool  # the product answered 5xx, dropped the connection or never answered, up to this step
+    books_broken: bool = False  # after the scenario, the ledger or the provider's log showed money out of place
 
 
 def decide(outcome: Outcome | None) -> Verdict:
@@ -166,7 +167,7 @@ def decide(outcome: Outcome | None) -> Verdict:
         return Verdict.SUITE_DEFECT
     if outcome.step_type == "given" or isinstance(error, CannotArrange):
         return Verdict.COULD_NOT_ARRANGE
-    if isinstance(error, InvariantBroken):
+    if isinstance(error, InvariantBroken) or outcome.books_broken:
         return Verdict.MONEY_OR_SECURITY
     if outcome.claim is not None and outcome.claim.source is Source.INVARIANT:
         return Verdict.MONEY_OR_SECURITY

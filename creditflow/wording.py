@@ -15,3 +15,8 @@ def counted(count: int | Decimal, noun: str, plural: str | None = None) -> str:
 
 def was_or_were(count: int | Decimal) -> str:
     return "was" if count == 1 else "were"
+
+
+def figure(value: int | Decimal | None, missing: str = "no figure") -> str:
+    """A number a product gave, as a reader takes it; `missing` where it gave none."""
+    return missing if value is None else number(value)

@@ -27,6 +27,13 @@ Feature: Edge cases fail clearly and never lose or invent money
       And the refusal offers an upgrade
       And Ivy's credits are untouched
 
+    @critical
+    Scenario: Nora, who has just signed up and bought no credits, cannot pay for her first call
+      Given Nora has just signed up on the Professional plan and bought nothing
+      When Nora asks gpt-3.5-turbo a question of 100 tokens
+      Then the call is refused with 402 Payment Required
+      And the ledger shows no charge to Nora
+
   @contract.streaming
   Rule: A stream the payer cannot afford is refused with 402 before any of it is sent
 

@@ -34,6 +34,12 @@ Feature: An individual pays for LLM calls from their own credits
       And the ledger shows exactly 1 charge to Ivy, each the price of one such call
       And billing received the usage of Ivy's call
 
+    Scenario: Ivy's client, which accepts compressed answers, reads the whole answer and pays once
+      When Ivy asks gpt-4 a question of 100 tokens from a client that accepts compressed answers
+      Then Ivy read the whole answer
+      And Ivy's credits are down by the price of that call
+      And the ledger shows exactly 1 charge to Ivy, each the price of one such call
+
   @guide.credit-costs
   Rule: A call costs the model's price times the tokens the provider reported
 

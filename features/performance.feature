@@ -7,6 +7,7 @@ Feature: The credit flow stays within the guide's latency budgets
   Background:
     Given Ivy is an individual on the Professional plan with 10,000 credits
     And Alice has created the organization Acme on the Platform plan
+    And Acme has bought 10,000 credits
 
   @guide.response-times
   Rule: Each operation's 95th percentile stays under its budget

@@ -1,6 +1,6 @@
 """LLM calls: one, many at once, retried, or malformed."""
 
-from behave import when
+from behave import then, when
 
 
 @when("{name} asks {model} a question of {tokens:Count} tokens")
@@ -11,6 +11,17 @@ async def ask(context, name, model, tokens):
 @when("{name} asks {model} a question of {tokens:Count} tokens without her own key")
 async def ask_without_byok(context, name, model, tokens):
     await context.world.calls.ask(name, model, tokens, use_byok=False)
+
+
+@when("{name} asks {model} a question of {tokens:Count} tokens from a client that accepts compressed answers")
+async def ask_accepting_compression(context, name, model, tokens):
+    await context.world.calls.ask(name, model, tokens, compressed=True)
+
+
+@then("{name} read the whole answer")
+def read_whole_answer(context, name):
+    call = context.world.actor(name).last_call
+    assert call.succeeded, f"{name} should have read the answer to her call, but Ops-Center {call.describe()}"
 
 
 @when("{name} makes {count:Count} {model} calls of {tokens:Count} tokens at once")

@@ -23,6 +23,12 @@ async def individual_just_short(context, name, plan, model, tokens):
     await context.world.people.sign_up(name, plan, context.world.just_under(model, tokens, plan))
 
 
+@given("{name} has just signed up on the {plan:Plan} plan and bought nothing")
+async def just_signed_up(context, name, plan):
+    """Only what the product does itself when a user signs up and signs in: none of a deployment's workarounds."""
+    await context.world.people.sign_up(name, plan, arranged=False)
+
+
 @given("{name}'s account was deleted and created again with the same e-mail")
 async def recreated(context, name):
     await context.world.people.recreate(name)

@@ -7,6 +7,7 @@ from behave import then
 
 from creditflow.books import served_unpaid
 from creditflow.deployments.base import RefusalKind
+from creditflow.wording import figure, number
 
 
 def refusal_of(context, kind: RefusalKind, what: str):
@@ -19,40 +20,45 @@ def refusal_of(context, kind: RefusalKind, what: str):
 def outcomes_of(batch) -> str:
     """What became of a batch of calls, most frequent first: "100 succeeded, 100 payment"."""
     outcomes = Counter(call.refusal.kind.value if call.refusal else "succeeded" for call in batch)
-    return ", ".join(f"{number} {kind}" for kind, number in outcomes.most_common())
+    return ", ".join(f"{number(count)} {kind}" for kind, count in outcomes.most_common())
 
 
 @then("{name} has used {used:Count} of her {limit:Count} API calls on the {plan} plan")
 async def calls_used(context, name, used, limit, plan):
     balance = await context.world.books.balance(name)
-    assert balance.plan == plan, f"{name} should be on the {plan} plan, but is on {balance.plan}"
-    assert balance.calls_limit == limit, f"the {plan} plan should allow {limit} API calls, not {balance.calls_limit}"
-    assert balance.calls_used == used, (f"{name} should have used {used} API calls, but Ops-Center reports "
-                                        f"{balance.calls_used}")
+    assert balance.plan == plan, f"{name} should be on the {plan} plan, but is on {balance.plan or 'no plan'}"
+    assert balance.calls_limit == limit, (f"the {plan} plan should allow {number(limit)} API calls, not "
+                                          f"{figure(balance.calls_limit, 'an unstated number')}")
+    assert balance.calls_used == used, (f"{name} should have used {number(used)} API calls, but Ops-Center reports "
+                                        f"{figure(balance.calls_used, 'no count')}")
 
 
 @then("the call counted one more of {name}'s {limit:Count} API calls")
 async def one_more_call(context, name, limit):
     before, now = context.world.books.opening(name), await context.world.books.balance(name)
-    assert now.calls_limit == limit, f"{name}'s plan should allow {limit} API calls, not {now.calls_limit}"
+    assert now.calls_limit == limit, (f"{name}'s plan should allow {number(limit)} API calls, not "
+                                      f"{figure(now.calls_limit, 'an unstated number')}")
     assert now.calls_used is not None and before.calls_used is not None, (
         f"{name}'s call should count against the quota, but Ops-Center reports no API-call usage")
-    assert now.calls_used == before.calls_used + 1, (f"{name}'s call should count once against the quota: "
-                                                     f"{before.calls_used} -> {now.calls_used} of {limit}")
+    assert now.calls_used == before.calls_used + 1, (f"{name}'s call should count once against the quota, but the "
+                                                     f"count went from {number(before.calls_used)} to "
+                                                     f"{number(now.calls_used)} of {number(limit)}")
 
 
 @then("the call was not counted against {name}'s API calls")
 async def not_counted(context, name):
     before, now = context.world.books.opening(name), await context.world.books.balance(name)
     assert now.calls_used == before.calls_used, (f"a refused call must not use an API call, but {name}'s count went "
-                                                 f"from {before.calls_used} to {now.calls_used}")
+                                                 f"from {figure(before.calls_used, 'none')} to "
+                                                 f"{figure(now.calls_used, 'none')}")
 
 
 @then("all {count:Count} calls succeed")
 def all_succeed(context, count):
     batch = context.world.protagonist.batch
     failed = [call for call in batch if not call.succeeded]
-    assert len(batch) == count and not failed, (f"all {count} calls should succeed, but {len(failed)} did not; "
+    assert len(batch) == count and not failed, (f"all {number(count)} calls should succeed, but "
+                                                f"{number(len(failed))} did not; "
                                                 f"first: {failed[0].describe() if failed else ''}")
 
 

@@ -36,9 +36,10 @@ OPERATIONS = {
     "byok_settings": (SESSION,), "call": (SESSION, CallRequest("gpt-4", 100)),
     "call_malformed": (SESSION, "no messages"), "health": (),
 }
-# Operations that are not a question to the product: arranging what it has no API for, and cleaning up.
+# Operations that are not a question to the product: arranging what it has no API for, and cleaning up; and
+# time_operation, whose None defers to the timing a call's own answer reports (tested below where it asks).
 NOT_JUDGED = {"arrange_credits", "remove_org", "enroll", "remove", "sign_in", "recreate", "close",
-              "plan_in_identity", "stranger_sessions", "foreign_session"}
+              "plan_in_identity", "stranger_sessions", "foreign_session", "time_operation"}
 
 
 class Recorder:
@@ -79,3 +80,10 @@ def test_an_operation_asks_the_product_and_reports_its_answer(kind, operation):
     refusal = answer.refusal if isinstance(answer, Reply) else answer.refusal
     assert refusal is not None and refusal.status == 500, (
         f"{kind.name}.{operation} did not report the product's server error: {answer}")
+
+
+def test_usage_tracking_on_the_real_product_is_timed_by_asking_its_own_endpoint():
+    recorder = Recorder()
+    target = deployment(OpsCenterOssDeployment, recorder)
+    answer = asyncio.new_event_loop().run_until_complete(target.time_operation(SESSION, "usage tracking"))
+    assert recorder.requests == 1 and answer.refusal.status == 500

@@ -45,6 +45,7 @@ class RefusalKind(StrEnum):
     CONFLICT = "conflict"
     SERVER_ERROR = "server error"
     NO_ANSWER = "no answer"  # the request timed out, or the connection was dropped
+    UNREADABLE = "unreadable answer"  # a success whose body the client cannot read (empty, say)
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,7 @@ class CallRequest:
     stream: bool = False  # the answer is read as it is written (server-sent events)
     leave_after: int | None = None  # of a stream: the pieces read before the caller stops listening
     scope: str = ""  # the scenario's, named in the question so the provider double knows whose call it is
+    compressed: bool = False  # the client accepts a compressed answer, as browsers and HTTP libraries do
 
 
 @dataclass(frozen=True)
@@ -357,9 +359,10 @@ class Deployment(ABC):
     session_max_age_s: float  # sign in again before a session this old
 
     @abstractmethod
-    async def enroll(self, username: str, plan: str, owner: str,
-                     platform_admin: bool = False) -> tuple[Account, Session]:
-        """A new user on `plan`, known to Keycloak and to Ops-Center, signed in."""
+    async def enroll(self, username: str, plan: str, owner: str, platform_admin: bool = False,
+                     arranged: bool = True) -> tuple[Account, Session]:
+        """A new user on `plan`, known to Keycloak and to Ops-Center, signed in. `arranged=False`: nothing beyond
+        what the product itself does when a user signs up and signs in (none of the deployment's workarounds)."""
 
     @abstractmethod
     async def remove(self, account: Account) -> None: ...
@@ -448,6 +451,12 @@ class Deployment(ABC):
     # -- LLM calls ----------------------------------------------------------------------------
     @abstractmethod
     async def call(self, session: Session, request: CallRequest) -> CallResult: ...
+
+    async def time_operation(self, session: Session, operation: str) -> Reply[None] | None:
+        """One request to an endpoint of the product's own that does one of the guide's budgeted operations (its
+        time, seen from outside, bounds the operation's); None where the operation is timed inside a call, from
+        the phases the call's answer reports."""
+        return None
 
     @abstractmethod
     async def call_malformed(self, session: Session, problem: str) -> Reply[None]:

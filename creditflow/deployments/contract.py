@@ -41,6 +41,7 @@ from creditflow.deployments.base import (
     UsageEvent,
 )
 from creditflow.deployments.http import (
+    COMPRESSED,
     MALFORMED_CHAT_BODIES,
     STATUS_KINDS,
     Answer,
@@ -52,6 +53,7 @@ from creditflow.deployments.http import (
     server_timing,
     streamed_piece,
     unfinished_stream,
+    unreadable,
 )
 from creditflow.evidence import Evidence
 from creditflow.systems.identity import EMAIL_DOMAIN, Identity
@@ -109,6 +111,8 @@ def call_result(request: CallRequest, sent_at: float, answer: Answer) -> CallRes
                           phases=phases)
     if request.stream:
         return streamed_result(request, sent_at, answer)
+    if (unread := unreadable(request, sent_at, answer)) is not None:
+        return unread
     usage = answer.field("usage") or {}
     return CallResult(
         request, sent_at, answer.elapsed_ms,
@@ -196,8 +200,8 @@ class ContractApi:
 
     async def chat(self, session: Session | None, model: str, max_tokens: int, use_byok: bool | None = None,
                    request_id: str | None = None, stream: bool = False, leave_after: int | None = None,
-                   scope: str = "") -> Answer:
-        headers = {}
+                   scope: str = "", compressed: bool = False) -> Answer:
+        headers = {"Accept-Encoding": COMPRESSED} if compressed else {}
         if use_byok is not None:
             headers["X-Use-BYOK"] = "true" if use_byok else "false"
         if request_id is not None:
@@ -388,8 +392,8 @@ class ContractDeployment(Deployment):
         await self.cache.close()
 
     # -- people -------------------------------------------------------------------------------
-    async def enroll(self, username: str, plan: str, owner: str,
-                     platform_admin: bool = False) -> tuple[Account, Session]:
+    async def enroll(self, username: str, plan: str, owner: str, platform_admin: bool = False,
+                     arranged: bool = True) -> tuple[Account, Session]:
         account = await self.identity.create_account(username, f"{username}{EMAIL_DOMAIN}", plan, platform_admin)
         session = await self.sign_in(account, owner)
         await self.api.balance(session)  # the first authenticated call provisions the user
@@ -497,7 +501,7 @@ class ContractDeployment(Deployment):
     async def call(self, session: Session, request: CallRequest) -> CallResult:
         sent_at = time.time()
         answer = await self.api.chat(session, request.model, request.tokens, request.use_byok, request.request_id,
-                                     request.stream, request.leave_after, request.scope)
+                                     request.stream, request.leave_after, request.scope, request.compressed)
         return call_result(request, sent_at, answer)
 
     async def call_malformed(self, session: Session, problem: str) -> Reply[None]:

@@ -19,6 +19,7 @@ STATUS_KINDS = {400: RefusalKind.INVALID, 401: RefusalKind.UNAUTHORIZED, 402: Re
                 403: RefusalKind.FORBIDDEN, 404: RefusalKind.NOT_FOUND, 409: RefusalKind.CONFLICT,
                 422: RefusalKind.INVALID, 429: RefusalKind.QUOTA, NO_ANSWER: RefusalKind.NO_ANSWER}
 QUESTION = "Summarise the credit flow in one sentence."
+COMPRESSED = "gzip, deflate"  # what a client that accepts a compressed answer asks for (httpx, requests, browsers)
 
 
 def meaning_of(detail: Any) -> str:
@@ -184,6 +185,17 @@ def unfinished_stream(request: CallRequest, sent_at: float, answer: Answer,
     detail = f"the stream ended in an error: {failure.get('message') if isinstance(failure, dict) else failure}"
     return CallResult(request, sent_at, answer.elapsed_ms, Refusal(RefusalKind.SERVER_ERROR, answer.status, detail),
                       pieces=pieces, request_id=request_id)
+
+
+def unreadable(request: CallRequest, sent_at: float, answer: Answer) -> CallResult | None:
+    """A successful chat answer whose body is not the JSON completion (empty, say): what the caller got, as the
+    product sent it."""
+    if isinstance(answer.body, dict):
+        return None
+    encoding = answer.headers.get("content-encoding")
+    detail = ("the answer's body was " + (repr(answer.body)[:200] if answer.body else "empty")
+              + (f" (Content-Encoding: {encoding})" if encoding else ""))
+    return CallResult(request, sent_at, answer.elapsed_ms, Refusal(RefusalKind.UNREADABLE, answer.status, detail))
 
 
 def last_usage_event(answer: Answer) -> dict:

@@ -55,6 +55,7 @@ from creditflow.deployments.base import (
     UsageEvent,
 )
 from creditflow.deployments.http import (
+    COMPRESSED,
     MALFORMED_CHAT_BODIES,
     STATUS_KINDS,
     Answer,
@@ -65,6 +66,7 @@ from creditflow.deployments.http import (
     question,
     streamed_piece,
     unfinished_stream,
+    unreadable,
 )
 from creditflow.evidence import Evidence
 from creditflow.systems.identity import EMAIL_DOMAIN, Identity
@@ -141,10 +143,10 @@ def call_result(request: CallRequest, sent_at: float, answer: Answer) -> CallRes
     """A chat answer: the provider's completion plus the product's `_metadata`."""
     if request.stream and answer.status == 200:
         return streamed_result(request, sent_at, answer)
-    if answer.status != 200 or not isinstance(answer.body, dict):
-        failed = answer if answer.status != 200 else Answer(502, "the chat answer was empty", answer.headers,
-                                                            answer.elapsed_ms)
-        return CallResult(request, sent_at, answer.elapsed_ms, refusal(failed))
+    if answer.status != 200:
+        return CallResult(request, sent_at, answer.elapsed_ms, refusal(answer))
+    if (unread := unreadable(request, sent_at, answer)) is not None:
+        return unread
     metadata = answer.field("_metadata") or {}
     cost = credits(metadata.get("cost_incurred")) or Decimal(0)
     if metadata.get("using_byok"):
@@ -192,6 +194,11 @@ class OssApi:
         return await self.send(session, "POST", "/api/v1/credits/allocate",
                                json={"user_id": user_id, "amount": amount, "source": "manual"})
 
+    async def track_usage(self, session: Session) -> Answer:
+        """A free usage event of one call, as the product's own clients report one."""
+        return await self.send(session, "POST", "/api/v1/credits/usage/track",
+                               json={"service": "llm", "model": "gpt-3.5-turbo", "tokens": 100, "is_free": True})
+
     async def status(self) -> Answer:
         return await self.send(None, "GET", "/api/v1/system/status")
 
@@ -236,8 +243,11 @@ class OssApi:
         params = {"user_id": user_id} if user_id else None
         return await self.send(session, "GET", "/api/v1/llm/byok/keys", params=params)
 
-    async def chat(self, session: Session, body: Any, request_id: str | None = None) -> Answer:
-        headers = {"X-Request-ID": request_id} if request_id else {}
+    async def chat(self, session: Session, body: Any, request_id: str | None = None,
+                   compressed: bool = False) -> Answer:
+        headers = {"Accept-Encoding": COMPRESSED} if compressed else {}
+        if request_id:
+            headers["X-Request-ID"] = request_id
         if isinstance(body, str):
             return await self.send(session, "POST", "/api/v1/llm/chat/completions", content=body, headers=headers)
         return await self.send(session, "POST", "/api/v1/llm/chat/completions", json=body, headers=headers)
@@ -252,8 +262,9 @@ class OssApi:
 class Arrangements:
     """What the product has no API for, written the way the product writes it: named, never asserted on."""
 
-    def __init__(self, pool: asyncpg.Pool):
+    def __init__(self, pool: asyncpg.Pool, redis_url: str):
         self._pool = pool
+        self._redis = redis.from_url(redis_url, decode_responses=True)
 
     async def open_wallet(self, user_id: str, plan: str) -> None:
         """A `user_credits` row on a paying tier: without one the product treats the user as free (exempt)."""
@@ -264,7 +275,7 @@ class Arrangements:
         )
 
     async def give_credits(self, user_id: str, amount: Decimal) -> None:
-        """A purchase of credits: the wallet grows and a `purchase` transaction records it."""
+        """A purchase of credits: the wallet grows, a `purchase` transaction records it, the cached balance goes."""
         async with self._pool.acquire() as connection, connection.transaction():
             await connection.execute(
                 """INSERT INTO credit_transactions (user_id, amount, transaction_type, metadata)
@@ -274,9 +285,12 @@ class Arrangements:
             await connection.execute(
                 "UPDATE user_credits SET credits_remaining = credits_remaining + $2 WHERE user_id = $1", user_id, amount
             )
+        # As the product's own credit_credits does (litellm_credit_system.py:446-500): its cached balance is dropped.
+        await self._redis.delete(f"credits:balance:{user_id}")
 
     async def close(self) -> None:
         await self._pool.close()
+        await self._redis.aclose()
 
 
 class OssLedger(LedgerReader):
@@ -431,7 +445,8 @@ class OpsCenterOssDeployment(Deployment):
         "The product writes none itself: its sign-in's attempt fails (backend/server.py:686-696, "
         "credit_system.py:170-205), and a user without one is on the free tier, exempt from charges "
         "(litellm_credit_system.py:729-740).",
-        "The credits a scenario starts with are written as a `purchase` transaction added to the wallet: the product's "
+        "The credits a scenario starts with are written as a `purchase` transaction added to the wallet, and the "
+        "cached balance is dropped, as the product's own credit_credits does (litellm_credit_system.py:446-500): its "
         "admin grant (POST /api/v1/credits/allocate) reads a `balance` column `user_credits` lacks "
         "(credit_system.py:264-267) and answers 500; the scenarios of the grant itself call it.",
         "Requests ask for an unencoded answer (Accept-Encoding: identity): a chat answer compressed by the product's "
@@ -459,7 +474,8 @@ class OpsCenterOssDeployment(Deployment):
                                            server_settings={"default_transaction_read_only": "on"})
         writer = await asyncpg.create_pool(config.database_url, password=password, min_size=1, max_size=2)
         http = HttpClient(config.ops_center_url, evidence, **CLIENT_OPTIONS)
-        return cls(OssApi(http), identity, Arrangements(writer), OssLedger(reader), OssCache(config.redis_url),
+        return cls(OssApi(http), identity, Arrangements(writer, config.redis_url), OssLedger(reader),
+                   OssCache(config.redis_url),
                    OssBilling(Lago(config.lago_url, config.lago_api_key)))
 
     @classmethod
@@ -479,10 +495,11 @@ class OpsCenterOssDeployment(Deployment):
         await self.cache.close()
 
     # -- people -------------------------------------------------------------------------------
-    async def enroll(self, username: str, plan: str, owner: str,
-                     platform_admin: bool = False) -> tuple[Account, Session]:
+    async def enroll(self, username: str, plan: str, owner: str, platform_admin: bool = False,
+                     arranged: bool = True) -> tuple[Account, Session]:
         account = await self.identity.create_account(username, f"{username}{EMAIL_DOMAIN}", plan, platform_admin)
-        await self.arrangements.open_wallet(account.user_id, plan)
+        if arranged:
+            await self.arrangements.open_wallet(account.user_id, plan)
         return account, await self.sign_in(account, owner)
 
     async def remove(self, account: Account) -> None:
@@ -630,7 +647,14 @@ class OpsCenterOssDeployment(Deployment):
         if request.stream:
             return call_result(request, sent_at, await self.api.stream_chat(session, body, request.request_id,
                                                                                 request.leave_after))
-        return call_result(request, sent_at, await self.api.chat(session, body, request.request_id))
+        return call_result(request, sent_at, await self.api.chat(session, body, request.request_id, request.compressed))
+
+    async def time_operation(self, session: Session, operation: str) -> Reply[None] | None:
+        """The product reports no phases of a call; usage tracking has an endpoint of its own
+        (POST /api/v1/credits/usage/track, backend/credit_api.py:542-569)."""
+        if operation != "usage tracking":
+            return None
+        return reply(await self.api.track_usage(session))
 
     async def call_malformed(self, session: Session, problem: str) -> Reply[None]:
         return reply(await self.api.chat(session, MALFORMED_CHAT_BODIES[problem]))
