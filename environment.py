@@ -304,8 +304,7 @@ def after_all(context):
             listed.write("\n".join(services.redactor.known()) + "\n")
         secrets_file.chmod(0o600)
     if money is not None and not money.holds:
-        raise AssertionError(services.redactor.text("money was not conserved over the run: "
-                                                    + "; ".join(money.problems)))
+        raise AssertionError(services.redactor.text("; ".join([money.summary(), *money.problems])))
 
 
 def finish(config, results: list[ScenarioResult], samples: dict[str, list[float]], money, redactor, run_id: str,

@@ -134,6 +134,10 @@ class Books:
     async def stored_keys(self, name: str) -> list[bytes]:
         return await self._ledger.stored_byok_keys(self.w.actor(name).user_id)
 
+    async def org_statement(self, org_name: str):
+        """What the ledger holds for an organization (None: it has no pool)."""
+        return await self._ledger.org_statement(self.w.org(org_name).org_id)
+
     async def org_books(self, org_name: str) -> tuple:
         """An organization's books in the ledger: its statement, its pool and allocations, its charges."""
         org_id = self.w.org(org_name).org_id

@@ -30,7 +30,7 @@ def pattern_of(step) -> str:
     """The step's definition, as its pattern reads ("{name}'s call is paid ..."); its text if none matches."""
     for definition in [*registry.steps.get(step.step_type, []), *registry.steps.get("step", [])]:
         if definition.match(step.name):
-            return str(getattr(definition, "pattern", step.name))
+            return definition.string
     return step.name
 
 
@@ -53,7 +53,7 @@ def cause_of(verdict: Verdict, step_pattern: str, message: str, failure: str | N
         request, _, answer = failure.partition(" -> ")
         method_and_path = " ".join(request.split(" ", 2)[:2])
         return Cause(Verdict.ERROR.value, normalised(method_and_path, names), normalised(answer, names)[:240])
-    return Cause(verdict.value, step_pattern, normalised(message, names)[:240])
+    return Cause(verdict.value, normalised(step_pattern, names), normalised(message, names)[:240])
 
 
 @dataclass
@@ -74,8 +74,8 @@ def group(results) -> list[Finding]:
     """One finding per cause, the most widespread first; each cites its first scenario's evidence."""
     by_cause: dict[Cause, Finding] = {}
     for result in results:
-        if not result.cause:
-            continue
+        if not result.cause or result.verdict == Verdict.NOT_APPLICABLE:
+            continue  # a feature the deployment declares it lacks is listed apart, with its reason
         cause = Cause(**result.cause)
         finding = by_cause.setdefault(cause, Finding(0, cause, result.claim, evidence=result.evidence,
                                                      example=result.message))

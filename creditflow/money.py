@@ -32,16 +32,26 @@ class Conservation:
 
     @property
     def holds(self) -> bool:
-        return not self.problems
+        return not self.problems and self.served == self.paid
 
     def summary(self) -> str:
+        """One line: the accounts' books, and the provider's calls against the charges (never "holds" beside
+        calls served unpaid)."""
         verdict = "holds" if self.holds else "BROKEN"
         books = f"{self.credited} credits put in = {self.left} left + {self.charged} charged"
         if self.left + self.charged != self.credited:
             books = f"{self.credited} credits put in, {self.left} left + {self.charged} charged"
-        calls = f"the LLM provider served {counted(self.served, 'call')} on the platform's key"
-        calls += ", each paid for" if self.served == self.paid else f", {number(self.paid)} paid for"
-        return f"Money conservation {verdict} over {counted(self.accounts, 'account')}: {books}; {calls}"
+        return f"Money conservation {verdict} over {counted(self.accounts, 'account')}: {books}; {self.calls()}"
+
+    def calls(self) -> str:
+        served = f"the LLM provider served {counted(self.served, 'call')} on the platform's key"
+        if self.served == self.paid:
+            return served + (", each paid for" if self.served else "")
+        if self.paid > self.served:
+            return f"{served}, but {counted(self.paid, 'call')} {was_or_were(self.paid)} charged"
+        unpaid = self.served - self.paid
+        return f"{served}, but only {number(self.paid)} {was_or_were(self.paid)} paid for: {number(unpaid)} " \
+               f"{was_or_were(unpaid)} served unpaid"
 
 
 @dataclass
@@ -85,13 +95,6 @@ class MoneyTrail:
         if credited != left + charged:
             problems.append(f"over all {counted(len(self.holders), 'account')}: {credited} credits were put in, but "
                             f"{left} are left and {charged} were charged")
-        if self.served > self.paid:
-            problems.append(f"the LLM provider served {counted(self.served, 'call')} on the platform's key, but only "
-                            f"{number(self.paid)} {was_or_were(self.paid)} paid for: {number(self.served - self.paid)} "
-                            f"{was_or_were(self.served - self.paid)} served unpaid")
-        elif self.paid > self.served:
-            problems.append(f"{counted(self.paid, 'call')} {was_or_were(self.paid)} charged, but the LLM provider "
-                            f"served only {number(self.served)}")
         return Conservation(problems, len(self.holders), credited, left, charged, self.served, self.paid)
 
     @staticmethod

@@ -87,7 +87,10 @@ def error_log(results: list[ScenarioResult], money: Conservation | None = None) 
     if not troubled and not broken_money:
         return None
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
-    entries = [f"[{stamp}] money conservation: {problem}" for problem in money.problems] if broken_money else []
+    entries = []
+    if broken_money:
+        entries = [f"[{stamp}] {money.summary()}"] + [f"[{stamp}] money conservation: {problem}"
+                                                        for problem in money.problems]
     for r in troubled:
         entries.append(f"[{stamp}] {r.flow} / {r.feature} / {r.name}: {r.status.upper()}")
         if r.message:
@@ -132,6 +135,11 @@ def conformance_report(results: list[ScenarioResult], title: str, header: dict[s
               "does not make), or from an invariant of money or tenancy. *Could not arrange*: a Given step the product "
               "refused or cannot express, so the rule in the title was not tested.", ""]
     lines += findings_table(group(results), reproduce)
+    declared = [r for r in results if r.verdict == Verdict.NOT_APPLICABLE]
+    if declared:
+        lines += ["## Features the deployment declares it lacks", "",
+                  "Not run: the deployment names the feature, why it is missing and where that is seen.", ""]
+        lines += [f"- {r.name}: {r.message.removeprefix('not applicable here: ')}" for r in declared] + [""]
     if how_run:
         lines += ["## How the product was run", "", *how_run, ""]
     lines += ["## Every Rule and scenario", ""]
@@ -174,7 +182,8 @@ def findings_table(findings, reproduce: str) -> list[str]:
 
 def name_pattern(name: str) -> str:
     """behave's -n takes a regular expression: the scenario's exact name, quoted for the shell's double quotes."""
-    return "^" + re.escape(name).replace('"', '\\"').replace("$", "\\$") + "$"
+    escaped = re.sub(r"([.^$*+?{}\[\]\\|()])", r"\\\1", name)
+    return "^" + escaped.replace('"', '\\"').replace("$", "\\$").replace("`", "\\`") + "$"
 
 
 def code(text: str) -> str:

@@ -169,6 +169,8 @@ def decide(outcome: Outcome | None) -> Verdict:
         return Verdict.COULD_NOT_ARRANGE
     if isinstance(error, InvariantBroken) or outcome.books_broken:
         return Verdict.MONEY_OR_SECURITY
+    if outcome.step_type == "when" and outcome.product_failed:
+        return Verdict.ERROR  # the act under test failed on the product's side: no claim about it was reached
     if outcome.claim is not None and outcome.claim.source is Source.INVARIANT:
         return Verdict.MONEY_OR_SECURITY
     if outcome.product_failed:

@@ -67,7 +67,7 @@ Feature: Integration checklist: every part of the stack does its part
       Given Alice has created the organization Acme on the Platform plan
       When Alice tries to buy <amount> credits for Acme
       Then Alice's purchase is refused as invalid, naming what is wrong
-      And Acme's pool holds 0 credits of which 0 are allocated
+      And Acme holds no credits
 
       Examples:
         | amount |

@@ -183,6 +183,11 @@ def how_it_runs() -> list[str]:
 
 
 def version(source: Path) -> str:
+    """The checkout's commit; "-modified" when its backend's code differs from that commit, so that a report on a
+    changed copy never takes the name of the commit's own report."""
     found = subprocess.run(["git", "-C", str(source), "rev-parse", "--short=12", "HEAD"], capture_output=True,
                            text=True)
-    return found.stdout.strip() or "unknown"
+    changed = subprocess.run(["git", "-C", str(source), "diff", "--name-only", "HEAD", "--",
+                              ":(glob)backend/**/*.py", ":(glob)backend/**/*.sql"], capture_output=True, text=True)
+    commit = found.stdout.strip() or "unknown"
+    return f"{commit}-modified" if changed.stdout.strip() else commit

@@ -3,6 +3,8 @@
 from behave import then
 
 from creditflow.deployments.base import Payer
+from creditflow.verdicts import claims
+from creditflow.wording import figure
 
 
 def assert_paid(world, name: str, payer: Payer, credits) -> None:
@@ -44,7 +46,7 @@ def priced_by_tokens_used(context, tokens, model):
     caller = world.protagonist
     call, price = caller.succeeded_call(), world.price(model, tokens, caller.account.plan)
     assert call.tokens == tokens, (f"Ops-Center should report the {tokens} tokens the provider used for "
-                                   f"{caller.name}'s call, but reported {call.tokens}")
+                                   f"{caller.name}'s call, but reported {figure(call.tokens, 'none')}")
     assert call.cost == price, (f"{caller.name}'s call used {tokens} tokens of {model} and should cost {price} "
                                 f"credits, but cost {call.cost}")
 
@@ -138,6 +140,14 @@ async def allocation_used_up(context, name, org):
     assert allocation.remaining == 0 and allocation.used == allocation.allocated, (
         f"{name}'s allocation in {org} should be used up, but {allocation.used} of {allocation.allocated} "
         f"are used and {allocation.remaining} remain")
+
+
+@then("{org} holds no credits")
+@claims("invariant.money")  # credits that appear without a purchase are money created
+async def holds_nothing(context, org):
+    statement = await context.world.books.org_statement(org)
+    assert statement is None or statement.left == statement.charged == 0, (
+        f"{org} should hold no credits, but its books hold {statement.left} and show {statement.charged} charged")
 
 
 @then("{org}'s pool holds {credits:Credits} credits of which {allocated:Credits} are allocated")

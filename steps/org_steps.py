@@ -3,6 +3,7 @@
 from behave import then, when
 
 from creditflow.deployments.base import RefusalKind
+from creditflow.verdicts import claims
 
 
 @when("{admin} tries to allocate {credits:Credits} of {org}'s credits to {name}")
@@ -55,6 +56,7 @@ def refused(context, name: str, kinds: tuple[RefusalKind, ...], why: str):
 
 
 @then("{name} is refused because the allocation would exceed the pool")
+@claims("contract.endpoints")  # how a refusal reads; that the pool did not move is the Rule's invariant
 def allocation_refused(context, name):
     refusal = refused(context, name, (RefusalKind.CONFLICT, RefusalKind.INVALID), "because the pool is too small")
     assert "pool" in refusal.detail.lower(), f"the refusal should say the pool is exceeded: '{refusal.detail}'"
@@ -77,11 +79,13 @@ def ambiguous_email(context):
 
 
 @then("{name} is refused because only an organization admin may do that")
+@claims("contract.endpoints")  # the refusal's form; that nothing moved is the Rule's invariant
 def refused_not_admin(context, name):
     refused(context, name, (RefusalKind.FORBIDDEN,), "as not an admin (403)")
 
 
 @then("{name} is told there is no such organization")
+@claims("contract.endpoints")  # 404 rather than 403 is creditflow's rule; that nothing moved is the Rule's invariant
 def no_such_org(context, name):
     refused(context, name, (RefusalKind.NOT_FOUND,), "as an outsider to whom the organization looks absent (404)")
 

@@ -2,6 +2,8 @@
 
 from behave import then, when
 
+from creditflow.wording import figure
+
 
 @when("{name} asks {model} a question of {tokens:Count} tokens and reads the answer as it is written")
 async def ask_streamed(context, name, model, tokens):
@@ -25,7 +27,7 @@ def tokens_cover_pieces(context, name):
     call = context.world.actor(name).succeeded_call()
     assert call.tokens is not None and call.tokens > call.pieces, (
         f"{name} received {call.pieces} pieces of the answer, so more than {call.pieces} tokens (the question "
-        f"too) should be counted, but {call.tokens} were")
+        f"too) should be counted, but {figure(call.tokens, 'none')} {'was' if call.tokens == 1 else 'were'}")
 
 
 @then("the first words reached {name} before the provider had written half of the answer")

@@ -76,7 +76,7 @@ def test_the_report_opens_with_one_finding_per_cause_and_never_states_a_failed_t
     assert len(group(results)) == 1 and "| F1 | failed: error |" in report
     assert "**Alice creates Acme**" in report and "**Olivia's call" not in report
     assert "failed: error: the claim \"Olivia's call is paid from her allocation\"" in report
-    assert "behave -n \"^Olivia's\\ call\\ is\\ paid\\ from\\ her\\ allocation$\"" in report
+    assert "behave -n \"^Olivia's call is paid from her allocation$\"" in report
     assert "**3 scenarios: 1 passed; 2 failed: error**" in report
 
 
@@ -88,9 +88,10 @@ def test_money_is_not_conserved_while_the_provider_served_calls_nobody_paid_for(
         pass
 
     conservation = run(trail.check(NoLedger()))
-    assert not conservation.holds
-    assert "10 were served unpaid" in conservation.problems[0]
-    assert "BROKEN" in conservation.summary() and "10 paid for" in conservation.summary()
+    assert not conservation.holds and conservation.problems == []
+    assert conservation.summary().startswith("Money conservation BROKEN over 0 accounts")
+    assert conservation.summary().endswith("served 20 calls on the platform's key, but only 10 were paid for: 10 were "
+                                           "served unpaid")
 
 
 def run(coroutine):
