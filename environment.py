@@ -190,7 +190,8 @@ def rule_of(scenario) -> Rule | None:
 def outcome_of(context, step, books: list[str]) -> Outcome:
     """The first failed step, typed: its kind, what it raised, its claim (the step's own or its Rule's), whether
     the product had failed by then, and whether the books were out of place after the scenario."""
-    claim = getattr(definition_of(step), "claim", None) or context.claim
+    definition = definition_of(step, context._runner.step_registry)
+    claim = getattr(getattr(definition, "func", None), "claim", None) or context.claim
     error = getattr(step, "exception", None)
     return Outcome(step.step_type, error, claim, context.services.evidence.first_failure is not None, bool(books))
 
@@ -277,7 +278,7 @@ def finding_of(context, scenario, verdict: Verdict, message: str) -> tuple[dict,
     failed = next((step for step in scenario.all_steps if step.status.name in ("failed", "error")), None)
     failure = evidence.one_line(evidence.first_failure) if evidence.first_failure else None
     names = [*context.world.cast, *context.world.orgs]
-    pattern = pattern_of(failed) if failed is not None else "after the scenario"
+    pattern = pattern_of(failed, context._runner.step_registry) if failed is not None else "after the scenario"
     if context.outcome is not None and isinstance(context.outcome.error, InvariantBroken):
         pattern = "after the scenario, the books hold"
     fact = message.split(": ", 1)[-1]

@@ -111,7 +111,7 @@ class Calls:
     async def malformed(self, name: str, problem: str) -> Reply:
         actor = self.w.acting(self.w.actor(name))
         await self._remember_opening(actor)
-        actor.last_reply = await self.w.deployment.call_malformed(await self.w.session(actor), problem)
+        actor.last_reply = await self.w.deployment.call_malformed(await self.w.session(actor), problem, self.w.scope)
         return actor.last_reply
 
     async def _remember_opening(self, actor: Actor) -> None:

@@ -8,17 +8,17 @@ product failed (5xx, a dropped connection, no answer), that answer is the cause,
 import re
 from dataclasses import dataclass, field
 
-from behave.step_registry import registry
-
 from creditflow.verdicts import Verdict
 
 ID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b(?=[0-9a-f]*\d)[0-9a-f]{12,}\b",
                 re.IGNORECASE)
 AMOUNT = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?!\w)")  # not the digits of a word (v1, a1b2)
+DOCS_LINK = re.compile(r"(\\n)?\s*For further information visit \S+?(?=\"|$)")  # pydantic's raw validation error
 RUN_UNIQUE = re.compile(r"\b([A-Za-z]+)-[0-9a-z]{4,}-\d+\b")  # a persona's or organization's run-unique name
 
 
 def normalised(text: str, names: list[str] = ()) -> str:
+    text = DOCS_LINK.sub("", text)
     text = ID.sub("{id}", text)
     text = RUN_UNIQUE.sub(r"\1", text)
     for name in sorted(names, key=len, reverse=True):
@@ -26,18 +26,17 @@ def normalised(text: str, names: list[str] = ()) -> str:
     return AMOUNT.sub("N", text)
 
 
-def pattern_of(step) -> str:
+def definition_of(step, step_registry):
+    """The step definition that matches the step in the run's registry (`context._runner.step_registry`), or None."""
+    match = step_registry.find_match(step)
+    return next((d for d in step_registry.steps[step.step_type] + step_registry.steps["step"]
+                 if match is not None and d.func is match.func), None)
+
+
+def pattern_of(step, step_registry) -> str:
     """The step's definition, as its pattern reads ("{name}'s call is paid ..."); its text if none matches."""
-    for definition in [*registry.steps.get(step.step_type, []), *registry.steps.get("step", [])]:
-        if definition.match(step.name):
-            return definition.string
-    return step.name
-
-
-def definition_of(step):
-    """The function behind the step, where one matches."""
-    match = registry.find_match(step)
-    return match.func if match is not None else None
+    definition = definition_of(step, step_registry)
+    return definition.string if definition is not None else step.name
 
 
 @dataclass(frozen=True)
@@ -48,11 +47,13 @@ class Cause:
 
 
 def cause_of(verdict: Verdict, step_pattern: str, message: str, failure: str | None, names: list[str]) -> Cause:
-    """`failure`: the first exchange in which the product failed during the scenario, as one line."""
-    if failure is not None and verdict in (Verdict.ERROR, Verdict.COULD_NOT_ARRANGE):
+    """`failure`: the first exchange in which the product failed during the scenario, as one line. Where there is
+    one, it is the cause: of an error, of a Given step it stopped, and of money out of place after it."""
+    if failure is not None and verdict in (Verdict.ERROR, Verdict.COULD_NOT_ARRANGE, Verdict.MONEY_OR_SECURITY):
         request, _, answer = failure.partition(" -> ")
         method_and_path = " ".join(request.split(" ", 2)[:2])
-        return Cause(Verdict.ERROR.value, normalised(method_and_path, names), normalised(answer, names)[:240])
+        finding_class = Verdict.ERROR if verdict is Verdict.COULD_NOT_ARRANGE else verdict
+        return Cause(finding_class.value, normalised(method_and_path, names), normalised(answer, names)[:240])
     return Cause(verdict.value, normalised(step_pattern, names), normalised(message, names)[:240])
 
 

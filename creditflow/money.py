@@ -47,8 +47,6 @@ class Conservation:
         served = f"the LLM provider served {counted(self.served, 'call')} on the platform's key"
         if self.served == self.paid:
             return served + (", each paid for" if self.served else "")
-        if self.paid > self.served:
-            return f"{served}, but {counted(self.paid, 'call')} {was_or_were(self.paid)} charged"
         unpaid = self.served - self.paid
         return f"{served}, but only {number(self.paid)} {was_or_were(self.paid)} paid for: {number(unpaid)} " \
                f"{was_or_were(unpaid)} served unpaid"

@@ -459,7 +459,7 @@ class Deployment(ABC):
         return None
 
     @abstractmethod
-    async def call_malformed(self, session: Session, problem: str) -> Reply[None]:
+    async def call_malformed(self, session: Session, problem: str, scope: str = "") -> Reply[None]:
         """A request with a named problem (http.MALFORMED_CHAT_BODIES), sent as a careless client would."""
 
     # -- the stack ----------------------------------------------------------------------------

@@ -42,12 +42,12 @@ from creditflow.deployments.base import (
 )
 from creditflow.deployments.http import (
     COMPRESSED,
-    MALFORMED_CHAT_BODIES,
     STATUS_KINDS,
     Answer,
     HttpClient,
     credits,
     last_usage_event,
+    malformed_body,
     meaning_of,
     question,
     server_timing,
@@ -504,8 +504,8 @@ class ContractDeployment(Deployment):
                                      request.stream, request.leave_after, request.scope, request.compressed)
         return call_result(request, sent_at, answer)
 
-    async def call_malformed(self, session: Session, problem: str) -> Reply[None]:
-        return reply(await self.api.chat_as_sent(session, MALFORMED_CHAT_BODIES[problem]))
+    async def call_malformed(self, session: Session, problem: str, scope: str = "") -> Reply[None]:
+        return reply(await self.api.chat_as_sent(session, malformed_body(problem, scope)))
 
     async def health(self) -> Reply[dict[str, str]]:
         answer = await self.api.health()

@@ -48,6 +48,15 @@ MALFORMED_CHAT_BODIES = {
 }
 
 
+def malformed_body(problem: str, scope: str = "") -> Any:
+    """The named malformed request; where it asks a question at all, the question names the scenario's scope, so
+    that a product that serves it anyway is seen serving it."""
+    body = MALFORMED_CHAT_BODIES[problem]
+    if not isinstance(body, dict) or not body.get("messages"):
+        return body
+    return body | {"messages": [{"role": "user", "content": question(scope)}]}
+
+
 class KeepNoCookies(DefaultCookiePolicy):
     """Each actor holds its own session: the client shared by all of them keeps no cookie of any."""
 

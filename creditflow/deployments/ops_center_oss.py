@@ -56,12 +56,12 @@ from creditflow.deployments.base import (
 )
 from creditflow.deployments.http import (
     COMPRESSED,
-    MALFORMED_CHAT_BODIES,
     STATUS_KINDS,
     Answer,
     HttpClient,
     credits,
     last_usage_event,
+    malformed_body,
     meaning_of,
     question,
     streamed_piece,
@@ -656,8 +656,8 @@ class OpsCenterOssDeployment(Deployment):
             return None
         return reply(await self.api.track_usage(session))
 
-    async def call_malformed(self, session: Session, problem: str) -> Reply[None]:
-        return reply(await self.api.chat(session, MALFORMED_CHAT_BODIES[problem]))
+    async def call_malformed(self, session: Session, problem: str, scope: str = "") -> Reply[None]:
+        return reply(await self.api.chat(session, malformed_body(problem, scope)))
 
     async def health(self) -> Reply[dict[str, str]]:
         """The product has no health report of its parts; its public status answer is what there is."""
