@@ -18,6 +18,7 @@ from behave import register_type
 from behave.model import Feature, Rule
 from behave.model_core import Status
 
+from creditflow.actors import ActFailed
 from creditflow.allure_formatter import results_dir
 from creditflow.config import ROOT, ConfigError, resolve
 from creditflow.deployments import deployment_class
@@ -190,9 +191,10 @@ def rule_of(scenario) -> Rule | None:
 def outcome_of(context, step, books: list[str]) -> Outcome:
     """The first failed step, typed: its kind, what it raised, its claim (the step's own or its Rule's), whether
     the product had failed by then, and whether the books were out of place after the scenario."""
-    definition = definition_of(step, context._runner.step_registry)
-    claim = getattr(getattr(definition, "func", None), "claim", None) or context.claim
     error = getattr(step, "exception", None)
+    definition = definition_of(step, context._runner.step_registry)
+    own = None if isinstance(error, ActFailed) else getattr(getattr(definition, "func", None), "claim", None)
+    claim = own or context.claim
     return Outcome(step.step_type, error, claim, context.services.evidence.first_failure is not None, bool(books))
 
 
@@ -212,11 +214,20 @@ def after_step(context, step):
             step.status, step.exception, step.error_message = Status.failed, InvariantBroken(message), message
     if step.status.name in ("failed", "error") and context.outcome is None:
         context.outcome = outcome_of(context, step, problems)
+        label_for_allure(step, decide(context.outcome))
     if evidence.exchanges:
         allure.attach(evidence.http_log(), "HTTP exchanges", AttachmentType.TEXT)
     if evidence.ledger_rows:
         allure.attach(evidence.ledger_log(), "Ledger rows checked", AttachmentType.JSON)
     evidence.clear()
+
+
+def label_for_allure(step, verdict: Verdict) -> None:
+    """Allure files a failure into a category by its message alone: the message is led by the verdict the suite
+    decided (allure-categories.json matches it); failure_message takes it off again."""
+    error = getattr(step, "exception", None)
+    if error is not None and error.args and isinstance(error.args[0], str):
+        error.args = (f"[{verdict}] {error.args[0]}", *error.args[1:])
 
 
 def after_scenario(context, scenario):
@@ -264,10 +275,12 @@ def failure_message(scenario, outcome: Outcome | None) -> str:
     if outcome is not None and isinstance(outcome.error, NotApplicable):
         return f"not applicable here: {outcome.error}"
     if outcome is not None and isinstance(outcome.error, InvariantBroken):
-        return str(outcome.error)[0].upper() + str(outcome.error)[1:]
+        books = str(outcome.error).removeprefix(f"[{decide(outcome)}] ")
+        return books[0].upper() + books[1:]
     for step in scenario.all_steps:
         if step.status.name in ("failed", "error"):
             error = str(getattr(step, "exception", "") or step.error_message or "").strip()
+            error = error.removeprefix(f"[{decide(outcome)}] ") if outcome is not None else error
             return f"{step.keyword} {step.name}: {error.splitlines()[-1] if error else step.status.name}"
     return ""
 

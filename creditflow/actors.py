@@ -10,6 +10,11 @@ class FlowError(AssertionError):
     """A fact the scenario relies on did not hold; the message names the business fact."""
 
 
+class ActFailed(FlowError):
+    """The act a step asks about did not happen (the call was refused): the step's own claim, about what the act
+    cost say, was not reached, so the verdict follows the Rule's claim."""
+
+
 @dataclass
 class Actor:
     name: str
@@ -46,7 +51,7 @@ class Actor:
         """The actor's last call, which the step needs to have succeeded."""
         call = self.last_call
         if not call.succeeded:
-            raise FlowError(f"{self.name}'s call should have succeeded, but Ops-Center {call.describe()}")
+            raise ActFailed(f"{self.name}'s call should have succeeded, but Ops-Center {call.describe()}")
         return call
 
     def tried(self) -> Reply:

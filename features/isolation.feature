@@ -15,8 +15,8 @@ Feature: One tenant never reaches into another's books
       And Olivia is a member of Acme with 2,500 allocated credits
       And Oscar has created the organization Globex on the Platform plan
       When Oscar attempts to <act> Acme
-      Then Oscar is told there is no such organization
-      And nothing moved in Acme's books
+      Then nothing moved in Acme's books
+      And Oscar is told there is no such organization
 
       Examples: Each thing an admin may do in his own organization
         | act                              |
@@ -36,8 +36,8 @@ Feature: One tenant never reaches into another's books
       And Oscar has created the organization Globex on the Platform plan
       And Globex has bought 5,000 credits
       When Olivia attempts to <act> Globex
-      Then Olivia is told there is no such organization
-      And nothing moved in Globex's books
+      Then nothing moved in Globex's books
+      And Olivia is told there is no such organization
 
       Examples:
         | act                              |
@@ -54,8 +54,8 @@ Feature: One tenant never reaches into another's books
       And Acme has bought 10,000 credits
       And Olivia is a member of Acme with 2,500 allocated credits
       When Olivia attempts to <act> Acme
-      Then Olivia is refused because only an organization admin may do that
-      And nothing moved in Acme's books
+      Then nothing moved in Acme's books
+      And Olivia is refused because only an organization admin may do that
 
       Examples:
         | act                              |

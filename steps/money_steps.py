@@ -61,12 +61,14 @@ def priced_as_the_bare_model(context, model, tokens):
 
 
 @then("{name} has {credits:Credits} credits left")
+@claims("invariant.money")
 async def credits_left(context, name, credits):
     balance = await context.world.books.balance(name)
     assert balance.credits == credits, f"{name} should have {credits} credits left, but has {balance.credits}"
 
 
 @then("{name} has credits for exactly {count:Count} such calls left")
+@claims("invariant.money")
 async def calls_worth_left(context, name, count):
     world = context.world
     expected = count * world.price_of(name, succeeded=False)
@@ -76,6 +78,7 @@ async def calls_worth_left(context, name, count):
 
 
 @then("{name}'s credits are down by the price of that call")
+@claims("invariant.money")
 async def down_by_price(context, name):
     world = context.world
     price, opening = world.price_of(name), world.books.opening(name)
@@ -87,6 +90,7 @@ async def down_by_price(context, name):
 
 @then("{name}'s credits are untouched")
 @then("{name}'s own credits are untouched")
+@claims("invariant.money")
 async def own_credits_untouched(context, name):
     opening = context.world.books.opening(name)
     balance = await context.world.books.balance(name)
@@ -95,6 +99,7 @@ async def own_credits_untouched(context, name):
 
 
 @then("{name}'s allocation in {org} is down from {start:Credits} by the price of that call")
+@claims("invariant.money")
 async def allocation_down(context, name, org, start):
     world = context.world
     price = world.price_of(name)
@@ -106,6 +111,7 @@ async def allocation_down(context, name, org, start):
 
 
 @then("{name}'s allocation in {org} is {start:Credits} credits, less the price of that call")
+@claims("invariant.money")
 async def allocation_changed_after_call(context, name, org, start):
     world = context.world
     price = world.price_of(name)
@@ -127,6 +133,7 @@ async def no_allocation(context, name, org):
 
 
 @then("{name} still has all {credits:Credits} of her allocated credits in {org}")
+@claims("invariant.money")
 async def allocation_untouched(context, name, credits, org):
     allocation = await context.world.books.allocation(name, org)
     assert (allocation.allocated, allocation.used, allocation.remaining) == (credits, 0, credits), (
@@ -135,6 +142,7 @@ async def allocation_untouched(context, name, credits, org):
 
 
 @then("{name}'s allocation in {org} is used up")
+@claims("invariant.money")
 async def allocation_used_up(context, name, org):
     allocation = await context.world.books.allocation(name, org)
     assert allocation.remaining == 0 and allocation.used == allocation.allocated, (
@@ -151,6 +159,7 @@ async def holds_nothing(context, org):
 
 
 @then("{org}'s pool holds {credits:Credits} credits of which {allocated:Credits} are allocated")
+@claims("invariant.money")
 async def pool_with_allocations(context, org, credits, allocated):
     pool = await context.world.books.pool(org)
     assert pool.remaining == credits, f"{org}'s pool should hold {credits} credits, but holds {pool.remaining}"
@@ -158,11 +167,13 @@ async def pool_with_allocations(context, org, credits, allocated):
 
 
 @then("{org}'s pool is down by the price of that call")
+@claims("invariant.money")
 async def pool_down_by_one(context, org):
     await pool_down(context.world, org, 1)
 
 
 @then("{org}'s pool is down by the price of {count:Count} such calls")
+@claims("invariant.money")
 async def pool_down_by_many(context, org, count):
     await pool_down(context.world, org, count)
 
@@ -176,6 +187,7 @@ async def pool_down(world, org: str, count: int) -> None:
 
 
 @then("nothing was charged to {org}")
+@claims("invariant.money")
 async def nothing_charged_to_org(context, org):
     charges = await context.world.books.org_charges(org)
     assert not charges, f"nothing should be charged to {org}, but the ledger shows {len(charges)} charges"
@@ -194,6 +206,7 @@ def assert_charges(world, charges, count: int, name: str, whom: str) -> None:
 
 @then("the ledger shows exactly {count:Count} charge to {name} in {org}, each the price of one such call")
 @then("the ledger shows exactly {count:Count} charges to {name} in {org}, each the price of one such call")
+@claims("invariant.money")
 async def member_charges(context, count, name, org):
     assert_charges(context.world, await context.world.books.member_charges(name, org), count, name,
                    f"{name} in {org}")
@@ -201,11 +214,13 @@ async def member_charges(context, count, name, org):
 
 @then("the ledger shows exactly {count:Count} charge to {name}, each the price of one such call")
 @then("the ledger shows exactly {count:Count} charges to {name}, each the price of one such call")
+@claims("invariant.money")
 async def own_charges(context, count, name):
     assert_charges(context.world, await context.world.books.own_charges(name), count, name, name)
 
 
 @then("the ledger shows no charge to {name}")
+@claims("invariant.money")
 async def no_charge(context, name):
     charges = await context.world.books.own_charges(name)
     assert not charges, f"no credits should be charged to {name}, but the ledger shows {len(charges)} charges"

@@ -2,6 +2,7 @@
 written: each is pasted into bash as a reader would, as a dry run (`make -n`, `behave --dry-run`, a script's
 `--help`), so a command that make, the shell or argparse would mangle fails here rather than in a reader's terminal."""
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from creditflow.config import SETTINGS
+from creditflow.verdicts import Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -48,11 +50,14 @@ def test_the_committed_conformance_report_of_the_real_product_has_a_verdict_for_
 
     report = (ROOT / "docs" / "conformance" / "ops-center-oss-af179f13cf24.md").read_text()
     assert "docs/conformance/ops-center-oss-af179f13cf24.md" in README
-    summary = re.search(r"\*\*(\d+) of (\d+) scenarios pass; (\d+) fail as product defects; (\d+) end at an "
-                        r"environment limit; 0 suite defects\*\*", report)
-    assert summary and int(summary.group(2)) == scenario_count()
-    assert sum(map(int, summary.group(1, 3, 4))) == scenario_count()
-    assert report.count("\n- ") >= scenario_count()
+    summary = re.search(r"\*\*(\d+) scenarios: (.*?)\*\*", report)
+    assert summary and int(summary.group(1)) == scenario_count()
+    counts = dict((verdict, int(count)) for count, verdict in re.findall(r"(\d+) ([^;]+)", summary.group(2)))
+    assert sum(counts.values()) == scenario_count() and "suite defect" not in counts, counts
+    assert set(counts) <= {verdict.value for verdict in Verdict}
+    assert report.index("## Findings") < report.index("## Every Rule and scenario")
+    expectations = json.loads((ROOT / "docs" / "conformance" / "expectations" / "ops-center-oss.json").read_text())
+    assert len(expectations["scenarios"]) == scenario_count()
 
 
 
