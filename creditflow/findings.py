@@ -14,11 +14,16 @@ ID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
                 re.IGNORECASE)
 AMOUNT = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?!\w)")  # not the digits of a word (v1, a1b2)
 DOCS_LINK = re.compile(r"(\\n)?\s*For further information visit \S+?(?=\"|$)")  # pydantic's raw validation error
+MODEL = re.compile(r"\b(?:openai/|anthropic/)?(?:gpt|claude)-[\w.-]*[\w]")  # a model's name: one cause for any model
+TYPED_FIELD = re.compile(r"\{(\w+):\w+\}")  # a step pattern's "{credits:Credits}" reads "{credits}"
+QUOTED = re.compile(r"'[^']*'")  # the product's own wording of a refusal: the same cause on another endpoint
 RUN_UNIQUE = re.compile(r"\b([A-Za-z]+)-[0-9a-z]{4,}-\d+\b")  # a persona's or organization's run-unique name
 
 
 def normalised(text: str, names: list[str] = ()) -> str:
     text = DOCS_LINK.sub("", text)
+    text = TYPED_FIELD.sub(r"{\1}", text)
+    text = MODEL.sub("{model}", text)
     text = ID.sub("{id}", text)
     text = RUN_UNIQUE.sub(r"\1", text)
     for name in sorted(names, key=len, reverse=True):
@@ -44,6 +49,14 @@ class Cause:
     finding_class: str  # a Verdict's value; a 5xx met while arranging is a finding of class "failed: error"
     claim: str  # the broken claim: the step's pattern, or the product's failing request
     answer: str  # what the product answered, or the fact the step found, normalised
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What makes two failures one finding: a refusal worded otherwise on another endpoint is the same cause,
+        unless the product failed, where its answer is the cause itself."""
+        if self.finding_class == Verdict.ERROR.value or self.claim.split(" ", 1)[0] in HTTP_METHODS:
+            return self.finding_class, self.claim, self.answer
+        return self.finding_class, self.claim, QUOTED.sub("'...'", self.answer)
 
 
 def cause_of(verdict: Verdict, step_pattern: str, message: str, failure: str | None, names: list[str]) -> Cause:
@@ -73,13 +86,13 @@ class Finding:
 
 def group(results) -> list[Finding]:
     """One finding per cause, the most widespread first; each cites its first scenario's evidence."""
-    by_cause: dict[Cause, Finding] = {}
+    by_cause: dict[tuple, Finding] = {}
     for result in results:
         if not result.cause or result.verdict == Verdict.NOT_APPLICABLE:
             continue  # a feature the deployment declares it lacks is listed apart, with its reason
         cause = Cause(**result.cause)
-        finding = by_cause.setdefault(cause, Finding(0, cause, result.claim, evidence=result.evidence,
-                                                     example=result.message))
+        finding = by_cause.setdefault(cause.key, Finding(0, cause, result.claim, evidence=result.evidence,
+                                                         example=result.message))
         finding.scenarios.append(result.name)
     ordered = sorted(by_cause.values(), key=lambda f: (CLASS_ORDER.index(f.finding_class), -len(f.scenarios)))
     for number, finding in enumerate(ordered, 1):
@@ -88,3 +101,4 @@ def group(results) -> list[Finding]:
 
 
 CLASS_ORDER = [verdict.value for verdict in Verdict]
+HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
