@@ -58,6 +58,9 @@ def gate(verdicts_file: Path, update: bool) -> int:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] in (["--help"], ["-h"]):
+        print(__doc__)
+        return 0
     if argv[:1] == ["compare"]:
         parser = argparse.ArgumentParser(prog="conformance.py compare")
         parser.add_argument("before", type=Path)
