@@ -23,6 +23,7 @@ from creditflow.allure_formatter import results_dir
 from creditflow.config import ROOT, ConfigError, resolve
 from creditflow.deployments import deployment_class
 from creditflow.deployments.base import NotApplicable
+from creditflow.expectations import diagnoses, load, path_for
 from creditflow.findings import cause_of, definition_of, pattern_of
 from creditflow.leftovers import remove_leftovers
 from creditflow.metrics import Metrics
@@ -375,8 +376,10 @@ def write_conformance(results: list[ScenarioResult], config, header: dict[str, s
         details["Money over the run"] = "; ".join([money.summary(), *money.problems[:12]])
     reproduce = REPRODUCE_PRODUCT if config.ops_center_source else REPRODUCE.replace("{deployment}",
                                                                                      config.deployment)
+    expected = path_for(config.deployment, ROOT)
+    known = diagnoses(load(expected)) if expected.exists() else {}
     path.write_text(redactor.text(conformance_report(results, f"{config.deployment} {version}", details, reproduce,
-                                                     how_run)))
+                                                     how_run, known)))
     verdicts = [{"feature": r.feature, "rule": r.rule, "scenario": r.name, "verdict": r.verdict, "claim": r.claim,
                  "message": r.message, "cause": r.cause, "evidence": r.evidence} for r in results]
     path.with_suffix(".json").write_text(redactor.text(json.dumps(

@@ -216,7 +216,7 @@ class Books:
 
     def _named(self, text: str) -> str:
         for actor in self.w.cast.values():
-            text = text.replace(actor.user_id, actor.name)
+            text = text.replace(actor.user_id, actor.name).replace(actor.email, actor.name)
         for org in self.w.orgs.values():
             text = text.replace(org.org_id, org.name)
         return text
@@ -255,6 +255,20 @@ class Books:
 
     def byok_fingerprint(self) -> str:
         return ProviderDouble.fingerprint(self.w.services.config.byok_key)
+
+
+def books_change(before: tuple, after: tuple) -> str:
+    """What moved between two readings of `Books.org_books`, in words."""
+    (statement_before, rows_before, charges_before), (statement_now, rows_now, charges_now) = before, after
+    changes = []
+    if statement_before != statement_now:
+        held = [number(s.left) if s else "no pool" for s in (statement_before, statement_now)]
+        changes.append(f"it held {held[0]} credits and now holds {held[1]}")
+    if charges_before != charges_now:
+        changes.append(f"its charges went from {number(charges_before)} to {number(charges_now)}")
+    if rows_before != rows_now:
+        changes.append("its pool or allocations changed")
+    return "; ".join(changes)
 
 
 def served_unpaid(whose: str, served: int, paid: int) -> str | None:

@@ -11,11 +11,13 @@ from creditflow.deployments.base import (
     CallRequest,
     CallResult,
     ForeignSignIn,
+    ProductRefused,
     Refusal,
     RefusalKind,
     Reply,
     TargetLacksPart,
 )
+from creditflow.verdicts import CannotArrange
 from creditflow.wording import counted, number
 
 if TYPE_CHECKING:
@@ -104,7 +106,10 @@ class Calls:
                 progress(done, count)
             return call
 
-        actor.batch = list(await asyncio.gather(*(one() for _ in range(count))))
+        hold = await self.w.deployment.hold_calls()
+        calls = [asyncio.ensure_future(one()) for _ in range(count)]
+        await hold.release(min(count, concurrency or count))
+        actor.batch = list(await asyncio.gather(*calls))
         actor.calls.extend(actor.batch)
         return actor.batch
 
@@ -135,7 +140,16 @@ class Calls:
         """`count` samples of one of the guide's budgeted operations done by `name`, in milliseconds."""
         actor = self.w.acting(self.w.actor(name))
         if operation == "authentication":
-            actor.samples = [await self.w.services.sign_in(actor) for _ in range(count)]
+            actor.samples = []
+            for _ in range(count):
+                try:
+                    actor.samples.append(await self.w.services.sign_in(actor))
+                except ProductRefused as refused:
+                    if refused.refusal is None or refused.refusal.kind is not RefusalKind.QUOTA:
+                        raise
+                    raise CannotArrange(f"{name}'s sign-ins cannot be timed {number(count)} times in a row: "
+                                        f"Ops-Center refused sign-in {number(len(actor.samples) + 1)} "
+                                        f"({refused.refusal.describe()})") from None
         elif operation == "organization queries":
             org = next((o.name for o in self.w.orgs.values() if o.admin == name), None)
             if org is None:

@@ -1,5 +1,8 @@
 """A deployment's known results, and what a run did that they did not foresee.
 
+An entry: `verdict`; for a failure, `reason` (the run's own cause, or what a reader wrote) and, where a reader
+found the cause in the product's code, `diagnosis` (shown in the conformance report beside the finding).
+
 As the Web Platform Tests keep an expectation file per implementation, `docs/conformance/expectations/
 <deployment>.json` records each scenario's verdict on that deployment, every failure with its reason. A run
 compared with it lists the unexpected results: a new failure, a failure of another class, and an unexpected
@@ -73,10 +76,18 @@ def record(results: list[dict], previous: dict[str, dict], deployment: str, vers
         before = previous.get(result["scenario"], {})
         entry = {"verdict": result["verdict"]}
         if result["verdict"] != Verdict.PASSED:
-            kept = before.get("reason") if before.get("verdict") == result["verdict"] else None
-            entry["reason"] = kept or reason_of(result)
+            unchanged = before.get("verdict") == result["verdict"]
+            entry["reason"] = (before.get("reason") if unchanged else None) or reason_of(result)
+            if unchanged and before.get("diagnosis"):
+                entry["diagnosis"] = before["diagnosis"]
         scenarios[result["scenario"]] = entry
     return {"deployment": deployment, "recorded_at_version": version, "scenarios": scenarios}
+
+
+def diagnoses(expected: dict[str, dict]) -> dict[str, str]:
+    """What a reader found to be the cause of a failure (an entry's `diagnosis`, with the product's file and
+    line), by scenario: the conformance report shows it beside the finding."""
+    return {scenario: entry["diagnosis"] for scenario, entry in expected.items() if entry.get("diagnosis")}
 
 
 def reason_of(result: dict) -> str:

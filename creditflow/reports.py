@@ -123,7 +123,7 @@ def write_reports(results: list[ScenarioResult], metrics: dict, header: dict[str
 
 
 def conformance_report(results: list[ScenarioResult], title: str, header: dict[str, str], reproduce: str,
-                       how_run: list[str] = ()) -> str:
+                       how_run: list[str] = (), diagnoses: dict[str, str] | None = None) -> str:
     """A deployment at one version: its distinct findings first, how the product was run, then every Rule and
     scenario with its verdict. A failed scenario's title is its claim, never stated as a fact."""
     counts = {verdict: sum(r.verdict == verdict for r in results) for verdict in Verdict}
@@ -134,7 +134,7 @@ def conformance_report(results: list[ScenarioResult], title: str, header: dict[s
               "A claim comes from the testing guide, from creditflow's contract (docs/contract.md, rules the guide "
               "does not make), or from an invariant of money or tenancy. *Could not arrange*: a Given step the product "
               "refused or cannot express, so the rule in the title was not tested.", ""]
-    lines += findings_table(group(results), reproduce)
+    lines += findings_table(group(results), reproduce, diagnoses or {})
     declared = [r for r in results if r.verdict == Verdict.NOT_APPLICABLE]
     if declared:
         lines += ["## Features the deployment declares it lacks", "",
@@ -159,7 +159,8 @@ def conformance_report(results: list[ScenarioResult], title: str, header: dict[s
     return "\n".join(lines)
 
 
-def findings_table(findings, reproduce: str) -> list[str]:
+def findings_table(findings, reproduce: str, diagnoses: dict[str, str]) -> list[str]:
+    """`diagnoses`: what a reader found to be the cause of a scenario's failure (the deployment's expectations)."""
     if not findings:
         return ["## Findings", "", "None: every scenario passed.", ""]
     lines = ["## Findings", "", "One row per distinct cause, the product's failures first.", "",
@@ -174,6 +175,9 @@ def findings_table(findings, reproduce: str) -> list[str]:
         lines += [f"- Scenarios ({len(finding.scenarios)}): " + "; ".join(finding.scenarios)]
         if finding.example:
             lines.append(f"- As reported: {finding.example}")
+        diagnosed = next((diagnoses[name] for name in finding.scenarios if name in diagnoses), None)
+        if diagnosed:
+            lines.append(f"- Diagnosis: {diagnosed}")
         if finding.evidence:
             lines.append(f"- Evidence: `{code(finding.evidence)}`")
         lines += [f"- Reproduce alone: `{reproduce.replace('{name}', name_pattern(finding.scenarios[0]))}`", ""]

@@ -98,9 +98,12 @@ class World:
         return credits
 
     def allocatable_just_under(self, model: str, tokens: int, plan: str | None = None) -> Decimal:
-        unit = self.deployment.prices.allocation_unit
-        return self.allocatable(self.price(model, tokens, plan) - unit,
-                                f"just under one {model} call of {number(tokens)} tokens")
+        unit, price = self.deployment.prices.allocation_unit, self.price(model, tokens, plan)
+        if price <= unit:
+            raise CannotArrange(f"no allocation is just under one {model} call of {number(tokens)} tokens: the call "
+                                f"costs {price} credits, and {self.deployment.name} allocates whole multiples of "
+                                f"{unit} credits")
+        return self.allocatable(price - unit, f"just under one {model} call of {number(tokens)} tokens")
 
     # -- cleanup ------------------------------------------------------------------------------
     def on_cleanup(self, description: str, undo: Undo) -> None:

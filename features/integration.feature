@@ -6,7 +6,7 @@ Feature: Integration checklist: every part of the stack does its part
   Background:
     Given Ivy is an individual on the Professional plan with 1,000 credits
 
-  @guide.checklist
+  @contract.endpoints
   Rule: Ops-Center reports on every part it depends on
 
     @smoke

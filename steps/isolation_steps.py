@@ -3,6 +3,7 @@ sign-in is accepted; after every attempt the ledger shows that nothing moved."""
 
 from behave import then, when
 
+from creditflow.books import books_change
 from creditflow.deployments.base import RefusalKind
 
 
@@ -31,7 +32,7 @@ async def nothing_moved(context, org):
     world = context.world
     before, after = world.org(org).books_before, await world.books.org_books(org)
     assert before is not None, f"{org}'s books were not read before the attempt"
-    assert after == before, f"{org}'s books changed after an attempt from outside: before {before}, after {after}"
+    assert after == before, f"{org}'s books changed after an attempt from outside: {books_change(before, after)}"
 
 
 @then("{asker} learns nothing of {named}'s balance")

@@ -7,6 +7,7 @@ from behave import then
 
 from creditflow.books import served_unpaid
 from creditflow.deployments.base import RefusalKind
+from creditflow.verdicts import claims
 from creditflow.wording import figure, number
 
 
@@ -63,6 +64,7 @@ def all_succeed(context, count):
 
 
 @then("exactly {count:Count} calls succeed and the others are refused with 402 Payment Required")
+@claims("guide.concurrent-requests")  # what each caller is told; the money is the Rule's invariant, checked apart
 def exactly_some_succeed(context, count):
     batch = context.world.protagonist.batch
     succeeded = sum(call.succeeded for call in batch)

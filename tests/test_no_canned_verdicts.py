@@ -39,7 +39,7 @@ OPERATIONS = {
 # Operations that are not a question to the product: arranging what it has no API for, and cleaning up; and
 # time_operation, whose None defers to the timing a call's own answer reports (tested below where it asks).
 NOT_JUDGED = {"arrange_credits", "remove_org", "enroll", "remove", "sign_in", "recreate", "close",
-              "plan_in_identity", "stranger_sessions", "foreign_session", "time_operation"}
+              "plan_in_identity", "stranger_sessions", "foreign_session", "time_operation", "hold_calls"}
 
 
 class Recorder:

@@ -288,7 +288,7 @@ async def test_the_invariant_check_catches_allocations_beyond_the_pool(world, st
     problems = await world.books.invariant_violations()
     await tamper(stack, "UPDATE organization_credits SET allocated = 100, remaining = 100 "
                         "WHERE org_id = $1 AND holder = $2", org.org_id, olivia)
-    assert problems == [f"the allocations of {org.org_id} (150) exceed its pool (100)"]
+    assert problems == ["the allocations of Acme (150) exceed its pool (100)"]  # named by persona, not by id
 
 
 async def test_money_conservation_catches_credits_created_with_a_matching_ledger_row(world, stack, services):

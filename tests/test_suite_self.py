@@ -1,6 +1,7 @@
 """Self-tests of the acceptance suite: it passes on the reference, fails with the business fact on a broken
 one, runs scenarios alone and in any order, and its reports are complete, readable and leak no secret."""
 
+import configparser
 import json
 import os
 import re
@@ -13,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from behave.model import ScenarioOutline
 from behave.parser import parse_file
 
 from creditflow.leftovers import PID_MARK
@@ -195,6 +197,10 @@ def test_the_single_file_html_report_renders_in_chromium_with_every_scenario_pas
 def first_scenarios() -> list:
     """The first scenario of each feature (an outline's first example where it starts with one); a latency
     budget's is measured with the stack to itself (the exclusive phase of make test)."""
+    # Outline examples named as behave.ini names them in a run (the parser alone does not read behave.ini).
+    ini = configparser.ConfigParser(interpolation=None)
+    ini.read(ROOT / "behave.ini")
+    ScenarioOutline.annotation_schema = ini["behave"]["scenario_outline_annotation_schema"]
     found = []
     for path in sorted((ROOT / "features").glob("*.feature")):
         feature = parse_file(str(path))
@@ -232,7 +238,7 @@ def broken_ops_center(stack, breakage: str):
     ("no_payment_check", ["-n", "cannot pay for it"], "Edge Cases",
      "call should be refused for payment (402), but Ops-Center succeeded, 0 credits paid by"),
     ("unrecorded_charge", ["-n", "^Ivy's call uses one more of her 10,000 API calls$"], "Individual Flow",
-     "ledger invariant broken after the scenario: ivy-"),
+     "after the scenario, the books show: Ivy"),
     ("grant_to_dead_account", ["-n", "^Ivy, removed and created again with the same e-mail"], "Individual Flow",
      "Ivy should have 100 credits left, but has 0"),
     ("copies_served", ["-n", "^Ivy's call sent 10 times at once under one request id"], "Edge Cases",
@@ -244,8 +250,8 @@ def broken_ops_center(stack, breakage: str):
     ("key_stored_as_base64", ["-n", "^Bea sees that her OpenRouter key is configured"], "BYOK Flow",
      "Bea's BYOK key is stored in a form anyone can turn back: base64"),
     ("any_admin_in_any_organization", ["-n", "^Oscar, the admin of Globex, cannot buy credits for Acme"],
-     "Tenant Isolation", "Oscar should be refused as an outsider to whom the organization looks absent (404), but "
-     "Ops-Center succeeded"),
+     "Tenant Isolation", "Acme's books changed after an attempt from outside: it held 10,000 credits and now holds "
+     "10,100"),
     ("stream_charged_twice", ["-n", "^Ivy's streamed call is charged once to her own credits$"], "Individual Flow",
      "the ledger should show 1 charge to Ivy, but shows 2"),
     ("left_stream_free", ["-n", "^Ivy stops reading after the first words"], "Edge Cases",
@@ -267,9 +273,10 @@ def test_a_broken_reference_fails_with_the_business_fact(stack, tmp_path, breaka
     assert filed and filed <= FAILED_CLAIMS, f"a broken business rule is filed as {filed}"
     if breakage == RENDERED_BREAKAGE:  # the report itself, rendered once: Chromium takes seconds
         html = allure_html(tmp_path / "allure-results", tmp_path / "allure-report")
+        category = sorted(filed)[0]
         categories = rendered_dom(html, tmp_path / "profile", "#categories", screenshot=tmp_path / "categories.png",
-                                  ready="Failed: money or security")
-        assert "Failed: money or security" in categories
+                                  ready=category)
+        assert category in categories
         assert "Environment limit" not in categories and "Suite defect" not in categories
 
 
@@ -349,10 +356,10 @@ def test_money_created_unseen_by_any_scenario_fails_the_run_naming_the_account(s
     assert summary(run.stdout)["passed"] == 1 and run.returncode != 0, output[-3000:]
     broken = re.compile(r"user Ivy \(ivy-\w+-\d+\): 1000 credits were put in, but 2000 are left and 0 were charged "
                         r"\(\+1000 credits\)")
-    assert "HOOK-ERROR in after_all: AssertionError: money was not conserved over the run" in output
+    assert "HOOK-ERROR in after_all: AssertionError: Money conservation BROKEN over" in output
     assert broken.search(output)
     report = (tmp_path / "report.txt").read_text()
-    assert "✗ Money conservation BROKEN over 1 account: 1000 credits put in = 2000 left + 0 charged" in report
+    assert "✗ Money conservation BROKEN over 1 account: 1000 credits put in, 2000 left + 0 charged" in report
     assert broken.search(report)
     assert broken.search((tmp_path / "errors.log").read_text())
 

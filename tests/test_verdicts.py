@@ -138,3 +138,15 @@ def test_two_runs_compared_list_what_changed():
     assert changes(RUN, after) == ["~ A: passed -> failed: money or security (charged twice)",
                                    "+ C: passed (a new scenario)"]
     assert changes(RUN, RUN) == []
+
+
+def test_a_diagnosis_a_reader_wrote_stays_with_its_failure_and_is_shown_beside_the_finding():
+    previous = {"B": {"verdict": "failed: error", "reason": "x", "diagnosis": "a dict passed to asyncpg (f.py:240)"}}
+    recorded = record(RUN, previous, "product", "abc")["scenarios"]
+    assert recorded["B"]["diagnosis"] == "a dict passed to asyncpg (f.py:240)"
+    assert "diagnosis" not in record([{**RUN[1], "verdict": "failed: differs from the guide"}], previous, "p", "v")[
+        "scenarios"]["B"]
+    broken = {"finding_class": Verdict.ERROR.value, "claim": "POST /chat", "answer": "500"}
+    report = conformance_report([result("B", Verdict.ERROR, broken, "Then ...: 500")], "product 1", {}, "{name}",
+                                diagnoses={"B": "a dict passed to asyncpg (f.py:240)"})
+    assert "- Diagnosis: a dict passed to asyncpg (f.py:240)" in report

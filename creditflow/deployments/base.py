@@ -331,6 +331,14 @@ class NotApplicable(Exception):
     not run, and its verdict says why."""
 
 
+class Hold:
+    """Calls a scenario sends at once, held by the deployment until they are all in flight and then let go
+    together, so that "at once" means at once in every run. This one holds nothing."""
+
+    async def release(self, in_flight: int) -> None:
+        """Lets the held calls go once `in_flight` of them wait, or once no more arrive."""
+
+
 class Deployment(ABC):
     """One Ops-Center API, in business terms."""
 
@@ -451,6 +459,10 @@ class Deployment(ABC):
     # -- LLM calls ----------------------------------------------------------------------------
     @abstractmethod
     async def call(self, session: Session, request: CallRequest) -> CallResult: ...
+
+    async def hold_calls(self) -> Hold:
+        """A hold on the calls about to be sent at once (none, where the deployment has no way to hold them)."""
+        return Hold()
 
     async def time_operation(self, session: Session, operation: str) -> Reply[None] | None:
         """One request to an endpoint of the product's own that does one of the guide's budgeted operations (its

@@ -16,6 +16,7 @@ Arrangements the product has no API for are named as such (`Arrangements`): a bi
 what they wrote.
 """
 
+import asyncio
 import re
 import secrets
 import time
@@ -38,6 +39,7 @@ from creditflow.deployments.base import (
     Charge,
     Deployment,
     ForeignSignIn,
+    Hold,
     LedgerReader,
     MemberUsage,
     MoneyIn,
@@ -82,7 +84,8 @@ MARKUP = {"free": Decimal(0), "trial": Decimal(0), "starter": Decimal("0.4"), "p
 # professional, enterprise; "platform" is an organization plan, its members hold professional wallets).
 WALLET_TIERS = {"trial": "trial", "professional": "professional", "platform": "professional"}
 BEARER = "bearer"  # Session.presented_as of a Keycloak token
-ANSWER_WITHIN_S = 30  # the guide expects an LLM call in 0.5 to 2 s; a request unanswered this long has hung
+ANSWER_WITHIN_S = 20  # the guide expects an LLM call in 0.5 to 2 s; a request unanswered this long has hung
+HOLD_AT_MOST_S = 5  # how long calls sent at once are held for the last of them to arrive
 # A compressed chat answer arrives empty, and a 500 drops its connection: no compression, no reuse.
 CLIENT_OPTIONS = {"headers": {"Accept-Encoding": "identity"}, "keepalive": False, "timeout_s": ANSWER_WITHIN_S}
 
@@ -149,10 +152,13 @@ def call_result(request: CallRequest, sent_at: float, answer: Answer) -> CallRes
         return unread
     metadata = answer.field("_metadata") or {}
     cost = credits(metadata.get("cost_incurred")) or Decimal(0)
+    transaction = str(metadata.get("transaction_id") or "")
     if metadata.get("using_byok"):
         payer = Payer.BYOK
-    elif metadata.get("transaction_id"):
-        payer = Payer.OWN_CREDITS  # an individual debit writes a transaction; an organization debit does not
+    elif transaction.startswith("org-"):
+        payer = Payer.ORGANIZATION  # "org-<org>-<user>" (litellm_api.py:1535)
+    elif transaction:
+        payer = Payer.OWN_CREDITS  # an individual debit's transaction id
     elif cost > 0:
         payer = Payer.ORGANIZATION
     else:
@@ -263,12 +269,12 @@ class Arrangements:
     """What the product has no API for, written the way the product writes it: named, never asserted on."""
 
     def __init__(self, pool: asyncpg.Pool, redis_url: str):
-        self._pool = pool
+        self.pool = pool
         self._redis = redis.from_url(redis_url, decode_responses=True)
 
     async def open_wallet(self, user_id: str, plan: str) -> None:
         """A `user_credits` row on a paying tier: without one the product treats the user as free (exempt)."""
-        await self._pool.execute(
+        await self.pool.execute(
             """INSERT INTO user_credits (user_id, credits_remaining, tier) VALUES ($1, 0, $2)
                ON CONFLICT (user_id) DO UPDATE SET tier = EXCLUDED.tier""",
             user_id, WALLET_TIERS[plan],
@@ -276,7 +282,7 @@ class Arrangements:
 
     async def give_credits(self, user_id: str, amount: Decimal) -> None:
         """A purchase of credits: the wallet grows, a `purchase` transaction records it, the cached balance goes."""
-        async with self._pool.acquire() as connection, connection.transaction():
+        async with self.pool.acquire() as connection, connection.transaction():
             await connection.execute(
                 """INSERT INTO credit_transactions (user_id, amount, transaction_type, metadata)
                    VALUES ($1, $2, 'purchase', '{"source": "creditflow arrangement"}'::jsonb)""",
@@ -289,8 +295,40 @@ class Arrangements:
         await self._redis.delete(f"credits:balance:{user_id}")
 
     async def close(self) -> None:
-        await self._pool.close()
+        await self.pool.close()
         await self._redis.aclose()
+
+
+class ProviderLookupHold(Hold):
+    """Calls held at their first step on the product's side, the provider lookup (litellm_api.py:1111-1126), by a
+    lock on `llm_providers`, then let go together: calls sent at once are then in flight at once in every run."""
+
+    def __init__(self, connection: asyncpg.Connection, transaction, pool: asyncpg.Pool):
+        self._connection, self._transaction, self._pool = connection, transaction, pool
+
+    @classmethod
+    async def taken(cls, pool: asyncpg.Pool) -> "ProviderLookupHold":
+        connection = await pool.acquire()
+        transaction = connection.transaction()
+        await transaction.start()
+        await connection.execute("LOCK TABLE llm_providers IN ACCESS EXCLUSIVE MODE")
+        return cls(connection, transaction, pool)
+
+    async def release(self, in_flight: int) -> None:
+        try:
+            deadline, seen, steady_since = time.monotonic() + HOLD_AT_MOST_S, -1, time.monotonic()
+            while time.monotonic() < deadline:
+                waiting = await self._connection.fetchval(
+                    """SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+                       AND wait_event_type = 'Lock' AND query ILIKE '%llm_providers%' AND pid <> pg_backend_pid()""")
+                if waiting >= in_flight or (waiting and waiting == seen and time.monotonic() - steady_since > 1):
+                    break  # all arrived, or no more arrive: the rest wait for a connection of the product's pool
+                if waiting != seen:
+                    seen, steady_since = waiting, time.monotonic()
+                await asyncio.sleep(0.05)
+        finally:
+            await self._transaction.rollback()
+            await self._pool.release(self._connection)
 
 
 class OssLedger(LedgerReader):
@@ -454,6 +492,9 @@ class OpsCenterOssDeployment(Deployment):
         "Each request opens a new connection: after an unhandled error the product drops the connection it used.",
         "The session cookie is read from the raw Set-Cookie header (its Domain attribute names the host with a "
         "leading dot, which cookie jars refuse).",
+        "Calls a scenario sends at once are held at their first step in the product, the provider lookup, by a lock "
+        "on `llm_providers`, until they are all in flight (at most 5 s), then let go together: \"at once\" means "
+        "at once in every run, so what the product does with that many calls in flight is the same in every run.",
     )
     session_max_age_s = 3600  # the product keeps a session for 2 hours
 
@@ -655,6 +696,9 @@ class OpsCenterOssDeployment(Deployment):
         if operation != "usage tracking":
             return None
         return reply(await self.api.track_usage(session))
+
+    async def hold_calls(self) -> Hold:
+        return await ProviderLookupHold.taken(self.arrangements.pool) if self.arrangements else Hold()
 
     async def call_malformed(self, session: Session, problem: str, scope: str = "") -> Reply[None]:
         return reply(await self.api.chat(session, malformed_body(problem, scope)))

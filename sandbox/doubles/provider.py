@@ -7,7 +7,9 @@ with server-sent events as OpenAI does: one completion token per chunk, then, wh
 with `stream_options.include_usage`, a last chunk with no choices and the usage; `/_double/stream`
 paces the chunks and can leave the usage out, as some providers do. It records which key
 each call carried as a SHA-256 fingerprint and a short hint: enough to prove a BYOK key was used,
-without keeping the key itself. `/_double/fault` makes the next calls fail (HTTP 500 or a stall).
+without keeping the key itself. `/_double/fault` makes the next calls fail (HTTP 500 or a stall). A
+request a real provider would refuse (an unknown model, no messages, a budget that is not a positive
+whole number) is refused with 400, as OpenRouter does.
 
 Every setting applies to one scope: a call belongs to the scope named in brackets at the end of one of its
 messages ("... [scenario-3fa2b1-17]"), which any gateway passes on unchanged. A scenario's settings thus
@@ -29,6 +31,8 @@ from pydantic import BaseModel, Field
 
 PROMPT_TOKENS = 10
 DEFAULT_TOKENS = 100
+# The models a provider serves (the testing guide's), named alone or under their provider: "openai/gpt-4".
+MODELS = {"gpt-3.5-turbo", "gpt-4", "gpt-4-turbo", "claude-3-sonnet"}
 SCOPE = re.compile(r"\[([A-Za-z0-9_.:-]+)\]\s*$")
 
 
@@ -61,6 +65,20 @@ def scope_of(body: dict) -> str | None:
         found = SCOPE.search(content) if isinstance(content, str) else None
         if found:
             return found.group(1)
+    return None
+
+
+def invalid_request(body: dict) -> str | None:
+    """Why a real provider would refuse the request (an unknown model, no messages, a budget that is not a whole
+    positive number of tokens), or None."""
+    model = str(body.get("model") or "")
+    if model.rsplit("/", 1)[-1] not in MODELS:
+        return f"{model} is not a valid model ID"
+    if not body.get("messages"):
+        return "messages: at least one message is required"
+    budget = body.get("max_tokens")
+    if budget is not None and (not isinstance(budget, int) or isinstance(budget, bool) or budget < 1):
+        return f"max_tokens: {budget!r} is not a positive whole number"
     return None
 
 
@@ -100,6 +118,7 @@ def create_app() -> FastAPI:
         bearer = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         scope = scope_of(body)
         settings = scopes.get(scope) or Settings()
+        invalid = invalid_request(body)
         requests.append({
             "route": route,
             "scope": scope,
@@ -107,9 +126,11 @@ def create_app() -> FastAPI:
             "streamed": bool(body.get("stream")),
             "key_sha256": fingerprint(bearer) if bearer else None,
             "key_hint": f"{bearer[:6]}...{bearer[-4:]}" if len(bearer) > 12 else "(short)",
-            "served": settings.fault is None,
+            "served": settings.fault is None and invalid is None,
             "at": time.time(),
         })
+        if invalid is not None:  # as OpenRouter answers a request it cannot serve
+            return JSONResponse({"error": {"message": invalid, "code": 400}}, status_code=400)
         if settings.fault == "error":
             return JSONResponse({"error": {"message": "provider double told to fail", "type": "server_error"}},
                                 status_code=500)
