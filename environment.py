@@ -196,7 +196,8 @@ def outcome_of(context, step, books: list[str]) -> Outcome:
     definition = definition_of(step, context._runner.step_registry)
     own = None if isinstance(error, ActFailed) else getattr(getattr(definition, "func", None), "claim", None)
     claim = own or context.claim
-    return Outcome(step.step_type, error, claim, context.services.evidence.first_failure is not None, bool(books))
+    evidence = context.services.evidence
+    return Outcome(step.step_type, error, claim, evidence.first_failure is not None, bool(books), evidence.hung)
 
 
 def after_step(context, step):

@@ -41,6 +41,7 @@ class Evidence:
     first_failure: Exchange | None = None
     last_refusal: Exchange | None = None
     last_exchange: Exchange | None = None
+    hung: bool = False  # the server left a request of the scenario unanswered
 
     def clear(self) -> None:
         self.exchanges.clear()
@@ -50,10 +51,12 @@ class Evidence:
     def begin_scenario(self) -> None:
         self.clear()
         self.first_failure = self.last_refusal = self.last_exchange = None
+        self.hung = False
 
     def record(self, exchange: Exchange) -> None:
         if went_wrong(exchange) and self.first_failure is None:
             self.first_failure = exchange
+        self.hung = self.hung or exchange.status == NO_ANSWER
         if not 200 <= exchange.status < 300:
             self.last_refusal = exchange
         self.last_exchange = exchange

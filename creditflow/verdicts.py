@@ -153,6 +153,7 @@ class Outcome:
     claim: Claim | None
     product_failed: bool  # the product answered 5xx, dropped the connection or never answered, up to this step
     books_broken: bool = False  # after the scenario, the ledger or the provider's log showed money out of place
+    product_hung: bool = False  # the product left a request unanswered: what its books then show is by chance
 
 
 def decide(outcome: Outcome | None) -> Verdict:
@@ -167,6 +168,10 @@ def decide(outcome: Outcome | None) -> Verdict:
         return Verdict.SUITE_DEFECT
     if outcome.step_type == "given" or isinstance(error, CannotArrange):
         return Verdict.COULD_NOT_ARRANGE
+    if outcome.product_hung:
+        # Once it stops answering, which of the calls in flight it had already served is timing: the hang is the
+        # finding, the same in every run, and the books it left are reported beside it.
+        return Verdict.ERROR
     if isinstance(error, InvariantBroken) or outcome.books_broken:
         return Verdict.MONEY_OR_SECURITY
     if outcome.step_type == "when" and outcome.product_failed:

@@ -21,6 +21,7 @@ GUIDE, CONTRACT, INVARIANT = Claim.parse("guide.flow-2"), Claim.parse("contract.
     (Outcome("then", AssertionError("charged twice"), INVARIANT, False), Verdict.MONEY_OR_SECURITY),
     (Outcome("then", AssertionError("paid by nobody"), GUIDE, True), Verdict.ERROR),
     (Outcome("then", InvariantBroken("served unpaid"), GUIDE, True), Verdict.MONEY_OR_SECURITY),
+    (Outcome("then", AssertionError("20 no answer"), INVARIANT, True, True, True), Verdict.ERROR),
     (Outcome("given", AssertionError("could not allocate"), INVARIANT, True), Verdict.COULD_NOT_ARRANGE),
     (Outcome("when", CannotArrange("finer than a credit"), GUIDE, False), Verdict.COULD_NOT_ARRANGE),
     (Outcome("given", NotApplicable("no grant by e-mail"), GUIDE, False), Verdict.NOT_APPLICABLE),

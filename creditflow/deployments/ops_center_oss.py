@@ -474,6 +474,9 @@ class OpsCenterOssDeployment(Deployment):
         "grant-by-email": "a platform administrator grants credits to a user id only (POST /api/v1/credits/allocate "
                           "takes user_id, backend/credit_api.py:127-131); nothing in the product grants credits to an "
                           "e-mail",
+        "phase-timing": "credit deduction runs inside the chat handler (backend/litellm_api.py:1518-1553) and the "
+                        "product reports no timing of it (no Server-Timing, no metric): only the whole call can be "
+                        "timed",
         "byok-opt-out": "BYOK is switched per account and provider (POST /api/v1/llm/byok/keys/{provider}/toggle, "
                         "backend/litellm_api.py:3151); a chat request carries no BYOK choice (ChatCompletionRequest, "
                         "backend/litellm_api.py:359-370)",
