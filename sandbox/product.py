@@ -11,6 +11,8 @@ product is copied here: it runs from the checkout, and its own SQL files build i
 """
 
 import hashlib
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -160,6 +162,20 @@ async def point_at_provider(owner_url: str, owner_password: str, provider_url: s
         await owner.close()
 
 
+# The product keeps files (its organizations, users, a key) under a container path written into its code
+# (org_manager.py:153). In a container that folder is the container's own; here it is the stack's.
+CONTAINER_DATA = "/app/data"
+
+
+def with_own_data(command: list[str], data_dir: Path) -> list[str]:
+    """`command` with its own `/app/data`: the stack's folder bound there in a private mount namespace (as root,
+    where `unshare` is), so that neither another checkout's product nor an earlier run's files are seen."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return command
+    bind = f'mkdir -p {CONTAINER_DATA} && mount --bind "$0" {CONTAINER_DATA} && exec "$@"'
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", bind, str(data_dir), *command]
+
+
 def how_it_runs() -> list[str]:
     """What the sandbox gives the product beyond its checkout, for the conformance report's reader."""
     return [
@@ -170,6 +186,9 @@ def how_it_runs() -> list[str]:
         + ", ".join(f"`{name}`" for name in SCHEMA_FILES) + ". The product creates the rest itself at start-up.",
         "Two tables its code uses and no SQL file of the checkout creates, made from the columns the code reads: "
         "`users` (kept empty) and `user_provider_keys`.",
+        f"Its files under `{CONTAINER_DATA}` (a container path in its code, org_manager.py:153) are a folder of the "
+        "stack's own, empty at each start, bound there in a private mount namespace (as root; otherwise the "
+        "machine's folder is used as it is).",
         "One provider row: `llm_providers` of type `openrouter` pointing at the LLM provider double, with the "
         "platform's key (a row of another type is treated as local and free).",
         "LiteLLM is not in the path of a call: the product sends a platform call to its provider row's "

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("CREDITFLOW_SANDBOX_DIR", ROOT / ".sandbox"))
 STATE_FILE = STATE_DIR / "stack.json"
 LOG_DIR = STATE_DIR / "logs"
+PRODUCT_DATA = STATE_DIR / "ops-center-oss-data"  # the real product's /app/data (sandbox/product.py)
 CACHE_DIR = Path(os.environ.get("CREDITFLOW_CACHE", Path.home() / ".cache" / "creditflow"))
 KEYCLOAK_VERSION = "26.7.3"
 KEYCLOAK_HOME = CACHE_DIR / f"keycloak-{KEYCLOAK_VERSION}"  # the download, shared by checkouts, read only once built
@@ -530,6 +531,8 @@ def start_product(source: str) -> Stack:
         stack.secrets.setdefault("oss_platform_key", f"sk-platform-{secrets.token_urlsafe(12)}")
         stack.urls["egress"] = f"http://127.0.0.1:{egress_port}"
         stack.product_source = source
+        shutil.rmtree(PRODUCT_DATA, ignore_errors=True)  # a new container's files: none
+        PRODUCT_DATA.mkdir(parents=True)
         spawn_product(stack, python)
         run_async(product.point_at_provider(stack.urls["postgres_oss"], stack.secrets["unicorn_password"],
                                             stack.urls["provider"], stack.secrets["oss_platform_key"]))
@@ -553,9 +556,10 @@ def spawn_product(stack: Stack, python: Path, port: int | None = None) -> None:
         lago_key=stack.secrets["lago_api_key"], litellm_url=stack.urls["litellm"],
         byok_key=stack.secrets["oss_byok_key"], session_secret=stack.secrets["oss_session_secret"],
         proxy_url=stack.urls["egress"], ca_file=STATE_DIR / "egress-ca" / "ca.pem")
-    stack.pids["ops-center-oss"] = spawn("ops-center-oss", [
-        str(python), "-m", "uvicorn", "server:app", "--host", "127.0.0.1", "--port", str(port),
-        "--log-level", "warning", "--no-access-log"], env, cwd=product.backend(Path(stack.product_source)))
+    server = [str(python), "-m", "uvicorn", "server:app", "--host", "127.0.0.1", "--port", str(port),
+              "--log-level", "warning", "--no-access-log"]
+    stack.pids["ops-center-oss"] = spawn("ops-center-oss", product.with_own_data(server, PRODUCT_DATA), env,
+                                         cwd=product.backend(Path(stack.product_source)))
     stack.urls["ops_center_oss"] = f"http://127.0.0.1:{port}"
     stack.save()
     wait_until("ops-center-oss", lambda: http_ok(f"{stack.urls['ops_center_oss']}/api/v1/system/status"), 240,
