@@ -242,10 +242,13 @@ def after_scenario(context, scenario):
     if unanswered and config.target == "embedded" and config.ops_center_source:
         from sandbox import stack as sandbox
 
-        console(f"    Ops-Center left {unanswered} requests unanswered; the sandbox restarts it")
+        connections = sandbox.product_connections()
+        console(f"    Ops-Center left {unanswered} requests unanswered (its database connections: {connections}); "
+                "the sandbox restarts it")
         sandbox.restart_product()
-        context.world.cleanup_failures.append(f"Ops-Center left {unanswered} requests unanswered in this scenario; "
-                                              "the sandbox restarted it")
+        context.world.cleanup_failures.append(f"Ops-Center left {unanswered} requests unanswered in this scenario "
+                                              f"(its database connections then: {connections}); the sandbox "
+                                              "restarted it")
     status = scenario.status.name
     facts = tuple(step.name for step in scenario.all_steps if step.step_type == "then" and step.status.name == "passed")
     redactor, rule, outcome = context.services.redactor, rule_of(scenario), context.outcome

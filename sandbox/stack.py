@@ -584,18 +584,42 @@ def restart_product() -> Stack:
     return stack
 
 
+def product_connections() -> str:
+    """What the product's database connections are doing, in a line: taken while it hangs, before its restart."""
+    from sandbox import product
+
+    stack = Stack.load()
+    if stack is None or "postgres_admin" not in stack.urls:
+        return "unknown (no stack)"
+
+    async def read() -> list:
+        import asyncpg
+
+        admin = await asyncpg.connect(stack.urls["postgres_admin"], password=stack.secrets["postgres_password"])
+        try:
+            return await admin.fetch(
+                """SELECT count(*) AS n, state, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS query
+                   FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()
+                   GROUP BY 2, 3 ORDER BY 1 DESC LIMIT 3""", product.DATABASE)
+        finally:
+            await admin.close()
+
+    rows = run_async(read())
+    return "; ".join(f"{row['n']} {row['state']} after '{row['query']}'" for row in rows) or "none open"
+
+
 def port_open(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def run_async(coroutine) -> None:
+def run_async(coroutine):
     import asyncio
 
     # A private loop: asyncio.run() would unset the caller's current event loop (behave's steps use it).
     loop = asyncio.new_event_loop()
     try:
-        loop.run_until_complete(coroutine)
+        return loop.run_until_complete(coroutine)
     finally:
         loop.close()
 
