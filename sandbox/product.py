@@ -71,6 +71,7 @@ def virtualenv(source: Path, cache: Path, log: Path) -> Path:
 
 
 DATABASE = "ops_center_oss"
+BACKEND_CODE = (":(glob)backend/**/*.py", ":(glob)backend/**/*.sql")  # git pathspecs of the code the sandbox runs
 # The product's own SQL files for its credit flow, in the order they apply cleanly (the notes, §1.3).
 SCHEMA_FILES = ("001_organization_tables.sql", "create_credit_system_tables.sql", "create_org_billing.sql",
                 "add_subscription_tiers.sql", "add_llm_markup_percentage.sql")
@@ -201,12 +202,20 @@ def how_it_runs() -> list[str]:
     ]
 
 
+def revision(source: Path) -> str:
+    """The checkout's backend code as it is on disk: its commit and any change to it, hashed."""
+    found = subprocess.run(["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True)
+    changed = subprocess.run(["git", "-C", str(source), "diff", "HEAD", "--", *BACKEND_CODE], capture_output=True,
+                             text=True)
+    return hashlib.sha256((found.stdout + changed.stdout).encode()).hexdigest()[:16]
+
+
 def version(source: Path) -> str:
     """The checkout's commit; "-modified" when its backend's code differs from that commit, so that a report on a
     changed copy never takes the name of the commit's own report."""
     found = subprocess.run(["git", "-C", str(source), "rev-parse", "--short=12", "HEAD"], capture_output=True,
                            text=True)
-    changed = subprocess.run(["git", "-C", str(source), "diff", "--name-only", "HEAD", "--",
-                              ":(glob)backend/**/*.py", ":(glob)backend/**/*.sql"], capture_output=True, text=True)
+    changed = subprocess.run(["git", "-C", str(source), "diff", "--name-only", "HEAD", "--", *BACKEND_CODE],
+                             capture_output=True, text=True)
     commit = found.stdout.strip() or "unknown"
     return f"{commit}-modified" if changed.stdout.strip() else commit

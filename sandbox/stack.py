@@ -68,6 +68,7 @@ class Stack:
     timings: dict[str, float] = field(default_factory=dict)
     paths: dict[str, str] = field(default_factory=dict)  # folders a part keeps outside STATE_DIR
     product_source: str = ""  # the Ops-Center checkout running beside the reference, if any
+    product_revision: str = ""  # its code when it was started (sandbox/product.py, revision)
 
     def save(self) -> None:
         STATE_DIR.mkdir(parents=True, exist_ok=True)
@@ -509,8 +510,9 @@ def start_product(source: str) -> Stack:
     stack = up()
     source = str(Path(source).resolve())
     parts = [stack.pids[name] for name in ("ops-center-oss", "egress") if name in stack.pids]
-    if stack.product_source == source and len(parts) == 2 and all(alive(pid) for pid in parts):
-        return stack
+    running = stack.product_source == source and stack.product_revision == product.revision(Path(source))
+    if running and len(parts) == 2 and all(alive(pid) for pid in parts):
+        return stack  # the same code already runs; code changed since it started is started afresh
     for pid in parts:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
@@ -530,7 +532,7 @@ def start_product(source: str) -> Stack:
         stack.secrets.setdefault("oss_session_secret", secrets.token_urlsafe(32))
         stack.secrets.setdefault("oss_platform_key", f"sk-platform-{secrets.token_urlsafe(12)}")
         stack.urls["egress"] = f"http://127.0.0.1:{egress_port}"
-        stack.product_source = source
+        stack.product_source, stack.product_revision = source, product.revision(Path(source))
         shutil.rmtree(PRODUCT_DATA, ignore_errors=True)  # a new container's files: none
         PRODUCT_DATA.mkdir(parents=True)
         spawn_product(stack, python)
