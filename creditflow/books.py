@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from creditflow.world import World
 
 ORG_QUERIES = "organization queries"
+LITELLM_REPORTS_WITHIN_S = 8  # LiteLLM posts its reports every second (DEFAULT_FLUSH_INTERVAL_SECONDS, sandbox)
 SETTLING_S = 15  # how long a call its caller left may take to be settled
 SECOND_CHARGE_S = 1.0  # the pause after the first charge in which a double charge would appear
 
@@ -252,6 +253,17 @@ class Books:
     async def provider_calls_since(self, since: float, model: str) -> list[ProviderCall]:
         """The calls of `model` the provider received since `since` (Unix seconds), each with its key's fingerprint."""
         return await self._provider_calls("counting the calls the provider served", since, model)
+
+    async def litellm_routed(self, name: str) -> list[dict]:
+        """LiteLLM's own reports of routing `name`'s last call; it reports in batches, so they are awaited."""
+        provider = self.w.services.provider_double("asking LiteLLM what it routed")
+        model = self.w.actor(name).last_call.model
+        deadline = time.monotonic() + LITELLM_REPORTS_WITHIN_S
+        while True:
+            reports = [r for r in await provider.litellm_reports(self.w.scope) if str(r.get("model")).endswith(model)]
+            if reports or time.monotonic() > deadline:
+                return reports
+            await asyncio.sleep(0.25)
 
     def byok_fingerprint(self) -> str:
         return ProviderDouble.fingerprint(self.w.services.config.byok_key)

@@ -37,7 +37,8 @@ Feature: Integration checklist: every part of the stack does its part
 
     Scenario: Ivy's call reaches the provider through LiteLLM with the platform's key
       When Ivy asks claude-3-sonnet a question of 100 tokens
-      Then the provider received the call with the platform's key, not Ivy's
+      Then LiteLLM reports that it routed Ivy's call
+      And the provider received the call with the platform's key, not Ivy's
 
   @guide.checklist
   Rule: Lago has every customer on the right plan and receives the usage

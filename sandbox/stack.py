@@ -420,6 +420,8 @@ def start_litellm(stack: Stack) -> None:
     ], {
         "LITELLM_MASTER_KEY": stack.secrets["litellm_master_key"],
         "PROVIDER_OPENAI_BASE": f"{stack.urls['provider']}/v1",
+        "GENERIC_LOGGER_ENDPOINT": f"{stack.urls['provider']}/_double/litellm-reports",
+        "DEFAULT_FLUSH_INTERVAL_SECONDS": "1",
         "PROVIDER_OPENROUTER_BASE": f"{stack.urls['provider']}/api/v1",
         "PLATFORM_OPENAI_KEY": "sk-platform-sandbox",
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",

@@ -42,6 +42,14 @@ async def ledger_consistent(context, name):
                                           f"{opening - charged}, but is {balance}")
 
 
+@then("LiteLLM reports that it routed {name}'s call")
+async def litellm_routed(context, name):
+    reports = await context.world.books.litellm_routed(name)
+    assert reports, f"LiteLLM should report routing {name}'s call, but reports no call of {name}'s"
+    assert all(report.get("status") == "success" for report in reports), (
+        f"LiteLLM should report {name}'s call served, but reports it as {reports[0].get('status')}")
+
+
 @then("the cached balance of {name} agrees with the ledger")
 @claims("contract.redis")  # "after a call completes, the cache never disagrees with the ledger"
 async def cache_agrees(context, name):

@@ -32,6 +32,12 @@ class ProviderDouble:
         return [ProviderCall(entry["route"], entry.get("model"), entry.get("key_sha256"), entry.get("served", True))
                 for entry in answer.json()]
 
+    async def litellm_reports(self, scope: str) -> list[dict]:
+        """What LiteLLM itself reported routing for the scope (its logging callback posts to the double)."""
+        answer = await self._http.get("/_double/litellm-reports", params={"scope": scope})
+        answer.raise_for_status()
+        return answer.json()
+
     async def fail_calls(self, scope: str, mode: str | None) -> None:
         """mode "error" answers 500, "timeout" stalls, None heals."""
         await self._set("fault", {"scope": scope, "mode": mode})

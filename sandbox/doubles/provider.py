@@ -89,6 +89,7 @@ def fingerprint(key: str) -> str:
 def create_app() -> FastAPI:
     app = FastAPI(title="LLM provider double")
     requests: list[dict] = []
+    routed: list[dict] = []  # what LiteLLM reported routing
     scopes: dict[str | None, Settings] = {}
 
     def settings_of(scope: str | None) -> Settings:
@@ -168,6 +169,20 @@ def create_app() -> FastAPI:
     @app.get("/v1/models")
     async def models():
         return {"object": "list", "data": []}
+
+    @app.post("/_double/litellm-reports")
+    async def litellm_reports(request: Request):
+        """LiteLLM's own report of the calls it routed (its generic logging callback posts them in batches)."""
+        body = await request.json()
+        for report in body if isinstance(body, list) else [body]:
+            if isinstance(report, dict):
+                routed.append({"scope": scope_of({"messages": report.get("messages") or []}),
+                               "model": report.get("model"), "status": report.get("status"), "at": time.time()})
+        return {"received": len(routed)}
+
+    @app.get("/_double/litellm-reports")
+    async def litellm_reported(scope: str | None = None):
+        return [report for report in routed if scope is None or report["scope"] == scope]
 
     @app.get("/_double/requests")
     async def logged(since: float = 0.0, scope: str | None = None):
