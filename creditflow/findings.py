@@ -67,7 +67,8 @@ def cause_of(verdict: Verdict, step_pattern: str, message: str, failure: str | N
         method_and_path = " ".join(request.split(" ", 2)[:2])
         finding_class = Verdict.ERROR if verdict is Verdict.COULD_NOT_ARRANGE else verdict
         return Cause(finding_class.value, normalised(method_and_path, names), normalised(answer, names)[:240])
-    return Cause(verdict.value, normalised(step_pattern, names), normalised(message, names)[:240])
+    # A step's pattern already reads "{name}"; its literal figures (402 Payment Required) are the claim's own.
+    return Cause(verdict.value, TYPED_FIELD.sub(r"{\1}", step_pattern), normalised(message, names)[:240])
 
 
 @dataclass
