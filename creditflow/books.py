@@ -22,7 +22,7 @@ from creditflow.deployments.base import (
 )
 from creditflow.keys_at_rest import opens_with, opens_with_another_key, readable_in
 from creditflow.people import expect
-from creditflow.systems.provider_double import ProviderCall, ProviderDouble
+from creditflow.systems.provider_double import ProviderCall, ProviderDouble, RoutedCall
 from creditflow.wording import number, was_or_were
 
 if TYPE_CHECKING:
@@ -254,13 +254,13 @@ class Books:
         """The calls of `model` the provider received since `since` (Unix seconds), each with its key's fingerprint."""
         return await self._provider_calls("counting the calls the provider served", since, model)
 
-    async def litellm_routed(self, name: str) -> list[dict]:
+    async def litellm_routed(self, name: str) -> list[RoutedCall]:
         """LiteLLM's own reports of routing `name`'s last call; it reports in batches, so they are awaited."""
         provider = self.w.services.provider_double("asking LiteLLM what it routed")
         model = self.w.actor(name).last_call.model
         deadline = time.monotonic() + LITELLM_REPORTS_WITHIN_S
         while True:
-            reports = [r for r in await provider.litellm_reports(self.w.scope) if str(r.get("model")).endswith(model)]
+            reports = [r for r in await provider.litellm_reports(self.w.scope) if r.model.endswith(model)]
             if reports or time.monotonic() > deadline:
                 return reports
             await asyncio.sleep(0.25)

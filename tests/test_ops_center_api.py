@@ -274,7 +274,7 @@ async def test_the_invariant_check_catches_a_balance_that_disagrees_with_its_tra
     await tamper(stack, "UPDATE user_credits SET credits = credits + 7 WHERE user_id = $1", ivy.user_id)
     problems = await world.books.invariant_violations()
     await tamper(stack, "UPDATE user_credits SET credits = credits - 7 WHERE user_id = $1", ivy.user_id)
-    assert problems == [f"{ivy.email}'s balance of 107 credits differs from the 100 credits its transactions add up to"]
+    assert problems == ["Ivy's balance of 107 credits differs from the 100 credits its transactions add up to"]
 
 
 async def test_the_invariant_check_catches_allocations_beyond_the_pool(world, stack):

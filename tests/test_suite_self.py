@@ -238,7 +238,7 @@ def broken_ops_center(stack, breakage: str):
     ("no_payment_check", ["-n", "cannot pay for it"], "Edge Cases",
      "call should be refused for payment (402), but Ops-Center succeeded, 0 credits paid by"),
     ("unrecorded_charge", ["-n", "^Ivy's call uses one more of her 10,000 API calls$"], "Individual Flow",
-     "after the scenario, the books show: Ivy"),
+     "the books show: Ivy's balance of"),
     ("grant_to_dead_account", ["-n", "^Ivy, removed and created again with the same e-mail"], "Individual Flow",
      "Ivy should have 100 credits left, but has 0"),
     ("copies_served", ["-n", "^Ivy's call sent 10 times at once under one request id"], "Edge Cases",

@@ -9,6 +9,14 @@ import httpx
 
 
 @dataclass(frozen=True)
+class RoutedCall:
+    """A call LiteLLM reported routing: its model, and whether it reported it served."""
+
+    model: str
+    served: bool
+
+
+@dataclass(frozen=True)
 class ProviderCall:
     route: str  # "openai" (the platform's provider) or "openrouter"
     model: str | None
@@ -32,11 +40,11 @@ class ProviderDouble:
         return [ProviderCall(entry["route"], entry.get("model"), entry.get("key_sha256"), entry.get("served", True))
                 for entry in answer.json()]
 
-    async def litellm_reports(self, scope: str) -> list[dict]:
+    async def litellm_reports(self, scope: str) -> list[RoutedCall]:
         """What LiteLLM itself reported routing for the scope (its logging callback posts to the double)."""
         answer = await self._http.get("/_double/litellm-reports", params={"scope": scope})
         answer.raise_for_status()
-        return answer.json()
+        return [RoutedCall(str(entry.get("model") or ""), entry.get("status") == "success") for entry in answer.json()]
 
     async def fail_calls(self, scope: str, mode: str | None) -> None:
         """mode "error" answers 500, "timeout" stalls, None heals."""
