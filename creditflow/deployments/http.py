@@ -1,6 +1,7 @@
 """The HTTP plumbing every deployment shares: one client, timings, and evidence of each exchange."""
 
 import json as jsonlib
+import re
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,6 +20,7 @@ STATUS_KINDS = {400: RefusalKind.INVALID, 401: RefusalKind.UNAUTHORIZED, 402: Re
                 403: RefusalKind.FORBIDDEN, 404: RefusalKind.NOT_FOUND, 409: RefusalKind.CONFLICT,
                 422: RefusalKind.INVALID, 429: RefusalKind.QUOTA, NO_ANSWER: RefusalKind.NO_ANSWER}
 QUESTION = "Summarise the credit flow in one sentence."
+PYDANTIC_LINK = re.compile(r"\s*For further information visit https://errors\.pydantic\.dev/\S+")
 COMPRESSED = "gzip, deflate"  # what a client that accepts a compressed answer asks for (httpx, requests, browsers)
 
 
@@ -28,7 +30,9 @@ def meaning_of(detail: Any) -> str:
     if isinstance(detail, list) and all(isinstance(item, dict) and "msg" in item for item in detail):
         return "; ".join(f"{'.'.join(str(part) for part in item.get('loc', ()) if part != 'body')}: {item['msg']}"
                          for item in detail)
-    return detail if isinstance(detail, str) else str(detail)
+    text = detail if isinstance(detail, str) else str(detail)
+    # pydantic's own error text, passed on by a server: its lines, without the documentation links
+    return " ".join(line.strip() for line in PYDANTIC_LINK.sub("", text).splitlines() if line.strip())
 
 
 def question(scope: str) -> str:
