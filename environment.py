@@ -15,21 +15,20 @@ import httpx
 import parse
 from allure_commons.types import AttachmentType, LinkType
 from behave import register_type
-from behave.model import Feature, Rule
+from behave.model import Feature
 from behave.model_core import Status
 
-from creditflow.actors import ActFailed
 from creditflow.allure_formatter import results_dir
 from creditflow.config import ROOT, ConfigError, resolve
 from creditflow.deployments import deployment_class
 from creditflow.deployments.base import NotApplicable
 from creditflow.expectations import diagnoses, load, path_for
-from creditflow.findings import cause_of, definition_of, pattern_of
+from creditflow.judging import BOOKS, judge, label_for_allure, outcome_of, rule_of
 from creditflow.leftovers import remove_leftovers
 from creditflow.metrics import Metrics
 from creditflow.reports import FLOWS, ScenarioResult, conformance_report, flow_of, write_reports
 from creditflow.services import Services
-from creditflow.verdicts import InvariantBroken, Outcome, Verdict, claim_of, decide
+from creditflow.verdicts import InvariantBroken, Outcome, claim_of, decide
 from creditflow.world import World
 
 CONTRACT = "docs/contract.md"
@@ -182,24 +181,6 @@ def before_scenario(context, scenario):
         allure.dynamic.story(rule.name)
 
 
-def rule_of(scenario) -> Rule | None:
-    rule = scenario.parent
-    while rule is not None and not isinstance(rule, Rule):
-        rule = getattr(rule, "parent", None)  # a generated outline scenario sits under its outline
-    return rule
-
-
-def outcome_of(context, step, books: list[str]) -> Outcome:
-    """The first failed step, typed: its kind, what it raised, its claim (the step's own or its Rule's), whether
-    the product had failed by then, and whether the books were out of place after the scenario."""
-    error = getattr(step, "exception", None)
-    definition = definition_of(step, context._runner.step_registry)
-    own = None if isinstance(error, ActFailed) else getattr(getattr(definition, "func", None), "claim", None)
-    claim = own or context.claim
-    evidence = context.services.evidence
-    return Outcome(step.step_type, error, claim, evidence.first_failure is not None, bool(books), evidence.hung)
-
-
 def after_step(context, step):
     """Evidence goes to the step that made it; after the scenario's last executed step, the ledger is checked.
 
@@ -210,26 +191,18 @@ def after_step(context, step):
     problems = run(world.books.invariant_violations()) if last_step else []
     if problems:
         context.books_problems = problems
-        console("    after the scenario, the books show: " + "; ".join(problems))
+        console("    " + BOOKS + "; ".join(problems))
         if step.status.name == "passed":
-            message = "after the scenario, the books show: " + "; ".join(problems)
+            message = BOOKS + "; ".join(problems)
             step.status, step.exception, step.error_message = Status.failed, InvariantBroken(message), message
     if step.status.name in ("failed", "error") and context.outcome is None:
-        context.outcome = outcome_of(context, step, problems)
+        context.outcome = outcome_of(step, context._runner.step_registry, context.claim, evidence, problems)
         label_for_allure(step, decide(context.outcome))
     if evidence.exchanges:
         allure.attach(evidence.http_log(), "HTTP exchanges", AttachmentType.TEXT)
     if evidence.ledger_rows:
         allure.attach(evidence.ledger_log(), "Ledger rows checked", AttachmentType.JSON)
     evidence.clear()
-
-
-def label_for_allure(step, verdict: Verdict) -> None:
-    """Allure files a failure into a category by its message alone: the message is led by the verdict the suite
-    decided (allure-categories.json matches it); failure_message takes it off again."""
-    error = getattr(step, "exception", None)
-    if error is not None and error.args and isinstance(error.args[0], str):
-        error.args = (f"[{verdict}] {error.args[0]}", *error.args[1:])
 
 
 def after_scenario(context, scenario):
@@ -251,21 +224,13 @@ def after_scenario(context, scenario):
                                               "restarted it")
     status = scenario.status.name
     facts = tuple(step.name for step in scenario.all_steps if step.step_type == "then" and step.status.name == "passed")
-    redactor, rule, outcome = context.services.redactor, rule_of(scenario), context.outcome
-    verdict = decide(outcome) if status != "passed" else Verdict.PASSED
-    if verdict is Verdict.PASSED and status != "passed":
-        verdict = Verdict.SUITE_DEFECT  # failed, yet no step says why
-    message = failure_message(scenario, outcome)
-    if context.books_problems and not (outcome and isinstance(outcome.error, InvariantBroken)):
-        message += "; and after the scenario, the books show: " + "; ".join(context.books_problems)
-    message = redactor.text(message)
-    cause, evidence = None, ""
-    if verdict is not Verdict.PASSED:
-        cause, evidence = finding_of(context, scenario, verdict, message)
+    world, redactor, rule = context.world, context.services.redactor, rule_of(scenario)
+    judged = judge(scenario, context.outcome, context.books_problems, context.services.evidence,
+                   context._runner.step_registry, [*world.cast, *world.orgs])
     context.results.append(ScenarioResult(
-        flow_of(scenario.effective_tags), scenario.feature.name, scenario.name, status, message, facts,
-        cleanup_failures=context.world.cleanup_failures, rule=rule.name if rule else "", verdict=verdict.value,
-        claim=outcome.claim.cites() if outcome and outcome.claim else "", cause=cause, evidence=evidence,
+        flow_of(scenario.effective_tags), scenario.feature.name, scenario.name, status, redactor.text(judged.message),
+        facts, cleanup_failures=world.cleanup_failures, rule=rule.name if rule else "", verdict=judged.verdict.value,
+        claim=judged.claim, cause=judged.cause, evidence=judged.evidence,
     ))
     elapsed = time.monotonic() - context.scenario_started
     console(f"[{len(context.results)}] {status.upper():7} {scenario.name} ({elapsed:.1f} s)")
@@ -274,35 +239,6 @@ def after_scenario(context, scenario):
 def report_cleanup_failures(world, redactor) -> None:
     for failure in world.cleanup_failures:
         console(f"    cleanup: {redactor.text(failure)}")
-
-
-def failure_message(scenario, outcome: Outcome | None) -> str:
-    if outcome is not None and isinstance(outcome.error, NotApplicable):
-        return f"not applicable here: {outcome.error}"
-    if outcome is not None and isinstance(outcome.error, InvariantBroken):
-        books = str(outcome.error).removeprefix(f"[{decide(outcome)}] ")
-        return books[0].upper() + books[1:]
-    for step in scenario.all_steps:
-        if step.status.name in ("failed", "error"):
-            error = str(getattr(step, "exception", "") or step.error_message or "").strip()
-            error = error.removeprefix(f"[{decide(outcome)}] ") if outcome is not None else error
-            return f"{step.keyword} {step.name}: {error.splitlines()[-1] if error else step.status.name}"
-    return ""
-
-
-def finding_of(context, scenario, verdict: Verdict, message: str) -> tuple[dict, str]:
-    """The failure's normalised cause, and one exchange with the product as its evidence."""
-    evidence = context.services.evidence
-    failed = next((step for step in scenario.all_steps if step.status.name in ("failed", "error")), None)
-    failure = evidence.one_line(evidence.first_failure) if evidence.first_failure else None
-    names = [*context.world.cast, *context.world.orgs]
-    pattern = pattern_of(failed, context._runner.step_registry) if failed is not None else "after the scenario"
-    if context.outcome is not None and isinstance(context.outcome.error, InvariantBroken):
-        pattern = "after the scenario, the books hold"
-    fact = message.split(": ", 1)[-1]
-    cause = cause_of(verdict, pattern, fact, failure, names)
-    cited = evidence.first_failure or evidence.last_refusal or evidence.last_exchange
-    return vars(cause), evidence.one_line(cited) if cited else ""
 
 
 def after_all(context):
