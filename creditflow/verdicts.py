@@ -119,10 +119,6 @@ class Verdict(StrEnum):
     ENVIRONMENT_LIMIT = "environment limit"
     SUITE_DEFECT = "suite defect"
 
-    @property
-    def failed(self) -> bool:
-        return self.value.startswith("failed")
-
 
 MARKS = {Verdict.PASSED: "✓", Verdict.MONEY_OR_SECURITY: "✗$", Verdict.ERROR: "✗5xx",
          Verdict.DIFFERS_FROM_GUIDE: "✗guide", Verdict.DIFFERS_FROM_CONTRACT: "✗contract",
