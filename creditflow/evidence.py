@@ -1,6 +1,7 @@
 """What a scenario did, kept as evidence for its report: HTTP exchanges and the ledger rows it checked."""
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,9 @@ MAX_EXCHANGES = 60  # a 700-call scenario keeps its first exchanges and counts t
 
 
 NO_ANSWER = 0  # the status of a request the server took and never answered
+# pydantic's documentation link in a server's raw validation error (as text, or escaped inside JSON): noise to
+# a reader of a finding or a refusal.
+PYDANTIC_LINK = re.compile(r"(\\n)?\s*For further information visit https://errors\.pydantic\.dev/[\w./-]+")
 
 
 def went_wrong(exchange: Exchange) -> bool:
@@ -69,7 +73,8 @@ class Evidence:
         """An exchange as a finding cites it, redacted: the request, then the answer."""
         sent = "" if exchange.request is None else " " + self._dump(exchange.request)
         answered = "no answer" if exchange.status == NO_ANSWER else str(exchange.status)
-        text = f"{exchange.method} {exchange.path}{sent} -> {answered} {self._dump(exchange.response)}"
+        text = PYDANTIC_LINK.sub("", f"{exchange.method} {exchange.path}{sent} -> {answered} "
+                                      f"{self._dump(exchange.response)}")
         return self.redactor.text(text if len(text) <= limit else text[:limit] + " ...(cut)")
 
     def http_log(self) -> str:

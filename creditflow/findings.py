@@ -8,12 +8,12 @@ product failed (5xx, a dropped connection, no answer), that answer is the cause,
 import re
 from dataclasses import dataclass, field
 
+from creditflow.evidence import PYDANTIC_LINK
 from creditflow.verdicts import Verdict
 
 ID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b(?=[0-9a-f]*\d)[0-9a-f]{12,}\b",
                 re.IGNORECASE)
 AMOUNT = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?!\w)")  # not the digits of a word (v1, a1b2)
-DOCS_LINK = re.compile(r"(\\n)?\s*For further information visit \S+?(?=\"|$)")  # pydantic's raw validation error
 MODEL = re.compile(r"\b(?:openai/|anthropic/)?(?:gpt|claude)-[\w.-]*[\w]")  # a model's name: one cause for any model
 TYPED_FIELD = re.compile(r"\{(\w+):\w+\}")  # a step pattern's "{credits:Credits}" reads "{credits}"
 QUOTED = re.compile(r"'[^']*'")  # the product's own wording of a refusal: the same cause on another endpoint
@@ -21,7 +21,7 @@ RUN_UNIQUE = re.compile(r"\b([A-Za-z]+)-[0-9a-z]{4,}-\d+\b")  # a persona's or o
 
 
 def normalised(text: str, names: list[str] = ()) -> str:
-    text = DOCS_LINK.sub("", text)
+    text = PYDANTIC_LINK.sub("", text)
     text = TYPED_FIELD.sub(r"{\1}", text)
     text = MODEL.sub("{model}", text)
     text = ID.sub("{id}", text)

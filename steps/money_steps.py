@@ -1,10 +1,12 @@
 """Where the credits went: the payer, the cost, balances, allocations and the ledger."""
 
+from decimal import Decimal
+
 from behave import then
 
-from creditflow.deployments.base import Payer
+from creditflow.deployments.base import Allocation, Payer
 from creditflow.verdicts import claims
-from creditflow.wording import figure
+from creditflow.wording import figure, number
 
 
 def assert_paid(world, name: str, payer: Payer, credits) -> None:
@@ -98,13 +100,18 @@ async def own_credits_untouched(context, name):
                                                 f"but are {balance.credits}")
 
 
+async def allocation_after_call(world, name: str, org: str, start: Decimal) -> tuple[Allocation, Decimal]:
+    """`name`'s allocation in `org`, which must be `start` credits, and the price of her last call."""
+    price, allocation = world.price_of(name), await world.books.allocation(name, org)
+    assert allocation.allocated == start, (f"{name}'s allocation in {org} should be {number(start)} credits, but is "
+                                           f"{number(allocation.allocated)}")
+    return allocation, price
+
+
 @then("{name}'s allocation in {org} is down from {start:Credits} by the price of that call")
 @claims("invariant.money")
 async def allocation_down(context, name, org, start):
-    world = context.world
-    price = world.price_of(name)
-    allocation = await world.books.allocation(name, org)
-    assert allocation.allocated == start, f"{name} should hold {start} allocated credits in {org}: {allocation}"
+    allocation, price = await allocation_after_call(context.world, name, org, start)
     assert allocation.remaining == start - price, (f"{name} should have {start - price} of {start} allocated "
                                                    f"credits remaining in {org}, but has {allocation.remaining}")
     assert allocation.used == price, f"{name} should have used {price} credits in {org}, not {allocation.used}"
@@ -113,11 +120,7 @@ async def allocation_down(context, name, org, start):
 @then("{name}'s allocation in {org} is {start:Credits} credits, less the price of that call")
 @claims("invariant.money")
 async def allocation_changed_after_call(context, name, org, start):
-    world = context.world
-    price = world.price_of(name)
-    allocation = await world.books.allocation(name, org)
-    assert allocation.allocated == start, (f"{name}'s allocation in {org} should now be {start} credits, but is "
-                                           f"{allocation.allocated}")
+    allocation, price = await allocation_after_call(context.world, name, org, start)
     assert allocation.remaining == start - price, (f"{name} should have {start - price} of her new {start} credits "
                                                    f"left, what her call used being kept, but has "
                                                    f"{allocation.remaining}")

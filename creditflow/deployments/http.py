@@ -1,7 +1,6 @@
 """The HTTP plumbing every deployment shares: one client, timings, and evidence of each exchange."""
 
 import json as jsonlib
-import re
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -11,7 +10,7 @@ from typing import Any
 import httpx
 
 from creditflow.deployments.base import CallRequest, CallResult, Refusal, RefusalKind
-from creditflow.evidence import NO_ANSWER, Evidence, Exchange
+from creditflow.evidence import NO_ANSWER, PYDANTIC_LINK, Evidence, Exchange
 
 # What every OpenAI-compatible chat API is sent: the question of each call, and the malformed requests
 # the Gherkin names.
@@ -20,7 +19,6 @@ STATUS_KINDS = {400: RefusalKind.INVALID, 401: RefusalKind.UNAUTHORIZED, 402: Re
                 403: RefusalKind.FORBIDDEN, 404: RefusalKind.NOT_FOUND, 409: RefusalKind.CONFLICT,
                 422: RefusalKind.INVALID, 429: RefusalKind.QUOTA, NO_ANSWER: RefusalKind.NO_ANSWER}
 QUESTION = "Summarise the credit flow in one sentence."
-PYDANTIC_LINK = re.compile(r"\s*For further information visit https://errors\.pydantic\.dev/\S+")
 COMPRESSED = "gzip, deflate"  # what a client that accepts a compressed answer asks for (httpx, requests, browsers)
 
 
