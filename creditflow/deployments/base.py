@@ -62,6 +62,8 @@ class Refusal:
     resets_at: int | None = None  # Unix seconds when the API-call quota resets
 
     def describe(self) -> str:
+        if self.kind is RefusalKind.NO_ANSWER:
+            return f"gave no answer ({self.detail})"
         return f"answered {self.status} ({self.kind}) '{self.detail}'"
 
 
