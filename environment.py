@@ -23,10 +23,11 @@ from creditflow.config import ROOT, ConfigError, resolve
 from creditflow.deployments import deployment_class
 from creditflow.deployments.base import NotApplicable
 from creditflow.expectations import diagnoses, load, path_for
+from creditflow.flows import FLOWS, flow_tagged, title_of
 from creditflow.judging import BOOKS, judge, label_for_allure, outcome_of, rule_of
 from creditflow.leftovers import remove_leftovers
 from creditflow.metrics import Metrics
-from creditflow.reports import FLOWS, ScenarioResult, conformance_report, flow_of, write_reports
+from creditflow.reports import ScenarioResult, conformance_report, write_reports
 from creditflow.services import Services
 from creditflow.verdicts import InvariantBroken, Outcome, claim_of, decide
 from creditflow.world import World
@@ -36,15 +37,6 @@ CONTRACT = "docs/contract.md"
 # a shard beside others takes its latency samples under their load, so they are listed apart and not judged.
 SHARD_OUT = os.environ.get("CREDITFLOW_SHARD_OUT")
 UNDER_LOAD = os.environ.get("CREDITFLOW_UNDER_LOAD") == "1"
-EPICS = {
-    "individual": ("Flow 1: Individual user", "endpoints"),
-    "organization": ("Flow 2: Organization user", "endpoints"),
-    "byok": ("Flow 3: BYOK user", "the-six-steps-of-an-llm-call"),
-    "edge": ("Flow 4: Edge cases", "the-six-steps-of-an-llm-call"),
-    "isolation": ("Tenant isolation (OWASP API1, API5)", "endpoints"),
-    "integration": ("Integration checklist", "storage"),
-    "performance": ("Performance benchmarks", "units-and-prices"),
-}
 # Allure categories, shared with allurerc.mjs (one file): product defect, environment problem, suite defect.
 CATEGORIES_FILE = ROOT / "allure-categories.json"
 AMOUNT = r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?"
@@ -171,11 +163,11 @@ def before_scenario(context, scenario):
     if lacking:
         context.outcome = Outcome("given", NotApplicable("; ".join(lacking)), context.claim, False)
         scenario.skip(reason=f"not applicable: {'; '.join(lacking)}")
-    flow_tag = next((tag for tag in EPICS if tag in tags), None)
-    if flow_tag:
-        epic, section = EPICS[flow_tag]
-        allure.dynamic.epic(epic)
-        allure.dynamic.link(f"{CONTRACT}#{section}", link_type=LinkType.LINK, name=f"contract: {section}")
+    flow = flow_tagged(tags)
+    if flow:
+        allure.dynamic.epic(flow.epic)
+        allure.dynamic.link(f"{CONTRACT}#{flow.contract_section}", link_type=LinkType.LINK,
+                            name=f"contract: {flow.contract_section}")
     rule = rule_of(scenario)
     if rule is not None:
         allure.dynamic.story(rule.name)
@@ -228,7 +220,7 @@ def after_scenario(context, scenario):
     judged = judge(scenario, context.outcome, context.books_problems, context.services.evidence,
                    context._runner.step_registry, [*world.cast, *world.orgs])
     context.results.append(ScenarioResult(
-        flow_of(scenario.effective_tags), scenario.feature.name, scenario.name, status, redactor.text(judged.message),
+        title_of(scenario.effective_tags), scenario.feature.name, scenario.name, status, redactor.text(judged.message),
         facts, cleanup_failures=world.cleanup_failures, rule=rule.name if rule else "", verdict=judged.verdict.value,
         claim=judged.claim, cause=judged.cause, evidence=judged.evidence,
     ))
@@ -336,7 +328,7 @@ def write_allure_environment(results: Path, config, run_id: str) -> None:
     from sandbox import stack as sandbox
 
     properties = {"target": config.target, "deployment": config.deployment, "ops_center": config.ops_center_url,
-                  "flows": ", ".join(FLOWS.values()), "run": run_id}
+                  "flows": ", ".join(flow.title for flow in FLOWS), "run": run_id}
     if config.target == "embedded":
         properties |= sandbox.versions()
     lines = [f"{key}={value}" for key, value in properties.items()]

@@ -7,27 +7,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from creditflow.findings import group
+from creditflow.flows import FLOWS, OTHER
 from creditflow.money import Conservation
 from creditflow.redaction import Redactor
 from creditflow.verdicts import MARKS, Verdict
 from creditflow.wording import number
 
-# Flow tags, in the order of the guide's summary.
-FLOWS = {
-    "individual": "Individual Flow",
-    "organization": "Org Flow",
-    "byok": "BYOK Flow",
-    "edge": "Edge Cases",
-    "isolation": "Tenant Isolation",
-    "integration": "Integration Checklist",
-    "performance": "Performance",
-}
 RULE = "=" * 80
 LINE = "-" * 80
-
-
-def flow_of(tags) -> str:
-    return next((title for tag, title in FLOWS.items() if tag in tags), "Other")
 
 
 @dataclass(frozen=True)
@@ -51,7 +38,7 @@ def text_report(results: list[ScenarioResult], header: dict[str, str], money: Co
     lines = [RULE, "CREDIT FLOW E2E TEST REPORT", RULE, ""]
     lines += [f"{key}: {value}" for key, value in header.items()]
     lines += ["", "SUMMARY", LINE]
-    flows = [title for title in [*FLOWS.values(), "Other"] if any(r.flow == title for r in results)]
+    flows = [title for title in [*(flow.title for flow in FLOWS), OTHER] if any(r.flow == title for r in results)]
     for flow in flows:
         mine = [r for r in results if r.flow == flow]
         failed = [r for r in mine if r.status != "passed"]

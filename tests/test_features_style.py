@@ -6,10 +6,11 @@ from pathlib import Path
 import pytest
 from behave.parser import parse_file
 
+from creditflow.flows import FLOWS
 from creditflow.verdicts import Claim, Source
 
 FEATURES = sorted((Path(__file__).resolve().parent.parent / "features").glob("*.feature"))
-FLOW_TAGS = {"individual", "organization", "byok", "edge", "isolation", "integration", "performance"}
+FLOW_TAGS = {flow.tag for flow in FLOWS}
 PLUMBING = {
     "a URL": re.compile(r"https?://|/api/|localhost|127\.0\.0\.1"),
     "JSON": re.compile(r"[{}]|\"\w+\"\s*:"),

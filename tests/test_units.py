@@ -12,11 +12,12 @@ from cryptography.fernet import Fernet
 
 from creditflow.config import ConfigError, resolve
 from creditflow.deployments.contract import ContractPrices
+from creditflow.flows import title_of
 from creditflow.keys_at_rest import opens_with, opens_with_another_key, readable_in
 from creditflow.leftovers import left_by_a_dead_run
 from creditflow.metrics import Metrics, percentile
 from creditflow.redaction import Redactor, hint
-from creditflow.reports import ScenarioResult, error_log, flow_of, text_report
+from creditflow.reports import ScenarioResult, error_log, text_report
 
 
 @pytest.mark.parametrize(("model", "tokens", "credits"), [
@@ -142,9 +143,9 @@ def test_text_report_has_the_guides_sections_and_marks_failures():
 
 
 def test_flows_come_from_tags():
-    assert flow_of(["organization", "critical"]) == "Org Flow"
-    assert flow_of(["edge", "concurrency"]) == "Edge Cases"
-    assert flow_of(["smoke"]) == "Other"
+    assert title_of(["organization", "critical"]) == "Org Flow"
+    assert title_of(["edge", "concurrency"]) == "Edge Cases"
+    assert title_of(["smoke"]) == "Other"
 
 
 KEY = "sk-or-v1-" + "4f" * 24
