@@ -158,8 +158,9 @@ def before_scenario(context, scenario):
     context.scenario_steps = list(scenario.all_steps)
     tags = set(scenario.effective_tags)
     context.claim = claim_of(tags)
-    lacking = [context.services.deployment.lacks[tag.removeprefix("needs.")] for tag in sorted(tags)
-               if tag.removeprefix("needs.") in context.services.deployment.lacks and tag.startswith("needs.")]
+    lacks = context.services.deployment.lacks
+    needed = sorted(tag.removeprefix("needs.") for tag in tags if tag.startswith("needs."))
+    lacking = [lacks[feature] for feature in needed if feature in lacks]
     if lacking:
         context.outcome = Outcome("given", NotApplicable("; ".join(lacking)), context.claim, False)
         scenario.skip(reason=f"not applicable: {'; '.join(lacking)}")

@@ -32,10 +32,10 @@ def normalised(text: str, names: list[str] = ()) -> str:
 
 
 def definition_of(step, step_registry):
-    """The step definition that matches the step in the run's registry (`context._runner.step_registry`), or None."""
-    match = step_registry.find_match(step)
-    return next((d for d in step_registry.steps[step.step_type] + step_registry.steps["step"]
-                 if match is not None and d.func is match.func), None)
+    """The step definition that matches the step in the run's registry (`context._runner.step_registry`), or None,
+    searched as behave searches it: the step's own type first, then the steps of any type."""
+    candidates = step_registry.steps[step.step_type] + step_registry.steps["step"]
+    return next((definition for definition in candidates if definition.match(step.name)), None)
 
 
 def pattern_of(step, step_registry) -> str:

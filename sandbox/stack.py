@@ -512,7 +512,8 @@ def start_product(source: str) -> Stack:
     stack = up()
     source = str(Path(source).resolve())
     parts = [stack.pids[name] for name in ("ops-center-oss", "egress") if name in stack.pids]
-    running = stack.product_source == source and stack.product_revision == product.revision(Path(source))
+    revision = product.revision(Path(source))
+    running = stack.product_source == source and stack.product_revision == revision
     if running and len(parts) == 2 and all(alive(pid) for pid in parts):
         return stack  # the same code already runs; code changed since it started is started afresh
     for pid in parts:
@@ -534,7 +535,7 @@ def start_product(source: str) -> Stack:
         stack.secrets.setdefault("oss_session_secret", secrets.token_urlsafe(32))
         stack.secrets.setdefault("oss_platform_key", f"sk-platform-{secrets.token_urlsafe(12)}")
         stack.urls["egress"] = f"http://127.0.0.1:{egress_port}"
-        stack.product_source, stack.product_revision = source, product.revision(Path(source))
+        stack.product_source, stack.product_revision = source, revision
         shutil.rmtree(PRODUCT_DATA, ignore_errors=True)  # a new container's files: none
         PRODUCT_DATA.mkdir(parents=True)
         spawn_product(stack, python)

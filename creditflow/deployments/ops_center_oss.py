@@ -586,8 +586,8 @@ class OpsCenterOssDeployment(Deployment):
             session = await self.sign_in(account, account.username.split("-")[0].title())
             answer = await self.api.logout(session)
             if not answer.ok:
-                raise ProductRefused(f"Ops-Center did not end the session: {refusal(answer).describe()}",
-                                     refusal(answer))
+                refused = refusal(answer)
+                raise ProductRefused(f"Ops-Center did not end the session: {refused.describe()}", refused)
             return session
         return Session(await self.identity.other_realm_token(), time.monotonic(), presented_as=BEARER,
                        owner=account.username.split("-")[0].title())
