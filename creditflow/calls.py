@@ -79,6 +79,13 @@ class Calls:
         return (await self.ask(first, model, tokens, request_id=request_id),
                 await self.ask(second, model, tokens, request_id=request_id))
 
+    async def in_waves(self, name: str, count: int, model: str, tokens: int, concurrency: int,
+                       progress: Callable[[int, int], None] | None = None) -> list[CallResult]:
+        """`count` calls, `concurrency` in flight at a time (no more than the deployment can take, where a Rule is
+        about something else than simultaneity)."""
+        limit = self.w.deployment.in_flight_at_most
+        return await self.many(name, count, model, tokens, min(concurrency, limit or concurrency), progress)
+
     async def many(self, name: str, count: int, model: str, tokens: int, concurrency: int | None = None,
                    progress: Callable[[int, int], None] | None = None,
                    request_id: str | None = None) -> list[CallResult]:

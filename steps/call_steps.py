@@ -31,8 +31,8 @@ async def many_at_once(context, name, count, model, tokens):
 
 @when("{name} makes {count:Count} {model} calls of {tokens:Count} tokens, many at once")
 async def many_in_waves(context, name, count, model, tokens):
-    await context.world.calls.many(name, count, model, tokens, concurrency=context.cf_config.quota_concurrency,
-                                   progress=context.progress(f"{name}'s calls"))
+    await context.world.calls.in_waves(name, count, model, tokens, context.cf_config.quota_concurrency,
+                                       progress=context.progress(f"{name}'s calls"))
 
 
 @when("{name} sends the same {model} call of {tokens:Count} tokens twice")

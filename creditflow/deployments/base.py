@@ -352,6 +352,9 @@ class Deployment(ABC):
     # What the adapter does for the product that a client of the guide would not have to (a row it writes, a
     # header it sends): listed in the conformance report, so that a reader judges each verdict with it in view.
     workarounds: tuple[str, ...] = ()
+    # Where the product cannot take more calls in flight (a defect scenarios of their own show), a batch whose Rule
+    # is not about simultaneity (the 700 calls before the quota) sends at most this many at a time; None: no limit.
+    in_flight_at_most: int | None = None
     prices: PriceList
     ledger: LedgerReader
     identity: Identity
