@@ -21,7 +21,6 @@ from behave.model_core import Status
 from creditflow.allure_formatter import results_dir
 from creditflow.config import ROOT, ConfigError, resolve
 from creditflow.deployments import deployment_class
-from creditflow.deployments.base import NotApplicable
 from creditflow.expectations import diagnoses, load, path_for
 from creditflow.flows import FLOWS, flow_tagged, title_of
 from creditflow.judging import BOOKS, judge, label_for_allure, outcome_of, rule_of
@@ -29,7 +28,7 @@ from creditflow.leftovers import remove_leftovers
 from creditflow.metrics import Metrics
 from creditflow.reports import ScenarioResult, conformance_report, write_reports
 from creditflow.services import Services
-from creditflow.verdicts import InvariantBroken, Outcome, claim_of, decide
+from creditflow.verdicts import InvariantBroken, NotApplicable, Outcome, claim_of, decide
 from creditflow.world import World
 
 CONTRACT = "docs/contract.md"

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from creditflow.deployments.base import Account, Balance, CallResult, OrgRef, Reply, Session
+from creditflow.deployments.base import Account, Balance, CallResult, OrgRef, Refusal, Reply, Session
 
 
 class FlowError(AssertionError):
@@ -71,3 +71,11 @@ class Organization:
     @property
     def org_id(self) -> str:
         return self.ref.org_id
+
+
+def expect(reply: Reply, failure: str):
+    """The reply's value; a refusal fails the arrangement with the business fact."""
+    if not reply.ok:
+        refusal: Refusal = reply.refusal
+        raise FlowError(f"{failure}: Ops-Center {refusal.describe()}")
+    return reply.value

@@ -5,9 +5,8 @@ with the business fact."""
 import asyncio
 import time
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
-from creditflow.actors import FlowError
+from creditflow.actors import FlowError, expect
 from creditflow.deployments.base import (
     Allocation,
     Balance,
@@ -17,16 +16,13 @@ from creditflow.deployments.base import (
     MemberUsage,
     Pool,
     Reply,
-    TargetLacksPart,
     UsageEvent,
 )
 from creditflow.keys_at_rest import opens_with, opens_with_another_key, readable_in
-from creditflow.people import expect
+from creditflow.scene import Scene
 from creditflow.systems.provider_double import ProviderCall, ProviderDouble, RoutedCall
+from creditflow.verdicts import TargetLacksPart
 from creditflow.wording import number, was_or_were
-
-if TYPE_CHECKING:
-    from creditflow.world import World
 
 ORG_QUERIES = "organization queries"
 LITELLM_REPORTS_WITHIN_S = 8  # LiteLLM posts its reports every second (DEFAULT_FLUSH_INTERVAL_SECONDS, sandbox)
@@ -35,8 +31,8 @@ SECOND_CHARGE_S = 1.0  # the pause after the first charge in which a double char
 
 
 class Books:
-    def __init__(self, world: "World"):
-        self.w = world
+    def __init__(self, scene: Scene):
+        self.w = scene
 
     @property
     def _ledger(self):

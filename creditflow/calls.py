@@ -4,9 +4,9 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from creditflow.actors import Actor, FlowError
+from creditflow.books import Books
 from creditflow.deployments.base import (
     CallRequest,
     CallResult,
@@ -15,13 +15,10 @@ from creditflow.deployments.base import (
     Refusal,
     RefusalKind,
     Reply,
-    TargetLacksPart,
 )
-from creditflow.verdicts import CannotArrange
+from creditflow.scene import Scene
+from creditflow.verdicts import CannotArrange, TargetLacksPart
 from creditflow.wording import counted, number
-
-if TYPE_CHECKING:
-    from creditflow.world import World
 
 # The pieces of a streamed answer read before a caller who "stops reading after the first words" leaves.
 FIRST_WORDS = 3
@@ -30,8 +27,9 @@ PHASES = {"credits": "credit deduction", "usage": "usage tracking"}
 
 
 class Calls:
-    def __init__(self, world: "World"):
-        self.w = world
+    def __init__(self, scene: Scene, books: Books):
+        self.w = scene
+        self.books = books
 
     async def ask(self, name: str, model: str, tokens: int, use_byok: bool | None = None,
                   request_id: str | None = None, stream: bool = False, leave_after: int | None = None,
@@ -128,7 +126,7 @@ class Calls:
 
     async def _remember_opening(self, actor: Actor) -> None:
         if actor.opening is None:
-            actor.opening = await self.w.books.balance(actor.name)
+            actor.opening = await self.books.balance(actor.name)
 
     async def _call(self, actor: Actor, request: CallRequest, session=None, under_load: bool = False) -> CallResult:
         call = await self.w.deployment.call(session or await self.w.session(actor), request)
@@ -161,8 +159,8 @@ class Calls:
             org = next((o.name for o in self.w.orgs.values() if o.admin == name), None)
             if org is None:
                 raise FlowError(f"{name} administers no organization in this scenario")
-            await self.w.books.pool(org)  # the first read opens connections; the budget is for steady state
-            replies = [await self.w.books.pool_reply(org) for _ in range(count)]
+            await self.books.pool(org)  # the first read opens connections; the budget is for steady state
+            replies = [await self.books.pool_reply(org) for _ in range(count)]
             failed = [reply for reply in replies if not reply.ok]
             if failed:
                 raise FlowError(f"{counted(len(failed), 'organization query', 'organization queries')} of "

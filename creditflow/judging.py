@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from behave.model import Rule
 
 from creditflow.actors import ActFailed
-from creditflow.deployments.base import NotApplicable
 from creditflow.evidence import Evidence
 from creditflow.findings import cause_of, definition_of, pattern_of
-from creditflow.verdicts import Claim, InvariantBroken, Outcome, Verdict, decide
+from creditflow.verdicts import Claim, InvariantBroken, NotApplicable, Outcome, Verdict, decide
 
 BOOKS = "after the scenario, the books show: "
 

@@ -1,14 +1,13 @@
 """Arranging a scenario: people on plans with credits, organizations, members, allocations, keys."""
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from creditflow.actors import Actor, FlowError, Organization
-from creditflow.deployments.base import Refusal, RefusalKind, Reply
+from creditflow.actors import Actor, FlowError, Organization, expect
+from creditflow.books import Books
+from creditflow.deployments.base import RefusalKind, Reply
 from creditflow.money import ORGANIZATION, USER
-
-if TYPE_CHECKING:
-    from creditflow.world import World
+from creditflow.scene import Scene
 
 BYOK_PROVIDER = "openrouter"
 MEMBER_PLAN = "platform"  # the plan of an organization's members
@@ -18,8 +17,9 @@ ATTEMPTED_CREDITS = 100  # what an attempt on another's organization tries to bu
 
 
 class People:
-    def __init__(self, world: "World"):
-        self.w = world
+    def __init__(self, scene: Scene, books: Books):
+        self.w = scene
+        self.books = books
         self._provider_set = False  # this scenario has set the provider double (its settings end with it)
 
     async def sign_up(self, name: str, plan: str, credits: Decimal = Decimal(0), arranged: bool = True) -> Actor:
@@ -70,7 +70,7 @@ class People:
         """`name` tries `act` on an organization, with their own sign-in and the organization's real id; its
         books are read first, so that a later step can prove that nothing moved."""
         actor, org = self.w.acting(self.w.actor(name)), self.w.org(org_name)
-        org.books_before = await self.w.books.org_books(org_name)
+        org.books_before = await self.books.org_books(org_name)
         session, deployment = await self.w.session(actor), self.w.deployment
         attempts = {
             "read the credits of": lambda: deployment.pool(session, org.ref),
@@ -168,11 +168,3 @@ class People:
             self._provider_set = True
             self.w.on_cleanup("let the LLM provider answer as usual", lambda: provider.forget(self.w.scope))
         return provider
-
-
-def expect(reply: Reply, failure: str):
-    """The reply's value; a refusal fails the arrangement with the business fact."""
-    if not reply.ok:
-        refusal: Refusal = reply.refusal
-        raise FlowError(f"{failure}: Ops-Center {refusal.describe()}")
-    return reply.value

@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from creditflow import deployments
 from creditflow.actors import Actor
 from creditflow.config import Config
-from creditflow.deployments.base import Deployment, TargetLacksPart
+from creditflow.deployments.base import Deployment
 from creditflow.evidence import Evidence
 from creditflow.leftovers import run_marks
 from creditflow.metrics import Metrics
 from creditflow.money import MoneyTrail
 from creditflow.redaction import Redactor
 from creditflow.systems.provider_double import ProviderDouble
+from creditflow.verdicts import TargetLacksPart
 
 
 @dataclass

@@ -15,8 +15,6 @@ from enum import StrEnum
 
 import httpx
 
-from creditflow.deployments.base import NotApplicable, TargetLacksPart
-
 CONTRACT_DOC = "docs/contract.md"
 GUIDE_DOC = "the testing guide"
 
@@ -126,6 +124,15 @@ MARKS = {Verdict.PASSED: "✓", Verdict.MONEY_OR_SECURITY: "✗$", Verdict.ERROR
          Verdict.SUITE_DEFECT: "!"}
 BY_CLAIM = {Source.INVARIANT: Verdict.MONEY_OR_SECURITY, Source.GUIDE: Verdict.DIFFERS_FROM_GUIDE,
             Source.CONTRACT: Verdict.DIFFERS_FROM_CONTRACT}
+
+
+class TargetLacksPart(Exception):
+    """The target has no such part: an environment limit, not a product defect."""
+
+
+class NotApplicable(Exception):
+    """The deployment declares that its product has no such feature (`Deployment.lacks`): the scenario does
+    not run, and its verdict says why."""
 
 
 class InvariantBroken(AssertionError):

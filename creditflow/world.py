@@ -1,122 +1,18 @@
-"""One scenario's world: its cast and organizations, what they cost, and how it is cleaned up.
+"""One scenario's world: its scene, and the work on it split by kind: `people` arranges who is in the scenario,
+`calls` makes LLM calls, and `books` asks questions of Ops-Center, the ledger, the cache and billing."""
 
-The work is split by kind: `people` arranges who is in the scenario, `calls` makes LLM calls, and
-`books` asks questions of Ops-Center, the ledger, the cache and billing. Everything the scenario
-creates registers its own cleanup, which runs pass or fail; a cleanup that fails is reported beside
-the scenario's verdict, never instead of it.
-"""
+from collections.abc import Callable
 
-from collections.abc import Awaitable, Callable
-from decimal import Decimal
-
-from creditflow.actors import Actor, FlowError, Organization
 from creditflow.books import Books
 from creditflow.calls import Calls
 from creditflow.people import People
+from creditflow.scene import Scene, Undo
 from creditflow.services import Services
-from creditflow.verdicts import CannotArrange
-from creditflow.wording import number
-
-Undo = Callable[[], Awaitable[object]]
 
 
-class World:
+class World(Scene):
     def __init__(self, services: Services, add_cleanup: Callable[[str, Undo], None] | None = None):
-        self.services = services
-        # Named in every call this scenario makes, so that what it sets in the provider double, and what it reads
-        # of its log, is its own (sandbox/doubles/provider.py).
-        self.scope = services.unique("scenario")
-        self.cast: dict[str, Actor] = {}
-        self.orgs: dict[str, Organization] = {}
-        self.cleanup_failures: list[str] = []
-        self._protagonist: Actor | None = None
-        self._pending: list[tuple[str, Undo]] = []
-        self._add_cleanup = add_cleanup or (lambda description, undo: self._pending.append((description, undo)))
-        self.people = People(self)
-        self.calls = Calls(self)
+        super().__init__(services, add_cleanup)
         self.books = Books(self)
-
-    @property
-    def deployment(self):
-        return self.services.deployment
-
-    # -- who and what -------------------------------------------------------------------------
-    def actor(self, name: str) -> Actor:
-        if name not in self.cast:
-            raise FlowError(f"{name} has not been introduced in this scenario")
-        return self.cast[name]
-
-    def org(self, name: str) -> Organization:
-        if name not in self.orgs:
-            raise FlowError(f"the organization {name} has not been created in this scenario")
-        return self.orgs[name]
-
-    def admin_of(self, org_name: str) -> Actor:
-        return self.actor(self.org(org_name).admin)
-
-    def acting(self, actor: Actor) -> Actor:
-        """Marks `actor` as the one who acted last: the subject of "the call", "the refusal"."""
-        self._protagonist = actor
-        return actor
-
-    @property
-    def protagonist(self) -> Actor:
-        if self._protagonist is None:
-            raise FlowError("nobody has acted yet in this scenario")
-        return self._protagonist
-
-    async def session(self, actor: Actor):
-        return await self.services.session_of(actor)
-
-    # -- prices -------------------------------------------------------------------------------
-    def price(self, model: str, tokens: int, plan: str | None = None) -> Decimal:
-        return self.deployment.prices.price(model, tokens, plan)
-
-    def price_of(self, name: str, succeeded: bool = True) -> Decimal:
-        """What `name`'s last call costs at the deployment's prices, for the tokens the provider reported.
-
-        `succeeded`: the step is about a served call, so a refused one fails it with the business fact."""
-        actor = self.actor(name)
-        call = actor.succeeded_call() if succeeded else actor.last_call
-        tokens = call.tokens if call.tokens is not None else call.request.tokens
-        return self.price(call.model, tokens, actor.account.plan)
-
-    def worth(self, count: int, model: str, tokens: int, plan: str | None = None) -> Decimal:
-        """Credits for exactly `count` calls of `model` with `tokens` tokens each, for a caller on `plan`."""
-        return count * self.price(model, tokens, plan)
-
-    def just_under(self, model: str, tokens: int, plan: str | None = None) -> Decimal:
-        return self.price(model, tokens, plan) - self.deployment.prices.smallest_amount
-
-    def allocatable(self, credits: Decimal, what: str) -> Decimal:
-        """`credits` as an allocation the deployment can hold; where it cannot, the arrangement cannot be made
-        (the rule that needs it is not tested), and the reason says so."""
-        unit = self.deployment.prices.allocation_unit
-        if credits <= 0 or credits % unit:
-            raise CannotArrange(f"{what} comes to {credits} credits, which {self.deployment.name} cannot allocate: "
-                                f"its allocations are whole multiples of {unit} credits")
-        return credits
-
-    def allocatable_just_under(self, model: str, tokens: int, plan: str | None = None) -> Decimal:
-        unit, price = self.deployment.prices.allocation_unit, self.price(model, tokens, plan)
-        if price <= unit:
-            raise CannotArrange(f"no allocation is just under one {model} call of {number(tokens)} tokens: the call "
-                                f"costs {price} credits, and {self.deployment.name} allocates whole multiples of "
-                                f"{unit} credits")
-        return self.allocatable(price - unit, f"just under one {model} call of {number(tokens)} tokens")
-
-    # -- cleanup ------------------------------------------------------------------------------
-    def on_cleanup(self, description: str, undo: Undo) -> None:
-        self._add_cleanup(description, undo)
-
-    async def undo(self, description: str, undo: Undo) -> None:
-        try:
-            await undo()
-        except Exception as error:  # every leftover is reported, and the other cleanups still run
-            self.cleanup_failures.append(f"could not {description}: {type(error).__name__}: {error}"[:300])
-
-    async def clean_up(self) -> list[str]:
-        """Runs the cleanups registered without behave (pytest, scripts), newest first."""
-        while self._pending:
-            await self.undo(*self._pending.pop())
-        return self.cleanup_failures
+        self.people = People(self, self.books)
+        self.calls = Calls(self, self.books)

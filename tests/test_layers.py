@@ -79,3 +79,47 @@ def test_only_deployment_modules_name_the_contracts_paths():
     for path in ROOT.glob("creditflow/**/*.py"):
         if "/api/v1/" in path.read_text():
             assert path.parent.name == "deployments", f"{path} names an Ops-Center path"
+
+
+def creditflow_imports() -> dict[str, set[str]]:
+    """Each module of creditflow/ and the modules of creditflow/ it imports (at run time or for types alike)."""
+    modules = {".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): path
+               for path in (ROOT / "creditflow").rglob("*.py")}
+    graph = {}
+    for module, path in modules.items():
+        graph[module] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                named = {f"{node.module}.{alias.name}" for alias in node.names}
+                graph[module] |= {node.module} & modules.keys() | named & modules.keys()
+            elif isinstance(node, ast.Import):
+                graph[module] |= {alias.name for alias in node.names} & modules.keys()
+        graph[module].discard(module)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import cycles of `graph`, each as the path that closes it."""
+    found, done = [], set()
+
+    def visit(module: str, path: list[str]) -> None:
+        for imported in sorted(graph[module]):
+            if imported in path:
+                found.append(path[path.index(imported):] + [imported])
+            elif imported not in done:
+                visit(imported, path + [imported])
+        done.add(module)
+
+    for module in sorted(graph):
+        if module not in done:
+            visit(module, [module])
+    return found
+
+
+def test_no_module_of_creditflow_imports_itself_round_a_circle():
+    assert cycles(creditflow_imports()) == []
+
+
+def test_a_circle_of_imports_is_seen():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c", "a"]]

@@ -8,20 +8,13 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from creditflow.deployments.base import (
-    Account,
-    CallRequest,
-    Deployment,
-    NotApplicable,
-    OrgRef,
-    Reply,
-    Session,
-)
+from creditflow.deployments.base import Account, CallRequest, Deployment, OrgRef, Reply, Session
 from creditflow.deployments.contract import ContractDeployment
 from creditflow.deployments.http import HttpClient
 from creditflow.deployments.ops_center_oss import OpsCenterOssDeployment
 from creditflow.evidence import Evidence
 from creditflow.redaction import Redactor
+from creditflow.verdicts import NotApplicable
 
 ACCOUNT = Account("0c9f6a34-5b7e-4c1a-9d3e-7f6a5b4c3d2e", "ivy-x1-1", "ivy-x1-1@example.test", "pw", "professional")
 ORG = OrgRef("4f1e2d3c-5b7e-4c1a-9d3e-7f6a5b4c3d2e", "Acme")

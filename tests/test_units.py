@@ -1,5 +1,6 @@
 """Unit tests of the support library: prices, redaction, percentiles, configuration and reports."""
 
+import asyncio
 import base64
 import os
 import socket
@@ -12,6 +13,8 @@ from cryptography.fernet import Fernet
 
 from creditflow.config import ConfigError, resolve
 from creditflow.deployments.contract import ContractPrices
+from creditflow.deployments.http import HttpClient, address_of
+from creditflow.evidence import Evidence
 from creditflow.flows import title_of
 from creditflow.keys_at_rest import opens_with, opens_with_another_key, readable_in
 from creditflow.leftovers import left_by_a_dead_run
@@ -213,3 +216,38 @@ def test_a_call_that_says_nothing_of_its_cost_is_described_in_words():
                                                         "paid")
     assert CallResult(request, 0.0, 1.0, cost=Decimal(48), paid_by=Payer.OWN_CREDITS).describe() == (
         "succeeded, 48 credits paid by own credits")
+
+
+def test_each_user_calls_a_product_on_this_machine_from_an_address_of_their_own():
+    """A product on this machine limits requests per address (Ops-Center-OSS: 1,000 an hour): users who shared
+    127.0.0.1 would use up each other's allowance, as no deployed product's users do."""
+    async def peers_seen() -> list[str]:
+        seen = []
+
+        async def answer(reader, writer):
+            await reader.readuntil(b"\r\n\r\n")
+            seen.append(writer.get_extra_info("peername")[0])
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = HttpClient(f"http://127.0.0.1:{port}", Evidence(Redactor([])), own_addresses=True)
+        try:
+            for user in ("ivy-r1-1", "tess-r1-2", "ivy-r1-1"):
+                await client.send(user, "GET", "/", origin=client.origin_for(user))
+            await client.send("a stranger", "GET", "/")
+        finally:
+            await client.close()
+            server.close()
+        return seen
+
+    ivy, tess = address_of("ivy-r1-1"), address_of("tess-r1-2")
+    assert len({ivy, tess, "127.0.0.1"}) == 3, "two users and the machine itself should have three addresses"
+    assert asyncio.run(peers_seen()) == [ivy, tess, ivy, "127.0.0.1"]
+
+
+def test_a_product_elsewhere_sees_each_user_from_this_machines_address():
+    client = HttpClient("https://ops.example", Evidence(Redactor([])), own_addresses=True)
+    assert client.origin_for("ivy-r1-1") == ""

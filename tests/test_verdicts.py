@@ -3,12 +3,22 @@
 import httpx
 import pytest
 
-from creditflow.deployments.base import NotApplicable, TargetLacksPart
 from creditflow.expectations import ExpectationsError, changes, compare, load, record
 from creditflow.findings import cause_of, group, normalised
 from creditflow.money import MoneyTrail
 from creditflow.reports import ScenarioResult, conformance_report
-from creditflow.verdicts import CannotArrange, Claim, ClaimError, InvariantBroken, Outcome, Verdict, claim_of, decide
+from creditflow.verdicts import (
+    CannotArrange,
+    Claim,
+    ClaimError,
+    InvariantBroken,
+    NotApplicable,
+    Outcome,
+    TargetLacksPart,
+    Verdict,
+    claim_of,
+    decide,
+)
 
 GUIDE, CONTRACT, INVARIANT = Claim.parse("guide.flow-2"), Claim.parse("contract.endpoints"), Claim.parse(
     "invariant.money")

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-if TYPE_CHECKING:
-    from creditflow.systems.identity import Identity
+from creditflow.systems.identity import Account, Identity
+from creditflow.verdicts import TargetLacksPart
 
 T = TypeVar("T")
 
@@ -83,16 +83,6 @@ class Reply(Generic[T]):
         return "succeeded" if self.refusal is None else self.refusal.describe()
 
 
-@dataclass(frozen=True)
-class Account:
-    """A run-unique user in Keycloak, and how the deployment knows them."""
-
-    user_id: str
-    username: str
-    email: str
-    password: str
-    plan: str
-
 
 @dataclass
 class Session:
@@ -103,6 +93,7 @@ class Session:
     elapsed_ms: float = 0.0  # how long the sign-in took
     owner: str = "a stranger"  # the actor's name, for the evidence
     presented_as: str = ""  # where a deployment takes a sign-in in more than one form: the form of this one
+    origin: str = ""  # the network address the actor calls from ("": this machine's)
 
 
 @dataclass(frozen=True)
@@ -322,15 +313,6 @@ class ProductRefused(AssertionError):
     def __init__(self, message: str, refusal: Refusal | None = None):
         super().__init__(message)
         self.refusal = refusal  # what Ops-Center answered, when it answered
-
-
-class TargetLacksPart(Exception):
-    """The target has no such part: an environment limit, not a product defect."""
-
-
-class NotApplicable(Exception):
-    """The deployment declares that its product has no such feature (`Deployment.lacks`): the scenario does
-    not run, and its verdict says why."""
 
 
 class Hold:

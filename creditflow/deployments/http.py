@@ -1,5 +1,7 @@
 """The HTTP plumbing every deployment shares: one client, timings, and evidence of each exchange."""
 
+import hashlib
+import ipaddress
 import json as jsonlib
 import time
 from dataclasses import dataclass, field
@@ -87,30 +89,53 @@ class HttpClient:
     """Sends requests on behalf of an actor and records each exchange as evidence (redacted later)."""
 
     def __init__(self, base_url: str, evidence: Evidence, headers: dict[str, str] | None = None,
-                 keepalive: bool = True, transport: httpx.AsyncBaseTransport | None = None, timeout_s: float = 120):
+                 keepalive: bool = True, transport: httpx.AsyncBaseTransport | None = None, timeout_s: float = 120,
+                 own_addresses: bool = False):
         # Idle connections close before the server's keep-alive ends (uvicorn: 5 s): no request is sent
         # on a connection the server is closing.
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=50 if keepalive else 0,
-                              keepalive_expiry=2)
+        self._limits = httpx.Limits(max_connections=100, max_keepalive_connections=50 if keepalive else 0,
+                                    keepalive_expiry=2)
+        self._options = {"base_url": base_url.rstrip("/"), "timeout": httpx.Timeout(timeout_s, connect=10),
+                         "headers": headers}
         self.timeout_s = timeout_s
         self.unanswered = 0  # requests the server took and never answered, since the start
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=httpx.Timeout(timeout_s, connect=10),
-                                       limits=limits, headers=headers, transport=transport,
-                                       cookies=CookieJar(policy=KeepNoCookies()))
+        self._http = self._client(transport=transport, limits=self._limits)
+        # A product on this machine sees every request come from 127.0.0.1, as if all users shared one address;
+        # with own_addresses, each user calls from an address of their own, as users of a deployed product do.
+        self._own_addresses = own_addresses and transport is None and is_loopback(base_url)
+        self._by_origin: dict[str, httpx.AsyncClient] = {}
         self._evidence = evidence
 
+    def _client(self, **options: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(**self._options, cookies=CookieJar(policy=KeepNoCookies()), **options)
+
+    def origin_for(self, user: str) -> str:
+        """The address `user` calls from: one of their own on a loopback target with own_addresses; "" (this
+        machine's) otherwise."""
+        return address_of(user) if self._own_addresses else ""
+
+    def _from(self, origin: str) -> httpx.AsyncClient:
+        if not origin:
+            return self._http
+        if origin not in self._by_origin:
+            self._by_origin[origin] = self._client(transport=httpx.AsyncHTTPTransport(
+                local_address=origin, limits=self._limits))
+        return self._by_origin[origin]
+
     async def close(self) -> None:
-        await self._http.aclose()
+        for client in (self._http, *self._by_origin.values()):
+            await client.aclose()
 
     async def send(self, actor: str, method: str, path: str, *, json: Any = None, content: str | None = None,
-                   headers: dict[str, str] | None = None, params: dict[str, Any] | None = None) -> Answer:
+                   headers: dict[str, str] | None = None, params: dict[str, Any] | None = None,
+                   origin: str = "") -> Answer:
         sent_headers = dict(headers or {})
         if content is not None:
             sent_headers["Content-Type"] = "application/json"
         started = time.perf_counter()
         try:
-            response = await self._http.request(method, path, json=json, content=content, headers=sent_headers,
-                                                params=params)
+            response = await self._from(origin).request(method, path, json=json, content=content,
+                                                         headers=sent_headers, params=params)
         except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError) as error:
             # The server took the request and never answered it: the system's behaviour, not the suite's.
             # (A target that cannot be reached at all still raises: that is the environment.)
@@ -132,12 +157,12 @@ class HttpClient:
         return answer
 
     async def stream(self, actor: str, path: str, *, json: Any, headers: dict[str, str] | None = None,
-                     leave_after: int | None = None) -> Answer:
+                     leave_after: int | None = None, origin: str = "") -> Answer:
         """A POST whose answer is read as server-sent events; after `leave_after` pieces (events for which
         `streamed_piece` holds) the client stops listening and closes the connection."""
         started, events, pieces, left = time.perf_counter(), [], 0, False
         try:
-            async with self._http.stream("POST", path, json=json, headers=headers) as response:
+            async with self._from(origin).stream("POST", path, json=json, headers=headers) as response:
                 if not response.headers.get("content-type", "").startswith("text/event-stream"):
                     await response.aread()
                     body = body_of(response)
@@ -169,6 +194,21 @@ class HttpClient:
                  + (f"; the last: {events[-1]}" if events else ""))
         self._evidence.record(Exchange(actor, "POST", path, status, elapsed, json, shown))
         return Answer(status, None, headers_seen, elapsed, tuple(events), left)
+
+
+def is_loopback(url: str) -> bool:
+    host = httpx.URL(url).host
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def address_of(user: str) -> str:
+    """An address of 127.0.0.0/8 (all of it this machine's) that is `user`'s alone, short of a hash collision;
+    never 127.0.0.1, the address of everything else."""
+    a, b, c = hashlib.sha256(user.encode()).digest()[:3]
+    return f"127.{a}.{b}.{min(max(c, 2), 254)}"
 
 
 def body_of(response: httpx.Response) -> Any:

@@ -43,7 +43,6 @@ from creditflow.deployments.base import (
     LedgerReader,
     MemberUsage,
     MoneyIn,
-    NotApplicable,
     OrgRef,
     Payer,
     Pool,
@@ -73,6 +72,7 @@ from creditflow.deployments.http import (
 from creditflow.evidence import Evidence
 from creditflow.systems.identity import EMAIL_DOMAIN, Identity
 from creditflow.systems.lago import Lago
+from creditflow.verdicts import NotApplicable
 
 # How the product prices a chat call (litellm_credit_system.py): tokens / 1,000 x the provider's base
 # price x the power level's multiplier x (1 + the tier's markup), to six places.
@@ -87,7 +87,8 @@ BEARER = "bearer"  # Session.presented_as of a Keycloak token
 ANSWER_WITHIN_S = 20  # the guide expects an LLM call in 0.5 to 2 s; a request unanswered this long has hung
 HOLD_AT_MOST_S = 5  # how long calls sent at once are held for the last of them to arrive
 # A compressed chat answer arrives empty, and a 500 drops its connection: no compression, no reuse.
-CLIENT_OPTIONS = {"headers": {"Accept-Encoding": "identity"}, "keepalive": False, "timeout_s": ANSWER_WITHIN_S}
+CLIENT_OPTIONS = {"headers": {"Accept-Encoding": "identity"}, "keepalive": False, "timeout_s": ANSWER_WITHIN_S,
+                  "own_addresses": True}
 
 
 class OssPrices(PriceList):
@@ -186,12 +187,12 @@ class OssApi:
 
     async def send(self, session: Session | None, method: str, path: str, **kwargs) -> Answer:
         headers = self._cookie(session) | kwargs.pop("headers", {})
-        owner = session.owner if session is not None else "a stranger"
-        return await self.http.send(owner, method, path, headers=headers, **kwargs)
+        owner, origin = (session.owner, session.origin) if session is not None else ("a stranger", "")
+        return await self.http.send(owner, method, path, headers=headers, origin=origin, **kwargs)
 
-    async def direct_login(self, username: str, password: str) -> Answer:
+    async def direct_login(self, username: str, password: str, origin: str = "") -> Answer:
         return await self.http.send(username.split("-")[0].title(), "POST", "/auth/direct-login",
-                                    json={"username": username, "password": password})
+                                    json={"username": username, "password": password}, origin=origin)
 
     async def logout(self, session: Session) -> Answer:
         return await self.send(session, "POST", "/api/v1/auth/logout")
@@ -262,7 +263,7 @@ class OssApi:
                           leave_after: int | None) -> Answer:
         headers = self._cookie(session) | ({"X-Request-ID": request_id} if request_id else {})
         return await self.http.stream(session.owner, "/api/v1/llm/chat/completions", json=body | {"stream": True},
-                                      headers=headers, leave_after=leave_after)
+                                      headers=headers, leave_after=leave_after, origin=session.origin)
 
 
 class Arrangements:
@@ -495,6 +496,9 @@ class OpsCenterOssDeployment(Deployment):
         "Each request opens a new connection: after an unhandled error the product drops the connection it used.",
         "The session cookie is read from the raw Set-Cookie header (its Domain attribute names the host with a "
         "leading dot, which cookie jars refuse).",
+        "Each user calls from an address of their own in 127.0.0.0/8, as the users of a deployed product do: the "
+        "product allows 1,000 requests an hour per address (backend/server.py:379-381, in memory), which the suite, "
+        "run from one machine, would otherwise cross on every user's behalf.",
         "The 700 calls before the quota is tested go 9 at a time: with 10 in flight the product's pool deadlocks "
         "(the scenarios of simultaneous calls show it), and the quota's Rule is not about simultaneity.",
         "Calls a scenario sends at once are held at their first step in the product, the provider lookup, by a lock "
@@ -553,14 +557,15 @@ class OpsCenterOssDeployment(Deployment):
         await self.identity.delete_account(account.user_id)
 
     async def sign_in(self, account: Account, owner: str) -> Session:
-        answer = await self.api.direct_login(account.username, account.password)
+        origin = self.api.http.origin_for(account.username)
+        answer = await self.api.direct_login(account.username, account.password, origin)
         cookie = next((part.split("=", 1)[1] for part in answer.headers.get("set-cookie", "").split(";")
                        if part.strip().startswith("session_token=")), None)
         if not answer.ok or cookie is None:
             refused = refusal(answer)
             raise ProductRefused(f"Ops-Center refused the sign-in of {owner}: {refused.describe()}", refused)
         self.profiles[cookie] = answer.field("user") or {}
-        return Session(cookie, time.monotonic(), answer.elapsed_ms, owner)
+        return Session(cookie, time.monotonic(), answer.elapsed_ms, owner, origin=origin)
 
     async def plan_in_identity(self, session: Session) -> tuple[str | None, str | None]:
         """What the product's sign-in read from Keycloak's userinfo for this session's user."""
@@ -593,7 +598,7 @@ class OpsCenterOssDeployment(Deployment):
                 raise ProductRefused(f"Ops-Center did not end the session: {refused.describe()}", refused)
             return session
         return Session(await self.identity.other_realm_token(), time.monotonic(), presented_as=BEARER,
-                       owner=account.username.split("-")[0].title())
+                       owner=account.username.split("-")[0].title(), origin=self.api.http.origin_for(account.username))
 
     def tool_headers(self, session: Session) -> dict[str, str]:
         return OssApi._cookie(session)

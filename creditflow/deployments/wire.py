@@ -47,10 +47,15 @@ class WireClient:
     """Stands in for HttpClient (same options): the deployment's requests leave through `drive`."""
 
     def __init__(self, base_url: str, headers: dict[str, str] | None = None, keepalive: bool = True,
-                 timeout_s: float = 120):
+                 timeout_s: float = 120, own_addresses: bool = False):
+        # Under load every user calls from this machine's address: `requests` under gevent binds no other.
         self.base_url, self.headers = base_url.rstrip("/"), dict(headers or {})
         self.keepalive, self.timeout_s = keepalive, timeout_s
         self.unanswered = 0
+
+    @staticmethod
+    def origin_for(user: str) -> str:
+        return ""
 
     def _request(self, method: str, path: str, headers: dict[str, str] | None, **parts) -> WireRequest:
         sent_headers = self.headers | dict(headers or {})
@@ -60,7 +65,8 @@ class WireClient:
                            keepalive=self.keepalive, **parts)
 
     async def send(self, actor: str, method: str, path: str, *, json: Any = None, content: str | None = None,
-                   headers: dict[str, str] | None = None, params: dict[str, Any] | None = None) -> Answer:
+                   headers: dict[str, str] | None = None, params: dict[str, Any] | None = None,
+                   origin: str = "") -> Answer:
         answer = await Exchange(self._request(method, path, headers, json=json, content=content, params=params))
         self.unanswered += answer.status == NO_ANSWER
         return answer

@@ -7,7 +7,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
-from creditflow.people import MEMBER_PLAN, expect
+from creditflow.actors import expect
+from creditflow.people import MEMBER_PLAN
 from creditflow.world import World
 
 MODEL, TOKENS = "gpt-3.5-turbo", 100  # every load call: the scenarios' usual call

@@ -5,6 +5,7 @@ import html
 import re
 import secrets
 import time
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -12,7 +13,7 @@ from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection
 from keycloak.exceptions import KeycloakError
 from keycloak.urls_patterns import URL_TOKEN
 
-from creditflow.deployments.base import Account, TargetLacksPart
+from creditflow.verdicts import TargetLacksPart
 
 EMAIL_DOMAIN = "@creditflow.test"  # of every account the suite creates
 RUN_MARK = "creditflow_run"  # the attribute naming the run that created an account
@@ -34,6 +35,17 @@ def password_grant(url: str, realm: str, client_id: str, client_secret: str, use
 
 def access_token(tokens: dict) -> str:
     return tokens["access_token"]
+
+
+@dataclass(frozen=True)
+class Account:
+    """A run-unique user in Keycloak, and how the deployment knows them."""
+
+    user_id: str
+    username: str
+    email: str
+    password: str
+    plan: str
 
 
 class Identity:
