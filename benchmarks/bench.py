@@ -15,11 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from creditflow.config import resolve  # noqa: E402
 from creditflow.metrics import BUDGETS_MS, percentile  # noqa: E402
-from creditflow.services import Services  # noqa: E402
-from creditflow.world import World  # noqa: E402
-from sandbox import stack as sandbox  # noqa: E402
+from creditflow.run import opened  # noqa: E402
+from sandbox.launcher import SandboxLauncher  # noqa: E402
 
 
 def checked(reply, what: str):
@@ -30,9 +28,8 @@ def checked(reply, what: str):
 
 
 async def bench(samples_wanted: int) -> dict[str, list[float]]:
-    config = resolve({}, environ={}, start_embedded=lambda: sandbox.up().suite_settings())
-    services = await Services.connect(config)
-    world = World(services)
+    run = await opened({}, SandboxLauncher(), environ={})  # the reference on the embedded stack, whatever is set
+    services, world = run.services, run.world()
     deployment = services.deployment
     try:
         ivy = await world.people.sign_up("Ivy", "professional", credits=samples_wanted * 20)
@@ -62,7 +59,7 @@ async def bench(samples_wanted: int) -> dict[str, list[float]]:
         return results
     finally:
         await world.clean_up()
-        await services.close()
+        await run.close()
 
 
 BUDGET_OF = {"token issue (authentication)": "authentication", "credit deduction (server)": "credit deduction",

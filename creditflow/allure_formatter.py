@@ -11,10 +11,13 @@ reports/ (the self-tests, make soak) says where its results go.
 """
 
 import os
+from pathlib import Path
 
 import allure_commons
 from allure_behave.formatter import AllureFormatter as BaseAllureFormatter
 from allure_commons.model2 import Label
+
+from creditflow.config import ROOT
 
 
 class DynamicLabels:
@@ -50,3 +53,12 @@ class AllureFormatter(BaseAllureFormatter):
 
 def results_dir(configured: str) -> str:
     return os.environ.get("CREDITFLOW_ALLURE_RESULTS") or configured
+
+
+def results_dir_of(config) -> Path:
+    """Where the Allure formatter writes in a behave run (behave.ini's outfiles, -o, or CREDITFLOW_ALLURE_RESULTS):
+    cleared before each real run."""
+    for index, name in enumerate(config.format or []):
+        if name.endswith(":AllureFormatter") and index < len(config.outputs):
+            return ROOT / results_dir(config.outputs[index].name)
+    return ROOT / results_dir("reports/allure-results")

@@ -12,6 +12,7 @@ from creditflow.deployments.base import (
     Balance,
     ByokSettings,
     CallResult,
+    Capability,
     Charge,
     MemberUsage,
     Pool,
@@ -21,7 +22,7 @@ from creditflow.deployments.base import (
 from creditflow.keys_at_rest import opens_with, opens_with_another_key, readable_in
 from creditflow.scene import Scene
 from creditflow.systems.provider_double import ProviderCall, ProviderDouble, RoutedCall
-from creditflow.verdicts import TargetLacksPart
+from creditflow.verdicts import NotApplicable, TargetLacksPart
 from creditflow.wording import number, was_or_were
 
 ORG_QUERIES = "organization queries"
@@ -46,6 +47,8 @@ class Books:
 
     def opening(self, name: str) -> Balance:
         """`name`'s balance and usage before their first call in this scenario."""
+        if not self.w.deployment.has(Capability.OWN_CREDITS):
+            raise NotApplicable(self.w.deployment.lacks[Capability.OWN_CREDITS])
         actor = self.w.actor(name)
         if actor.opening is None:
             raise FlowError(f"{name} has made no call in this scenario")
@@ -178,7 +181,9 @@ class Books:
 
     async def invariant_violations(self) -> list[str]:
         """The ledger's invariants for everyone in the scenario, and the provider's log against the charges;
-        accounts are named by their personas."""
+        accounts are named by their personas. A deployment without a ledger reader has none to check."""
+        if not self.w.deployment.has(Capability.LEDGER):
+            return []
         problems = []
         for actor in self.w.cast.values():
             found, rows = await self._ledger.user_violations(actor.user_id)

@@ -10,6 +10,7 @@ from creditflow.books import Books
 from creditflow.deployments.base import (
     CallRequest,
     CallResult,
+    Capability,
     ForeignSignIn,
     ProductRefused,
     Refusal,
@@ -125,7 +126,8 @@ class Calls:
         return actor.last_reply
 
     async def _remember_opening(self, actor: Actor) -> None:
-        if actor.opening is None:
+        """The balance before the actor's first call, where the deployment keeps one."""
+        if actor.opening is None and self.w.deployment.has(Capability.OWN_CREDITS):
             actor.opening = await self.books.balance(actor.name)
 
     async def _call(self, actor: Actor, request: CallRequest, session=None, under_load: bool = False) -> CallResult:

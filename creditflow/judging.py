@@ -41,7 +41,7 @@ def label_for_allure(step, verdict: Verdict) -> None:
 
 def failure_message(scenario, outcome: Outcome | None) -> str:
     if outcome is not None and isinstance(outcome.error, NotApplicable):
-        return f"not applicable here: {outcome.error}"
+        return f"not applicable here: {str(outcome.error).removeprefix(f'[{decide(outcome)}] ')}"
     if outcome is not None and isinstance(outcome.error, InvariantBroken):
         books = str(outcome.error).removeprefix(f"[{decide(outcome)}] ")
         return books[0].upper() + books[1:]

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from creditflow.deployments.base import Account, Deployment, OrgRef
-from creditflow.systems.identity import RUN_MARK
+from creditflow.systems.identity import RUN_MARK, MarkedAccount
 
 HOST_MARK, PID_MARK = "creditflow_host", "creditflow_pid"
 OTHER_HOST_AGE_S = 12 * 3600
@@ -30,12 +30,11 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def left_by_a_dead_run(user: dict, now: float | None = None) -> bool:
-    marks = {key: (value or [""])[0] for key, value in user.get("attributes", {}).items()}
-    if marks.get(HOST_MARK) == socket.gethostname() and marks.get(PID_MARK, "").isdigit():
-        return not process_alive(int(marks[PID_MARK]))
-    created_s = int(user.get("createdTimestamp") or 0) / 1000
-    return (now or time.time()) - created_s > OTHER_HOST_AGE_S
+def left_by_a_dead_run(account: MarkedAccount, now: float | None = None) -> bool:
+    host, pid = account.marks.get(HOST_MARK), account.marks.get(PID_MARK, "")
+    if host == socket.gethostname() and pid.isdigit():
+        return not process_alive(int(pid))
+    return (now or time.time()) - account.created_s > OTHER_HOST_AGE_S
 
 
 @dataclass
@@ -57,13 +56,15 @@ async def remove_leftovers(deployment: Deployment) -> Leftovers:
     """Signs in as each account a dead run left (after giving it a new password), deletes the organizations it
     created through Ops-Center, then removes the account."""
     identity, found = deployment.identity, Leftovers()
-    for user in await identity.accounts_of_other_runs():
-        if not left_by_a_dead_run(user):
+    if identity is None:  # the deployment keeps no accounts in Keycloak: none of a dead run's is there
+        return found
+    for left in await identity.accounts_of_other_runs():
+        if not left_by_a_dead_run(left):
             continue
-        found.runs.add(user["attributes"][RUN_MARK][0])
-        username, user_id = user["username"], user["id"]
+        found.runs.add(left.marks[RUN_MARK])
+        username, user_id = left.username, left.user_id
         try:
-            account = Account(user_id, username, user.get("email", ""), await identity.take_over(user_id), "")
+            account = Account(user_id, username, left.email, await identity.take_over(user_id), "")
             org_ids = await deployment.ledger.orgs_created_by(user_id)
             if org_ids:
                 session = await deployment.sign_in(account, "leftover")

@@ -43,7 +43,8 @@ class Services:
             redactor=redactor,
             metrics=Metrics(),
         )
-        services.deployment.identity.run_marks = run_marks(services.run_id)
+        if services.deployment.identity is not None:
+            services.deployment.identity.run_marks = run_marks(services.run_id)
         return services
 
     def unique(self, name: str) -> str:

@@ -33,11 +33,13 @@ from behave.parser import parse_file
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import environment  # noqa: E402  (the behave hooks' module: the one place reports are written)
-from creditflow.config import ConfigError, resolve  # noqa: E402
+from creditflow.allure_formatter import results_dir  # noqa: E402
 from creditflow.money import Conservation  # noqa: E402
 from creditflow.redaction import Redactor  # noqa: E402
 from creditflow.reports import ScenarioResult  # noqa: E402
+from creditflow.run import RunCannotStart, configure  # noqa: E402
+from creditflow.writers import Finished, finish  # noqa: E402
+from sandbox.launcher import SandboxLauncher  # noqa: E402
 
 SLOW_WEIGHT = 15  # a @slow scenario (700 calls) costs about as much as fifteen others
 SUMMARY = re.compile(r"^(\d+) (features?|rules?|scenarios?|steps?) passed, (\d+) failed(?:, (\d+) error)?, "
@@ -119,16 +121,17 @@ def main() -> int:
     started = time.monotonic()
     userdata = dict(value.split("=", 1) for flag, value in zip(behave_args, behave_args[1:], strict=False)
                     if flag == "-D" and "=" in value)
+    launcher = SandboxLauncher(say=lambda line: print(line, file=sys.stderr, flush=True))
     try:  # the stack once, before the shards, so that none of them races another to start it
-        config = resolve(userdata, start_embedded=environment.start_sandbox)
-    except ConfigError as error:
-        print(f"\ncreditflow: configuration: {error}\n(see README.md, Troubleshooting)", file=sys.stderr)
+        config = configure(userdata, launcher)
+    except RunCannotStart as error:
+        print(f"\ncreditflow: {error}\n(see README.md, Troubleshooting)", file=sys.stderr)
         return 1
     if config.ops_center_source:
         # The conformance verdicts of a real product are read one scenario at a time, as they were first taken.
         print("creditflow: the real Ops-Center runs one scenario at a time (no parallel shards)", file=sys.stderr)
         return subprocess.call([sys.executable, "-m", "behave", *behave_args], cwd=ROOT)
-    allure_results = environment.ROOT / environment.results_dir("reports/allure-results")
+    allure_results = ROOT / results_dir("reports/allure-results")
     shutil.rmtree(allure_results, ignore_errors=True)
     shared, alone = features(options.reverse)
     groups = [*shares(shared, options.jobs), *([alone] if alone else [])]
@@ -163,8 +166,8 @@ def main() -> int:
         if code != 0:
             print("\n".join([*errors, failing.split("\n\n")[0], f"(shard {number}: {consoles}/shard-{number}.txt)"]))
     if written:
-        environment.finish(config, results, samples, money, redactor, run_id, time.monotonic() - started,
-                           allure_results)
+        finish(Finished(config, results, samples, money, redactor, run_id, time.monotonic() - started,
+                        allure_results, launcher))
     print("\n".join(summary_lines(summed(outputs), time.monotonic() - started)))
     if len(written) < len(groups):
         print(f"creditflow: {len(groups) - len(written)} of {len(groups)} shards ended without their part of the "

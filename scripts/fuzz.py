@@ -18,28 +18,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from creditflow.config import resolve  # noqa: E402
 from creditflow.fuzzing import FuzzError, fuzz  # noqa: E402
-from creditflow.services import Services  # noqa: E402
-from creditflow.world import World  # noqa: E402
-from sandbox import stack as sandbox  # noqa: E402
+from creditflow.run import RunCannotStart, opened  # noqa: E402
+from sandbox.launcher import SandboxLauncher  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "reports" / "fuzz"
 
 
-def embedded(source: str | None = None) -> dict[str, str]:
-    return sandbox.start_product(source).suite_settings(product=True) if source else sandbox.up().suite_settings()
-
-
 async def main(examples: int, seed: int | None, min_requests: int, operations: str | None, out: Path) -> int:
-    services = await Services.connect(resolve({}, start_embedded=embedded))
-    world = World(services)
+    run = await opened({}, SandboxLauncher())
+    services, world = run.services, run.world()
     out.mkdir(parents=True, exist_ok=True)
     try:
         report = await fuzz(world, examples, seed, keep=out, operations=operations)
     finally:
         failures = await world.clean_up()
-        await services.close()
+        await run.close()
     text = services.redactor.text(report.text() + "".join(f"  cleanup: {f}\n" for f in failures))
     (out / "fuzz.txt").write_text(text)
     (out / "fuzz.json").write_text(services.redactor.text(json.dumps(report.summary(), indent=1)))
@@ -65,6 +59,6 @@ if __name__ == "__main__":
                                   options.out)))
     except re.error as error:
         print(f"fuzz: --operations {options.operations!r} is not a regular expression: {error}", file=sys.stderr)
-    except FuzzError as error:
+    except (FuzzError, RunCannotStart) as error:
         print(f"fuzz: {error}", file=sys.stderr)
     sys.exit(2)

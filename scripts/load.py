@@ -28,12 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from creditflow.config import resolve  # noqa: E402
 from creditflow.load.plan import DEFAULT_MIX, Plan, Profile, arrange, parse_mix  # noqa: E402
 from creditflow.load.verdict import judge  # noqa: E402
-from creditflow.services import Services  # noqa: E402
-from creditflow.world import World  # noqa: E402
+from creditflow.run import opened  # noqa: E402
 from sandbox import stack as sandbox  # noqa: E402
+from sandbox.launcher import SandboxLauncher  # noqa: E402
 
 LOCUSTFILE = ROOT / "loadtest" / "locustfile.py"
 USER_CLASSES = {"individual": "Individual", "member": "Member", "byok": "Byok", "admin": "Admin"}
@@ -43,10 +42,6 @@ PROFILES = {
     "exhaust": Profile("exhaust", step_users=12, step_seconds=20, steps=1, user_rate=2, calls_each=15),
 }
 STOP_TIMEOUT_S = 35  # a user stopping finishes the call in flight (the contract's slowest answer is 30 s)
-
-
-def embedded(source: str | None = None) -> dict[str, str]:
-    return sandbox.start_product(source).suite_settings(product=True) if source else sandbox.up().suite_settings()
 
 
 def locust_commands(plan: Plan, out: Path, remote_workers: int, port: int) -> list[list[str]]:
@@ -95,8 +90,8 @@ async def main(options: argparse.Namespace) -> int:
                                       ("calls_each", options.calls_each)) if value is not None}})
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
-    services = await Services.connect(resolve({}, start_embedded=embedded))
-    world, config = World(services), services.config
+    run = await opened({}, SandboxLauncher())
+    services, world, config = run.services, run.world(), run.config
     workdir = Path(tempfile.mkdtemp(prefix="creditflow-load-"))
     plan = Plan(config.deployment, config.ops_center_url,
                 {"url": config.keycloak_url, "realm": config.keycloak_realm, "client_id": config.keycloak_client_id,
@@ -122,7 +117,7 @@ async def main(options: argparse.Namespace) -> int:
     finally:
         shutil.rmtree(workdir)  # the plan holds passwords; Locust's console is kept redacted in --out
         cleanup = await world.clean_up()
-        await services.close()
+        await run.close()
     report.cleanup = cleanup
     text = services.redactor.text(report.text())
     (out / "load.txt").write_text(text)

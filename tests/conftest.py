@@ -2,10 +2,9 @@
 
 import pytest
 
-from creditflow.config import resolve
-from creditflow.services import Services
-from creditflow.world import World
+from creditflow.run import configure, open_run
 from sandbox import stack as sandbox
+from sandbox.launcher import SandboxLauncher
 
 
 def pytest_collection_modifyitems(items):
@@ -22,15 +21,25 @@ def stack() -> sandbox.Stack:
 
 
 @pytest.fixture(scope="session")
-def config(stack):
-    return resolve({}, environ={}, start_embedded=stack.suite_settings)
+def launcher(stack) -> SandboxLauncher:
+    return SandboxLauncher()
 
 
 @pytest.fixture(scope="session")
-async def services(config):
-    connected = await Services.connect(config)
-    yield connected
-    await connected.close()
+def config(launcher):
+    return configure({}, launcher, environ={})  # the reference on the embedded stack, whatever is set
+
+
+@pytest.fixture(scope="session")
+async def run(config, launcher):
+    opened = await open_run(config, launcher)
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture(scope="session")
+def services(run):
+    return run.services
 
 
 @pytest.fixture
@@ -40,9 +49,9 @@ def api(services):
 
 
 @pytest.fixture
-async def world(services):
+async def world(run):
     """One scenario's world: what it creates is removed afterwards, pass or fail."""
-    scenario = World(services)
+    scenario = run.world()
     yield scenario
     assert await scenario.books.invariant_violations() == []
     assert await scenario.clean_up() == []

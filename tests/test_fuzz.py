@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from creditflow.fuzzing import PersonaRun, read_run
+from creditflow.systems.schemathesis import read_reports
 from tests.test_suite_self import broken_ops_center
 
 pytestmark = pytest.mark.live
@@ -58,7 +59,7 @@ def test_operations_that_accepted_a_request_are_named_with_the_organization_id_a
     har = [{"request": {"method": "GET", "url": f"http://x/api/v1/credits/organization/org_1{suffix}"},
             "response": {"status": status}} for suffix, status in (("", 200), ("/usage-attribution", 404))]
     report = {"operations": {"tested": 2}, "failures": [], "errors": [{"title": "SystemError in coverage"}]}
-    run = read_run("Alice", report, har, "org_1")
+    run = read_run("Alice", read_reports(report, har), "org_1")
     assert isinstance(run, PersonaRun) and run.requests == 2 and run.statuses == {"200": 1, "404": 1}
     assert run.succeeded == ["GET /api/v1/credits/organization/{org_id}"]
     assert run.tool_errors == ["SystemError in coverage"]

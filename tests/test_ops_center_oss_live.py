@@ -68,12 +68,12 @@ async def test_a_chat_answer_is_empty_when_the_client_accepts_gzip(product):
     import httpx
 
     from creditflow.config import resolve
-    from creditflow.services import Services
-    from creditflow.world import World
+    from creditflow.run import open_run
+    from sandbox.launcher import SandboxLauncher
 
     config = resolve({}, environ={}, start_embedded=lambda: product.suite_settings(product=True))
-    services = await Services.connect(config)
-    world = World(services)
+    run = await open_run(config, SandboxLauncher())
+    world = run.world()
     try:
         ivy = await world.people.sign_up("Ivy", "professional", credits=1)
         body = {"model": "gpt-3.5-turbo", "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}]}
@@ -86,4 +86,4 @@ async def test_a_chat_answer_is_empty_when_the_client_accepts_gzip(product):
         assert len(await world.books.own_charges("Ivy")) == 1  # ...and the call was charged all the same
     finally:
         await world.clean_up()
-        await services.close()
+        await run.close()

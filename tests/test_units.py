@@ -21,6 +21,7 @@ from creditflow.leftovers import left_by_a_dead_run
 from creditflow.metrics import Metrics, percentile
 from creditflow.redaction import Redactor, hint
 from creditflow.reports import ScenarioResult, error_log, text_report
+from creditflow.systems.identity import MarkedAccount
 
 
 @pytest.mark.parametrize(("model", "tokens", "credits"), [
@@ -179,9 +180,9 @@ def test_an_account_is_a_leftover_when_its_run_died_here_or_is_old_elsewhere():
     dead = subprocess.Popen(["true"])
     dead.wait()
 
-    def user(host: str, pid: int, age_s: float) -> dict:
-        return {"attributes": {"creditflow_host": [host], "creditflow_pid": [str(pid)]},
-                "createdTimestamp": int((now - age_s) * 1000)}
+    def user(host: str, pid: int, age_s: float) -> MarkedAccount:
+        return MarkedAccount("id", "ivy-r1-1", "ivy-r1-1@creditflow.test",
+                             {"creditflow_run": "r1", "creditflow_host": host, "creditflow_pid": str(pid)}, now - age_s)
 
     assert left_by_a_dead_run(user(here, dead.pid, 60), now)
     assert not left_by_a_dead_run(user(here, os.getpid(), 99_999), now)

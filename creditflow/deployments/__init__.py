@@ -1,7 +1,7 @@
 """Deployments: each Ops-Center API the suite can drive, behind one interface (base.Deployment).
 
 To add one: write a module here with a `Deployment` subclass and an async `connect(config, evidence)`,
-and name it below. README.md, "Deployments", says what each method must do.
+and name it below (or name it as `module:Class`). README.md, "Deployments", says what each method must do.
 """
 
 import importlib
@@ -17,10 +17,18 @@ DEPLOYMENTS = {
 
 
 def deployment_class(name: str) -> type[Deployment]:
-    if name not in DEPLOYMENTS:
-        raise ConfigError(f"unknown deployment {name!r}: choose one of {', '.join(DEPLOYMENTS)}")
-    module, _, class_name = DEPLOYMENTS[name].partition(":")
-    return getattr(importlib.import_module(module), class_name)
+    """A deployment named here, or any other named by its module and class (`package.module:Class`)."""
+    if name not in DEPLOYMENTS and ":" not in name:
+        raise ConfigError(f"unknown deployment {name!r}: choose one of {', '.join(DEPLOYMENTS)}, or name a "
+                          "Deployment class as module:Class")
+    module, _, class_name = DEPLOYMENTS.get(name, name).partition(":")
+    try:
+        found = getattr(importlib.import_module(module), class_name)
+    except (ImportError, AttributeError) as error:
+        raise ConfigError(f"no deployment {name!r}: {error}") from None
+    if not (isinstance(found, type) and issubclass(found, Deployment)):
+        raise ConfigError(f"{name!r} is not a Deployment class")
+    return found
 
 
 async def connect(config: Config, evidence: Evidence) -> Deployment:

@@ -7,6 +7,7 @@ returns the typed results below, never a response body.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from creditflow.systems.identity import Account, Identity
-from creditflow.verdicts import TargetLacksPart
+from creditflow.verdicts import NotApplicable, TargetLacksPart
 
 T = TypeVar("T")
 
@@ -81,7 +82,6 @@ class Reply(Generic[T]):
 
     def describe(self) -> str:
         return "succeeded" if self.refusal is None else self.refusal.describe()
-
 
 
 @dataclass
@@ -323,6 +323,51 @@ class Hold:
         """Lets the held calls go once `in_flight` of them wait, or once no more arrive."""
 
 
+class Capability(StrEnum):
+    """What a scenario may need of a deployment beyond signing people in and making LLM calls, which every
+    deployment does. A deployment implements the capabilities its product has and declares in `lacks`, with the
+    reason, each one it lacks; asked for one it lacks, it answers NotApplicable, and the scenario is not applicable.
+    """
+
+    OWN_CREDITS = "own-credits"  # balances, grants
+    ORGANIZATIONS = "organizations"  # organizations, their pools, members and allocations
+    KEYS = "keys"  # the user's own provider keys (BYOK)
+    LEDGER = "ledger"  # the books, read in the deployment's own storage
+    CACHE = "cache"  # what the deployment caches of the books
+    BILLING = "billing"  # what the billing system was told
+
+
+def of_capability(capability: Capability):
+    """A method of `capability`: a deployment that lacks the capability leaves it out, and asked, it answers
+    NotApplicable with the reason the deployment declares."""
+
+    def mark(method):
+        @functools.wraps(method)
+        async def lacking(self, *args, **kwargs):
+            raise NotApplicable(self.lacks[capability])
+
+        lacking.capability = capability
+        return lacking
+
+    return mark
+
+
+class Lacking:
+    """A reader of a part the deployment lacks (its ledger, say): whatever it is asked, NotApplicable."""
+
+    def __init__(self, reason: str):
+        self._reason = reason
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):  # what Python itself asks of an object (abc asks __isabstractmethod__)
+            raise AttributeError(name)
+
+        async def lacking(*args, **kwargs):
+            raise NotApplicable(self._reason)
+
+        return lacking
+
+
 class Deployment(ABC):
     """One Ops-Center API, in business terms."""
 
@@ -339,9 +384,25 @@ class Deployment(ABC):
     in_flight_at_most: int | None = None
     prices: PriceList
     ledger: LedgerReader
-    identity: Identity
+    identity: Identity | None = None  # where the product signs users in through Keycloak: its accounts there
     cache: CacheReader
     billing: BillingReader
+
+    def __init_subclass__(cls, **kwargs):
+        """A deployment implements each method of a capability, or declares in `lacks` that its product lacks it."""
+        super().__init_subclass__(**kwargs)
+        for name in dir(Deployment):
+            capability = getattr(getattr(Deployment, name), "capability", None)
+            if capability and getattr(cls, name) is getattr(Deployment, name) and capability not in cls.lacks:
+                raise TypeError(f"{cls.__name__} neither implements {name} nor declares in `lacks` that its "
+                                f"product has no {capability}")
+        for reader, capability in (("ledger", Capability.LEDGER), ("cache", Capability.CACHE),
+                                   ("billing", Capability.BILLING)):
+            if capability in cls.lacks:
+                setattr(cls, reader, Lacking(cls.lacks[capability]))
+
+    def has(self, capability: Capability) -> bool:
+        return capability not in self.lacks
 
     @classmethod
     def requests_only(cls, ops_center_url: str, client: Callable[..., Any], identity: Any) -> Deployment:
@@ -373,7 +434,7 @@ class Deployment(ABC):
     async def stranger_sessions(self) -> list[Session]:
         """Sessions a stranger might present: none, garbage, forged."""
 
-    @abstractmethod
+    @of_capability(Capability.OWN_CREDITS)
     async def balance(self, session: Session, naming: Account | None = None) -> Reply[Balance]:
         """The session's own balance; `naming`: another account named in the request, as a prober would."""
 
@@ -394,11 +455,11 @@ class Deployment(ABC):
         await self.remove(account)
         return await self.enroll(account.username, account.plan, owner)
 
-    @abstractmethod
+    @of_capability(Capability.OWN_CREDITS)
     async def grant(self, operator: Session, account: Account, credits: Decimal) -> Reply[None]:
         """Credits given by a platform administrator to the account, named by its identity."""
 
-    @abstractmethod
+    @of_capability(Capability.OWN_CREDITS)
     async def grant_by_email(self, operator: Session, email: str, credits: Decimal) -> Reply[None]:
         """The same, naming the account only by its e-mail."""
 
@@ -407,39 +468,39 @@ class Deployment(ABC):
         return await self.grant(operator, account, credits)
 
     # -- organizations ------------------------------------------------------------------------
-    @abstractmethod
+    @of_capability(Capability.ORGANIZATIONS)
     async def create_org(self, admin: Session, name: str, plan: str) -> Reply[OrgRef]: ...
 
-    @abstractmethod
+    @of_capability(Capability.ORGANIZATIONS)
     async def delete_org(self, admin: Session, org: OrgRef) -> Reply[None]: ...
 
     async def remove_org(self, admin: Session, org: OrgRef) -> Reply[None]:
         """Cleanup: the organization removed by whoever the deployment lets remove it (its admin, usually)."""
         return await self.delete_org(admin, org)
 
-    @abstractmethod
+    @of_capability(Capability.ORGANIZATIONS)
     async def buy(self, admin: Session, org: OrgRef, amount: Any) -> Reply[None]: ...
 
-    @abstractmethod
+    @of_capability(Capability.ORGANIZATIONS)
     async def add_member(self, admin: Session, org: OrgRef, member: Account) -> Reply[None]: ...
 
-    @abstractmethod
+    @of_capability(Capability.ORGANIZATIONS)
     async def allocate(self, admin: Session, org: OrgRef, member: Account, credits: Any) -> Reply[Allocation]: ...
 
-    @abstractmethod
+    @of_capability(Capability.ORGANIZATIONS)
     async def pool(self, session: Session, org: OrgRef) -> Reply[Pool]: ...
 
-    @abstractmethod
+    @of_capability(Capability.ORGANIZATIONS)
     async def allocation(self, member: Session, org: OrgRef) -> Reply[Allocation]: ...
 
-    @abstractmethod
+    @of_capability(Capability.ORGANIZATIONS)
     async def attribution(self, admin: Session, org: OrgRef) -> Reply[list[MemberUsage]]: ...
 
     # -- BYOK ---------------------------------------------------------------------------------
-    @abstractmethod
+    @of_capability(Capability.KEYS)
     async def store_byok_key(self, session: Session, provider: str, key: str) -> Reply[None]: ...
 
-    @abstractmethod
+    @of_capability(Capability.KEYS)
     async def byok_settings(self, session: Session, naming: Account | None = None) -> Reply[ByokSettings]:
         """The session's own key settings; `naming`: another account named in the request."""
 

@@ -48,6 +48,18 @@ class Account:
     plan: str
 
 
+
+@dataclass(frozen=True)
+class MarkedAccount:
+    """An account of the suite's, with the marks of the run that made it."""
+
+    user_id: str
+    username: str
+    email: str
+    marks: dict[str, str]
+    created_s: float  # Unix seconds
+
+
 class Identity:
     def __init__(self, url: str, realm: str, client_id: str, client_secret: str, admin_user: str,
                  admin_password: str):
@@ -99,14 +111,17 @@ class Identity:
         """The claims of a token, verified against the realm's published keys."""
         return await self._openid.a_decode_token(token, validate=True)
 
-    async def accounts_of_other_runs(self) -> list[dict]:
+    async def accounts_of_other_runs(self) -> list[MarkedAccount]:
         """Every account a run of the suite created (its e-mail domain), but not this run."""
         mine = self.run_marks.get(RUN_MARK)
         found, first = [], 0
         while page := await self._admin.a_get_users({"email": EMAIL_DOMAIN.lstrip("@"), "first": first, "max": 200,
                                                      "briefRepresentation": False}):
-            found += [user for user in page if str(user.get("email", "")).endswith(EMAIL_DOMAIN)
-                      and user.get("attributes", {}).get(RUN_MARK, [None])[0] not in (None, mine)]
+            for user in page:
+                marks = {key: (value or [""])[0] for key, value in user.get("attributes", {}).items()}
+                if str(user.get("email", "")).endswith(EMAIL_DOMAIN) and marks.get(RUN_MARK) not in (None, "", mine):
+                    found.append(MarkedAccount(user["id"], user["username"], user.get("email", ""), marks,
+                                               int(user.get("createdTimestamp") or 0) / 1000))
             first += len(page)
         return found
 

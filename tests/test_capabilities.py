@@ -1,0 +1,48 @@
+"""Capabilities: a deployment implements those its product has and declares, with the reason, those it lacks;
+a scenario that needs a lacking one is not applicable, without a line of code in the deployment."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from creditflow.deployments.base import Capability
+from tests.fixtures.minimal_deployment import LACKING, MinimalDeployment
+
+ROOT = Path(__file__).resolve().parent.parent
+# A remote target that is never reached: the minimal deployment keeps everything in memory.
+NOWHERE = "http://minimal.invalid"
+
+
+def test_the_suite_against_a_deployment_with_only_sign_in_and_llm_calls(tmp_path):
+    settings = {
+        "CREDITFLOW_TARGET": "remote", "CREDITFLOW_DEPLOYMENT": "tests.fixtures.minimal_deployment:MinimalDeployment",
+        "OPS_CENTER_URL": NOWHERE, "KEYCLOAK_URL": NOWHERE, "KEYCLOAK_CLIENT_SECRET": "unused",
+        "KEYCLOAK_ADMIN_PASSWORD": "unused", "DATABASE_URL": "postgresql://minimal.invalid/db",
+        "REDIS_URL": "redis://minimal.invalid", "LAGO_URL": NOWHERE, "LAGO_API_KEY": "unused",
+        "CREDITFLOW_TEST_SYSTEMS": "minimal.invalid", "CREDITFLOW_RESULTS": str(tmp_path / "results.json"),
+        "CREDITFLOW_REPORT": str(tmp_path / "report.txt"), "CREDITFLOW_PERFORMANCE": str(tmp_path / "perf.json"),
+        "CREDITFLOW_ERROR_LOG": str(tmp_path / "errors.log"), "CREDITFLOW_ALLURE_RESULTS": str(tmp_path / "allure"),
+    }
+    run = subprocess.run([sys.executable, "-m", "behave", "--no-color", "-f", "plain", "-o", str(tmp_path / "out")],
+                         cwd=ROOT, env={**os.environ, **settings}, capture_output=True, text=True, timeout=300)
+    scenarios = json.loads((tmp_path / "results.json").read_text())["scenarios"]
+    ran = {s["scenario"]: s for s in scenarios if s["verdict"] != "not applicable"}
+    inapplicable = [s for s in scenarios if s["verdict"] == "not applicable"]
+    # Nora's first call needs no more than a sign-up and a call: it runs, and the minimal deployment serves it.
+    assert set(ran) == {"Nora, who has just signed up and bought no credits, cannot pay for her first call"}, (
+        run.stderr[-3000:])
+    assert ran.popitem()[1]["verdict"] == "failed: differs from the guide"
+    assert len(inapplicable) == len(scenarios) - 1 > 90
+    assert all(LACKING in s["message"] and "[" not in s["message"] for s in inapplicable), inapplicable[:3]
+    assert f"{len(inapplicable)} skipped" in run.stdout  # behave counts them as skipped, not as errors
+
+
+def test_a_deployment_that_neither_has_a_capability_nor_declares_it_lacking_is_refused():
+    with pytest.raises(TypeError, match="neither implements add_member nor declares in `lacks` that its product has no "
+                                        "organizations"):
+        type("Forgetful", (MinimalDeployment,), {"lacks": {
+            capability: "lacking" for capability in Capability if capability is not Capability.ORGANIZATIONS}})
