@@ -72,6 +72,11 @@ class Calls:
         return (await self.ask(name, first, tokens, request_id=request_id),
                 await self.ask(name, second, tokens, request_id=request_id))
 
+    @staticmethod
+    def request_id_of(length: int) -> str:
+        """A request id of its own, `length` characters long."""
+        return f"long-{uuid.uuid4().hex}".ljust(length, "x")[:length]
+
     async def one_id_for_two(self, first: str, second: str, model: str, tokens: int) -> tuple[CallResult, CallResult]:
         """Two callers who happen to choose the same request id, each for a call of their own."""
         request_id = f"chosen-{uuid.uuid4().hex}"

@@ -156,10 +156,11 @@ class People:
         """How long the provider, writing slowly (a piece a token), takes to write an answer of `tokens` tokens."""
         return tokens * SLOW_PIECE_MS
 
-    async def provider_streams(self, slowly: bool = False, usage: bool = True) -> None:
-        """Slowly: a piece every SLOW_PIECE_MS, so a caller can leave long before the answer ends."""
+    async def provider_streams(self, slowly: bool = False, usage: bool = True, breaks_after: int | None = None) -> None:
+        """Slowly: a piece every SLOW_PIECE_MS, so a caller can leave long before the answer ends; `breaks_after`:
+        the pieces the provider sends before it breaks the stream off."""
         provider = self._provider_for_this_scenario("choosing how the provider streams")
-        await provider.stream_as(self.w.scope, SLOW_PIECE_MS if slowly else 0, usage)
+        await provider.stream_as(self.w.scope, SLOW_PIECE_MS if slowly else 0, usage, breaks_after)
 
     def _provider_for_this_scenario(self, purpose: str):
         """The provider double, whose settings for this scenario's calls end with the scenario."""

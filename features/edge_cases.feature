@@ -176,6 +176,15 @@ Feature: Edge cases fail clearly and never lose or invent money
       And Ivy has credits for exactly 9 such calls left
       And Nora has credits for exactly 9 such calls left
 
+  @contract.retries
+  Rule: A request id is at most 128 characters
+
+    Scenario: Ivy's call under a request id of 129 characters is refused as invalid and costs nothing
+      Given Ivy is an individual on the Professional plan with credits for exactly 10 gpt-3.5-turbo calls of 100 tokens
+      When Ivy sends a gpt-3.5-turbo call of 100 tokens under a request id of 129 characters
+      Then the call is refused as invalid, naming the request id
+      And Ivy's credits are untouched
+
   @contract.streaming
   Rule: A caller who stops reading a stream is charged once, for the whole answer the provider wrote
 

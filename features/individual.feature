@@ -133,6 +133,16 @@ Feature: An individual pays for LLM calls from their own credits
       And the first words reached Ivy before the provider had written half of the answer
 
   @contract.streaming
+  Rule: A stream the provider breaks off is charged once, for what it had sent
+
+    @streaming
+    Scenario: Ivy's stream, broken off by the LLM provider, is charged once for the pieces she received
+      Given the LLM provider breaks off its streamed answers after 20 pieces
+      When Ivy asks gpt-4 a question of 100 tokens and reads the answer as it is written
+      Then Ivy is told that the answer broke off after 20 pieces
+      And Ivy is charged once, for the question and the 20 pieces received, not for the whole budget
+
+  @contract.streaming
   Rule: A stream whose provider reports no usage is charged once, by a count of what was streamed
 
     @streaming

@@ -57,12 +57,13 @@ Feature: Integration checklist: every part of the stack does its part
       And Ivy's credits are untouched
 
       Examples:
-        | problem                 |
-        | an unknown model        |
-        | no messages             |
-        | a negative token budget |
-        | a fractional budget     |
-        | a body that is not JSON |
+        | problem                                  |
+        | an unknown model                         |
+        | no messages                              |
+        | a negative token budget                  |
+        | a fractional budget                      |
+        | a budget beyond what the model can write |
+        | a body that is not JSON                  |
 
     Scenario Outline: Alice's purchase of <amount> credits is refused as invalid
       Given Alice has created the organization Acme on the Platform plan

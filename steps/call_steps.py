@@ -50,6 +50,11 @@ async def reused_id(context, name, first, tokens, second):
     await context.world.calls.reused_id(name, first, second, tokens)
 
 
+@when("{name} sends a {model} call of {tokens:Count} tokens under a request id of {length:Count} characters")
+async def call_under_a_long_id(context, name, model, tokens, length):
+    await context.world.calls.ask(name, model, tokens, request_id=context.world.calls.request_id_of(length))
+
+
 @when("{first} and {second} each send a {model} call of {tokens:Count} tokens under the same request id")
 async def one_id_for_two(context, first, second, model, tokens):
     await context.world.calls.one_id_for_two(first, second, model, tokens)

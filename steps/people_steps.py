@@ -104,6 +104,11 @@ async def provider_hides_stream_usage(context):
     await context.world.people.provider_streams(usage=False)
 
 
+@given("the LLM provider breaks off its streamed answers after {pieces:Count} pieces")
+async def provider_breaks_off(context, pieces):
+    await context.world.people.provider_streams(breaks_after=pieces)
+
+
 @given("the LLM provider writes its answers slowly")
 async def provider_writes_slowly(context):
     await context.world.people.provider_streams(slowly=True)

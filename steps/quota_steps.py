@@ -154,6 +154,15 @@ def reused_id_refused(context):
     assert "request id" in second.refusal.detail.lower(), f"the refusal should name the request id: {second.describe()}"
 
 
+@then("the call is refused as invalid, naming the request id")
+def refused_for_its_request_id(context):
+    call = context.world.protagonist.last_call
+    assert call.refusal is not None and call.refusal.kind is RefusalKind.INVALID, (
+        f"a call under a request id that is too long must be refused as invalid (422), but Ops-Center "
+        f"{call.describe()}")
+    assert "request id" in call.refusal.detail.lower(), f"the refusal should name the request id: {call.describe()}"
+
+
 @then("{first}'s call and {second}'s call are both served")
 def both_served(context, first, second):
     for name in (first, second):

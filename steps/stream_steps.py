@@ -2,7 +2,7 @@
 
 from behave import then, when
 
-from creditflow.wording import figure
+from creditflow.wording import counted, figure
 
 
 @when("{name} asks {model} a question of {tokens:Count} tokens and reads the answer as it is written")
@@ -67,3 +67,31 @@ async def charged_once_for_the_whole_answer(context, name):
     assert balance.credits == opening.credits - price, (f"{name}'s {opening.credits} credits should be down by "
                                                         f"{price} to {opening.credits - price}, but are "
                                                         f"{balance.credits}")
+
+
+@then("{name} is told that the answer broke off after {pieces:Count} pieces")
+def told_it_broke_off(context, name, pieces):
+    call = context.world.actor(name).last_call
+    assert call.pieces == pieces, (f"{name} should have received the {pieces} pieces the provider sent before it broke "
+                                   f"off, but received {call.pieces}")
+    assert not call.succeeded, f"{name} should be told that the answer broke off, but Ops-Center {call.describe()}"
+
+
+@then("{name} is charged once, for the question and the {pieces:Count} pieces received, not for the whole budget")
+async def charged_for_what_was_sent(context, name, pieces):
+    world = context.world
+    call, opening = world.actor(name).last_call, world.books.opening(name)
+    charges = await world.books.charges_settled(name)
+    assert len(charges) == 1, (f"{name} should be charged once for the answer that broke off, but the ledger shows "
+                               f"{counted(len(charges), 'charge')}")
+    tokens = charges[0].tokens or 0
+    assert pieces < tokens < call.request.tokens, (
+        f"{name} should be charged for the question and the {pieces} pieces received (more than {pieces} tokens, "
+        f"fewer than the budget of {call.request.tokens}), but was charged for {figure(charges[0].tokens, 'no')} "
+        "tokens")
+    price = world.price(call.model, tokens, world.actor(name).account.plan)
+    assert charges[0].credits == price, (f"{tokens} tokens of {call.model} cost {price} credits, not "
+                                         f"{charges[0].credits}")
+    balance = await world.books.balance(name)
+    assert balance.credits == opening.credits - price, (f"{name}'s {opening.credits} credits should be down by {price} "
+                                                        f"to {opening.credits - price}, but are {balance.credits}")

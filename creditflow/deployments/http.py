@@ -48,6 +48,9 @@ MALFORMED_CHAT_BODIES = {
                                 "messages": [{"role": "user", "content": "hi"}]},
     "a fractional budget": {"model": "gpt-3.5-turbo", "max_tokens": 10.5,
                             "messages": [{"role": "user", "content": "hi"}]},
+    # more than gpt-3.5-turbo's context of 4,096 tokens: the gateway takes it, the provider refuses it
+    "a budget beyond what the model can write": {"model": "gpt-3.5-turbo", "max_tokens": 5_000,
+                                                 "messages": [{"role": "user", "content": "hi"}]},
     "a body that is not JSON": "this is not JSON",
 }
 

@@ -54,9 +54,11 @@ class ProviderDouble:
         """Each answer reports `percent` of the call's token budget as used (100: all of it)."""
         await self._set("usage", {"scope": scope, "percent": percent})
 
-    async def stream_as(self, scope: str, pace_ms: int = 0, usage: bool = True) -> None:
-        """Streamed answers: `pace_ms` between two pieces, and whether the last piece reports the usage."""
-        await self._set("stream", {"scope": scope, "pace_ms": pace_ms, "usage": usage})
+    async def stream_as(self, scope: str, pace_ms: int = 0, usage: bool = True,
+                        breaks_after: int | None = None) -> None:
+        """Streamed answers: `pace_ms` between two pieces, whether the last piece reports the usage, and after how
+        many pieces the provider breaks the stream off (None: never)."""
+        await self._set("stream", {"scope": scope, "pace_ms": pace_ms, "usage": usage, "breaks_after": breaks_after})
 
     async def forget(self, scope: str) -> None:
         await self._set("forget", {"scope": scope})

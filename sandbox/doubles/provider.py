@@ -5,11 +5,11 @@ It stands in for the LLM providers, which cannot be reached offline. Usage is th
 reports what it used, usually less), so credit costs are predictable. With `"stream": true` it answers
 with server-sent events as OpenAI does: one completion token per chunk, then, when the request asked
 with `stream_options.include_usage`, a last chunk with no choices and the usage; `/_double/stream`
-paces the chunks and can leave the usage out, as some providers do. It records which key
-each call carried as a SHA-256 fingerprint and a short hint: enough to prove a BYOK key was used,
+paces the chunks, can leave the usage out, as some providers do, or break the stream off mid-answer. It
+records which key each call carried as a SHA-256 fingerprint and a short hint: enough to prove a BYOK key was used,
 without keeping the key itself. `/_double/fault` makes the next calls fail (HTTP 500 or a stall). A
 request a real provider would refuse (an unknown model, no messages, a budget that is not a positive
-whole number) is refused with 400, as OpenRouter does.
+whole number, or more tokens than the model's context holds) is refused with 400, as OpenRouter does.
 
 Every setting applies to one scope: a call belongs to the scope named in brackets at the end of one of its
 messages ("... [scenario-3fa2b1-17]"), which any gateway passes on unchanged. A scenario's settings thus
@@ -31,8 +31,9 @@ from pydantic import BaseModel, Field
 
 PROMPT_TOKENS = 10
 DEFAULT_TOKENS = 100
-# The models a provider serves (the testing guide's), named alone or under their provider: "openai/gpt-4".
-MODELS = {"gpt-3.5-turbo", "gpt-4", "gpt-4-turbo", "claude-3-sonnet"}
+# The models a provider serves (the testing guide's), named alone or under their provider ("openai/gpt-4"),
+# each with the tokens its context holds: a budget beyond it is refused.
+CONTEXT_TOKENS = {"gpt-3.5-turbo": 4_096, "gpt-4": 8_192, "gpt-4-turbo": 128_000, "claude-3-sonnet": 200_000}
 SCOPE = re.compile(r"\[([A-Za-z0-9_.:-]+)\]\s*$")
 
 
@@ -51,6 +52,7 @@ class Usage(Scoped):
 class Streaming(Scoped):
     pace_ms: int = Field(default=0, ge=0, le=1000)  # between two chunks
     usage: bool = True  # the last chunk reports the usage when the request asks for it
+    breaks_after: int | None = Field(default=None, ge=1)  # pieces sent before the connection is cut, mid-answer
 
 
 class Settings(BaseModel):
@@ -70,15 +72,18 @@ def scope_of(body: dict) -> str | None:
 
 def invalid_request(body: dict) -> str | None:
     """Why a real provider would refuse the request (an unknown model, no messages, a budget that is not a whole
-    positive number of tokens), or None."""
+    positive number of tokens, or more than the model's context holds), or None."""
     model = str(body.get("model") or "")
-    if model.rsplit("/", 1)[-1] not in MODELS:
+    context = CONTEXT_TOKENS.get(model.rsplit("/", 1)[-1])
+    if context is None:
         return f"{model} is not a valid model ID"
     if not body.get("messages"):
         return "messages: at least one message is required"
     budget = body.get("max_tokens")
     if budget is not None and (not isinstance(budget, int) or isinstance(budget, bool) or budget < 1):
         return f"max_tokens: {budget!r} is not a positive whole number"
+    if budget is not None and budget > context:
+        return f"This model's maximum context length is {context} tokens, but {budget} were asked for"
     return None
 
 
@@ -104,7 +109,9 @@ def create_app() -> FastAPI:
             return f"data: {json.dumps(chunk)}\n\n"
 
         yield event([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
-        for _ in range(total - PROMPT_TOKENS):
+        for piece in range(total - PROMPT_TOKENS):
+            if settings.breaks_after is not None and piece == settings.breaks_after:
+                raise ConnectionAbortedError("provider double told to break off its stream")  # the server cuts it
             if settings.pace_ms:
                 await asyncio.sleep(settings.pace_ms / 1000)
             yield event([{"index": 0, "delta": {"content": " word"}, "finish_reason": None}])
