@@ -145,3 +145,22 @@ def test_no_module_of_creditflow_imports_itself_round_a_circle():
 def test_a_circle_of_imports_is_seen():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == [["a", "b", "c", "a"]]
+
+
+OPENERS = ["environment.py", "scripts/fuzz.py", "scripts/load.py", "benchmarks/bench.py", "tests/conftest.py"]
+
+
+@pytest.mark.parametrize("name", OPENERS)
+def test_every_run_is_opened_by_the_one_recipe(name):
+    """The hooks, the fuzzer, the load, the bench and the tests open their run through creditflow.run; nothing
+    else connects the services or starts the sandbox for a run."""
+    source = (ROOT / name).read_text()
+    assert "from creditflow.run import" in source
+    assert "Services.connect(" not in source and "start_embedded=" not in source
+
+
+def test_only_the_run_connects_the_services():
+    folders = ["creditflow", "steps", "scripts", "benchmarks", "tests", "loadtest", "sandbox"]
+    connecting = [str(path.relative_to(ROOT)) for folder in folders for path in (ROOT / folder).rglob("*.py")
+                  if "Services.connect(" in path.read_text()]
+    assert sorted(connecting) == ["creditflow/run.py", "tests/test_layers.py"]  # this test names it too

@@ -67,13 +67,11 @@ async def test_a_chat_answer_is_empty_when_the_client_accepts_gzip(product):
     """The one defect no scenario can show: every client of the suite asks for an unencoded answer."""
     import httpx
 
-    from creditflow.config import resolve
-    from creditflow.run import open_run
+    from creditflow.run import opened
     from sandbox.launcher import SandboxLauncher
 
-    config = resolve({}, environ={}, start_embedded=lambda: product.suite_settings(product=True))
-    run = await open_run(config, SandboxLauncher())
-    world = run.world()
+    run = await opened({"ops_center_source": SOURCE}, SandboxLauncher(say=lambda line: None), environ={})
+    world, config = run.world(), run.config
     try:
         ivy = await world.people.sign_up("Ivy", "professional", credits=1)
         body = {"model": "gpt-3.5-turbo", "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}]}
