@@ -12,6 +12,7 @@ from creditflow.deployments.base import (
     CallResult,
     Capability,
     ForeignSignIn,
+    Malformed,
     ProductRefused,
     Refusal,
     RefusalKind,
@@ -42,11 +43,11 @@ class Calls:
         actor.calls.append(call)
         return call
 
-    async def ask_signed_in_as(self, name: str, sign_in: str, model: str, tokens: int) -> CallResult:
+    async def ask_signed_in_as(self, name: str, sign_in: ForeignSignIn, model: str, tokens: int) -> CallResult:
         """A call made with a sign-in of `name` that must be refused (expired, or of another realm)."""
         actor = self.w.acting(self.w.actor(name))
         await self._remember_opening(actor)
-        session = await self.w.deployment.foreign_session(actor.account, ForeignSignIn(sign_in))
+        session = await self.w.deployment.foreign_session(actor.account, sign_in)
         self.w.services.redactor.remember(session.secret)
         call = await self.w.deployment.call(session, CallRequest(model, tokens, scope=self.w.scope))
         actor.calls.append(call)
@@ -124,7 +125,7 @@ class Calls:
         actor.calls.extend(actor.batch)
         return actor.batch
 
-    async def malformed(self, name: str, problem: str) -> Reply:
+    async def malformed(self, name: str, problem: Malformed) -> Reply:
         actor = self.w.acting(self.w.actor(name))
         await self._remember_opening(actor)
         actor.last_reply = await self.w.deployment.call_malformed(await self.w.session(actor), problem, self.w.scope)

@@ -1,6 +1,7 @@
 """Arranging a scenario: people on plans with credits, organizations, members, allocations, keys."""
 
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from creditflow.actors import Actor, FlowError, Organization, expect
@@ -14,6 +15,17 @@ MEMBER_PLAN = "platform"  # the plan of an organization's members
 
 SLOW_PIECE_MS = 40  # 100 tokens take 4 s: the first words, under 2 s even on a loaded machine, come well before half
 ATTEMPTED_CREDITS = 100  # what an attempt on another's organization tries to buy or allocate
+
+
+class OrgAct(StrEnum):
+    """What someone may try on an organization, allowed or not."""
+
+    READ_CREDITS = "read its credits"
+    READ_USAGE = "read its usage report"
+    BUY = "buy credits for it"
+    ALLOCATE_TO_SELF = "allocate credits to oneself in it"
+    JOIN = "add oneself as a member"
+    DELETE = "delete it"
 
 
 class People:
@@ -66,24 +78,20 @@ class People:
             self._credit(self.w.actor(name), credits)
         return operator.last_reply
 
-    async def attempt(self, name: str, act: str, org_name: str) -> Reply:
+    async def attempt(self, name: str, act: OrgAct, org_name: str) -> Reply:
         """`name` tries `act` on an organization, with their own sign-in and the organization's real id; its
         books are read first, so that a later step can prove that nothing moved."""
         actor, org = self.w.acting(self.w.actor(name)), self.w.org(org_name)
         org.books_before = await self.books.org_books(org_name)
         session, deployment = await self.w.session(actor), self.w.deployment
         attempts = {
-            "read the credits of": lambda: deployment.pool(session, org.ref),
-            "read the usage report of": lambda: deployment.attribution(session, org.ref),
-            "buy credits for": lambda: deployment.buy(session, org.ref, ATTEMPTED_CREDITS),
-            "allocate credits to themselves in": lambda: deployment.allocate(session, org.ref, actor.account,
-                                                                            ATTEMPTED_CREDITS),
-            "add themselves as a member of": lambda: deployment.add_member(session, org.ref, actor.account),
-            "delete": lambda: deployment.delete_org(session, org.ref),
+            OrgAct.READ_CREDITS: lambda: deployment.pool(session, org.ref),
+            OrgAct.READ_USAGE: lambda: deployment.attribution(session, org.ref),
+            OrgAct.BUY: lambda: deployment.buy(session, org.ref, ATTEMPTED_CREDITS),
+            OrgAct.ALLOCATE_TO_SELF: lambda: deployment.allocate(session, org.ref, actor.account, ATTEMPTED_CREDITS),
+            OrgAct.JOIN: lambda: deployment.add_member(session, org.ref, actor.account),
+            OrgAct.DELETE: lambda: deployment.delete_org(session, org.ref),
         }
-        act = act.replace("himself", "themselves").replace("herself", "themselves")
-        if act not in attempts:
-            raise FlowError(f"nobody knows how to {act!r} an organization; known: {', '.join(attempts)}")
         actor.last_reply = await attempts[act]()
         return actor.last_reply
 

@@ -60,6 +60,6 @@ async def one_id_for_two(context, first, second, model, tokens):
     await context.world.calls.one_id_for_two(first, second, model, tokens)
 
 
-@when("{name} sends a request with {problem}")
+@when("{name} sends a request with {problem:Malformed}")
 async def malformed(context, name, problem):
     await context.world.calls.malformed(name, problem)

@@ -7,7 +7,7 @@ from creditflow.books import books_change
 from creditflow.deployments.base import RefusalKind
 
 
-@when("{name} attempts to {act} {org:w}")
+@when("{name} attempts to {act:OrgAct} {org:w}")
 async def attempt(context, name, act, org):
     await context.world.people.attempt(name, act, org)
 
@@ -22,7 +22,7 @@ async def key_settings_naming(context, asker, named):
     await context.world.books.byok_settings_naming(asker, named)
 
 
-@when("{name} asks {model} a question of {tokens:Count} tokens with {sign_in}")
+@when("{name} asks {model} a question of {tokens:Count} tokens with {sign_in:ForeignSignIn}")
 async def ask_with_foreign_sign_in(context, name, model, tokens, sign_in):
     await context.world.calls.ask_signed_in_as(name, sign_in, model, tokens)
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from creditflow.deployments.base import Account, CallRequest, Deployment, OrgRef, Reply, Session
+from creditflow.deployments.base import Account, CallRequest, Deployment, Malformed, OrgRef, Reply, Session
 from creditflow.deployments.contract import ContractDeployment
 from creditflow.deployments.http import HttpClient
 from creditflow.deployments.ops_center_oss import OpsCenterOssDeployment
@@ -27,7 +27,7 @@ OPERATIONS = {
     "allocate": (SESSION, ORG, ACCOUNT, Decimal(2_500)), "pool": (SESSION, ORG), "allocation": (SESSION, ORG),
     "attribution": (SESSION, ORG), "store_byok_key": (SESSION, "openrouter", "sk-or-v1-" + "0" * 48),
     "byok_settings": (SESSION,), "call": (SESSION, CallRequest("gpt-4", 100)),
-    "call_malformed": (SESSION, "no messages"), "health": (),
+    "call_malformed": (SESSION, Malformed.NO_MESSAGES), "health": (),
 }
 # Operations that are not a question to the product: arranging what it has no API for, and cleaning up; and
 # time_operation, whose None defers to the timing a call's own answer reports (tested below where it asks).

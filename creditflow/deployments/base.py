@@ -30,8 +30,19 @@ class Payer(StrEnum):
 class ForeignSignIn(StrEnum):
     """Sign-ins that must be refused though the account behind them exists."""
 
-    EXPIRED = "an expired sign-in"
-    OTHER_REALM = "a sign-in from another realm"
+    EXPIRED = "expired"
+    OTHER_REALM = "from another realm"
+
+
+class Malformed(StrEnum):
+    """Chat requests a careless client sends: each must be refused as invalid, at no cost."""
+
+    UNKNOWN_MODEL = "unknown model"
+    NO_MESSAGES = "no messages"
+    NEGATIVE_BUDGET = "negative token budget"
+    FRACTIONAL_BUDGET = "fractional token budget"
+    BUDGET_BEYOND_CONTEXT = "token budget beyond the model's context"
+    NOT_JSON = "body that is not JSON"
 
 
 class RefusalKind(StrEnum):
@@ -519,8 +530,8 @@ class Deployment(ABC):
         return None
 
     @abstractmethod
-    async def call_malformed(self, session: Session, problem: str, scope: str = "") -> Reply[None]:
-        """A request with a named problem (http.MALFORMED_CHAT_BODIES), sent as a careless client would."""
+    async def call_malformed(self, session: Session, problem: Malformed, scope: str = "") -> Reply[None]:
+        """A request with the problem (http.MALFORMED_CHAT_BODIES), sent as a careless client would."""
 
     # -- the stack ----------------------------------------------------------------------------
     @abstractmethod

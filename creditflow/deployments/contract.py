@@ -27,6 +27,7 @@ from creditflow.deployments.base import (
     Deployment,
     ForeignSignIn,
     LedgerReader,
+    Malformed,
     MemberUsage,
     MoneyIn,
     OrgRef,
@@ -504,7 +505,7 @@ class ContractDeployment(Deployment):
                                      request.stream, request.leave_after, request.scope, request.compressed)
         return call_result(request, sent_at, answer)
 
-    async def call_malformed(self, session: Session, problem: str, scope: str = "") -> Reply[None]:
+    async def call_malformed(self, session: Session, problem: Malformed, scope: str = "") -> Reply[None]:
         return reply(await self.api.chat_as_sent(session, malformed_body(problem, scope)))
 
     async def health(self) -> Reply[dict[str, str]]:

@@ -11,11 +11,10 @@ from typing import Any
 
 import httpx
 
-from creditflow.deployments.base import CallRequest, CallResult, Refusal, RefusalKind
+from creditflow.deployments.base import CallRequest, CallResult, Malformed, Refusal, RefusalKind
 from creditflow.evidence import NO_ANSWER, PYDANTIC_LINK, Evidence, Exchange
 
-# What every OpenAI-compatible chat API is sent: the question of each call, and the malformed requests
-# the Gherkin names.
+# What every OpenAI-compatible chat API is sent: the question of each call, and the malformed requests.
 # The usual meaning of an error status; a deployment overrides what its API means otherwise.
 STATUS_KINDS = {400: RefusalKind.INVALID, 401: RefusalKind.UNAUTHORIZED, 402: RefusalKind.PAYMENT,
                 403: RefusalKind.FORBIDDEN, 404: RefusalKind.NOT_FOUND, 409: RefusalKind.CONFLICT,
@@ -41,21 +40,19 @@ def question(scope: str) -> str:
     return f"{QUESTION} [{scope}]" if scope else QUESTION
 
 
+HI = [{"role": "user", "content": "hi"}]
 MALFORMED_CHAT_BODIES = {
-    "an unknown model": {"model": "gpt-99-imaginary", "messages": [{"role": "user", "content": "hi"}]},
-    "no messages": {"model": "gpt-3.5-turbo", "messages": []},
-    "a negative token budget": {"model": "gpt-3.5-turbo", "max_tokens": -5,
-                                "messages": [{"role": "user", "content": "hi"}]},
-    "a fractional budget": {"model": "gpt-3.5-turbo", "max_tokens": 10.5,
-                            "messages": [{"role": "user", "content": "hi"}]},
+    Malformed.UNKNOWN_MODEL: {"model": "gpt-99-imaginary", "messages": HI},
+    Malformed.NO_MESSAGES: {"model": "gpt-3.5-turbo", "messages": []},
+    Malformed.NEGATIVE_BUDGET: {"model": "gpt-3.5-turbo", "max_tokens": -5, "messages": HI},
+    Malformed.FRACTIONAL_BUDGET: {"model": "gpt-3.5-turbo", "max_tokens": 10.5, "messages": HI},
     # more than gpt-3.5-turbo's context of 4,096 tokens: the gateway takes it, the provider refuses it
-    "a budget beyond what the model can write": {"model": "gpt-3.5-turbo", "max_tokens": 5_000,
-                                                 "messages": [{"role": "user", "content": "hi"}]},
-    "a body that is not JSON": "this is not JSON",
+    Malformed.BUDGET_BEYOND_CONTEXT: {"model": "gpt-3.5-turbo", "max_tokens": 5_000, "messages": HI},
+    Malformed.NOT_JSON: "this is not JSON",
 }
 
 
-def malformed_body(problem: str, scope: str = "") -> Any:
+def malformed_body(problem: Malformed, scope: str = "") -> Any:
     """The named malformed request; where it asks a question at all, the question names the scenario's scope, so
     that a product that serves it anyway is seen serving it."""
     body = MALFORMED_CHAT_BODIES[problem]

@@ -41,6 +41,7 @@ from creditflow.deployments.base import (
     ForeignSignIn,
     Hold,
     LedgerReader,
+    Malformed,
     MemberUsage,
     MoneyIn,
     OrgRef,
@@ -711,7 +712,7 @@ class OpsCenterOssDeployment(Deployment):
     async def hold_calls(self) -> Hold:
         return await ProviderLookupHold.taken(self.arrangements.pool) if self.arrangements else Hold()
 
-    async def call_malformed(self, session: Session, problem: str, scope: str = "") -> Reply[None]:
+    async def call_malformed(self, session: Session, problem: Malformed, scope: str = "") -> Reply[None]:
         return reply(await self.api.chat(session, malformed_body(problem, scope)))
 
     async def health(self) -> Reply[dict[str, str]]:
