@@ -1,6 +1,7 @@
 """LLM calls: one, many at once, retried, malformed, and the latency of the budgeted operations."""
 
 import asyncio
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from creditflow.deployments.base import (
     RefusalKind,
     Reply,
 )
+from creditflow.deployments.http import question
 from creditflow.scene import Scene
 from creditflow.verdicts import CannotArrange, TargetLacksPart
 from creditflow.wording import counted, number
@@ -72,6 +74,11 @@ class Calls:
         request_id = f"reused-{uuid.uuid4().hex}"
         return (await self.ask(name, first, tokens, request_id=request_id),
                 await self.ask(name, second, tokens, request_id=request_id))
+
+    def question_tokens(self) -> int:
+        """The tokens of this scenario's question as the contract counts a prompt it counts itself: four characters
+        a token, rounded up (docs/contract.md, "Streaming")."""
+        return math.ceil(len(question(self.w.scope)) / 4)
 
     @staticmethod
     def request_id_of(length: int) -> str:

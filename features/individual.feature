@@ -140,7 +140,7 @@ Feature: An individual pays for LLM calls from their own credits
       Given the LLM provider breaks off its streamed answers after 20 pieces
       When Ivy asks gpt-4 a question of 100 tokens and reads the answer as it is written
       Then Ivy is told that the answer broke off after 20 pieces
-      And Ivy is charged once, for the question and the 20 pieces received, not for the whole budget
+      And Ivy is charged once, for the question and the 20 pieces received, counted as the contract counts a stream
 
   @contract.streaming
   Rule: A stream whose provider reports no usage is charged once, by a count of what was streamed

@@ -77,18 +77,19 @@ def told_it_broke_off(context, name, pieces):
     assert not call.succeeded, f"{name} should be told that the answer broke off, but Ops-Center {call.describe()}"
 
 
-@then("{name} is charged once, for the question and the {pieces:Count} pieces received, not for the whole budget")
+@then("{name} is charged once, for the question and the {pieces:Count} pieces received, counted as the contract "
+      "counts a stream")
 async def charged_for_what_was_sent(context, name, pieces):
     world = context.world
     call, opening = world.actor(name).last_call, world.books.opening(name)
     charges = await world.books.charges_settled(name)
     assert len(charges) == 1, (f"{name} should be charged once for the answer that broke off, but the ledger shows "
                                f"{counted(len(charges), 'charge')}")
-    tokens = charges[0].tokens or 0
-    assert pieces < tokens < call.request.tokens, (
-        f"{name} should be charged for the question and the {pieces} pieces received (more than {pieces} tokens, "
-        f"fewer than the budget of {call.request.tokens}), but was charged for {figure(charges[0].tokens, 'no')} "
-        "tokens")
+    tokens, counted_as_sent = charges[0].tokens, world.calls.question_tokens() + pieces
+    assert tokens == counted_as_sent, (
+        f"{name} should be charged for the question ({counted(world.calls.question_tokens(), 'token')} at four "
+        f"characters a token) and the {pieces} pieces received: {counted_as_sent} tokens, but was charged for "
+        f"{figure(tokens, 'no')}")
     price = world.price(call.model, tokens, world.actor(name).account.plan)
     assert charges[0].credits == price, (f"{tokens} tokens of {call.model} cost {price} credits, not "
                                          f"{charges[0].credits}")
