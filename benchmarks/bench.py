@@ -51,7 +51,7 @@ async def bench(samples_wanted: int) -> dict[str, list[float]]:
             results["credit deduction (server)"].append(call.phases["credits"])
             results["usage tracking (server)"].append(call.phases["usage"])
         for _ in range(samples_wanted):
-            reply = checked(await deployment.balance(await services.session_of(ivy)), "balance read")
+            reply = checked(await deployment.balance(await ivy.current_session()), "balance read")
             results["balance read"].append(reply.elapsed_ms)
         for _ in range(samples_wanted):
             reply = checked(await world.books.pool_reply("Acme"), "organization read")

@@ -1,5 +1,7 @@
 """The people and organizations of one scenario: each actor holds its own session and memory."""
 
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -20,12 +22,21 @@ class Actor:
     name: str
     account: Account
     session: Session
+    # Signs the actor in again; given by whoever enrolled the actor (the run's services).
+    sign_in_again: Callable[["Actor"], Awaitable[object]] | None = field(default=None, repr=False)
+    session_max_age_s: float = float("inf")  # the deployment's: a session this old is renewed before use
     opening: Balance | None = None  # the balance and usage before the actor's first call in the scenario
     calls: list[CallResult] = field(default_factory=list)
     batch: list[CallResult] = field(default_factory=list)  # the last batch of calls made at once
     last_reply: Reply | None = None  # the answer to the last thing the actor tried that was not a call
     samples: list[float] = field(default_factory=list)  # the last latency measurement, milliseconds
     memberships: list[str] = field(default_factory=list)  # the organizations the actor joined
+
+    async def current_session(self) -> Session:
+        """The actor's session, renewed first when it is about to expire."""
+        if self.sign_in_again is not None and time.monotonic() - self.session.signed_in_at > self.session_max_age_s:
+            await self.sign_in_again(self)
+        return self.session
 
     @property
     def member_of(self) -> str:

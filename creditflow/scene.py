@@ -58,7 +58,7 @@ class Scene:
         return self._protagonist
 
     async def session(self, actor: Actor):
-        return await self.services.session_of(actor)
+        return await actor.current_session()
 
     # -- prices -------------------------------------------------------------------------------
     def price(self, model: str, tokens: int, plan: str | None = None) -> Decimal:

@@ -2,7 +2,6 @@
 
 import itertools
 import secrets
-import time
 from dataclasses import dataclass, field
 
 from creditflow import deployments
@@ -61,7 +60,7 @@ class Services:
         account, session = await self.deployment.enroll(self.unique(name), plan, name, platform_admin, arranged)
         self.redactor.remember(account.password, session.secret)
         self.metrics.add("authentication", session.elapsed_ms)
-        return Actor(name, account, session)
+        return Actor(name, account, session, self.sign_in, self.deployment.session_max_age_s)
 
     async def sign_in(self, actor: Actor) -> float:
         """Signs the actor in again; returns how long it took, in milliseconds."""
@@ -70,17 +69,11 @@ class Services:
         self.metrics.add("authentication", actor.session.elapsed_ms)
         return actor.session.elapsed_ms
 
-    async def session_of(self, actor: Actor):
-        """The actor's session, renewed first when it is about to expire."""
-        if time.monotonic() - actor.session.signed_in_at > self.deployment.session_max_age_s:
-            await self.sign_in(actor)
-        return actor.session
-
     async def operator_actor(self) -> Actor:
         """A platform administrator for the whole run: the one who grants credits."""
         if self.operator is None:
             self.operator = await self.enroll("Operator", "professional", platform_admin=True)
-        await self.session_of(self.operator)
+        await self.operator.current_session()
         return self.operator
 
     async def operator_session(self):
