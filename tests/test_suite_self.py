@@ -18,7 +18,7 @@ from behave.model import ScenarioOutline
 from behave.parser import parse_file
 
 from creditflow.leftovers import PID_MARK
-from creditflow.systems.identity import RUN_MARK
+from creditflow.systems.identity import RUN_MARK, MarkedAccount
 from sandbox import stack as sandbox
 
 pytestmark = pytest.mark.live
@@ -364,11 +364,11 @@ def test_money_created_unseen_by_any_scenario_fails_the_run_naming_the_account(s
     assert broken.search((tmp_path / "errors.log").read_text())
 
 
-async def accounts_of_process(services, pid: int) -> tuple[list[dict], list[str]]:
+async def accounts_of_process(services, pid: int) -> tuple[list[MarkedAccount], list[str]]:
     """The accounts the suite run in process `pid` created, and the organizations they created."""
-    accounts = [user for user in await services.deployment.identity.accounts_of_other_runs()
-                if user["attributes"].get(PID_MARK) == [str(pid)]]
-    orgs = [org for user in accounts for org in await services.deployment.ledger.orgs_created_by(user["id"])]
+    accounts = [account for account in await services.deployment.identity.accounts_of_other_runs()
+                if account.marks.get(PID_MARK) == str(pid)]
+    orgs = [org for account in accounts for org in await services.deployment.ledger.orgs_created_by(account.user_id)]
     return accounts, orgs
 
 
@@ -385,7 +385,7 @@ async def test_a_run_killed_half_way_leaves_accounts_the_next_run_finds_and_remo
     killed.wait()
     accounts, orgs = await accounts_of_process(services, killed.pid)
     assert accounts and orgs, "the killed run should have left accounts and an organization behind"
-    dead_run = accounts[0]["attributes"][RUN_MARK][0]
+    dead_run = accounts[0].marks[RUN_MARK]
 
     run = behave("-n", "^Ivy's Professional plan gives her 10,000 API calls$", "-f", "plain",
                  env=isolated_reports(tmp_path))
