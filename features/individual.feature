@@ -23,6 +23,13 @@ Feature: An individual pays for LLM calls from their own credits
       When Ivy asks gpt-3.5-turbo a question of 100 tokens
       Then the call counted one more of Ivy's 10,000 API calls
 
+  @contract.six-steps
+  Rule: Every answer says how many API calls are left in the period
+
+    Scenario: Ivy's answer says 9,999 of her 10,000 API calls are left
+      When Ivy asks gpt-3.5-turbo a question of 100 tokens
+      Then Ivy's answer says 9,999 API calls are left in the period
+
   @guide.flow-1
   Rule: The cost of a call leaves the caller's own balance
 

@@ -46,6 +46,13 @@ async def one_more_call(context, name, limit):
                                                      f"{number(now.calls_used)} of {number(limit)}")
 
 
+@then("{name}'s answer says {left:Count} API calls are left in the period")
+def answer_says_calls_left(context, name, left):
+    call = context.world.actor(name).succeeded_call()
+    assert call.calls_left == left, (f"{name}'s answer should say {number(left)} API calls are left, but says "
+                                     f"{figure(call.calls_left, 'nothing of them')}")
+
+
 @then("the call was not counted against {name}'s API calls")
 async def not_counted(context, name):
     before, now = context.world.books.opening(name), await context.world.books.balance(name)

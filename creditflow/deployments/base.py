@@ -176,6 +176,7 @@ class CallResult:
     phases: dict[str, float] = field(default_factory=dict)  # server-side timings, milliseconds
     pieces: int = 0  # of a streamed answer: the pieces of text received
     left_early: bool = False  # the caller stopped listening before the stream ended
+    calls_left: int | None = None  # API calls left in the period, as the answer states them (None: it does not)
 
     @property
     def succeeded(self) -> bool:

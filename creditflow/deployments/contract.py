@@ -46,6 +46,7 @@ from creditflow.deployments.http import (
     STATUS_KINDS,
     Answer,
     HttpClient,
+    calls_left,
     credits,
     last_usage_event,
     malformed_body,
@@ -119,6 +120,7 @@ def call_result(request: CallRequest, sent_at: float, answer: Answer) -> CallRes
         request, sent_at, answer.elapsed_ms,
         cost=credits(answer.field("cost_credits")), paid_by=PAYERS.get(answer.field("billed_to")),
         tokens=usage.get("total_tokens"), request_id=answer.field("request_id"), phases=phases,
+        calls_left=calls_left(answer),
     )
 
 

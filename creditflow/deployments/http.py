@@ -196,6 +196,12 @@ class HttpClient:
         return Answer(status, None, headers_seen, elapsed, tuple(events), left)
 
 
+def calls_left(answer: Answer) -> int | None:
+    """The API calls left in the period, as an answer's standard `X-RateLimit-Remaining` states them."""
+    remaining = answer.headers.get("x-ratelimit-remaining", "")
+    return int(remaining) if remaining.isdigit() else None
+
+
 def is_loopback(url: str) -> bool:
     host = httpx.URL(url).host
     try:

@@ -61,6 +61,7 @@ from creditflow.deployments.http import (
     STATUS_KINDS,
     Answer,
     HttpClient,
+    calls_left,
     credits,
     last_usage_event,
     malformed_body,
@@ -167,7 +168,8 @@ def call_result(request: CallRequest, sent_at: float, answer: Answer) -> CallRes
         payer = None  # a credit-exempt tier: nobody paid
     usage = answer.field("usage") or {}
     return CallResult(request, sent_at, answer.elapsed_ms, cost=cost, paid_by=payer,
-                      tokens=usage.get("total_tokens"), request_id=metadata.get("transaction_id") or answer.field("id"))
+                      tokens=usage.get("total_tokens"), request_id=metadata.get("transaction_id") or answer.field("id"),
+                      calls_left=calls_left(answer))
 
 
 class OssApi:
