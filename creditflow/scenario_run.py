@@ -56,7 +56,8 @@ class ScenarioRun:
             label_for_allure(step, decide(self.outcome))
         if isinstance(step.exception, NotApplicable):  # the deployment lacks what the step needs: not a failure
             step.status = Status.skipped
-            self.scenario.skip(reason=f"not applicable: {self.outcome.error}")
+            lacking = str(self.outcome.error).removeprefix(f"[{decide(self.outcome)}] ")
+            self.scenario.skip(reason=f"not applicable: {lacking}")
         # Allure closes the scenario with its last step's result, so evidence is attached to each step.
         if evidence.exchanges:
             allure.attach(evidence.http_log(), "HTTP exchanges", AttachmentType.TEXT)
