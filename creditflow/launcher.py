@@ -1,7 +1,7 @@
 """What a run asks of whatever starts a target's systems on this machine (the embedded sandbox).
 
 creditflow/ never imports the sandbox: whoever opens a run (behave's hooks, a script, the tests) hands it a
-launcher, and a target that runs elsewhere needs none.
+launcher, which a target whose systems run elsewhere (compose, remote) is never asked to start.
 """
 
 from typing import Protocol
@@ -27,24 +27,3 @@ class Launcher(Protocol):
     def restart_product(self) -> str:
         """Restarts a product that stopped answering; returns its database connections before the restart."""
 
-
-class NoLauncher:
-    """A target whose systems run elsewhere (compose, remote): there is nothing to start, restart or describe."""
-
-    def start(self, ops_center_source: str | None = None) -> dict[str, str]:
-        return {}
-
-    def versions(self) -> dict[str, str]:
-        return {}
-
-    def version_of(self, ops_center_source: str | None) -> str:
-        return "unknown"
-
-    def how_the_product_runs(self) -> list[str]:
-        return []
-
-    def product_boot_s(self) -> str:
-        return "?"
-
-    def restart_product(self) -> str:
-        return "unknown (the product does not run on this machine)"
