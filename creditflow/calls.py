@@ -106,7 +106,7 @@ class Calls:
         Once a call goes unanswered, the calls not yet sent are not sent: each is recorded as unanswered."""
         actor = self.w.acting(self.w.actor(name))
         await self._remember_opening(actor)
-        session = await self.w.session(actor)
+        session = await actor.current_session()
         gate = asyncio.Semaphore(concurrency or count)
         done, stalled = 0, False
 
@@ -135,7 +135,7 @@ class Calls:
     async def malformed(self, name: str, problem: Malformed) -> Reply:
         actor = self.w.acting(self.w.actor(name))
         await self._remember_opening(actor)
-        actor.last_reply = await self.w.deployment.call_malformed(await self.w.session(actor), problem, self.w.scope)
+        actor.last_reply = await self.w.deployment.call_malformed(await actor.current_session(), problem, self.w.scope)
         return actor.last_reply
 
     async def _remember_opening(self, actor: Actor) -> None:
@@ -144,7 +144,7 @@ class Calls:
             actor.opening = await self.books.balance(actor.name)
 
     async def _call(self, actor: Actor, request: CallRequest, session=None, under_load: bool = False) -> CallResult:
-        call = await self.w.deployment.call(session or await self.w.session(actor), request)
+        call = await self.w.deployment.call(session or await actor.current_session(), request)
         # Budgets are for one caller at a time; samples taken inside a burst are reported apart.
         suffix = " under load" if under_load else ""
         metrics = self.w.services.metrics
@@ -189,7 +189,7 @@ class Calls:
         phase = next((phase for phase, known in PHASES.items() if known == operation), None)
         if phase is None:
             raise FlowError(f"the guide budgets no operation called {operation!r}")
-        timed = await self.w.deployment.time_operation(await self.w.session(self.w.actor(name)), operation)
+        timed = await self.w.deployment.time_operation(await self.w.actor(name).current_session(), operation)
         if timed is not None:
             if not timed.ok:
                 raise FlowError(f"{operation} cannot be measured: Ops-Center {timed.describe()}")

@@ -122,7 +122,7 @@ async def fuzz(world: World, examples: int, seed: int | None = None, keep: Path 
     runs = []
     for persona in arranged["personas"]:
         actor = world.actor(persona)
-        session = await world.session(actor)
+        session = await actor.current_session()
         with tempfile.TemporaryDirectory(prefix="creditflow-fuzz-") as temporary:
             tool = schemathesis.run(config.ops_center_url, config.ops_center_url + deployment.openapi_path,
                                     deployment.tool_headers(session), org.org_id, examples, Path(temporary), seed,
@@ -146,6 +146,6 @@ async def fuzz(world: World, examples: int, seed: int | None = None, keep: Path 
 
 
 async def delete_created(world: World, persona: str, org_id: str) -> None:
-    session = await world.session(world.actor(persona))
+    session = await world.actor(persona).current_session()
     await world.deployment.remove_org(session, OrgRef(org_id, ""))
 

@@ -83,7 +83,7 @@ class People:
         books are read first, so that a later step can prove that nothing moved."""
         actor, org = self.w.acting(self.w.actor(name)), self.w.org(org_name)
         org.books_before = await self.books.org_books(org_name)
-        session, deployment = await self.w.session(actor), self.w.deployment
+        session, deployment = await actor.current_session(), self.w.deployment
         attempts = {
             OrgAct.READ_CREDITS: lambda: deployment.pool(session, org.ref),
             OrgAct.READ_USAGE: lambda: deployment.attribution(session, org.ref),
@@ -103,7 +103,8 @@ class People:
 
     async def create_org(self, admin: str, org_name: str, plan: str) -> Organization:
         actor = await self.sign_up(admin, plan)
-        reply = await self.w.deployment.create_org(await self.w.session(actor), self.w.services.unique(org_name), plan)
+        session = await actor.current_session()
+        reply = await self.w.deployment.create_org(session, self.w.services.unique(org_name), plan)
         ref = expect(reply, f"{admin} could not create the organization {org_name}")
         org = Organization(org_name, ref, admin)
         self.w.orgs[org_name] = org
@@ -114,14 +115,14 @@ class People:
     async def _delete(self, org: Organization) -> None:
         money = self.w.services.money
         money.close(ORGANIZATION, org.org_id, await self.w.deployment.ledger.org_statement(org.org_id))
-        reply = await self.w.deployment.remove_org(await self.w.session(self.w.actor(org.admin)), org.ref)
+        reply = await self.w.deployment.remove_org(await self.w.actor(org.admin).current_session(), org.ref)
         if not reply.ok and reply.refusal.kind is not RefusalKind.NOT_FOUND:
             raise FlowError(f"Ops-Center {reply.refusal.describe()}")
 
     async def buy(self, org_name: str, amount: Any) -> Reply:
         """The organization's admin buys credits into its pool; `amount` may be invalid on purpose."""
         org, admin = self.w.org(org_name), self.w.acting(self.w.admin_of(org_name))
-        reply = await self.w.deployment.buy(await self.w.session(admin), org.ref, amount)
+        reply = await self.w.deployment.buy(await admin.current_session(), org.ref, amount)
         if reply.ok:
             org.bought += Decimal(amount)
             self.w.services.money.credit(ORGANIZATION, org.org_id, f"{org_name} ({org.ref.name})", Decimal(amount))
@@ -131,14 +132,14 @@ class People:
     async def join(self, name: str, org_name: str) -> None:
         member = await self.sign_up(name, MEMBER_PLAN)
         admin = self.w.admin_of(org_name)
-        reply = await self.w.deployment.add_member(await self.w.session(admin), self.w.org(org_name).ref,
+        reply = await self.w.deployment.add_member(await admin.current_session(), self.w.org(org_name).ref,
                                                    member.account)
         expect(reply, f"{name} could not join {org_name}")
         member.memberships.append(org_name)
 
     async def allocate(self, org_name: str, name: str, credits: Any) -> Reply:
         admin = self.w.acting(self.w.admin_of(org_name))
-        reply = await self.w.deployment.allocate(await self.w.session(admin), self.w.org(org_name).ref,
+        reply = await self.w.deployment.allocate(await admin.current_session(), self.w.org(org_name).ref,
                                                  self.w.actor(name).account, credits)
         admin.last_reply = reply
         return reply
@@ -148,7 +149,7 @@ class People:
         key = self.w.services.config.byok_key
         self.w.services.redactor.remember(key)
         actor = self.w.actor(name)
-        actor.last_reply = await self.w.deployment.store_byok_key(await self.w.session(actor), BYOK_PROVIDER, key)
+        actor.last_reply = await self.w.deployment.store_byok_key(await actor.current_session(), BYOK_PROVIDER, key)
         return actor.last_reply
 
     async def break_provider(self) -> None:

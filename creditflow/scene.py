@@ -57,9 +57,6 @@ class Scene:
             raise FlowError("nobody has acted yet in this scenario")
         return self._protagonist
 
-    async def session(self, actor: Actor):
-        return await actor.current_session()
-
     # -- prices -------------------------------------------------------------------------------
     def price(self, model: str, tokens: int, plan: str | None = None) -> Decimal:
         return self.deployment.prices.price(model, tokens, plan)

@@ -85,9 +85,10 @@ async def charged_for_what_was_sent(context, name, pieces):
     charges = await world.books.charges_settled(name)
     assert len(charges) == 1, (f"{name} should be charged once for the answer that broke off, but the ledger shows "
                                f"{counted(len(charges), 'charge')}")
-    tokens, counted_as_sent = charges[0].tokens, world.calls.question_tokens() + pieces
+    question = world.calls.question_tokens()
+    tokens, counted_as_sent = charges[0].tokens, question + pieces
     assert tokens == counted_as_sent, (
-        f"{name} should be charged for the question ({counted(world.calls.question_tokens(), 'token')} at four "
+        f"{name} should be charged for the question ({counted(question, 'token')} at four "
         f"characters a token) and the {pieces} pieces received: {counted_as_sent} tokens, but was charged for "
         f"{figure(tokens, 'no')}")
     price = world.price(call.model, tokens, world.actor(name).account.plan)
