@@ -29,8 +29,10 @@ if [ ${#missing_debs[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_debs[@]}" >/dev/null
 fi
 
-step "Python packages (suite, sandbox, tests)"
-"$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore -r requirements.txt
+if ! "$PYTHON" scripts/requirements_met.py requirements.txt 2>/dev/null; then
+  step "Python packages (suite, sandbox, tests)"
+  "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore -r requirements.txt
+fi
 
 if [ ! -x "$CACHE/litellm-venv/bin/litellm" ]; then
   step "LiteLLM proxy in its own virtualenv ($CACHE/litellm-venv)"

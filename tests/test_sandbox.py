@@ -1,11 +1,15 @@
-"""The sandbox's own behaviour: the provider double's settings are a scenario's own, and a part that cannot start
-says why in one line."""
+"""The sandbox's own behaviour: the provider double's settings are a scenario's own, a part that cannot start
+says why in one line, and the accounts' passwords are stored as Keycloak itself would store them."""
 
+import json
+import secrets
 import socket
 
 import httpx
 import pytest
+from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
+from creditflow.systems.identity import EMAIL_DOMAIN, KEYCLOAK_DEFAULT_ARGON2, Identity, IdentityError
 from sandbox import stack as sandbox
 from sandbox.doubles.provider import create_app
 
@@ -51,3 +55,34 @@ def test_a_part_that_fails_for_another_reason_gives_the_last_error_its_log_shows
     locked = 'FATAL:  lock file "postmaster.pid" already exists\nHINT:  Is another postmaster (PID 1) running?\n'
     assert sandbox.diagnose(locked).startswith('a store it needs is locked: FATAL:  lock file "postmaster.pid" '
                                                "already exists; held by process 1 (")
+
+
+async def test_an_account_made_with_its_password_hashed_by_the_suite_signs_in_with_that_password_only(config):
+    identity = Identity(config.keycloak_url, config.keycloak_realm, config.keycloak_client_id,
+                        config.keycloak_client_secret, config.keycloak_admin_user, config.keycloak_admin_password)
+    name = f"hashed-{secrets.token_hex(4)}"
+    account = await identity.create_account(name, f"{name}{EMAIL_DOMAIN}", "professional")
+    try:
+        token, _ = await identity.sign_in(account.username, account.password)
+        assert (await identity.decode(token))["preferred_username"] == name
+        with pytest.raises(IdentityError):
+            await identity.sign_in(account.username, account.password + "x")
+    finally:
+        await identity.delete_account(account.user_id)
+
+
+async def test_the_suite_hashes_passwords_with_the_parameters_keycloak_uses_itself(config):
+    """Keycloak hashes again, at the first sign-in, a password stored with other parameters than its own: the
+    work saved would be back."""
+    admin = KeycloakAdmin(connection=KeycloakOpenIDConnection(
+        server_url=config.keycloak_url.rstrip("/") + "/", username=config.keycloak_admin_user,
+        password=config.keycloak_admin_password, realm_name=config.keycloak_realm, user_realm_name="master",
+        client_id="admin-cli"))
+    name = f"hashed-by-keycloak-{secrets.token_hex(4)}"
+    user_id = await admin.a_create_user({"username": name, "email": f"{name}{EMAIL_DOMAIN}", "enabled": True,
+                                         "credentials": [{"type": "password", "value": secrets.token_urlsafe(12)}]})
+    try:
+        stored = await admin.a_get_credentials(user_id)
+        assert [json.loads(credential["credentialData"]) for credential in stored] == [KEYCLOAK_DEFAULT_ARGON2]
+    finally:
+        await admin.a_delete_user(user_id)
