@@ -31,13 +31,13 @@ def test_a_scenario_whose_verdict_changes_between_runs_is_flaky_and_one_that_nev
 
 @pytest.mark.live
 def test_two_runs_of_a_feature_count_each_scenario_twice_and_keep_the_allure_history(stack, tmp_path):
-    # The soak's machinery on one feature (make acceptance proves the scenarios; here the counting is tested).
+    # The soak's machinery on the smallest feature (make acceptance proves the scenarios; here the counting is tested).
     finished = subprocess.run([sys.executable, "scripts/soak.py", "--runs", "2", "--out", str(tmp_path),
-                               "features/organization.feature"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+                               "features/byok.feature"], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-2000:]
     summary = json.loads((tmp_path / "soak.json").read_text())
     assert summary["runs"] == 2 and summary["flaky"] == [] and summary["never_passed"] == []
-    feature = parse_file(str(ROOT / "features" / "organization.feature"))
+    feature = parse_file(str(ROOT / "features" / "byok.feature"))
     assert summary["scenarios"] == sum(len(rule.walk_scenarios()) for rule in feature.iter_rules())
     assert set(summary["passes"].values()) == {"2/2"}
     assert summary["money_conserved_in_every_run"] is True
