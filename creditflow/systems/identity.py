@@ -95,18 +95,19 @@ class Identity:
             server_url=server, username=admin_user, password=admin_password, realm_name=realm,
             user_realm_name="master", client_id="admin-cli", verify=True,
         ))
-        # One throwaway password for the accounts this process creates, hashed once: see _credential.
+        # One throwaway password for the accounts this process creates, hashed once: see _learn_how_passwords_are_kept.
         self._password = f"Cf-{secrets.token_urlsafe(15)}"
-        self._credential_of_accounts: dict | None = None
+        self._credential: dict = {"type": "password", "value": self._password, "temporary": False}
+        self._learned = False
 
-    async def _credential(self) -> dict:
-        """The new accounts' password credential: hashed here as the realm would hash it when the realm has no
-        password policy of its own; otherwise in clear, for Keycloak to hash by the realm's policy."""
-        if self._credential_of_accounts is None:
-            policy = (await self._admin.a_get_realm(self._realm)).get("passwordPolicy") or ""
-            self._credential_of_accounts = hashed_password_credential(self._password) if not policy else {
-                "type": "password", "value": self._password, "temporary": False}
-        return self._credential_of_accounts
+    async def _learn_how_passwords_are_kept(self, user_id: str) -> None:
+        """Reads how Keycloak stored the password of the first account: when that is Keycloak's default (Argon2id,
+        KEYCLOAK_DEFAULT_ARGON2), later accounts get the password hashed here the same way, and Keycloak, which
+        verifies it as it is, does not hash it again; any other realm policy or version keeps hashing it itself."""
+        self._learned = True
+        stored = await self._admin.a_get_credentials(user_id)
+        if [json.loads(credential.get("credentialData") or "{}") for credential in stored] == [KEYCLOAK_DEFAULT_ARGON2]:
+            self._credential = hashed_password_credential(self._password)
 
     async def create_account(self, username: str, email: str, plan: str, platform_admin: bool = False) -> Account:
         try:
@@ -114,8 +115,10 @@ class Identity:
                 "username": username, "email": email, "firstName": username.split("-")[0].title(),
                 "lastName": "Creditflow", "enabled": True, "emailVerified": True,
                 "attributes": {"subscription_tier": [plan], **{k: [v] for k, v in self.run_marks.items()}},
-                "credentials": [await self._credential()],
+                "credentials": [self._credential],
             })
+            if not self._learned:
+                await self._learn_how_passwords_are_kept(user_id)
             if platform_admin:
                 role = await self._admin.a_get_realm_role("admin")
                 await self._admin.a_assign_realm_roles(user_id, [role])
