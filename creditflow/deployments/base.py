@@ -177,6 +177,7 @@ class CallResult:
     pieces: int = 0  # of a streamed answer: the pieces of text received
     left_early: bool = False  # the caller stopped listening before the stream ended
     calls_left: int | None = None  # API calls left in the period, as the answer states them (None: it does not)
+    resets_at: int | None = None  # Unix seconds when the period's API calls come back, as the answer states it
 
     @property
     def succeeded(self) -> bool:

@@ -52,6 +52,7 @@ from creditflow.deployments.http import (
     malformed_body,
     meaning_of,
     question,
+    resets_at,
     server_timing,
     streamed_piece,
     unfinished_stream,
@@ -89,13 +90,12 @@ def refusal(answer: Answer, conflict: RefusalKind = RefusalKind.CONFLICT) -> Ref
     else:
         kind = RefusalKind.SERVER_ERROR
     detail = meaning_of(answer.field("detail") or answer.body or "")
-    reset = answer.headers.get("x-ratelimit-reset", "")
     return Refusal(
         kind=kind, status=answer.status, detail=detail,
         required=credits(answer.field("required")), available=credits(answer.field("available")),
         upgrade_offered=bool(answer.field("upgrade_url")) and "upgrade" in detail.lower(),
         no_allocation=answer.field("error") == "no_credit_allocation",
-        resets_at=int(reset) if reset.isdigit() else None,
+        resets_at=resets_at(answer),
     )
 
 
@@ -120,7 +120,7 @@ def call_result(request: CallRequest, sent_at: float, answer: Answer) -> CallRes
         request, sent_at, answer.elapsed_ms,
         cost=credits(answer.field("cost_credits")), paid_by=PAYERS.get(answer.field("billed_to")),
         tokens=usage.get("total_tokens"), request_id=answer.field("request_id"), phases=phases,
-        calls_left=calls_left(answer),
+        calls_left=calls_left(answer), resets_at=resets_at(answer),
     )
 
 

@@ -202,6 +202,12 @@ def calls_left(answer: Answer) -> int | None:
     return int(remaining) if remaining.isdigit() else None
 
 
+def resets_at(answer: Answer) -> int | None:
+    """When the period's API calls come back, in Unix seconds, as an answer's standard `X-RateLimit-Reset` states it."""
+    reset = answer.headers.get("x-ratelimit-reset", "")
+    return int(reset) if reset.isdigit() else None
+
+
 def is_loopback(url: str) -> bool:
     host = httpx.URL(url).host
     try:

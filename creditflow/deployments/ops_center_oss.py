@@ -67,6 +67,7 @@ from creditflow.deployments.http import (
     malformed_body,
     meaning_of,
     question,
+    resets_at,
     streamed_piece,
     unfinished_stream,
     unreadable,
@@ -120,12 +121,11 @@ def refusal(answer: Answer) -> Refusal:
         kind = RefusalKind.PROVIDER_FAILURE
     else:
         kind = RefusalKind.SERVER_ERROR
-    reset = answer.headers.get("x-ratelimit-reset", "")
     return Refusal(
         kind=kind, status=answer.status, detail=detail,
         upgrade_offered=bool(answer.field("upgrade_url")),
         no_allocation="no credit allocation" in detail.lower(),
-        resets_at=int(reset) if reset.isdigit() else None,
+        resets_at=resets_at(answer),
     )
 
 
@@ -169,7 +169,7 @@ def call_result(request: CallRequest, sent_at: float, answer: Answer) -> CallRes
     usage = answer.field("usage") or {}
     return CallResult(request, sent_at, answer.elapsed_ms, cost=cost, paid_by=payer,
                       tokens=usage.get("total_tokens"), request_id=metadata.get("transaction_id") or answer.field("id"),
-                      calls_left=calls_left(answer))
+                      calls_left=calls_left(answer), resets_at=resets_at(answer))
 
 
 class OssApi:
