@@ -57,7 +57,7 @@ Feature: Edge cases fail clearly and never lose or invent money
       And Tess has used 700 of her 700 API calls on the trial plan
       When Tess asks gpt-3.5-turbo a question of 100 tokens
       Then the call is refused with 429 Too Many Requests
-      And the refusal's X-RateLimit-Reset names a time in the future
+      And the refusal's X-RateLimit-Reset names the start of next month
       And the ledger shows exactly 700 charges to Tess, each the price of one such call
       And Tess has credits for exactly 300 such calls left
 
