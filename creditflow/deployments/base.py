@@ -501,6 +501,12 @@ class Deployment(ABC):
     async def allocate(self, admin: Session, org: OrgRef, member: Account, credits: Any) -> Reply[Allocation]: ...
 
     @of_capability(Capability.ORGANIZATIONS)
+    async def allocate_naming(self, admin: Session, org: OrgRef, user_id: str | None, email: str | None,
+                              credits: Any) -> Reply[Allocation]:
+        """An allocation whose member is named as a careless client might name it: by `user_id`, by `email`, by
+        both or by neither (None leaves that name out)."""
+
+    @of_capability(Capability.ORGANIZATIONS)
     async def pool(self, session: Session, org: OrgRef) -> Reply[Pool]: ...
 
     @of_capability(Capability.ORGANIZATIONS)

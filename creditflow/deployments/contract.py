@@ -180,7 +180,8 @@ class ContractApi:
 
     async def allocate(self, session: Session, org_id: str, email: str | None, amount: Any,
                        user_id: str | None = None) -> Answer:
-        named = {"user_id": user_id} if user_id is not None else {"user_email": email}
+        """The member named by each name given: by id, by e-mail, or (a request the contract refuses) both or none."""
+        named = {field: name for field, name in (("user_id", user_id), ("user_email", email)) if name is not None}
         return await self.send(session, "POST", f"/api/v1/credits/organization/{org_id}/allocate",
                                json={**named, "credits": amount})
 
@@ -467,6 +468,11 @@ class ContractDeployment(Deployment):
 
     async def allocate(self, admin: Session, org: OrgRef, member: Account, amount: Any) -> Reply[Allocation]:
         answer = await self.api.allocate(admin, org.org_id, None, whole(amount), user_id=member.user_id)
+        return reply(answer, allocation(answer) if answer.ok else None)
+
+    async def allocate_naming(self, admin: Session, org: OrgRef, user_id: str | None, email: str | None,
+                              amount: Any) -> Reply[Allocation]:
+        answer = await self.api.allocate(admin, org.org_id, email, whole(amount), user_id=user_id)
         return reply(answer, allocation(answer) if answer.ok else None)
 
     async def pool(self, session: Session, org: OrgRef) -> Reply[Pool]:

@@ -233,9 +233,11 @@ class OssApi:
         return await self.send(session, "POST", f"/api/v1/org-billing/credits/{org_id}/add",
                                params={"credits": amount, "purchase_amount": "0.00"})
 
-    async def allocate(self, session: Session, org_id: str, user_id: str, amount: Any) -> Answer:
+    async def allocate(self, session: Session, org_id: str, user_id: str | None, amount: Any) -> Answer:
+        """The member named by `user_id`, or (a request the product should refuse) named not at all."""
+        named = {"user_id": user_id} if user_id is not None else {}
         return await self.send(session, "POST", f"/api/v1/org-billing/credits/{org_id}/allocate",
-                               json={"user_id": user_id, "allocated_credits": amount, "reset_period": "monthly"})
+                               json={**named, "allocated_credits": amount, "reset_period": "monthly"})
 
     async def pool(self, session: Session, org_id: str) -> Answer:
         return await self.send(session, "GET", f"/api/v1/org-billing/credits/{org_id}")
@@ -481,6 +483,9 @@ class OpsCenterOssDeployment(Deployment):
         "phase-timing": "credit deduction runs inside the chat handler (backend/litellm_api.py:1518-1553) and the "
                         "product reports no timing of it (no Server-Timing, no metric): only the whole call can be "
                         "timed",
+        "allocate-by-email": "an organization admin names the member of an allocation by user id only "
+                             "(UserCreditAllocationCreate, backend/org_billing_api.py:119-124); nothing in the "
+                             "product allocates to an e-mail",
         "byok-opt-out": "BYOK is switched per account and provider (POST /api/v1/llm/byok/keys/{provider}/toggle, "
                         "backend/litellm_api.py:3151); a chat request carries no BYOK choice (ChatCompletionRequest, "
                         "backend/litellm_api.py:359-370)",
@@ -653,6 +658,13 @@ class OpsCenterOssDeployment(Deployment):
 
     async def allocate(self, admin: Session, org: OrgRef, member: Account, amount: Any) -> Reply[Allocation]:
         answer = await self.api.allocate(admin, org.org_id, member.user_id, plain(amount))
+        return reply(answer, allocation(answer.body) if answer.ok else None)
+
+    async def allocate_naming(self, admin: Session, org: OrgRef, user_id: str | None, email: str | None,
+                              amount: Any) -> Reply[Allocation]:
+        if email is not None:
+            raise NotApplicable(self.lacks["allocate-by-email"])
+        answer = await self.api.allocate(admin, org.org_id, user_id, plain(amount))
         return reply(answer, allocation(answer.body) if answer.ok else None)
 
     async def pool(self, session: Session, org: OrgRef) -> Reply[Pool]:
