@@ -159,6 +159,8 @@ class CallRequest:
     leave_after: int | None = None  # of a stream: the pieces read before the caller stops listening
     scope: str = ""  # the scenario's, named in the question so the provider double knows whose call it is
     compressed: bool = False  # the client accepts a compressed answer, as browsers and HTTP libraries do
+    sender: str | None = None  # the name the question is signed with (a message's name in OpenAI's chat API)
+    answers_tool_call: str | None = None  # the id of a tool call the conversation answers with the tool's answer
 
 
 @dataclass(frozen=True)

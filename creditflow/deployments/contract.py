@@ -47,11 +47,11 @@ from creditflow.deployments.http import (
     Answer,
     HttpClient,
     calls_left,
+    conversation,
     credits,
     last_usage_event,
     malformed_body,
     meaning_of,
-    question,
     resets_at,
     server_timing,
     streamed_piece,
@@ -204,13 +204,14 @@ class ContractApi:
 
     async def chat(self, session: Session | None, model: str, max_tokens: int, use_byok: bool | None = None,
                    request_id: str | None = None, stream: bool = False, leave_after: int | None = None,
-                   scope: str = "", compressed: bool = False) -> Answer:
+                   messages: list[dict] | None = None, compressed: bool = False) -> Answer:
+        """`messages`: the conversation, by default the question of a call that names no scenario's scope."""
         headers = {"Accept-Encoding": COMPRESSED} if compressed else {}
         if use_byok is not None:
             headers["X-Use-BYOK"] = "true" if use_byok else "false"
         if request_id is not None:
             headers["X-Request-Id"] = request_id
-        body = {"model": model, "max_tokens": max_tokens, "messages": [{"role": "user", "content": question(scope)}]}
+        body = {"model": model, "max_tokens": max_tokens, "messages": messages or conversation()}
         if not stream:
             return await self.send(session, "POST", "/api/v1/llm/chat/completions", json=body, headers=headers)
         owner = session.owner if session is not None else "a stranger"
@@ -510,7 +511,9 @@ class ContractDeployment(Deployment):
     async def call(self, session: Session, request: CallRequest) -> CallResult:
         sent_at = time.time()
         answer = await self.api.chat(session, request.model, request.tokens, request.use_byok, request.request_id,
-                                     request.stream, request.leave_after, request.scope, request.compressed)
+                                     request.stream, request.leave_after,
+                                     conversation(request.scope, request.sender, request.answers_tool_call),
+                                     request.compressed)
         return call_result(request, sent_at, answer)
 
     async def call_malformed(self, session: Session, problem: Malformed, scope: str = "") -> Reply[None]:

@@ -62,11 +62,11 @@ from creditflow.deployments.http import (
     Answer,
     HttpClient,
     calls_left,
+    conversation,
     credits,
     last_usage_event,
     malformed_body,
     meaning_of,
-    question,
     resets_at,
     streamed_piece,
     unfinished_stream,
@@ -710,7 +710,7 @@ class OpsCenterOssDeployment(Deployment):
     async def call(self, session: Session, request: CallRequest) -> CallResult:
         sent_at = time.time()
         body = {"model": request.model, "max_tokens": request.tokens,
-                "messages": [{"role": "user", "content": question(request.scope)}]}
+                "messages": conversation(request.scope, request.sender, request.answers_tool_call)}
         if request.stream:
             return call_result(request, sent_at, await self.api.stream_chat(session, body, request.request_id,
                                                                                 request.leave_after))
