@@ -183,6 +183,14 @@ def refused_for_its_request_id(context):
     assert "request id" in call.refusal.detail.lower(), f"the refusal should name the request id: {call.describe()}"
 
 
+@then("the call is refused as invalid, naming what is wrong")
+def refused_as_invalid(context):
+    call = context.world.protagonist.last_call
+    assert call.refusal is not None and call.refusal.kind is RefusalKind.INVALID, (
+        f"a call past a limit of the chat body must be refused as invalid (422), but Ops-Center {call.describe()}")
+    assert call.refusal.detail, "the refusal should say what is wrong"
+
+
 @then("{first}'s call and {second}'s call are both served")
 def both_served(context, first, second):
     for name in (first, second):
