@@ -5,6 +5,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from creditflow.actors import Actor, FlowError
 from creditflow.books import Books
@@ -28,6 +29,23 @@ from creditflow.wording import counted, number
 FIRST_WORDS = 3
 # Server-side phases the deployments report, and the guide's budgeted operation each one measures.
 PHASES = {"credits": "credit deduction", "usage": "usage tracking"}
+USUAL_BUDGET = 100  # the token budget of a call whose budget is not what the scenario is about
+
+
+@dataclass(frozen=True)
+class AtALimit:
+    """A call at, or just past, one of the chat body's limits (docs/contract.md, "Endpoints"): its token budget, the
+    length of the name its question is signed with, or the length of the id of a tool call it answers (None: the
+    call carries no such name or answer)."""
+
+    tokens: int = USUAL_BUDGET
+    sender_length: int | None = None
+    tool_call_id_length: int | None = None
+
+
+def of_length(text: str, length: int) -> str:
+    """`text`, cut or padded with x's to exactly `length` characters."""
+    return text.ljust(length, "x")[:length]
 
 
 class Calls:
@@ -37,13 +55,21 @@ class Calls:
 
     async def ask(self, name: str, model: str, tokens: int, use_byok: bool | None = None,
                   request_id: str | None = None, stream: bool = False, leave_after: int | None = None,
-                  compressed: bool = False) -> CallResult:
+                  compressed: bool = False, sender: str | None = None,
+                  answers_tool_call: str | None = None) -> CallResult:
         actor = self.w.acting(self.w.actor(name))
         await self._remember_opening(actor)
         call = await self._call(actor, CallRequest(model, tokens, use_byok, request_id, stream, leave_after,
-                                                   self.w.scope, compressed))
+                                                   self.w.scope, compressed, sender, answers_tool_call))
         actor.calls.append(call)
         return call
+
+    async def ask_at_a_limit(self, name: str, model: str, limit: AtALimit) -> CallResult:
+        """`name`'s call of `model` at, or just past, one of the chat body's limits."""
+        sender = None if limit.sender_length is None else of_length(name, limit.sender_length)
+        tool_call = (None if limit.tool_call_id_length is None
+                     else of_length(f"call_{uuid.uuid4().hex}", limit.tool_call_id_length))
+        return await self.ask(name, model, limit.tokens, sender=sender, answers_tool_call=tool_call)
 
     async def ask_signed_in_as(self, name: str, sign_in: ForeignSignIn, model: str, tokens: int) -> CallResult:
         """A call made with a sign-in of `name` that must be refused (expired, or of another realm)."""
@@ -83,7 +109,7 @@ class Calls:
     @staticmethod
     def request_id_of(length: int) -> str:
         """A request id of its own, `length` characters long."""
-        return f"long-{uuid.uuid4().hex}".ljust(length, "x")[:length]
+        return of_length(f"long-{uuid.uuid4().hex}", length)
 
     async def one_id_for_two(self, first: str, second: str, model: str, tokens: int) -> tuple[CallResult, CallResult]:
         """Two callers who happen to choose the same request id, each for a call of their own."""

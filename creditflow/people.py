@@ -144,6 +144,14 @@ class People:
         admin.last_reply = reply
         return reply
 
+    async def allocate_naming(self, org_name: str, credits: Any, user_id: str | None, email: str | None) -> Reply:
+        """The organization's admin allocates credits to a member named by `user_id`, by `email`, by both or by
+        neither, as a careless client might name one."""
+        admin = self.w.acting(self.w.admin_of(org_name))
+        admin.last_reply = await self.w.deployment.allocate_naming(await admin.current_session(),
+                                                                   self.w.org(org_name).ref, user_id, email, credits)
+        return admin.last_reply
+
     async def store_byok_key(self, name: str) -> Reply:
         """Stores the run's OpenRouter key (TEST_OPENROUTER_KEY) as `name`'s own."""
         key = self.w.services.config.byok_key

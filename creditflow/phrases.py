@@ -9,10 +9,12 @@ from decimal import Decimal
 import parse
 from behave import register_type
 
+from creditflow.calls import AtALimit
 from creditflow.deployments.base import ForeignSignIn, Malformed
 from creditflow.people import OrgAct
 
 AMOUNT = r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?"
+COUNT = r"\d{1,3}(?:,\d{3})+|\d+"
 
 
 @parse.with_pattern(AMOUNT)
@@ -20,7 +22,7 @@ def credits(text: str) -> Decimal:
     return Decimal(text.replace(",", ""))
 
 
-@parse.with_pattern(r"\d{1,3}(?:,\d{3})+|\d+")
+@parse.with_pattern(COUNT)
 def count(text: str) -> int:
     return int(text.replace(",", ""))
 
@@ -59,8 +61,25 @@ ORG_ACTS = {
     "delete": OrgAct.DELETE,
 }
 
+# A call at, or just past, a limit of the chat body: each phrase, with the count it names where it names one.
+AT_A_LIMIT = {
+    rf"a budget of ({COUNT}) tokens?": lambda tokens: AtALimit(tokens=tokens),
+    rf"a question signed with a name of ({COUNT}) characters?": lambda length: AtALimit(sender_length=length),
+    rf"an answer to a tool call whose id has ({COUNT}) characters?": lambda length: AtALimit(
+        tool_call_id_length=length),
+    "an answer to a tool call whose id is empty": lambda _: AtALimit(tool_call_id_length=0),
+}
+
+
+@parse.with_pattern("|".join(AT_A_LIMIT), regex_group_count=sum(re.compile(p).groups for p in AT_A_LIMIT))
+def at_a_limit(text: str) -> AtALimit:
+    for pattern, limit in AT_A_LIMIT.items():
+        if found := re.fullmatch(pattern, text):
+            return limit(count(found.group(1)) if found.groups() else None)
+    raise ValueError(f"no limit of the chat body reads {text!r}")
+
 
 def register() -> None:
     """Before the step modules load (behave loads environment.py first)."""
     register_type(Credits=credits, Count=count, Plan=plan, Malformed=one_of(MALFORMED),
-                  ForeignSignIn=one_of(FOREIGN_SIGN_INS), OrgAct=one_of(ORG_ACTS))
+                  ForeignSignIn=one_of(FOREIGN_SIGN_INS), OrgAct=one_of(ORG_ACTS), AtALimit=at_a_limit)

@@ -57,7 +57,7 @@ Feature: Edge cases fail clearly and never lose or invent money
       And Tess has used 700 of her 700 API calls on the trial plan
       When Tess asks gpt-3.5-turbo a question of 100 tokens
       Then the call is refused with 429 Too Many Requests
-      And the refusal's X-RateLimit-Reset names a time in the future
+      And the refusal's X-RateLimit-Reset names the start of next month
       And the ledger shows exactly 700 charges to Tess, each the price of one such call
       And Tess has credits for exactly 300 such calls left
 
@@ -184,6 +184,36 @@ Feature: Edge cases fail clearly and never lose or invent money
       When Ivy sends a gpt-3.5-turbo call of 100 tokens under a request id of 129 characters
       Then the call is refused as invalid, naming the request id
       And Ivy's credits are untouched
+
+  @contract.endpoints
+  Rule: A call within the chat body's limits is served, and one just past a limit is refused as invalid at no cost
+
+    Scenario Outline: Ivy's call with <what> is served
+      Given Ivy is an individual on the Professional plan with credits for exactly 2 claude-3-sonnet calls of 100,000 tokens
+      When Ivy sends a claude-3-sonnet call with <what>
+      Then Ivy's call is served
+
+      Examples: At each limit
+        | what                                                 |
+        | a budget of 1 token                                  |
+        | a budget of 100,000 tokens                           |
+        | a question signed with a name of 64 characters       |
+        | an answer to a tool call whose id has 1 character    |
+        | an answer to a tool call whose id has 128 characters |
+
+    Scenario Outline: Ivy's call with <what> is refused as invalid and costs nothing
+      Given Ivy is an individual on the Professional plan with credits for exactly 2 claude-3-sonnet calls of 100,000 tokens
+      When Ivy sends a claude-3-sonnet call with <what>
+      Then the call is refused as invalid, naming what is wrong
+      And Ivy's credits are untouched
+
+      Examples: Just past each limit
+        | what                                                 |
+        | a budget of 0 tokens                                 |
+        | a budget of 100,001 tokens                           |
+        | a question signed with a name of 65 characters       |
+        | an answer to a tool call whose id is empty           |
+        | an answer to a tool call whose id has 129 characters |
 
   @contract.streaming
   Rule: A caller who stops reading a stream is charged once, for the whole answer the provider wrote

@@ -30,6 +30,13 @@ Feature: An individual pays for LLM calls from their own credits
       When Ivy asks gpt-3.5-turbo a question of 100 tokens
       Then Ivy's answer says 9,999 API calls are left in the period
 
+  @contract.six-steps
+  Rule: A spent quota comes back when its period ends, at the start of the next calendar month in UTC
+
+    Scenario: Ivy's answer says her API calls come back at the start of next month
+      When Ivy asks gpt-3.5-turbo a question of 100 tokens
+      Then Ivy's answer says her API calls come back at the start of next month
+
   @guide.flow-1
   Rule: The cost of a call leaves the caller's own balance
 

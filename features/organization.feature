@@ -100,6 +100,25 @@ Feature: Organization members pay from the organization's pool and their own all
       And Olivia's allocation in Acme is down from 2,500 by the price of that call
 
   @contract.endpoints
+  Rule: An allocation names its member once: by identity or by e-mail, not both and not neither
+
+    Scenario Outline: Alice's allocation naming <naming> is refused as invalid and moves no credits
+      Given Max is a member of Acme
+      When Alice tries to allocate 500 of Acme's credits naming <naming>
+      Then Alice's allocation is refused as invalid, naming what is wrong
+      And Acme's pool holds 10,000 credits of which 2,500 are allocated
+
+      Examples: No member named
+        | naming                        |
+        | no member                     |
+        | a member by an empty identity |
+
+      @needs.allocate-by-email
+      Examples: Two members named, one by identity and one by e-mail
+        | naming                               |
+        | Olivia by identity and Max by e-mail |
+
+  @contract.endpoints
   Rule: A member sees their own allocation, even when none is made
 
     Scenario: Max, a member of Acme without an allocation, sees that none of Acme's credits are his

@@ -60,6 +60,17 @@ async def one_id_for_two(context, first, second, model, tokens):
     await context.world.calls.one_id_for_two(first, second, model, tokens)
 
 
+@when("{name} sends a {model} call with {limit:AtALimit}")
+async def call_at_a_limit(context, name, model, limit):
+    await context.world.calls.ask_at_a_limit(name, model, limit)
+
+
+@then("{name}'s call is served")
+def served(context, name):
+    call = context.world.actor(name).last_call
+    assert call.succeeded, f"{name}'s call should be served, but Ops-Center {call.describe()}"
+
+
 @when("{name} sends a request with {problem:Malformed}")
 async def malformed(context, name, problem):
     await context.world.calls.malformed(name, problem)

@@ -27,6 +27,27 @@ async def try_allocate_use(context, admin, org, name):
     await world.people.allocate(org, name, world.allocatable(world.price_of(name), "what that call cost"))
 
 
+@when("{admin} tries to allocate {credits:Credits} of {org}'s credits naming no member")
+async def try_allocate_to_no_one(context, admin, credits, org):
+    assert context.world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
+    await context.world.people.allocate_naming(org, credits, user_id=None, email=None)
+
+
+@when("{admin} tries to allocate {credits:Credits} of {org}'s credits naming a member by an empty identity")
+async def try_allocate_to_an_empty_identity(context, admin, credits, org):
+    assert context.world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
+    await context.world.people.allocate_naming(org, credits, user_id="", email=None)
+
+
+@when("{admin} tries to allocate {credits:Credits} of {org}'s credits naming {first} by identity and {second} by "
+      "e-mail")
+async def try_allocate_to_two(context, admin, credits, org, first, second):
+    world = context.world
+    assert world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
+    await world.people.allocate_naming(org, credits, user_id=world.actor(first).user_id,
+                                       email=world.actor(second).email)
+
+
 @when("{admin} tries to buy {amount} credits for {org}")
 async def try_buy(context, admin, amount, org):
     assert context.world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
@@ -101,6 +122,7 @@ async def attribution(context, org, calls, name):
 
 
 @then("{name}'s purchase is refused as invalid, naming what is wrong")
-def purchase_invalid(context, name):
+@then("{name}'s allocation is refused as invalid, naming what is wrong")
+def purchase_or_allocation_invalid(context, name):
     refusal = refused(context, name, (RefusalKind.INVALID,), "as invalid, never accepted or a server error")
     assert refusal.detail, "the refusal should say what is wrong"

@@ -1,12 +1,12 @@
 """API-call quotas and the refusals a caller gets: 402 and 429 are the business outcomes here."""
 
-import time
 from collections import Counter
 
 from behave import then
 
 from creditflow.books import served_unpaid
 from creditflow.deployments.base import RefusalKind
+from creditflow.quota import moment, period_ends_for
 from creditflow.verdicts import claims
 from creditflow.wording import figure, number
 
@@ -51,6 +51,20 @@ def answer_says_calls_left(context, name, left):
     call = context.world.actor(name).succeeded_call()
     assert call.calls_left == left, (f"{name}'s answer should say {number(left)} API calls are left, but says "
                                      f"{figure(call.calls_left, 'nothing of them')}")
+
+
+@then("{name}'s answer says her API calls come back at the start of next month")
+def answer_says_when_calls_come_back(context, name):
+    call = context.world.actor(name).succeeded_call()
+    says_start_of_next_month(f"{name}'s answer", call.resets_at, call)
+
+
+def says_start_of_next_month(what: str, resets_at: int | None, call) -> None:
+    """`resets_at`, what `call`'s answer says of when the period's API calls come back, is the start of next month."""
+    ends = period_ends_for(call)
+    assert resets_at in ends, (f"{what} should say the API calls come back at the start of next month, "
+                               f"{' or '.join(moment(end) for end in ends)}, but says "
+                               f"{'nothing of it' if resets_at is None else moment(resets_at)}")
 
 
 @then("the call was not counted against {name}'s API calls")
@@ -102,11 +116,10 @@ def refused_for_quota(context):
     refusal_of(context, RefusalKind.QUOTA, "its exhausted quota (429)")
 
 
-@then("the refusal's X-RateLimit-Reset names a time in the future")
-def reset_in_future(context):
+@then("the refusal's X-RateLimit-Reset names the start of next month")
+def reset_at_next_month(context):
     refusal = refusal_of(context, RefusalKind.QUOTA, "its exhausted quota (429)")
-    assert refusal.resets_at is not None, "the quota refusal should say when the quota resets"
-    assert refusal.resets_at > time.time(), f"the quota should reset in the future, not at {refusal.resets_at}"
+    says_start_of_next_month("the quota refusal", refusal.resets_at, context.world.protagonist.last_call)
 
 
 @then("the refusal offers an upgrade")
@@ -168,6 +181,14 @@ def refused_for_its_request_id(context):
         f"a call under a request id that is too long must be refused as invalid (422), but Ops-Center "
         f"{call.describe()}")
     assert "request id" in call.refusal.detail.lower(), f"the refusal should name the request id: {call.describe()}"
+
+
+@then("the call is refused as invalid, naming what is wrong")
+def refused_as_invalid(context):
+    call = context.world.protagonist.last_call
+    assert call.refusal is not None and call.refusal.kind is RefusalKind.INVALID, (
+        f"a call past a limit of the chat body must be refused as invalid (422), but Ops-Center {call.describe()}")
+    assert call.refusal.detail, "the refusal should say what is wrong"
 
 
 @then("{first}'s call and {second}'s call are both served")

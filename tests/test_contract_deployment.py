@@ -90,6 +90,22 @@ async def test_a_member_without_allocation_is_told_so():
     assert result.refusal.no_allocation and result.refusal.required is None
 
 
+async def test_an_answer_says_how_many_api_calls_are_left_and_when_they_come_back():
+    result, _ = await call("chat_own_credits")
+    assert (result.calls_left, result.resets_at) == (9_999, 1796083200)
+
+
+async def test_a_question_signed_with_a_name_and_an_answer_to_a_tool_call_travel_as_openai_messages():
+    _, sent = await call("chat_own_credits", CallRequest("gpt-3.5-turbo", 100, scope="s-1", sender="Ivy",
+                                                         answers_tool_call="call_1"))
+    asked, called, answered = json.loads(sent.content)["messages"]
+    assert (asked["role"], asked["name"]) == ("user", "Ivy") and asked["content"].endswith("[s-1]")
+    assert called["role"] == "assistant" and [tool["id"] for tool in called["tool_calls"]] == ["call_1"]
+    assert (answered["role"], answered["tool_call_id"]) == ("tool", "call_1") and answered["content"]
+    _, sent = await call("chat_own_credits")
+    assert [set(message) for message in json.loads(sent.content)["messages"]] == [{"role", "content"}]
+
+
 async def test_a_quota_refusal_says_when_the_quota_resets():
     result, _ = await call("chat_quota_exceeded")
     assert result.refusal.resets_at == 1796083200 and not result.refusal.upgrade_offered
@@ -145,6 +161,16 @@ async def test_accounts_are_named_by_their_identity_and_by_e_mail_only_when_aske
     bodies = [json.loads(request.content) for request in sent]
     assert bodies == [{"user_id": olivia.user_id, "credits": 500}, {"user_id": olivia.user_id, "credits": 100},
                       {"user_email": olivia.email, "credits": 100}]
+
+
+async def test_an_allocation_names_its_member_by_each_name_it_is_given():
+    deployment, sent = deployment_answering("allocate")
+    await deployment.allocate_naming(SESSION, ACME, None, None, Decimal(500))
+    await deployment.allocate_naming(SESSION, ACME, "olivia-id", "max@creditflow.test", Decimal(500))
+    await deployment.allocate_naming(SESSION, ACME, "", None, Decimal(500))
+    assert [json.loads(request.content) for request in sent] == [
+        {"credits": 500}, {"user_id": "olivia-id", "user_email": "max@creditflow.test", "credits": 500},
+        {"user_id": "", "credits": 500}]
 
 
 async def test_a_streamed_call_is_read_piece_by_piece_and_its_last_chunk_says_cost_payer_and_tokens():

@@ -25,6 +25,7 @@ OPERATIONS = {
     "grant_by_email": (SESSION, ACCOUNT.email, Decimal(100)), "create_org": (SESSION, "Acme", "platform"),
     "delete_org": (SESSION, ORG), "buy": (SESSION, ORG, Decimal(10_000)), "add_member": (SESSION, ORG, ACCOUNT),
     "allocate": (SESSION, ORG, ACCOUNT, Decimal(2_500)), "pool": (SESSION, ORG), "allocation": (SESSION, ORG),
+    "allocate_naming": (SESSION, ORG, None, None, Decimal(500)),
     "attribution": (SESSION, ORG), "store_byok_key": (SESSION, "openrouter", "sk-or-v1-" + "0" * 48),
     "byok_settings": (SESSION,), "call": (SESSION, CallRequest("gpt-4", 100)),
     "call_malformed": (SESSION, Malformed.NO_MESSAGES), "health": (),

@@ -11,7 +11,7 @@ import redis.asyncio as redis
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from creditflow.deployments.base import Payer, RefusalKind, Session
-from creditflow.deployments.http import server_timing
+from creditflow.deployments.http import conversation, server_timing
 from creditflow.money import ORGANIZATION, USER, MoneyTrail
 from sandbox.opscenter.calls import CallRequest, own_count
 from sandbox.opscenter.service import current_period
@@ -184,7 +184,7 @@ async def test_an_unaffordable_or_failed_stream_is_a_plain_error_answer_before_a
     assert answer.status == 402 and answer.field("error") == "insufficient_credits" and answer.events == ()
     await world.people.grant("Ivy", 100)
     await world.people.break_provider()
-    answer = await api.chat(ivy.session, "gpt-4", 100, stream=True, scope=world.scope)
+    answer = await api.chat(ivy.session, "gpt-4", 100, stream=True, messages=conversation(world.scope))
     assert answer.status == 502 and answer.field("error") == "provider_error" and answer.events == ()
     balance = await world.books.balance("Ivy")
     assert (balance.credits, balance.calls_used) == (110, 0)

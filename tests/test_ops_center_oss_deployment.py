@@ -13,6 +13,7 @@ from creditflow.deployments.http import HttpClient
 from creditflow.deployments.ops_center_oss import OpsCenterOssDeployment, OssApi, OssPrices
 from creditflow.evidence import Evidence
 from creditflow.redaction import Redactor
+from creditflow.verdicts import NotApplicable
 from tests.recorded import client_answering
 
 SESSION = Session("SESSION", 0.0, owner="Ivy")
@@ -85,6 +86,22 @@ async def test_allocating_beyond_the_pool_is_a_server_error_and_within_it_an_all
     within = await deployment.allocate(SESSION, ACME, member, Decimal(500))
     assert (within.value.allocated, within.value.remaining) == (Decimal(500), Decimal(500))
     assert json.loads(sent[1].content) == {"user_id": "OLIVIA-ID", "allocated_credits": 500, "reset_period": "monthly"}
+
+
+async def test_an_allocation_naming_no_member_is_sent_without_one_and_one_by_e_mail_is_not_applicable():
+    deployment, sent = deployment_answering("allocate")
+    await deployment.allocate_naming(SESSION, ACME, None, None, Decimal(500))
+    assert json.loads(sent[0].content) == {"allocated_credits": 500, "reset_period": "monthly"}
+    with pytest.raises(NotApplicable, match="user id only"):
+        await deployment.allocate_naming(SESSION, ACME, "OLIVIA-ID", "max@creditflow.test", Decimal(500))
+    assert len(sent) == 1
+
+
+async def test_a_question_signed_with_a_name_and_an_answer_to_a_tool_call_travel_as_openai_messages():
+    deployment, sent = deployment_answering("chat_own_credits")
+    await deployment.call(SESSION, CallRequest("gpt-3.5-turbo", 100, sender="Ivy", answers_tool_call="call_1"))
+    assert [message.get("name") or message.get("tool_call_id") or message["role"]
+            for message in json.loads(sent[0].content)["messages"]] == ["Ivy", "assistant", "call_1"]
 
 
 async def test_pool_allocation_attribution_and_key_settings_are_typed():

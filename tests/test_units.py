@@ -8,9 +8,11 @@ import subprocess
 import time
 from decimal import Decimal
 
+import parse
 import pytest
 from cryptography.fernet import Fernet
 
+from creditflow.calls import AtALimit, of_length
 from creditflow.config import ConfigError, resolve
 from creditflow.deployments.contract import ContractPrices
 from creditflow.deployments.http import HttpClient, address_of
@@ -19,6 +21,7 @@ from creditflow.flows import title_of
 from creditflow.keys_at_rest import opens_with, opens_with_another_key, readable_in
 from creditflow.leftovers import left_by_a_dead_run
 from creditflow.metrics import Metrics, percentile
+from creditflow.phrases import at_a_limit
 from creditflow.redaction import Redactor, hint
 from creditflow.reports import ScenarioResult, error_log, text_report
 from creditflow.systems.identity import MarkedAccount
@@ -252,3 +255,23 @@ def test_each_user_calls_a_product_on_this_machine_from_an_address_of_their_own(
 def test_a_product_elsewhere_sees_each_user_from_this_machines_address():
     client = HttpClient("https://ops.example", Evidence(Redactor([])), own_addresses=True)
     assert client.origin_for("ivy-r1-1") == ""
+
+
+@pytest.mark.parametrize(("phrase", "limit"), [
+    ("a budget of 1 token", AtALimit(tokens=1)),
+    ("a budget of 100,001 tokens", AtALimit(tokens=100_001)),
+    ("a question signed with a name of 64 characters", AtALimit(sender_length=64)),
+    ("an answer to a tool call whose id has 1 character", AtALimit(tool_call_id_length=1)),
+    ("an answer to a tool call whose id is empty", AtALimit(tool_call_id_length=0)),
+])
+def test_a_call_at_a_limit_is_read_from_its_phrase(phrase, limit):
+    assert parse.parse("with {limit:AtALimit}", f"with {phrase}", {"AtALimit": at_a_limit})["limit"] == limit
+
+
+def test_a_phrase_of_no_limit_is_not_read():
+    assert parse.parse("with {limit:AtALimit}", "with a budget of many tokens", {"AtALimit": at_a_limit}) is None
+
+
+@pytest.mark.parametrize(("length", "text"), [(0, ""), (3, "Ivy"), (5, "Ivyxx"), (2, "Iv")])
+def test_a_text_of_a_given_length(length, text):
+    assert of_length("Ivy", length) == text

@@ -159,6 +159,8 @@ class CallRequest:
     leave_after: int | None = None  # of a stream: the pieces read before the caller stops listening
     scope: str = ""  # the scenario's, named in the question so the provider double knows whose call it is
     compressed: bool = False  # the client accepts a compressed answer, as browsers and HTTP libraries do
+    sender: str | None = None  # the name the question is signed with (a message's name in OpenAI's chat API)
+    answers_tool_call: str | None = None  # the id of a tool call the conversation answers with the tool's answer
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,7 @@ class CallResult:
     pieces: int = 0  # of a streamed answer: the pieces of text received
     left_early: bool = False  # the caller stopped listening before the stream ended
     calls_left: int | None = None  # API calls left in the period, as the answer states them (None: it does not)
+    resets_at: int | None = None  # Unix seconds when the period's API calls come back, as the answer states it
 
     @property
     def succeeded(self) -> bool:
@@ -498,6 +501,12 @@ class Deployment(ABC):
 
     @of_capability(Capability.ORGANIZATIONS)
     async def allocate(self, admin: Session, org: OrgRef, member: Account, credits: Any) -> Reply[Allocation]: ...
+
+    @of_capability(Capability.ORGANIZATIONS)
+    async def allocate_naming(self, admin: Session, org: OrgRef, user_id: str | None, email: str | None,
+                              credits: Any) -> Reply[Allocation]:
+        """An allocation whose member is named as a careless client might name it: by `user_id`, by `email`, by
+        both or by neither (None leaves that name out)."""
 
     @of_capability(Capability.ORGANIZATIONS)
     async def pool(self, session: Session, org: OrgRef) -> Reply[Pool]: ...

@@ -47,11 +47,12 @@ from creditflow.deployments.http import (
     Answer,
     HttpClient,
     calls_left,
+    conversation,
     credits,
     last_usage_event,
     malformed_body,
     meaning_of,
-    question,
+    resets_at,
     server_timing,
     streamed_piece,
     unfinished_stream,
@@ -89,13 +90,12 @@ def refusal(answer: Answer, conflict: RefusalKind = RefusalKind.CONFLICT) -> Ref
     else:
         kind = RefusalKind.SERVER_ERROR
     detail = meaning_of(answer.field("detail") or answer.body or "")
-    reset = answer.headers.get("x-ratelimit-reset", "")
     return Refusal(
         kind=kind, status=answer.status, detail=detail,
         required=credits(answer.field("required")), available=credits(answer.field("available")),
         upgrade_offered=bool(answer.field("upgrade_url")) and "upgrade" in detail.lower(),
         no_allocation=answer.field("error") == "no_credit_allocation",
-        resets_at=int(reset) if reset.isdigit() else None,
+        resets_at=resets_at(answer),
     )
 
 
@@ -120,7 +120,7 @@ def call_result(request: CallRequest, sent_at: float, answer: Answer) -> CallRes
         request, sent_at, answer.elapsed_ms,
         cost=credits(answer.field("cost_credits")), paid_by=PAYERS.get(answer.field("billed_to")),
         tokens=usage.get("total_tokens"), request_id=answer.field("request_id"), phases=phases,
-        calls_left=calls_left(answer),
+        calls_left=calls_left(answer), resets_at=resets_at(answer),
     )
 
 
@@ -180,7 +180,8 @@ class ContractApi:
 
     async def allocate(self, session: Session, org_id: str, email: str | None, amount: Any,
                        user_id: str | None = None) -> Answer:
-        named = {"user_id": user_id} if user_id is not None else {"user_email": email}
+        """The member named by each name given: by id, by e-mail, or (a request the contract refuses) both or none."""
+        named = {field: name for field, name in (("user_id", user_id), ("user_email", email)) if name is not None}
         return await self.send(session, "POST", f"/api/v1/credits/organization/{org_id}/allocate",
                                json={**named, "credits": amount})
 
@@ -203,13 +204,14 @@ class ContractApi:
 
     async def chat(self, session: Session | None, model: str, max_tokens: int, use_byok: bool | None = None,
                    request_id: str | None = None, stream: bool = False, leave_after: int | None = None,
-                   scope: str = "", compressed: bool = False) -> Answer:
+                   messages: list[dict] | None = None, compressed: bool = False) -> Answer:
+        """`messages`: the conversation, by default the question of a call that names no scenario's scope."""
         headers = {"Accept-Encoding": COMPRESSED} if compressed else {}
         if use_byok is not None:
             headers["X-Use-BYOK"] = "true" if use_byok else "false"
         if request_id is not None:
             headers["X-Request-Id"] = request_id
-        body = {"model": model, "max_tokens": max_tokens, "messages": [{"role": "user", "content": question(scope)}]}
+        body = {"model": model, "max_tokens": max_tokens, "messages": messages or conversation()}
         if not stream:
             return await self.send(session, "POST", "/api/v1/llm/chat/completions", json=body, headers=headers)
         owner = session.owner if session is not None else "a stranger"
@@ -469,6 +471,11 @@ class ContractDeployment(Deployment):
         answer = await self.api.allocate(admin, org.org_id, None, whole(amount), user_id=member.user_id)
         return reply(answer, allocation(answer) if answer.ok else None)
 
+    async def allocate_naming(self, admin: Session, org: OrgRef, user_id: str | None, email: str | None,
+                              amount: Any) -> Reply[Allocation]:
+        answer = await self.api.allocate(admin, org.org_id, email, whole(amount), user_id=user_id)
+        return reply(answer, allocation(answer) if answer.ok else None)
+
     async def pool(self, session: Session, org: OrgRef) -> Reply[Pool]:
         answer = await self.api.org_credits(session, org.org_id)
         if not answer.ok:
@@ -504,7 +511,9 @@ class ContractDeployment(Deployment):
     async def call(self, session: Session, request: CallRequest) -> CallResult:
         sent_at = time.time()
         answer = await self.api.chat(session, request.model, request.tokens, request.use_byok, request.request_id,
-                                     request.stream, request.leave_after, request.scope, request.compressed)
+                                     request.stream, request.leave_after,
+                                     conversation(request.scope, request.sender, request.answers_tool_call),
+                                     request.compressed)
         return call_result(request, sent_at, answer)
 
     async def call_malformed(self, session: Session, problem: Malformed, scope: str = "") -> Reply[None]:

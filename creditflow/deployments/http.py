@@ -40,6 +40,20 @@ def question(scope: str) -> str:
     return f"{QUESTION} [{scope}]" if scope else QUESTION
 
 
+TOOL_ANSWER = "The credit flow charges each call once."  # what a tool answered, in a call that answers a tool call
+
+
+def conversation(scope: str = "", sender: str | None = None, answers_tool_call: str | None = None) -> list[dict]:
+    """The messages of a call: its question, signed with the sender's name where one is given; where the call
+    answers a tool call, the assistant's call of the tool and the tool's answer follow it."""
+    asked = {"role": "user", "content": question(scope)} | ({"name": sender} if sender is not None else {})
+    if answers_tool_call is None:
+        return [asked]
+    tool_call = {"id": answers_tool_call, "type": "function", "function": {"name": "look_up", "arguments": "{}"}}
+    return [asked, {"role": "assistant", "content": "", "tool_calls": [tool_call]},
+            {"role": "tool", "tool_call_id": answers_tool_call, "content": TOOL_ANSWER}]
+
+
 HI = [{"role": "user", "content": "hi"}]
 MALFORMED_CHAT_BODIES = {
     Malformed.UNKNOWN_MODEL: {"model": "gpt-99-imaginary", "messages": HI},
@@ -200,6 +214,12 @@ def calls_left(answer: Answer) -> int | None:
     """The API calls left in the period, as an answer's standard `X-RateLimit-Remaining` states them."""
     remaining = answer.headers.get("x-ratelimit-remaining", "")
     return int(remaining) if remaining.isdigit() else None
+
+
+def resets_at(answer: Answer) -> int | None:
+    """When the period's API calls come back, in Unix seconds, as an answer's standard `X-RateLimit-Reset` states it."""
+    reset = answer.headers.get("x-ratelimit-reset", "")
+    return int(reset) if reset.isdigit() else None
 
 
 def is_loopback(url: str) -> bool:

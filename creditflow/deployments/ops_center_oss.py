@@ -62,11 +62,12 @@ from creditflow.deployments.http import (
     Answer,
     HttpClient,
     calls_left,
+    conversation,
     credits,
     last_usage_event,
     malformed_body,
     meaning_of,
-    question,
+    resets_at,
     streamed_piece,
     unfinished_stream,
     unreadable,
@@ -120,12 +121,11 @@ def refusal(answer: Answer) -> Refusal:
         kind = RefusalKind.PROVIDER_FAILURE
     else:
         kind = RefusalKind.SERVER_ERROR
-    reset = answer.headers.get("x-ratelimit-reset", "")
     return Refusal(
         kind=kind, status=answer.status, detail=detail,
         upgrade_offered=bool(answer.field("upgrade_url")),
         no_allocation="no credit allocation" in detail.lower(),
-        resets_at=int(reset) if reset.isdigit() else None,
+        resets_at=resets_at(answer),
     )
 
 
@@ -169,7 +169,7 @@ def call_result(request: CallRequest, sent_at: float, answer: Answer) -> CallRes
     usage = answer.field("usage") or {}
     return CallResult(request, sent_at, answer.elapsed_ms, cost=cost, paid_by=payer,
                       tokens=usage.get("total_tokens"), request_id=metadata.get("transaction_id") or answer.field("id"),
-                      calls_left=calls_left(answer))
+                      calls_left=calls_left(answer), resets_at=resets_at(answer))
 
 
 class OssApi:
@@ -233,9 +233,11 @@ class OssApi:
         return await self.send(session, "POST", f"/api/v1/org-billing/credits/{org_id}/add",
                                params={"credits": amount, "purchase_amount": "0.00"})
 
-    async def allocate(self, session: Session, org_id: str, user_id: str, amount: Any) -> Answer:
+    async def allocate(self, session: Session, org_id: str, user_id: str | None, amount: Any) -> Answer:
+        """The member named by `user_id`, or (a request the product should refuse) named not at all."""
+        named = {"user_id": user_id} if user_id is not None else {}
         return await self.send(session, "POST", f"/api/v1/org-billing/credits/{org_id}/allocate",
-                               json={"user_id": user_id, "allocated_credits": amount, "reset_period": "monthly"})
+                               json={**named, "allocated_credits": amount, "reset_period": "monthly"})
 
     async def pool(self, session: Session, org_id: str) -> Answer:
         return await self.send(session, "GET", f"/api/v1/org-billing/credits/{org_id}")
@@ -481,6 +483,9 @@ class OpsCenterOssDeployment(Deployment):
         "phase-timing": "credit deduction runs inside the chat handler (backend/litellm_api.py:1518-1553) and the "
                         "product reports no timing of it (no Server-Timing, no metric): only the whole call can be "
                         "timed",
+        "allocate-by-email": "an organization admin names the member of an allocation by user id only "
+                             "(UserCreditAllocationCreate, backend/org_billing_api.py:119-124); nothing in the "
+                             "product allocates to an e-mail",
         "byok-opt-out": "BYOK is switched per account and provider (POST /api/v1/llm/byok/keys/{provider}/toggle, "
                         "backend/litellm_api.py:3151); a chat request carries no BYOK choice (ChatCompletionRequest, "
                         "backend/litellm_api.py:359-370)",
@@ -655,6 +660,13 @@ class OpsCenterOssDeployment(Deployment):
         answer = await self.api.allocate(admin, org.org_id, member.user_id, plain(amount))
         return reply(answer, allocation(answer.body) if answer.ok else None)
 
+    async def allocate_naming(self, admin: Session, org: OrgRef, user_id: str | None, email: str | None,
+                              amount: Any) -> Reply[Allocation]:
+        if email is not None:
+            raise NotApplicable(self.lacks["allocate-by-email"])
+        answer = await self.api.allocate(admin, org.org_id, user_id, plain(amount))
+        return reply(answer, allocation(answer.body) if answer.ok else None)
+
     async def pool(self, session: Session, org: OrgRef) -> Reply[Pool]:
         answer = await self.api.pool(session, org.org_id)
         if not answer.ok:  # before its first purchase an organization has no pool: 404 "Credit pool not found"
@@ -698,7 +710,7 @@ class OpsCenterOssDeployment(Deployment):
     async def call(self, session: Session, request: CallRequest) -> CallResult:
         sent_at = time.time()
         body = {"model": request.model, "max_tokens": request.tokens,
-                "messages": [{"role": "user", "content": question(request.scope)}]}
+                "messages": conversation(request.scope, request.sender, request.answers_tool_call)}
         if request.stream:
             return call_result(request, sent_at, await self.api.stream_chat(session, body, request.request_id,
                                                                                 request.leave_after))
