@@ -97,6 +97,11 @@ Feature: An individual pays for LLM calls from their own credits
       Then Ivy has 100 credits left
 
     @needs.grant-by-email
+    Scenario: A grant by Ivy's e-mail reaches her, the one account with that e-mail
+      When the platform admin grants 100 credits to Ivy's e-mail
+      Then Ivy has 1,100 credits left
+
+    @needs.grant-by-email
     Scenario: A grant by Ivy's e-mail is refused, since it names her removed account too
       Given Ivy's account was deleted and created again with the same e-mail
       When the platform admin tries to grant 100 credits to Ivy's e-mail

@@ -105,12 +105,19 @@ def sample_position(module: str, row: int, col: int, operator: str, occurrence: 
 
 def mark_equivalents(db: sqlite3.Connection, equivalents: list[dict]) -> None:
     """Mutants listed as equivalent are skipped with their reason: pending ones, and survivors of an earlier run
-    (a survivor found equivalent is not a gap in the suite)."""
-    for job_id, module, row, _col, operator, _occurrence, outcome, worker, _output in mutations(db):
+    (a survivor found equivalent is not a gap in the suite). An entry's `nth` (0, 1, ...) names one of the
+    operator's mutants on that line, in the order cosmic-ray made them, where the others are not equivalent."""
+    rows = mutations(db)
+    on_line: dict[tuple, list[int]] = {}
+    for _job, module, row, _col, operator, occurrence, *_ in rows:
+        on_line.setdefault((module, row, operator), []).append(occurrence)
+    for job_id, module, row, _col, operator, occurrence, outcome, worker, _output in rows:
         if worker is not None and outcome != "SURVIVED":
             continue
+        nth = sorted(on_line[(module, row, operator)]).index(occurrence)
         for known in equivalents:
-            if known["module"] == module and known["line"] == row and re.fullmatch(known["operator"], operator):
+            if (known["module"] == module and known["line"] == row and re.fullmatch(known["operator"], operator)
+                    and known.get("nth", nth) == nth):
                 db.execute("DELETE FROM work_results WHERE job_id = ?", (job_id,))
                 db.execute("INSERT INTO work_results (job_id, worker_outcome, output) VALUES (?, 'SKIPPED', ?)",
                            (job_id, f"{EQUIVALENT}: {known['reason']}"))

@@ -39,6 +39,7 @@ async def granted(context, name, credits):
     await context.world.people.admin_grants(name, credits)
 
 
+@when("the platform admin grants {credits:Credits} credits to {name}'s e-mail")
 @when("the platform admin tries to grant {credits:Credits} credits to {name}'s e-mail")
 async def grant_by_email(context, credits, name):
     await context.world.people.grant_by_email(name, credits)
