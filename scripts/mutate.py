@@ -7,13 +7,13 @@ where it stopped, and `--share` only adds mutants to the sample. The reference a
 the commit the session was started on (.mutation/suite; `--retest-survivors` moves it to the last commit), so
 every mutant of a session is judged by the same scenarios while the checkout changes. The mutants are written
 into a copy of its `sandbox/` (.mutation/tree), never into the checkout; scripts/mutant_suite.py starts each
-one on the running embedded stack and runs the suite against it. The report: reports/mutation/report.md.
+one on the running embedded stack and runs the suite against it. The report: reports/mutation/report-<modules>.md.
 
 --module      the modules to mutate (file names under sandbox/opscenter/, e.g. calls.py or routers); a new
               selection starts a new session
 --share       the share of the mutants run (deterministic: the same mutants for the same share); 1 is all
 --retest-survivors   the survivors are run again (after new scenarios); the numbers of the first run are kept
-              in reports/mutation/before.json (a later retest keeps them; remove the file for a new baseline)
+              in reports/mutation/before-<modules>.json (a later retest keeps them; remove the file for a new baseline)
 """
 
 import argparse
@@ -178,6 +178,12 @@ def survivors(db: sqlite3.Connection) -> list[tuple[str, str, str]]:
            WHERE r.test_outcome = 'SURVIVED' ORDER BY s.module_path, s.start_pos_row""").fetchall()
 
 
+def session_file(facts: dict, kind: str, suffix: str) -> Path:
+    """A session's own report or baseline, named by its modules (report-calls-ledger.md): sessions of other
+    modules keep theirs."""
+    return REPORTS / f"{kind}-{'-'.join(Path(module).stem for module in facts['modules'])}{suffix}"
+
+
 def report(db: sqlite3.Connection, facts: dict) -> Path:
     REPORTS.mkdir(parents=True, exist_ok=True)
     lines = [f"# Mutation report: {', '.join(facts['modules'])}", "",
@@ -186,7 +192,7 @@ def report(db: sqlite3.Connection, facts: dict) -> Path:
              "UTC by `make mutate` (scripts/mutate.py). Kill ratio = (killed + timeout) / (killed + timeout + "
              "survived); equivalent mutants, the ones not sampled and the operators left out (mutation.toml) are "
              "not judged. What each survivor breaks, and what was done about it: reports/mutation/README.md.", ""]
-    before = REPORTS / "before.json"
+    before = session_file(facts, "before", ".json")
     if before.exists():
         lines += ["## Before the new scenarios", "",
                   *table({module: Counter(numbers) for module, numbers in json.loads(before.read_text()).items()}),
@@ -203,7 +209,7 @@ def report(db: sqlite3.Connection, facts: dict) -> Path:
         lines += ["## Equivalent mutants (excluded in mutation.toml)", ""]
         lines += [f"- {where} {operator}: {output.removeprefix('equivalent: ')}" for where, operator, output in
                   equivalents]
-    path = REPORTS / "report.md"
+    path = session_file(facts, "report", ".md")
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -247,7 +253,7 @@ def main() -> int:
             tool(cosmic_ray_bin("cr-filter-operators"), str(SESSION), str(CONFIG))
         with sqlite3.connect(SESSION) as db:
             mark_equivalents(db, base["filters"]["equivalent-mutants"]["mutants"])
-            before = REPORTS / "before.json"
+            before = session_file(facts, "before", ".json")
             if args.retest_survivors and not before.exists():  # the baseline is the first run's: remove it to move it
                 before.parent.mkdir(parents=True, exist_ok=True)
                 before.write_text(json.dumps(tally(db), indent=2, sort_keys=True))
