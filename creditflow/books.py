@@ -75,6 +75,12 @@ class Books:
         admin = self.w.org(org_name).admin
         return expect(await self.pool_reply(org_name), f"{admin} could not read {org_name}'s credits")
 
+    async def organizations_of(self, name: str) -> list[str]:
+        """The organizations `name` has created that the ledger still holds, by their names in this scenario (an
+        unknown one by its id)."""
+        known = {org.org_id: org_name for org_name, org in self.w.orgs.items()}
+        return [known.get(org_id, org_id) for org_id in await self._ledger.orgs_created_by(self.w.actor(name).user_id)]
+
     async def allocation(self, name: str, org_name: str) -> Allocation:
         actor = self.w.actor(name)
         reply = await self.w.deployment.allocation(await actor.current_session(), self.w.org(org_name).ref)

@@ -1,12 +1,14 @@
 """Arranging a scenario: people on plans with credits, organizations, members, allocations, keys."""
 
+import uuid
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from creditflow.actors import Actor, FlowError, Organization, expect
 from creditflow.books import Books
-from creditflow.deployments.base import RefusalKind, Reply
+from creditflow.calls import of_length
+from creditflow.deployments.base import OrgRef, RefusalKind, Reply
 from creditflow.money import ORGANIZATION, USER
 from creditflow.scene import Scene
 
@@ -105,7 +107,19 @@ class People:
         actor = await self.sign_up(admin, plan)
         session = await actor.current_session()
         reply = await self.w.deployment.create_org(session, self.w.services.unique(org_name), plan)
-        ref = expect(reply, f"{admin} could not create the organization {org_name}")
+        return self._created(org_name, expect(reply, f"{admin} could not create the organization {org_name}"), admin)
+
+    async def try_create_org(self, admin: str, org_name: str, plan: str, name_length: int) -> Reply:
+        """`admin`, already in the scenario, creates an organization whose name is `name_length` characters long
+        (its run-unique name, cut or padded); one that is accepted is removed after the scenario as any other."""
+        actor = self.w.acting(self.w.actor(admin))
+        name = of_length(self.w.services.unique(org_name), name_length)
+        actor.last_reply = await self.w.deployment.create_org(await actor.current_session(), name, plan)
+        if actor.last_reply.ok:
+            self._created(org_name, actor.last_reply.value, admin)
+        return actor.last_reply
+
+    def _created(self, org_name: str, ref: OrgRef, admin: str) -> Organization:
         org = Organization(org_name, ref, admin)
         self.w.orgs[org_name] = org
         self.w.services.money.touch(ORGANIZATION, org.org_id, f"{org_name} ({ref.name})")
@@ -154,9 +168,16 @@ class People:
 
     async def store_byok_key(self, name: str) -> Reply:
         """Stores the run's OpenRouter key (TEST_OPENROUTER_KEY) as `name`'s own."""
-        key = self.w.services.config.byok_key
+        return await self._store_key(self.w.actor(name), self.w.services.config.byok_key)
+
+    async def try_store_byok_key(self, name: str, length: int) -> Reply:
+        """`name` stores a made-up OpenRouter key of `length` characters, as a client might send one whose length is
+        what is judged."""
+        return await self._store_key(self.w.acting(self.w.actor(name)),
+                                     of_length(f"sk-or-v1-{uuid.uuid4().hex}", length))
+
+    async def _store_key(self, actor: Actor, key: str) -> Reply:
         self.w.services.redactor.remember(key)
-        actor = self.w.actor(name)
         actor.last_reply = await self.w.deployment.store_byok_key(await actor.current_session(), BYOK_PROVIDER, key)
         return actor.last_reply
 

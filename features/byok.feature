@@ -45,3 +45,25 @@ Feature: BYOK users call with their own OpenRouter key and pay no credits
       When Bea asks gpt-3.5-turbo a question of 100 tokens without her own key
       Then the call is billed to Bea's own credits at the price of that call
       And the provider received the call with the platform's key, not Bea's
+
+  @contract.endpoints
+  Rule: A key of 8 to 512 characters is stored; a shorter or longer one is refused as invalid, and the stored key kept
+
+    Scenario Outline: Bea's new OpenRouter key of <length> characters is stored
+      When Bea stores a new OpenRouter key of <length> characters
+      Then Bea's new key is stored
+
+      Examples: At each limit
+        | length |
+        | 8      |
+        | 512    |
+
+    Scenario Outline: Bea's new OpenRouter key of <length> characters is refused as invalid, and her key is kept
+      When Bea tries to store a new OpenRouter key of <length> characters
+      Then Bea's key is refused as invalid, naming what is wrong
+      And Bea's settings show a short hint of the key
+
+      Examples: Just past each limit
+        | length |
+        | 7      |
+        | 513    |

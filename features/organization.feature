@@ -17,6 +17,28 @@ Feature: Organization members pay from the organization's pool and their own all
       Then billing has Acme subscribed to the platform plan
       And Acme's pool holds 10,000 credits of which 2,500 are allocated
 
+  @contract.endpoints
+  Rule: An organization's name is 1 to 200 characters
+
+    Scenario Outline: Alice's organization Globex, with <name>, is created
+      When Alice creates the organization Globex with <name>
+      Then Alice's organization Globex is created
+
+      Examples: At each limit
+        | name                     |
+        | a name of 1 character    |
+        | a name of 200 characters |
+
+    Scenario Outline: Alice's organization Globex, with <name>, is refused as invalid
+      When Alice tries to create the organization Globex with <name>
+      Then Alice's organization is refused as invalid, naming what is wrong
+      And Alice has no organizations but Acme
+
+      Examples: Just past each limit
+        | name                     |
+        | an empty name            |
+        | a name of 201 characters |
+
   @guide.flow-2
   Rule: A member's call is paid from the pool and from that member's allocation
 

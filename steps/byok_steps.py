@@ -1,6 +1,6 @@
 """Bring-your-own-key: the key stays secret, reaches the provider, and costs no credits."""
 
-from behave import then
+from behave import then, when
 
 from creditflow.redaction import hint
 from creditflow.verdicts import claims
@@ -59,3 +59,15 @@ async def routed_with_platform_key(context, name):
     assert calls, f"the provider should have received {name}'s call"
     assert not any(call.carried(fingerprint) for call in calls), f"{name}'s own key must not be used"
     assert all(call.route == "openai" for call in calls), "a platform-paid call should go to the platform's provider"
+
+
+@when("{name} stores a new OpenRouter key of {length:Count} characters")
+@when("{name} tries to store a new OpenRouter key of {length:Count} characters")
+async def store_key_of_length(context, name, length):
+    await context.world.people.try_store_byok_key(name, length)
+
+
+@then("{name}'s new key is stored")
+def new_key_stored(context, name):
+    reply = context.world.actor(name).last_reply
+    assert reply.ok, f"{name}'s new key should be stored, but Ops-Center {reply.describe()}"

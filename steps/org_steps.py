@@ -121,8 +121,34 @@ async def attribution(context, org, calls, name):
     assert usage.calls == calls, f"{org} should attribute {calls} API calls to {name}, not {usage.calls}"
 
 
+@when("{admin} creates the organization {org} with a name of {length:Count} character")
+@when("{admin} creates the organization {org} with a name of {length:Count} characters")
+@when("{admin} tries to create the organization {org} with a name of {length:Count} characters")
+async def create_org_named(context, admin, org, length):
+    await context.world.people.try_create_org(admin, org, "platform", length)
+
+
+@when("{admin} tries to create the organization {org} with an empty name")
+async def create_org_unnamed(context, admin, org):
+    await context.world.people.try_create_org(admin, org, "platform", 0)
+
+
+@then("{admin}'s organization {org} is created")
+def org_created(context, admin, org):
+    reply = context.world.actor(admin).last_reply
+    assert reply.ok, f"{admin}'s organization {org} should be created, but Ops-Center {reply.describe()}"
+
+
+@then("{admin} has no organizations but {org}")
+async def only_org(context, admin, org):
+    held = await context.world.books.organizations_of(admin)
+    assert held == [org], f"{admin} should have only the organization {org}, but has {', '.join(held) or 'none'}"
+
+
 @then("{name}'s purchase is refused as invalid, naming what is wrong")
 @then("{name}'s allocation is refused as invalid, naming what is wrong")
-def purchase_or_allocation_invalid(context, name):
+@then("{name}'s organization is refused as invalid, naming what is wrong")
+@then("{name}'s key is refused as invalid, naming what is wrong")
+def refused_as_invalid(context, name):
     refusal = refused(context, name, (RefusalKind.INVALID,), "as invalid, never accepted or a server error")
     assert refusal.detail, "the refusal should say what is wrong"
