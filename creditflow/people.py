@@ -71,11 +71,15 @@ class People:
 
     async def grant_by_email(self, name: str, credits: Decimal) -> Reply:
         """The platform admin grants credits naming `name` only by e-mail."""
-        operator = self.w.acting(await self.w.services.operator_actor())
-        operator.last_reply = await self.w.deployment.grant_by_email(operator.session, self.w.actor(name).email,
-                                                                     credits)
-        if operator.last_reply.ok:
+        reply = await self.grant_naming(credits, user_id=None, email=self.w.actor(name).email)
+        if reply.ok:
             self._credit(self.w.actor(name), credits)
+        return reply
+
+    async def grant_naming(self, credits: Decimal, user_id: str | None, email: str | None) -> Reply:
+        """The platform admin grants credits to an account named by `user_id` or by `email`, anyone's or not."""
+        operator = self.w.acting(await self.w.services.operator_actor())
+        operator.last_reply = await self.w.deployment.grant_naming(operator.session, user_id, email, credits)
         return operator.last_reply
 
     async def attempt(self, name: str, act: OrgAct, org_name: str) -> Reply:
