@@ -151,6 +151,13 @@ class Books:
         return (await self._ledger.org_statement(org_id), sorted(repr(sorted(row.items())) for row in rows),
                 len(await self._ledger.org_charges(org_id)))
 
+    async def members(self, org_name: str) -> list[str]:
+        """Who the ledger lists as the organization's members, by name and sorted; an account of no one in the
+        scenario as "someone else"."""
+        names = {actor.user_id: actor.name for actor in self.w.cast.values()}
+        return sorted(names.get(user_id, "someone else")
+                      for user_id in await self._ledger.members(self.w.org(org_name).org_id))
+
     async def balance_naming(self, asker: str, named: str) -> Reply[Balance]:
         """`asker` asks for a balance, naming `named`'s account in the request."""
         actor = self.w.acting(self.w.actor(asker))

@@ -1,6 +1,7 @@
 """Arranging a scenario: people on plans with credits, organizations, members, allocations, keys."""
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -11,6 +12,7 @@ from creditflow.calls import of_length
 from creditflow.deployments.base import OrgRef, RefusalKind, Reply
 from creditflow.money import ORGANIZATION, USER
 from creditflow.scene import Scene
+from creditflow.systems.identity import EMAIL_DOMAIN
 
 BYOK_PROVIDER = "openrouter"
 MEMBER_PLAN = "platform"  # the plan of an organization's members
@@ -28,6 +30,22 @@ class OrgAct(StrEnum):
     ALLOCATE_TO_SELF = "allocate credits to oneself in it"
     JOIN = "add oneself as a member"
     DELETE = "delete it"
+
+
+class NamedBy(StrEnum):
+    """How a request names an account (docs/contract.md, "Endpoints")."""
+
+    IDENTITY = "identity"
+    EMAIL = "e-mail"
+
+
+@dataclass(frozen=True)
+class NoOnesName:
+    """A name of `length` characters, by identity or by e-mail, that names no account: at a limit of a name's
+    length, or just past it."""
+
+    by: NamedBy
+    length: int
 
 
 class People:
@@ -73,12 +91,27 @@ class People:
 
     async def grant_by_email(self, name: str, credits: Decimal) -> Reply:
         """The platform admin grants credits naming `name` only by e-mail."""
-        operator = self.w.acting(await self.w.services.operator_actor())
-        operator.last_reply = await self.w.deployment.grant_by_email(operator.session, self.w.actor(name).email,
-                                                                     credits)
-        if operator.last_reply.ok:
+        reply = await self.grant_naming(credits, user_id=None, email=self.w.actor(name).email)
+        if reply.ok:
             self._credit(self.w.actor(name), credits)
+        return reply
+
+    async def grant_naming(self, credits: Decimal, user_id: str | None, email: str | None) -> Reply:
+        """The platform admin grants credits to an account named by `user_id` or by `email`, anyone's or not."""
+        operator = self.w.acting(await self.w.services.operator_actor())
+        operator.last_reply = await self.w.deployment.grant_naming(operator.session, user_id, email, credits)
         return operator.last_reply
+
+    def no_ones(self, name: NoOnesName) -> tuple[str | None, str | None]:
+        """(user_id, email): `name` spelled out, run-unique and padded to its length. A name too short to carry the
+        run's mark is no one's either: the suite's accounts have Keycloak's 36-character ids and e-mails at
+        EMAIL_DOMAIN."""
+        unique = self.w.services.unique("nobody")
+        if name.by is NamedBy.IDENTITY:
+            return of_length(unique, name.length), None
+        if name.length > len(EMAIL_DOMAIN):
+            return None, of_length(unique, name.length - len(EMAIL_DOMAIN)) + EMAIL_DOMAIN
+        return None, of_length(f"{unique[0]}@{unique[1:]}", name.length)
 
     async def attempt(self, name: str, act: OrgAct, org_name: str) -> Reply:
         """`name` tries `act` on an organization, with their own sign-in and the organization's real id; its
@@ -157,6 +190,13 @@ class People:
                                                  self.w.actor(name).account, credits)
         admin.last_reply = reply
         return reply
+
+    async def invite_naming(self, org_name: str, user_id: str | None, email: str | None) -> Reply:
+        """The organization's admin adds a member named by `user_id` or by `email`, anyone's or not."""
+        admin = self.w.acting(self.w.admin_of(org_name))
+        admin.last_reply = await self.w.deployment.invite_naming(await admin.current_session(),
+                                                                 self.w.org(org_name).ref, user_id, email)
+        return admin.last_reply
 
     async def allocate_naming(self, org_name: str, credits: Any, user_id: str | None, email: str | None) -> Reply:
         """The organization's admin allocates credits to a member named by `user_id`, by `email`, by both or by

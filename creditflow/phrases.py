@@ -10,8 +10,8 @@ import parse
 from behave import register_type
 
 from creditflow.calls import AtALimit
-from creditflow.deployments.base import ForeignSignIn, Malformed
-from creditflow.people import OrgAct
+from creditflow.deployments.base import ForeignSignIn, Malformed, RefusalKind
+from creditflow.people import NamedBy, NoOnesName, OrgAct
 
 AMOUNT = r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?"
 COUNT = r"\d{1,3}(?:,\d{3})+|\d+"
@@ -70,16 +70,36 @@ AT_A_LIMIT = {
     "an answer to a tool call whose id is empty": lambda _: AtALimit(tool_call_id_length=0),
 }
 
+# A name of no one's account at, or just past, a limit of a name's length: each phrase, with the length it names.
+NO_ONES_NAMES = {
+    rf"an identity of ({COUNT}) characters?": lambda length: NoOnesName(NamedBy.IDENTITY, length),
+    rf"an e-mail of ({COUNT}) characters?": lambda length: NoOnesName(NamedBy.EMAIL, length),
+    "an empty identity": lambda _: NoOnesName(NamedBy.IDENTITY, 0),
+}
 
-@parse.with_pattern("|".join(AT_A_LIMIT), regex_group_count=sum(re.compile(p).groups for p in AT_A_LIMIT))
-def at_a_limit(text: str) -> AtALimit:
-    for pattern, limit in AT_A_LIMIT.items():
-        if found := re.fullmatch(pattern, text):
-            return limit(count(found.group(1)) if found.groups() else None)
-    raise ValueError(f"no limit of the chat body reads {text!r}")
+# How a request that names no one's account is refused: as invalid past a limit, as not found within the limits.
+NAME_REFUSALS = {"invalid": RefusalKind.INVALID, "not found": RefusalKind.NOT_FOUND}
+
+
+def counting(phrases: dict[str, Callable[[int | None], object]], what: str) -> Callable[[str], object]:
+    """A parse type that takes each phrase (a regular expression with at most one count in it) to its value."""
+
+    @parse.with_pattern("|".join(phrases), regex_group_count=sum(re.compile(p).groups for p in phrases))
+    def value(text: str) -> object:
+        for pattern, make in phrases.items():
+            if found := re.fullmatch(pattern, text):
+                return make(count(found.group(1)) if found.groups() else None)
+        raise ValueError(f"no {what} reads {text!r}")
+
+    return value
+
+
+at_a_limit = counting(AT_A_LIMIT, "limit of the chat body")
+no_ones_name = counting(NO_ONES_NAMES, "name of an account")
 
 
 def register() -> None:
     """Before the step modules load (behave loads environment.py first)."""
     register_type(Credits=credits, Count=count, Plan=plan, Malformed=one_of(MALFORMED),
-                  ForeignSignIn=one_of(FOREIGN_SIGN_INS), OrgAct=one_of(ORG_ACTS), AtALimit=at_a_limit)
+                  ForeignSignIn=one_of(FOREIGN_SIGN_INS), OrgAct=one_of(ORG_ACTS), AtALimit=at_a_limit,
+                  NoOnesName=no_ones_name, NameRefusal=one_of(NAME_REFUSALS))

@@ -20,3 +20,10 @@ def was_or_were(count: int | Decimal) -> str:
 def figure(value: int | Decimal | None, missing: str = "no figure") -> str:
     """A number a product gave, as a reader takes it; `missing` where it gave none."""
     return missing if value is None else number(value)
+
+
+def listing(names: list[str]) -> str:
+    """["Alice", "Max", "Olivia"] -> "Alice, Max and Olivia"; none -> "no one"."""
+    if not names:
+        return "no one"
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

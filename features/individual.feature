@@ -108,6 +108,29 @@ Feature: An individual pays for LLM calls from their own credits
       Then the platform admin is refused because the e-mail names more than one account
       And Ivy has 0 credits left
 
+  @contract.endpoints
+  Rule: A grant names its account by an identity of 1 to 255 characters or an e-mail of 3 to 254: a name past these is invalid, one within them that is no one's is not found
+
+    Scenario Outline: A grant to someone named by <name> is refused as <refusal>, and Ivy's credits do not move
+      When the platform admin tries to grant 100 credits to someone by <name>
+      Then the platform admin's grant is refused as <refusal>
+      And Ivy has 1,000 credits left
+
+      Examples: An identity of 1 to 255 characters
+        | name                          | refusal   |
+        | an identity of 1 character    | not found |
+        | an identity of 255 characters | not found |
+        | an empty identity             | invalid   |
+        | an identity of 256 characters | invalid   |
+
+      @needs.grant-by-email
+      Examples: An e-mail of 3 to 254 characters
+        | name                        | refusal   |
+        | an e-mail of 3 characters   | not found |
+        | an e-mail of 254 characters | not found |
+        | an e-mail of 2 characters   | invalid   |
+        | an e-mail of 255 characters | invalid   |
+
   @contract.units-and-prices
   Rule: A model may be named with its provider's prefix, at the same price
 

@@ -131,14 +131,56 @@ Feature: Organization members pay from the organization's pool and their own all
       And Acme's pool holds 10,000 credits of which 2,500 are allocated
 
       Examples: No member named
-        | naming                        |
-        | no member                     |
-        | a member by an empty identity |
+        | naming    |
+        | no member |
 
       @needs.allocate-by-email
       Examples: Two members named, one by identity and one by e-mail
         | naming                               |
         | Olivia by identity and Max by e-mail |
+
+  @contract.endpoints
+  Rule: An account is named by an identity of 1 to 255 characters or an e-mail of 3 to 254: a name past these is invalid, one within them that is no one's is not found
+
+    Scenario Outline: Alice's allocation naming a member by <name> is refused as <refusal> and moves no credits
+      When Alice tries to allocate 500 of Acme's credits naming a member by <name>
+      Then Alice's allocation is refused as <refusal>
+      And Acme's pool holds 10,000 credits of which 2,500 are allocated
+
+      Examples: An identity of 1 to 255 characters
+        | name                          | refusal   |
+        | an identity of 1 character    | not found |
+        | an identity of 255 characters | not found |
+        | an empty identity             | invalid   |
+        | an identity of 256 characters | invalid   |
+
+      @needs.allocate-by-email
+      Examples: An e-mail of 3 to 254 characters
+        | name                        | refusal   |
+        | an e-mail of 3 characters   | not found |
+        | an e-mail of 254 characters | not found |
+        | an e-mail of 2 characters   | invalid   |
+        | an e-mail of 255 characters | invalid   |
+
+    Scenario Outline: Alice's invitation of someone named by <name> is refused as <refusal> and adds no member to Acme
+      When Alice tries to invite someone to Acme by <name>
+      Then Alice's invitation is refused as <refusal>
+      And Acme's members are still Alice and Olivia
+
+      Examples: An identity of 1 to 255 characters
+        | name                          | refusal   |
+        | an identity of 1 character    | not found |
+        | an identity of 255 characters | not found |
+        | an empty identity             | invalid   |
+        | an identity of 256 characters | invalid   |
+
+      @needs.invite-by-email
+      Examples: An e-mail of 3 to 254 characters
+        | name                        | refusal   |
+        | an e-mail of 3 characters   | not found |
+        | an e-mail of 254 characters | not found |
+        | an e-mail of 2 characters   | invalid   |
+        | an e-mail of 255 characters | invalid   |
 
   @contract.endpoints
   Rule: A member sees their own allocation, even when none is made

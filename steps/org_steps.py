@@ -1,9 +1,16 @@
 """Organization administration: allocations, books and who may see them."""
 
+import re
+
 from behave import then, when
 
 from creditflow.deployments.base import RefusalKind
 from creditflow.verdicts import claims
+from creditflow.wording import listing
+
+# What a request naming no one's account gives, for each way it is refused (docs/contract.md, "Endpoints").
+GIVES = {RefusalKind.INVALID: "a name past the length a name may have",
+         RefusalKind.NOT_FOUND: "a name of a length a name may have, but no one's"}
 
 
 @when("{admin} tries to allocate {credits:Credits} of {org}'s credits to {name}")
@@ -33,10 +40,18 @@ async def try_allocate_to_no_one(context, admin, credits, org):
     await context.world.people.allocate_naming(org, credits, user_id=None, email=None)
 
 
-@when("{admin} tries to allocate {credits:Credits} of {org}'s credits naming a member by an empty identity")
-async def try_allocate_to_an_empty_identity(context, admin, credits, org):
+@when("{admin} tries to allocate {credits:Credits} of {org}'s credits naming a member by {name:NoOnesName}")
+async def try_allocate_to_no_ones_name(context, admin, credits, org, name):
+    people = context.world.people
     assert context.world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
-    await context.world.people.allocate_naming(org, credits, user_id="", email=None)
+    await people.allocate_naming(org, credits, *people.no_ones(name))
+
+
+@when("{admin} tries to invite someone to {org} by {name:NoOnesName}")
+async def try_invite_no_ones_name(context, admin, org, name):
+    people = context.world.people
+    assert context.world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
+    await people.invite_naming(org, *people.no_ones(name))
 
 
 @when("{admin} tries to allocate {credits:Credits} of {org}'s credits naming {first} by identity and {second} by "
@@ -143,6 +158,23 @@ def org_created(context, admin, org):
 async def only_org(context, admin, org):
     held = await context.world.books.organizations_of(admin)
     assert held == [org], f"{admin} should have only the organization {org}, but has {', '.join(held) or 'none'}"
+
+
+@then("{who}'s {act} is refused as {kind:NameRefusal}")
+def refused_naming_no_one(context, who, act, kind):
+    world = context.world
+    # the platform admin is the run's operator, who is in no scenario's cast
+    actor = world.protagonist if who == "the platform admin" else world.actor(who)
+    reply = actor.tried()
+    assert reply.refusal is not None and reply.refusal.kind is kind, (
+        f"{who}'s {act} gives {GIVES[kind]}, so it should be refused as {kind}, but Ops-Center {reply.describe()}")
+
+
+@then("{org}'s members are still {names}")
+async def members_unchanged(context, org, names):
+    members = await context.world.books.members(org)
+    assert members == sorted(re.split(r", | and ", names)), (
+        f"{org}'s members should still be {names}, but are {listing(members)}")
 
 
 @then("{name}'s purchase is refused as invalid, naming what is wrong")

@@ -45,6 +45,12 @@ async def grant_by_email(context, credits, name):
     await context.world.people.grant_by_email(name, credits)
 
 
+@when("the platform admin tries to grant {credits:Credits} credits to someone by {name:NoOnesName}")
+async def grant_to_no_ones_name(context, credits, name):
+    people = context.world.people
+    await people.grant_naming(credits, *people.no_ones(name))
+
+
 @given("{admin} has created the organization {org} on the {plan:Plan} plan")
 async def organization(context, admin, org, plan):
     await context.world.people.create_org(admin, org, plan)

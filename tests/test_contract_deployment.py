@@ -157,7 +157,7 @@ async def test_accounts_are_named_by_their_identity_and_by_e_mail_only_when_aske
     olivia = Account("00000000-0000-0000-0000-0000000011fa", "olivia", "olivia@creditflow.test", "", "platform")
     await deployment.allocate(SESSION, ACME, olivia, Decimal(500))
     await deployment.grant(SESSION, olivia, Decimal(100))
-    await deployment.grant_by_email(SESSION, olivia.email, Decimal(100))
+    await deployment.grant_naming(SESSION, None, olivia.email, Decimal(100))
     bodies = [json.loads(request.content) for request in sent]
     assert bodies == [{"user_id": olivia.user_id, "credits": 500}, {"user_id": olivia.user_id, "credits": 100},
                       {"user_email": olivia.email, "credits": 100}]
@@ -171,6 +171,17 @@ async def test_an_allocation_names_its_member_by_each_name_it_is_given():
     assert [json.loads(request.content) for request in sent] == [
         {"credits": 500}, {"user_id": "olivia-id", "user_email": "max@creditflow.test", "credits": 500},
         {"user_id": "", "credits": 500}]
+
+
+async def test_a_grant_and_an_invitation_name_their_account_by_each_name_they_are_given():
+    deployment, sent = deployment_answering("allocate")
+    await deployment.grant_naming(SESSION, "x" * 256, None, Decimal(100))
+    await deployment.grant_naming(SESSION, None, None, Decimal(100))
+    await deployment.invite_naming(SESSION, ACME, "", None)
+    await deployment.invite_naming(SESSION, ACME, None, "n@o")
+    assert [json.loads(request.content) for request in sent] == [
+        {"user_id": "x" * 256, "credits": 100}, {"credits": 100}, {"user_id": "", "role": "member"},
+        {"email": "n@o", "role": "member"}]
 
 
 async def test_a_streamed_call_is_read_piece_by_piece_and_its_last_chunk_says_cost_payer_and_tokens():

@@ -22,8 +22,9 @@ SESSION = Session("a-session", 0.0, owner="Ivy")
 # Each operation whose answer a scenario judges, with arguments a scenario would give it.
 OPERATIONS = {
     "balance": (SESSION,), "grant": (SESSION, ACCOUNT, Decimal(100)),
-    "grant_by_email": (SESSION, ACCOUNT.email, Decimal(100)), "create_org": (SESSION, "Acme", "platform"),
+    "grant_naming": (SESSION, ACCOUNT.user_id, None, Decimal(100)), "create_org": (SESSION, "Acme", "platform"),
     "delete_org": (SESSION, ORG), "buy": (SESSION, ORG, Decimal(10_000)), "add_member": (SESSION, ORG, ACCOUNT),
+    "invite_naming": (SESSION, ORG, "x" * 255, None),
     "allocate": (SESSION, ORG, ACCOUNT, Decimal(2_500)), "pool": (SESSION, ORG), "allocation": (SESSION, ORG),
     "allocate_naming": (SESSION, ORG, None, None, Decimal(500)),
     "attribution": (SESSION, ORG), "store_byok_key": (SESSION, "openrouter", "sk-or-v1-" + "0" * 48),

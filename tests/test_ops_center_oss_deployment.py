@@ -97,6 +97,19 @@ async def test_an_allocation_naming_no_member_is_sent_without_one_and_one_by_e_m
     assert len(sent) == 1
 
 
+async def test_a_grant_and_a_new_member_are_named_by_user_id_and_by_e_mail_are_not_applicable():
+    deployment, sent = deployment_answering("allocate")
+    await deployment.grant_naming(SESSION, "x" * 256, None, Decimal(100))
+    await deployment.invite_naming(SESSION, ACME, "x" * 255, None)
+    assert [json.loads(request.content) for request in sent] == [
+        {"user_id": "x" * 256, "amount": 100, "source": "manual"}, {"user_id": "x" * 255, "role": "member"}]
+    with pytest.raises(NotApplicable, match="grants credits to a user id only"):
+        await deployment.grant_naming(SESSION, None, "n@o", Decimal(100))
+    with pytest.raises(NotApplicable, match="adds a member by user id only"):
+        await deployment.invite_naming(SESSION, ACME, None, "n@o")
+    assert len(sent) == 2
+
+
 async def test_a_question_signed_with_a_name_and_an_answer_to_a_tool_call_travel_as_openai_messages():
     deployment, sent = deployment_answering("chat_own_credits")
     await deployment.call(SESSION, CallRequest("gpt-3.5-turbo", 100, sender="Ivy", answers_tool_call="call_1"))

@@ -21,10 +21,12 @@ from creditflow.flows import title_of
 from creditflow.keys_at_rest import opens_with, opens_with_another_key, readable_in
 from creditflow.leftovers import left_by_a_dead_run
 from creditflow.metrics import Metrics, percentile
-from creditflow.phrases import at_a_limit
+from creditflow.people import NamedBy, NoOnesName, People
+from creditflow.phrases import at_a_limit, no_ones_name
 from creditflow.redaction import Redactor, hint
 from creditflow.reports import ScenarioResult, error_log, text_report
-from creditflow.systems.identity import MarkedAccount
+from creditflow.systems.identity import EMAIL_DOMAIN, MarkedAccount
+from creditflow.wording import listing
 
 
 @pytest.mark.parametrize(("model", "tokens", "credits"), [
@@ -270,6 +272,61 @@ def test_a_call_at_a_limit_is_read_from_its_phrase(phrase, limit):
 
 def test_a_phrase_of_no_limit_is_not_read():
     assert parse.parse("with {limit:AtALimit}", "with a budget of many tokens", {"AtALimit": at_a_limit}) is None
+
+
+@pytest.mark.parametrize(("phrase", "name"), [
+    ("an identity of 1 character", NoOnesName(NamedBy.IDENTITY, 1)),
+    ("an identity of 256 characters", NoOnesName(NamedBy.IDENTITY, 256)),
+    ("an empty identity", NoOnesName(NamedBy.IDENTITY, 0)),
+    ("an e-mail of 254 characters", NoOnesName(NamedBy.EMAIL, 254)),
+])
+def test_a_name_of_no_one_is_read_from_its_phrase(phrase, name):
+    assert parse.parse("by {name:NoOnesName}", f"by {phrase}", {"NoOnesName": no_ones_name})["name"] == name
+
+
+class Serials:
+    """Services' run-unique names, as `Services.unique` makes them."""
+
+    def __init__(self):
+        self.made = 0
+
+    def unique(self, name: str) -> str:
+        self.made += 1
+        return f"{name}-r1-{self.made}"
+
+
+def people() -> People:
+    return People(type("Scene", (), {"services": Serials()})(), books=None)
+
+
+@pytest.mark.parametrize("length", [0, 1, 255, 256])
+def test_an_identity_of_no_one_has_exactly_its_length(length):
+    user_id, email = people().no_ones(NoOnesName(NamedBy.IDENTITY, length))
+    assert len(user_id) == length and email is None
+
+
+def test_a_long_name_of_no_one_differs_each_time():
+    named, name = people(), NoOnesName(NamedBy.IDENTITY, 255)
+    assert named.no_ones(name) != named.no_ones(name)
+
+
+@pytest.mark.parametrize("length", [254, 255])
+def test_a_long_e_mail_of_no_one_is_run_unique_at_the_suites_domain(length):
+    no_id, email = people().no_ones(NoOnesName(NamedBy.EMAIL, length))
+    assert no_id is None and len(email) == length
+    assert email.startswith("nobody-r1-1") and email.endswith(EMAIL_DOMAIN)
+
+
+@pytest.mark.parametrize(("length", "email"), [(2, "n@"), (3, "n@o")])
+def test_an_e_mail_too_short_for_the_suites_domain_is_cut_to_its_length(length, email):
+    assert people().no_ones(NoOnesName(NamedBy.EMAIL, length)) == (None, email)
+
+
+@pytest.mark.parametrize(("names", "text"), [([], "no one"), (["Alice"], "Alice"),
+                                             (["Alice", "Olivia"], "Alice and Olivia"),
+                                             (["Alice", "Olivia", "someone else"], "Alice, Olivia and someone else")])
+def test_names_are_listed_as_a_sentence_lists_them(names, text):
+    assert listing(names) == text
 
 
 @pytest.mark.parametrize(("length", "text"), [(0, ""), (3, "Ivy"), (5, "Ivyxx"), (2, "Iv")])

@@ -277,6 +277,10 @@ class LedgerReader(ABC):
         """The ids of the organizations the user created (and still exist)."""
 
     @abstractmethod
+    async def members(self, org_id: str) -> list[str]:
+        """The user ids of the organization's members, its admin among them."""
+
+    @abstractmethod
     async def calls_counted(self, user_id: str) -> int | None: ...
 
     @abstractmethod
@@ -475,8 +479,10 @@ class Deployment(ABC):
         """Credits given by a platform administrator to the account, named by its identity."""
 
     @of_capability(Capability.OWN_CREDITS)
-    async def grant_by_email(self, operator: Session, email: str, credits: Decimal) -> Reply[None]:
-        """The same, naming the account only by its e-mail."""
+    async def grant_naming(self, operator: Session, user_id: str | None, email: str | None,
+                           credits: Decimal) -> Reply[None]:
+        """The same, the account named as a client names it: by `user_id` or by `email` (None leaves that name
+        out), whether or not the name is anyone's."""
 
     async def arrange_credits(self, operator: Session, account: Account, credits: Decimal) -> Reply[None]:
         """Credits a scenario starts with: through the product's own grant, where it has one."""
@@ -498,6 +504,11 @@ class Deployment(ABC):
 
     @of_capability(Capability.ORGANIZATIONS)
     async def add_member(self, admin: Session, org: OrgRef, member: Account) -> Reply[None]: ...
+
+    @of_capability(Capability.ORGANIZATIONS)
+    async def invite_naming(self, admin: Session, org: OrgRef, user_id: str | None, email: str | None) -> Reply[None]:
+        """An account added as a member, named as a client names it: by `user_id` or by `email` (None leaves that
+        name out), whether or not the name is anyone's."""
 
     @of_capability(Capability.ORGANIZATIONS)
     async def allocate(self, admin: Session, org: OrgRef, member: Account, credits: Any) -> Reply[Allocation]: ...

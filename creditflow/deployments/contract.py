@@ -160,7 +160,8 @@ class ContractApi:
         return await self.send(session, "GET", "/api/v1/credits/balance", params=params)
 
     async def grant(self, session: Session, email: str | None, amount: Any, user_id: str | None = None) -> Answer:
-        named = {"user_id": user_id} if user_id is not None else {"user_email": email}
+        """The account named by each name given: by id, by e-mail, or (a request the contract refuses) both or none."""
+        named = {field: name for field, name in (("user_id", user_id), ("user_email", email)) if name is not None}
         return await self.send(session, "POST", "/api/v1/admin/credits/grant", json={**named, "credits": amount})
 
     async def create_org(self, session: Session, name: str, tier: str) -> Answer:
@@ -171,7 +172,8 @@ class ContractApi:
 
     async def invite(self, session: Session, org_id: str, email: str | None, role: str = "member",
                      user_id: str | None = None) -> Answer:
-        named = {"user_id": user_id} if user_id is not None else {"email": email}
+        """The account named by each name given: by id, by e-mail, or (a request the contract refuses) both or none."""
+        named = {field: name for field, name in (("user_id", user_id), ("email", email)) if name is not None}
         return await self.send(session, "POST", f"/api/v1/org/{org_id}/invite", json={**named, "role": role})
 
     async def purchase(self, session: Session, org_id: str, amount: Any) -> Answer:
@@ -268,6 +270,10 @@ class ContractLedger(LedgerReader):
     async def orgs_created_by(self, user_id: str) -> list[str]:
         rows = await self._pool.fetch("SELECT id FROM organizations WHERE created_by = $1", user_id)
         return [row["id"] for row in rows]
+
+    async def members(self, org_id: str) -> list[str]:
+        rows = await self._pool.fetch("SELECT user_id FROM organization_members WHERE org_id = $1", org_id)
+        return [row["user_id"] for row in rows]
 
     async def own_statement(self, user_id: str) -> Statement | None:
         row = await self._pool.fetchrow(
@@ -450,8 +456,9 @@ class ContractDeployment(Deployment):
     async def grant(self, operator: Session, account: Account, amount: Decimal) -> Reply[None]:
         return reply(await self.api.grant(operator, None, whole(amount), user_id=account.user_id))
 
-    async def grant_by_email(self, operator: Session, email: str, amount: Decimal) -> Reply[None]:
-        return reply(await self.api.grant(operator, email, whole(amount)))
+    async def grant_naming(self, operator: Session, user_id: str | None, email: str | None,
+                           amount: Decimal) -> Reply[None]:
+        return reply(await self.api.grant(operator, email, whole(amount), user_id=user_id))
 
     # -- organizations ------------------------------------------------------------------------
     async def create_org(self, admin: Session, name: str, plan: str) -> Reply[OrgRef]:
@@ -466,6 +473,9 @@ class ContractDeployment(Deployment):
 
     async def add_member(self, admin: Session, org: OrgRef, member: Account) -> Reply[None]:
         return reply(await self.api.invite(admin, org.org_id, None, user_id=member.user_id))
+
+    async def invite_naming(self, admin: Session, org: OrgRef, user_id: str | None, email: str | None) -> Reply[None]:
+        return reply(await self.api.invite(admin, org.org_id, email, user_id=user_id))
 
     async def allocate(self, admin: Session, org: OrgRef, member: Account, amount: Any) -> Reply[Allocation]:
         answer = await self.api.allocate(admin, org.org_id, None, whole(amount), user_id=member.user_id)

@@ -200,7 +200,7 @@ class OssApi:
     async def logout(self, session: Session) -> Answer:
         return await self.send(session, "POST", "/api/v1/auth/logout")
 
-    async def grant(self, session: Session, user_id: str, amount: Any) -> Answer:
+    async def grant(self, session: Session, user_id: str | None, amount: Any) -> Answer:
         return await self.send(session, "POST", "/api/v1/credits/allocate",
                                json={"user_id": user_id, "amount": amount, "source": "manual"})
 
@@ -225,7 +225,7 @@ class OssApi:
     async def delete_org(self, session: Session, org_id: str) -> Answer:
         return await self.send(session, "DELETE", f"/api/v1/org/{org_id}", params={"confirm": "true"})
 
-    async def add_member(self, session: Session, org_id: str, user_id: str) -> Answer:
+    async def add_member(self, session: Session, org_id: str, user_id: str | None) -> Answer:
         return await self.send(session, "POST", f"/api/v1/org/{org_id}/members",
                                json={"user_id": user_id, "role": "member"})
 
@@ -374,6 +374,10 @@ class OssLedger(LedgerReader):
             "SELECT org_id::text AS id FROM organization_members WHERE user_id = $1 AND role = 'owner'", user_id)
         return [row["id"] for row in rows]
 
+    async def members(self, org_id: str) -> list[str]:
+        rows = await self._pool.fetch("SELECT user_id FROM organization_members WHERE org_id = $1::uuid", org_id)
+        return [row["user_id"] for row in rows]
+
     async def own_statement(self, user_id: str) -> Statement | None:
         row = await self._pool.fetchrow(
             """SELECT w.credits_remaining AS left,
@@ -486,6 +490,9 @@ class OpsCenterOssDeployment(Deployment):
         "allocate-by-email": "an organization admin names the member of an allocation by user id only "
                              "(UserCreditAllocationCreate, backend/org_billing_api.py:119-124); nothing in the "
                              "product allocates to an e-mail",
+        "invite-by-email": "an organization owner adds a member by user id only (OrganizationMemberAdd, "
+                           "backend/org_api.py:97-100, stored as given, org_api.py:938-946); nothing in the product "
+                           "looks an account up by its e-mail to add it",
         "byok-opt-out": "BYOK is switched per account and provider (POST /api/v1/llm/byok/keys/{provider}/toggle, "
                         "backend/litellm_api.py:3151); a chat request carries no BYOK choice (ChatCompletionRequest, "
                         "backend/litellm_api.py:359-370)",
@@ -592,8 +599,11 @@ class OpsCenterOssDeployment(Deployment):
         limit = usage.field("api_calls_limit") if usage.ok else None
         return reply(answer, Balance(credits(answer.field("balance")), used, limit, answer.field("tier")))
 
-    async def grant_by_email(self, operator: Session, email: str, amount: Decimal) -> Reply[None]:
-        raise NotApplicable(self.lacks["grant-by-email"])
+    async def grant_naming(self, operator: Session, user_id: str | None, email: str | None,
+                           amount: Decimal) -> Reply[None]:
+        if email is not None:
+            raise NotApplicable(self.lacks["grant-by-email"])
+        return reply(await self.api.grant(operator, user_id, plain(amount)))
 
     async def foreign_session(self, account: Account, kind: ForeignSignIn) -> Session:
         """Expired: a session the product itself ended (its logout); another realm: a token Keycloak signed for its
@@ -655,6 +665,11 @@ class OpsCenterOssDeployment(Deployment):
 
     async def add_member(self, admin: Session, org: OrgRef, member: Account) -> Reply[None]:
         return reply(await self.api.add_member(admin, org.org_id, member.user_id))
+
+    async def invite_naming(self, admin: Session, org: OrgRef, user_id: str | None, email: str | None) -> Reply[None]:
+        if email is not None:
+            raise NotApplicable(self.lacks["invite-by-email"])
+        return reply(await self.api.add_member(admin, org.org_id, user_id))
 
     async def allocate(self, admin: Session, org: OrgRef, member: Account, amount: Any) -> Reply[Allocation]:
         answer = await self.api.allocate(admin, org.org_id, member.user_id, plain(amount))
