@@ -5,7 +5,9 @@ cosmic-ray runs this in the mutation tree (scripts/mutate.py copies the committe
 has just written one mutant. The reference is started from that tree, the way the self-tests start a broken
 reference (tests/test_suite_self.py); the suite runs unmutated from the commit the run was started on
 (.mutation/suite), against the checkout's running stack. The quick suite goes first and
-stops at the first failing scenario; the @slow scenarios run only for a mutant that survived it.
+stops at the first failing scenario; the @slow scenarios run only for a mutant that survived it, and then
+`make fuzz` on a small budget: the OpenAPI document is part of the contract (each route's refusals,
+docs/contract.md "Endpoints"), and only the fuzzer reads it.
 
 A stack that is down would make every mutant look caught, so a run whose environment failed is not a verdict:
 this command then stops cosmic-ray (its parent) and the mutant stays pending for the next `make mutate`.
@@ -52,6 +54,15 @@ def suite(url: str, *selection: str) -> subprocess.CompletedProcess:
                           cwd=SUITE, env=env, capture_output=True, text=True, timeout=1500)
 
 
+def fuzz(url: str) -> subprocess.CompletedProcess:
+    """make fuzz on the small budget of its self-test (tests/test_fuzz.py), its reports in the run's folder."""
+    env = {**os.environ, "PYTHONPATH": str(SUITE), "OPS_CENTER_URL": url,
+           "CREDITFLOW_SANDBOX_DIR": str(sandbox.STATE_DIR)}
+    return subprocess.run([sys.executable, "scripts/fuzz.py", "--examples", "3", "--min-requests", "0",
+                           "--seed", "20261126", "--out", str(RUN_DIR / "fuzz")],
+                          cwd=SUITE, env=env, capture_output=True, text=True, timeout=1500)
+
+
 def verdict(run: subprocess.CompletedProcess) -> str:
     """What the suite said, in a few lines: the error log names the scenario that failed and the business fact."""
     errors = RUN_DIR / "errors.log"
@@ -93,7 +104,14 @@ def main() -> int:
                 print(f"killed by the suite ({' '.join(selection)}):")
                 print(verdict(run))
                 return 1
-        print("survived: every scenario passed")
+        fuzzed = fuzz(url)
+        if fuzzed.returncode == 1:
+            print("killed by make fuzz (the OpenAPI document, server errors, money):")
+            print("\n".join(fuzzed.stdout.splitlines()[:12]))
+            return 1
+        if fuzzed.returncode != 0:
+            abandon(f"make fuzz could not run: {(fuzzed.stderr.strip().splitlines() or ['no output'])[-1]}")
+        print("survived: every scenario passed, and make fuzz found nothing")
         return 0
     finally:
         os.killpg(pid, signal.SIGTERM)
