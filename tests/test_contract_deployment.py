@@ -19,8 +19,8 @@ from creditflow.deployments.base import (
     RefusalKind,
     Session,
 )
-from creditflow.deployments.contract import ContractApi, ContractDeployment
-from creditflow.deployments.http import HttpClient
+from creditflow.deployments.contract import ContractApi, ContractDeployment, created
+from creditflow.deployments.http import Answer, HttpClient
 from creditflow.evidence import Evidence
 from creditflow.redaction import Redactor
 from tests.recorded import client_answering
@@ -213,3 +213,12 @@ async def test_an_unanswered_request_is_a_refusal_and_is_counted_by_the_deployme
     deployment = ContractDeployment(ContractApi(client), None, None, None, None)
     result = await deployment.call(SESSION, CallRequest("gpt-4", 100))
     assert result.refusal.kind is RefusalKind.NO_ANSWER and deployment.unanswered == 1
+
+
+@pytest.mark.parametrize(("status", "accepted"), [(201, True), (200, False), (202, False)])
+def test_a_creation_is_the_contracts_success_only_when_answered_201_created(status, accepted):
+    answer = Answer(status, {"status": "invited"}, {}, 5.0)
+    result = created(answer)
+    assert result.ok is accepted
+    if not accepted:
+        assert result.refusal.kind is RefusalKind.UNREADABLE and "201 Created" in result.refusal.detail

@@ -57,7 +57,7 @@ class RefusalKind(StrEnum):
     CONFLICT = "conflict"
     SERVER_ERROR = "server error"
     NO_ANSWER = "no answer"  # the request timed out, or the connection was dropped
-    UNREADABLE = "unreadable answer"  # a success whose body the client cannot read (empty, say)
+    UNREADABLE = "unreadable answer"  # a success the client cannot read (an empty body, a status not the contract's)
 
 
 @dataclass(frozen=True)

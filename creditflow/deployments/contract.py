@@ -105,6 +105,16 @@ def reply(answer: Answer, value: Any = None, conflict: RefusalKind = RefusalKind
     return Reply(refusal=refusal(answer, conflict), elapsed_ms=answer.elapsed_ms)
 
 
+def created(answer: Answer, value: Any = None, conflict: RefusalKind = RefusalKind.CONFLICT) -> Reply:
+    """The reply to a request that creates something, which the contract answers with 201 Created: another success
+    is not the contract's answer, and a client that waits for 201 would not read it as one."""
+    if answer.ok and answer.status != 201:
+        return Reply(refusal=Refusal(RefusalKind.UNREADABLE, answer.status,
+                                     f"a success answered {answer.status}, where the contract answers 201 Created"),
+                     elapsed_ms=answer.elapsed_ms)
+    return reply(answer, value, conflict)
+
+
 def call_result(request: CallRequest, sent_at: float, answer: Answer) -> CallResult:
     """A chat completion answer, with the contract's `cost_credits`, `billed_to` and `request_id`."""
     phases = server_timing(answer)
@@ -463,19 +473,19 @@ class ContractDeployment(Deployment):
     # -- organizations ------------------------------------------------------------------------
     async def create_org(self, admin: Session, name: str, plan: str) -> Reply[OrgRef]:
         answer = await self.api.create_org(admin, name, plan)
-        return reply(answer, OrgRef(answer.field("id"), name) if answer.ok else None)
+        return created(answer, OrgRef(answer.field("id"), name) if answer.ok else None)
 
     async def delete_org(self, admin: Session, org: OrgRef) -> Reply[None]:
         return reply(await self.api.delete_org(admin, org.org_id))
 
     async def buy(self, admin: Session, org: OrgRef, amount: Any) -> Reply[None]:
-        return reply(await self.api.purchase(admin, org.org_id, whole(amount)))
+        return created(await self.api.purchase(admin, org.org_id, whole(amount)))
 
     async def add_member(self, admin: Session, org: OrgRef, member: Account) -> Reply[None]:
-        return reply(await self.api.invite(admin, org.org_id, None, user_id=member.user_id))
+        return created(await self.api.invite(admin, org.org_id, None, user_id=member.user_id))
 
     async def invite_naming(self, admin: Session, org: OrgRef, user_id: str | None, email: str | None) -> Reply[None]:
-        return reply(await self.api.invite(admin, org.org_id, email, user_id=user_id))
+        return created(await self.api.invite(admin, org.org_id, email, user_id=user_id))
 
     async def allocate(self, admin: Session, org: OrgRef, member: Account, amount: Any) -> Reply[Allocation]:
         answer = await self.api.allocate(admin, org.org_id, None, whole(amount), user_id=member.user_id)
@@ -508,7 +518,7 @@ class ContractDeployment(Deployment):
 
     # -- BYOK ---------------------------------------------------------------------------------
     async def store_byok_key(self, session: Session, provider: str, key: str) -> Reply[None]:
-        return reply(await self.api.store_byok_key(session, provider, key))
+        return created(await self.api.store_byok_key(session, provider, key))
 
     async def byok_settings(self, session: Session, naming: Account | None = None) -> Reply[ByokSettings]:
         answer = await self.api.byok_keys(session, naming.user_id if naming else None)
