@@ -23,9 +23,10 @@ MAX_EXCHANGES = 60  # a 700-call scenario keeps its first exchanges and counts t
 
 
 NO_ANSWER = 0  # the status of a request the server took and never answered
-# pydantic's documentation link in a server's raw validation error (as text, or escaped inside JSON): noise to
-# a reader of a finding or a refusal.
-PYDANTIC_LINK = re.compile(r"(\\n)?\s*For further information visit https://errors\.pydantic\.dev/[\w./-]+")
+# pydantic's documentation link in a server's raw validation error (as text, escaped inside JSON, or as the "url"
+# field of a validation error's JSON): noise to a reader of a finding or a refusal.
+PYDANTIC_LINK = re.compile(r"(\\n)?\s*For further information visit https://errors\.pydantic\.dev/[\w./-]+"
+                           r'|,\s*"url":\s*"https://errors\.pydantic\.dev/[\w./-]+"')
 
 
 def went_wrong(exchange: Exchange) -> bool:

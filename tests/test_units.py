@@ -214,6 +214,17 @@ def test_a_validation_error_reads_as_each_field_and_what_is_wrong_without_links(
     assert meaning_of("Credit pool not found") == "Credit pool not found"
 
 
+def test_an_exchange_cited_as_evidence_leaves_out_the_validation_librarys_links():
+    from creditflow.evidence import Evidence, Exchange
+    from creditflow.redaction import Redactor
+
+    answer = {"detail": [{"type": "string_too_short", "loc": ["body", "api_key"], "msg": "String should have at least "
+                          "10 characters", "ctx": {"min_length": 10}, "url": "https://errors.pydantic.dev/2.9/v/"
+                          "string_too_short"}]}
+    cited = Evidence(Redactor()).one_line(Exchange("Bea", "POST", "/api/v1/llm/byok/keys", 422, 5.0, None, answer))
+    assert "pydantic.dev" not in cited and '"min_length": 10}}]}' in cited
+
+
 def test_a_call_that_says_nothing_of_its_cost_is_described_in_words():
     from creditflow.deployments.base import CallRequest, CallResult, Payer
 
