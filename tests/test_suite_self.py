@@ -246,9 +246,11 @@ def broken_ops_center(stack, breakage: str):
      "the books show: Ivy's balance of"),
     ("grant_to_dead_account", ["-n", "^Ivy, removed and created again with the same e-mail"], "Individual Flow",
      "Ivy should have 100 credits left, but has 0"),
+    # Which step meets the copies first depends on timing: the step about the provider names Ivy's calls; when the
+    # step about the copies' answers fails before it, the books checked after the scenario name its calls.
     ("copies_served", ["-n", "^Ivy's call sent 10 times at once under one request id"], "Edge Cases",
-     re.compile(r"the LLM provider served (?:[2-9]|10) of Ivy's calls, but only 1 was paid for: [1-9] (?:was|were) "
-                r"served unpaid")),
+     re.compile(r"the LLM provider served (?:[2-9]|10) of (?:Ivy's|this scenario's) calls, but only 1 was paid for: "
+                r"[1-9] (?:was|were) served unpaid")),
     ("prefixed_id_rejected", ["-n", "^Ivy's call to openai/gpt-4 costs what a gpt-4 call costs"], "Individual Flow",
      "Ivy's call should have succeeded, but Ops-Center answered 422 (invalid) 'The request is not valid: model: "
      "unknown model 'openai/gpt-4'"),
