@@ -464,7 +464,7 @@ class ContractDeployment(Deployment):
                                      answer.field("api_calls_limit"), answer.field("tier")))
 
     async def grant(self, operator: Session, account: Account, amount: Decimal) -> Reply[None]:
-        return reply(await self.api.grant(operator, None, whole(amount), user_id=account.user_id))
+        return await self.grant_naming(operator, account.user_id, None, amount)
 
     async def grant_naming(self, operator: Session, user_id: str | None, email: str | None,
                            amount: Decimal) -> Reply[None]:
@@ -482,14 +482,13 @@ class ContractDeployment(Deployment):
         return created(await self.api.purchase(admin, org.org_id, whole(amount)))
 
     async def add_member(self, admin: Session, org: OrgRef, member: Account) -> Reply[None]:
-        return created(await self.api.invite(admin, org.org_id, None, user_id=member.user_id))
+        return await self.invite_naming(admin, org, member.user_id, None)
 
     async def invite_naming(self, admin: Session, org: OrgRef, user_id: str | None, email: str | None) -> Reply[None]:
         return created(await self.api.invite(admin, org.org_id, email, user_id=user_id))
 
     async def allocate(self, admin: Session, org: OrgRef, member: Account, amount: Any) -> Reply[Allocation]:
-        answer = await self.api.allocate(admin, org.org_id, None, whole(amount), user_id=member.user_id)
-        return reply(answer, allocation(answer) if answer.ok else None)
+        return await self.allocate_naming(admin, org, member.user_id, None, amount)
 
     async def allocate_naming(self, admin: Session, org: OrgRef, user_id: str | None, email: str | None,
                               amount: Any) -> Reply[Allocation]:

@@ -632,7 +632,7 @@ class OpsCenterOssDeployment(Deployment):
             return None
 
     async def grant(self, operator: Session, account: Account, amount: Decimal) -> Reply[None]:
-        return reply(await self.api.grant(operator, account.user_id, plain(amount)))
+        return await self.grant_naming(operator, account.user_id, None, amount)
 
     async def arrange_credits(self, operator: Session, account: Account, amount: Decimal) -> Reply[None]:
         await self.arrangements.give_credits(account.user_id, amount)
@@ -664,7 +664,7 @@ class OpsCenterOssDeployment(Deployment):
         return reply(await self.api.add_pool_credits(admin, org.org_id, plain(amount)))
 
     async def add_member(self, admin: Session, org: OrgRef, member: Account) -> Reply[None]:
-        return reply(await self.api.add_member(admin, org.org_id, member.user_id))
+        return await self.invite_naming(admin, org, member.user_id, None)
 
     async def invite_naming(self, admin: Session, org: OrgRef, user_id: str | None, email: str | None) -> Reply[None]:
         if email is not None:
@@ -672,8 +672,7 @@ class OpsCenterOssDeployment(Deployment):
         return reply(await self.api.add_member(admin, org.org_id, user_id))
 
     async def allocate(self, admin: Session, org: OrgRef, member: Account, amount: Any) -> Reply[Allocation]:
-        answer = await self.api.allocate(admin, org.org_id, member.user_id, plain(amount))
-        return reply(answer, allocation(answer.body) if answer.ok else None)
+        return await self.allocate_naming(admin, org, member.user_id, None, amount)
 
     async def allocate_naming(self, admin: Session, org: OrgRef, user_id: str | None, email: str | None,
                               amount: Any) -> Reply[Allocation]:
