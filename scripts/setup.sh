@@ -34,9 +34,10 @@ if ! "$PYTHON" scripts/requirements_met.py requirements.txt 2>/dev/null; then
   "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore -r requirements.txt
 fi
 
-if [ ! -x "$CACHE/litellm-venv/bin/litellm" ]; then
+if [ ! -x "$CACHE/litellm-venv/bin/litellm" ] \
+   || ! "$CACHE/litellm-venv/bin/python" scripts/requirements_met.py requirements-litellm.txt 2>/dev/null; then
   step "LiteLLM proxy in its own virtualenv ($CACHE/litellm-venv)"
-  "$PYTHON" -m venv "$CACHE/litellm-venv"
+  [ -x "$CACHE/litellm-venv/bin/python" ] || "$PYTHON" -m venv "$CACHE/litellm-venv"
   "$CACHE/litellm-venv/bin/pip" install -q --disable-pip-version-check --root-user-action=ignore -r requirements-litellm.txt
 fi
 
