@@ -1,6 +1,6 @@
 """make acceptance: the suite's features shared among parallel behave processes, then one set of reports.
 
-    python3 scripts/acceptance.py [--jobs N] [--reverse] [behave options ...]
+    python3 scripts/acceptance.py [--jobs N] [--reverse] [behave options ...] [features/NAME.feature ...]
 
 Scenarios are independent (each makes and removes its own users and organizations), so features run
 side by side: each shard is a behave process over some features, with the same options, on the one
@@ -12,8 +12,8 @@ the @slow ones weighing SLOW_WEIGHT), the costliest first, each to the least loa
 tagged @performance measures latencies against the guide's budgets: it runs after the others, alone,
 so that no shard's load is in its figures; the latency samples of the shards that ran side by side are
 listed apart in the performance report ("... under load") and not judged against the budgets. --jobs 1,
-or a real Ops-Center (OPS_CENTER_SOURCE), is plain behave. Exit status: 1 when a shard failed, as
-behave's.
+or a real Ops-Center (OPS_CENTER_SOURCE), is plain behave. Feature files named on the command line are the
+ones run (by default every feature). Exit status: 1 when a shard failed, as behave's.
 """
 
 import argparse
@@ -46,10 +46,11 @@ SUMMARY = re.compile(r"^(\d+) (features?|rules?|scenarios?|steps?) passed, (\d+)
                      r"(\d+) skipped(?:, (\d+) untested)?", re.M)
 
 
-def features(reverse: bool) -> tuple[list[tuple[Path, int]], list[Path]]:
-    """Each feature file with its expected cost, and apart those measured alone (@performance)."""
+def features(reverse: bool, chosen: list[Path]) -> tuple[list[tuple[Path, int]], list[Path]]:
+    """Each feature file (the chosen ones, or all) with its expected cost, and apart those measured alone
+    (@performance)."""
     shared, alone = [], []
-    for path in sorted((ROOT / "features").glob("*.feature"), reverse=reverse):
+    for path in sorted(chosen or (ROOT / "features").glob("*.feature"), reverse=reverse):
         feature = parse_file(str(path))
         if "performance" in feature.tags:
             alone.append(path)
@@ -114,10 +115,14 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=3, help="behave processes side by side (default 3)")
     parser.add_argument("--reverse", action="store_true", help="features in reverse order within each shard")
     options, behave_args = parser.parse_known_args()
+    chosen = [(ROOT / arg).resolve() for arg in behave_args if arg.endswith(".feature")]
+    behave_args = [arg for arg in behave_args if not arg.endswith(".feature")]
+    if missing := [str(path) for path in chosen if not path.is_file()]:
+        parser.error(f"no such feature file: {', '.join(missing)}")
     if options.jobs < 1:
         parser.error("--jobs must be at least 1")
     if options.jobs == 1:
-        return subprocess.call([sys.executable, "-m", "behave", *behave_args], cwd=ROOT)
+        return subprocess.call([sys.executable, "-m", "behave", *behave_args, *map(str, chosen)], cwd=ROOT)
     started = time.monotonic()
     userdata = dict(value.split("=", 1) for flag, value in zip(behave_args, behave_args[1:], strict=False)
                     if flag == "-D" and "=" in value)
@@ -130,10 +135,10 @@ def main() -> int:
     if config.ops_center_source:
         # The conformance verdicts of a real product are read one scenario at a time, as they were first taken.
         print("creditflow: the real Ops-Center runs one scenario at a time (no parallel shards)", file=sys.stderr)
-        return subprocess.call([sys.executable, "-m", "behave", *behave_args], cwd=ROOT)
+        return subprocess.call([sys.executable, "-m", "behave", *behave_args, *map(str, chosen)], cwd=ROOT)
     allure_results = ROOT / results_dir("reports/allure-results")
     shutil.rmtree(allure_results, ignore_errors=True)
-    shared, alone = features(options.reverse)
+    shared, alone = features(options.reverse, chosen)
     groups = [*shares(shared, options.jobs), *([alone] if alone else [])]
     with tempfile.TemporaryDirectory(prefix="creditflow-shards-") as folder:
         shard_files = [Path(folder) / f"shard-{number}.json" for number in range(len(groups))]

@@ -7,12 +7,17 @@ from sandbox import stack as sandbox
 from sandbox.launcher import SandboxLauncher
 
 
+def pytest_itemcollected(item):
+    """The tests of the run that measures the guide's latency budgets belong to make test's exclusive phase, which
+    runs before the parallel one, a test at a time."""
+    if "budgets_run" in getattr(item, "fixturenames", ()):
+        item.add_marker(pytest.mark.exclusive)
+
+
 def pytest_collection_modifyitems(items):
-    """The tests of the full run of the suite share that run, which measures the guide's latency budgets: they
-    belong to make test's exclusive phase, which runs before the parallel one, a test at a time."""
-    for item in items:
-        if "full_run" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.exclusive)
+    """The tests of the full run of the suite first: that run is make test's longest piece of work, so it starts
+    with the parallel phase instead of ending it (the others keep their order)."""
+    items.sort(key=lambda item: "full_run" not in getattr(item, "fixturenames", ()))
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 one, runs scenarios alone and in any order, and its reports are complete, readable and leak no secret."""
 
 import configparser
+import fcntl
 import json
 import os
 import re
@@ -70,21 +71,52 @@ def summary(output: str) -> dict[str, int]:
     return {"passed": passed, "failed": failed, "skipped": skipped, "undefined": undefined}
 
 
-@pytest.fixture(scope="module")
-def full_run(stack, tmp_path_factory):
-    """Every scenario once, as make acceptance runs them (features shared among parallel behave processes), each
-    process taking its features in reverse order: scenarios pass whatever runs before or beside them."""
-    tmp = tmp_path_factory.mktemp("full-run")
+def feature_files(measured_alone: bool) -> list[Path]:
+    """The features that measure the guide's latency budgets (@performance), or all the others."""
+    return [path for path in sorted((ROOT / "features").glob("*.feature"))
+            if ("performance" in parse_file(str(path)).tags) == measured_alone]
+
+
+@pytest.fixture(scope="session")
+def full_run(stack, tmp_path_factory, worker_id):
+    """Every scenario but the latency budgets' once, as make acceptance runs them (features shared among parallel
+    behave processes), each process taking its features in reverse order: scenarios pass whatever runs before or
+    beside them. It runs beside make test's other tests (so the budgets are measured apart, by budgets_run), once
+    for all the workers: the first whose test needs it makes it, under a lock, and the others read what it wrote."""
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":  # each worker's folder is in the one of the whole session
+        shared = shared.parent
+    with (shared / "full-run.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        made = shared / "full-run.json"  # beside the run's folder, whose every file is searched for secrets
+        if not made.exists():
+            (shared / "full-run").mkdir()
+            made.write_text(json.dumps(make_full_run(stack, shared / "full-run")))
+    found = json.loads(made.read_text())
+    return {**found, "run": subprocess.CompletedProcess([], **found["run"]), "tmp": Path(found["tmp"]),
+            "html": Path(found["html"]), "secrets": set(found["secrets"]),
+            "logs_before": {Path(log): size for log, size in found["logs_before"].items()}}
+
+
+def make_full_run(stack, tmp: Path) -> dict:
     secrets_file = tmp / "secrets.txt"
-    logs_before = {log: log.stat().st_size for log in sandbox.LOG_DIR.glob("*.log")}
-    started = time.monotonic()
-    run = suite("scripts/acceptance.py", "--reverse", "-f", "progress",
+    logs_before = {str(log): log.stat().st_size for log in sandbox.LOG_DIR.glob("*.log")}
+    run = suite("scripts/acceptance.py", "--reverse", "-f", "progress", *map(str, feature_files(measured_alone=False)),
                 env={"CREDITFLOW_SECRETS_FILE": str(secrets_file), **isolated_reports(tmp)})
-    duration = time.monotonic() - started
     html = allure_html(tmp / "allure-results", tmp / "allure-report")
     secrets = set(secrets_file.read_text().splitlines()) | set(stack.secrets.values()) | {BYOK_KEY}
-    return {"run": run, "tmp": tmp, "html": html, "secrets": {s for s in secrets if len(s) >= 6},
-            "duration": duration, "logs_before": logs_before}
+    return {"run": {"returncode": run.returncode, "stdout": run.stdout, "stderr": run.stderr}, "tmp": str(tmp),
+            "html": str(html), "secrets": sorted(s for s in secrets if len(s) >= 6), "byok_key": BYOK_KEY,
+            "logs_before": logs_before}
+
+
+@pytest.fixture(scope="module")
+def budgets_run(stack, tmp_path_factory):
+    """The features that measure the guide's latency budgets, with the stack to themselves: make test's exclusive
+    phase, as make acceptance runs them after its other features."""
+    tmp = tmp_path_factory.mktemp("budgets-run")
+    run = behave("-f", "plain", *map(str, feature_files(measured_alone=True)), env=isolated_reports(tmp))
+    return {"run": run, "tmp": tmp}
 
 
 def allure_html(results: Path, output: Path) -> Path:
@@ -116,41 +148,53 @@ def rendered_dom(page: Path, profile: Path, fragment: str = "", screenshot: Path
     return dom
 
 
-def scenario_count() -> int:
-    return sum(len(rule.walk_scenarios()) for path in (ROOT / "features").glob("*.feature")
+def scenario_count(paths: list[Path] | None = None) -> int:
+    return sum(len(rule.walk_scenarios()) for path in paths or (ROOT / "features").glob("*.feature")
                for rule in parse_file(str(path)).iter_rules())
 
 
-def test_every_scenario_passes_with_nothing_skipped_or_undefined(full_run):
-    run = full_run["run"]
-    counts = summary(run.stdout)
+def all_passed(run: subprocess.CompletedProcess, features: list[Path]) -> None:
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert counts == {"passed": scenario_count(), "failed": 0, "skipped": 0, "undefined": 0}
+    assert summary(run.stdout) == {"passed": scenario_count(features), "failed": 0, "skipped": 0, "undefined": 0}
     assert re.search(r"\d+ steps passed, 0 failed, 0 skipped", run.stdout)
+
+
+def test_every_scenario_passes_with_nothing_skipped_or_undefined(full_run):
+    all_passed(full_run["run"], feature_files(measured_alone=False))
+
+
+def test_every_latency_budget_scenario_passes_with_nothing_skipped_or_undefined(budgets_run):
+    all_passed(budgets_run["run"], feature_files(measured_alone=True))
 
 
 def test_the_700_call_scenario_shows_its_progress(full_run):
     assert "Tess's calls: 700/700" in full_run["run"].stderr
 
 
-def test_text_report_performance_metrics_and_no_error_log_after_a_green_run(full_run):
+def test_text_report_and_no_error_log_after_a_green_run(full_run):
     report = (full_run["tmp"] / "report.txt").read_text()
-    for flow in ("Individual Flow", "Org Flow", "BYOK Flow", "Edge Cases", "Integration Checklist", "Performance"):
+    for flow in ("Individual Flow", "Org Flow", "BYOK Flow", "Edge Cases", "Integration Checklist",
+                 "Tenant Isolation"):
         assert f"✓ {flow}: PASSED" in report
     assert "manual" not in report.lower() and "FAILED" not in report
     assert re.search(r"✓ Money conservation holds over \d{2,} accounts: (\d+) credits put in = \d+ left \+ \d+ "
                      r"charged", report)
-    operations = json.loads((full_run["tmp"] / "performance.json").read_text())["operations"]
+    assert not (full_run["tmp"] / "errors.log").exists()
+
+
+def test_each_latency_budget_is_measured_and_held_with_the_stack_to_itself(budgets_run):
+    assert "✓ Performance: PASSED" in (budgets_run["tmp"] / "report.txt").read_text()
+    operations = json.loads((budgets_run["tmp"] / "performance.json").read_text())["operations"]
     for operation in ("authentication", "credit deduction", "usage tracking", "organization queries"):
         measured = operations[operation]
         assert measured["count"] >= 30 and measured["within_budget"] is True
         assert measured["p50_ms"] <= measured["p95_ms"] <= measured["max_ms"] < 10_000
-    assert not (full_run["tmp"] / "errors.log").exists()
+    assert not (budgets_run["tmp"] / "errors.log").exists()
 
 
 def test_no_report_attachment_log_or_console_line_leaks_a_secret(full_run):
     secrets = full_run["secrets"]
-    assert BYOK_KEY in secrets
+    assert full_run["byok_key"] in secrets
     assert any(s.startswith("eyJ") for s in secrets) and any(s.startswith("Cf-") for s in secrets)
     files = {p: 0 for p in full_run["tmp"].rglob("*") if p.is_file() and p.name != "secrets.txt"}
     # The services' own logs (Ops-Center, LiteLLM, Keycloak...), from where each stood when the run began: what
@@ -173,12 +217,12 @@ def test_http_evidence_is_attached_with_secrets_redacted(full_run):
     http_logs = [p.read_text() for p in attachments if "-> " in p.read_text()]
     assert http_logs, "no HTTP exchanges were attached"
     byok = "\n".join(log for log in http_logs if "byok-keys" in log)
-    assert f"sk-or-...{BYOK_KEY[-4:]}" in byok or "<redacted>" in byok
+    assert f"sk-or-...{full_run['byok_key'][-4:]}" in byok or "<redacted>" in byok
 
 
 def test_allure_results_carry_epic_story_severity_and_environment(full_run):
     results = allure_results(full_run["tmp"])
-    assert len(results) == scenario_count()
+    assert len(results) == scenario_count(feature_files(measured_alone=False))
     for result in results:
         labels = {label["name"]: label["value"] for label in result["labels"]}
         assert labels.get("epic", "").startswith(("Flow ", "Integration", "Performance", "Tenant isolation")), labels
@@ -196,12 +240,12 @@ def test_the_single_file_html_report_renders_in_chromium_with_every_scenario_pas
     assert shot.stat().st_size > BLANK_PAGE_BYTES
     passed = re.search(r'data-testid="metadata-item-passed".*?>(\d+)</span>', dom, re.S)
     assert passed, "the rendered report shows no passed count"
-    assert int(passed.group(1)) == scenario_count()
+    assert int(passed.group(1)) == scenario_count(feature_files(measured_alone=False))
 
 
-def first_scenarios() -> list:
-    """The first scenario of each feature (an outline's first example where it starts with one); a latency
-    budget's is measured with the stack to itself (the exclusive phase of make test)."""
+def first_scenarios() -> list[str]:
+    """The first scenario of each feature (an outline's first example where it starts with one), but the latency
+    budgets' feature's, whose first scenario runs first in budgets_run, alone."""
     # Outline examples named as behave.ini names them in a run (the parser alone does not read behave.ini).
     ini = configparser.ConfigParser(interpolation=None)
     ini.read(ROOT / "behave.ini")
@@ -209,8 +253,8 @@ def first_scenarios() -> list:
     found = []
     for path in sorted((ROOT / "features").glob("*.feature")):
         feature = parse_file(str(path))
-        name = next(feature.iter_rules()).walk_scenarios()[0].name
-        found.append(pytest.param(name, marks=pytest.mark.exclusive) if "performance" in feature.tags else name)
+        if "performance" not in feature.tags:
+            found.append(next(feature.iter_rules()).walk_scenarios()[0].name)
     return found
 
 
