@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "reports" / "bench" / "suite-time.jsonl"
 CONSOLES = OUT.parent / "consoles"  # each measured command's whole output, to read a failure from
 SLOWEST = re.compile(r"^([\d.]+)s (call|setup|teardown) +(\S+)", re.M)
+MAKE_SETTINGS = ("JOBS", "TEST_JOBS")  # the Makefile's settings a measurement may be taken with (from the environment)
 CLOSING = re.compile(r"^(=+ .* in [\d.]+s.* =+|\d+ scenarios passed.*)$", re.M)
 
 
@@ -49,6 +50,8 @@ def timed(command: str, cwd: Path, env: dict[str, str] | None = None) -> dict:
 def record(kind: str, measured: list[dict]) -> None:
     entry = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "kind": kind, "cores": os.cpu_count(),
              "load_before": os.getloadavg()[0], "measured": measured}
+    if settings := {name: os.environ[name] for name in MAKE_SETTINGS if name in os.environ}:
+        entry["settings"] = settings  # what the measured commands ran with, besides the Makefile's defaults
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with OUT.open("a") as lines:
         lines.write(json.dumps(entry) + "\n")
