@@ -1,16 +1,24 @@
 """Lago, through lago-python-client: customers, subscriptions and usage events."""
 
 import asyncio
-
-from lago_python_client.client import Client
-from lago_python_client.exceptions import LagoApiError
+from functools import cached_property
 
 
 class Lago:
     def __init__(self, url: str, api_key: str):
-        self._client = Client(api_key=api_key, api_url=url.rstrip("/") + "/")
+        self._url, self._api_key = url.rstrip("/") + "/", api_key
+
+    @cached_property
+    def _client(self):
+        # Imported at the first question to Lago, not with the suite: lago-python-client takes some 0.3 s of CPU to
+        # import, which every behave process paid, and most ask Lago nothing.
+        from lago_python_client.client import Client
+
+        return Client(api_key=self._api_key, api_url=self._url)
 
     async def _call(self, function, *args):
+        from lago_python_client.exceptions import LagoApiError
+
         try:
             return await asyncio.to_thread(function, *args)
         except LagoApiError as error:
