@@ -87,7 +87,6 @@ class Identity:
         server = url.rstrip("/") + "/"  # python-keycloak joins paths onto it
         self._server, self._realm = server, realm
         self._client_id, self._admin_user, self._admin_password = client_id, admin_user, admin_password
-        self._master = KeycloakOpenID(server_url=server, realm_name="master", client_id="admin-cli")
         self.run_marks: dict[str, str] = {}  # attributes that tie each created account to the run that made it
         self._openid = KeycloakOpenID(server_url=server, realm_name=realm, client_id=client_id,
                                       client_secret_key=client_secret)
@@ -168,7 +167,12 @@ class Identity:
 
     async def other_realm_token(self) -> str:
         """A valid token of the master realm: signed by Keycloak, but for another realm than Ops-Center's."""
-        tokens = await self._master.a_token(self._admin_user, self._admin_password)
+        # A client of its own, made here: one scenario asks for it, and each client costs its process an SSL context.
+        master = KeycloakOpenID(server_url=self._server, realm_name="master", client_id="admin-cli")
+        try:
+            tokens = await master.a_token(self._admin_user, self._admin_password)
+        finally:
+            await master.connection.aclose()
         return tokens["access_token"]
 
     async def expired_token(self, username: str, password: str) -> str:
