@@ -13,16 +13,21 @@ GIVES = {RefusalKind.INVALID: "a name past the length a name may have",
          RefusalKind.NOT_FOUND: "a name of a length a name may have, but no one's"}
 
 
+def acting_admin(world, admin: str, org: str) -> None:
+    """The step names the organization's admin as the one who acts: any other name is a mistake in the scenario."""
+    assert world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
+
+
 @when("{admin} tries to allocate {credits:Credits} of {org}'s credits to {name}")
 async def try_allocate(context, admin, credits, org, name):
-    assert context.world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
+    acting_admin(context.world, admin, org)
     await context.world.people.allocate(org, name, credits)
 
 
 @when("{admin} tries to allocate {org}'s credits to {name}, just under what that call cost")
 async def try_allocate_under_use(context, admin, org, name):
     world = context.world
-    assert world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
+    acting_admin(world, admin, org)
     call, plan = world.actor(name).succeeded_call(), world.actor(name).account.plan
     await world.people.allocate(org, name, world.allocatable_just_under(call.model, call.tokens, plan))
 
@@ -30,27 +35,27 @@ async def try_allocate_under_use(context, admin, org, name):
 @when("{admin} tries to allocate {org}'s credits to {name}, exactly what that call cost")
 async def try_allocate_use(context, admin, org, name):
     world = context.world
-    assert world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
+    acting_admin(world, admin, org)
     await world.people.allocate(org, name, world.allocatable(world.price_of(name), "what that call cost"))
 
 
 @when("{admin} tries to allocate {credits:Credits} of {org}'s credits naming no member")
 async def try_allocate_to_no_one(context, admin, credits, org):
-    assert context.world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
+    acting_admin(context.world, admin, org)
     await context.world.people.allocate_naming(org, credits, user_id=None, email=None)
 
 
 @when("{admin} tries to allocate {credits:Credits} of {org}'s credits naming a member by {name:NoOnesName}")
 async def try_allocate_to_no_ones_name(context, admin, credits, org, name):
     people = context.world.people
-    assert context.world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
+    acting_admin(context.world, admin, org)
     await people.allocate_naming(org, credits, *people.no_ones(name))
 
 
 @when("{admin} tries to invite someone to {org} by {name:NoOnesName}")
 async def try_invite_no_ones_name(context, admin, org, name):
     people = context.world.people
-    assert context.world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
+    acting_admin(context.world, admin, org)
     await people.invite_naming(org, *people.no_ones(name))
 
 
@@ -58,14 +63,14 @@ async def try_invite_no_ones_name(context, admin, org, name):
       "e-mail")
 async def try_allocate_to_two(context, admin, credits, org, first, second):
     world = context.world
-    assert world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
+    acting_admin(world, admin, org)
     await world.people.allocate_naming(org, credits, user_id=world.actor(first).user_id,
                                        email=world.actor(second).email)
 
 
 @when("{admin} tries to buy {amount} credits for {org}")
 async def try_buy(context, admin, amount, org):
-    assert context.world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
+    acting_admin(context.world, admin, org)
     await context.world.people.buy(org, literal(amount))
 
 
