@@ -52,6 +52,7 @@ from creditflow.deployments.http import (
     last_usage_event,
     malformed_body,
     meaning_of,
+    names_given,
     resets_at,
     server_timing,
     streamed_piece,
@@ -171,8 +172,8 @@ class ContractApi:
 
     async def grant(self, session: Session, email: str | None, amount: Any, user_id: str | None = None) -> Answer:
         """The account named by each name given: by id, by e-mail, or (a request the contract refuses) both or none."""
-        named = {field: name for field, name in (("user_id", user_id), ("user_email", email)) if name is not None}
-        return await self.send(session, "POST", "/api/v1/admin/credits/grant", json={**named, "credits": amount})
+        return await self.send(session, "POST", "/api/v1/admin/credits/grant",
+                               json={**names_given(user_id=user_id, user_email=email), "credits": amount})
 
     async def create_org(self, session: Session, name: str, tier: str) -> Answer:
         return await self.send(session, "POST", "/api/v1/org", json={"name": name, "subscription_tier": tier})
@@ -183,8 +184,8 @@ class ContractApi:
     async def invite(self, session: Session, org_id: str, email: str | None, role: str = "member",
                      user_id: str | None = None) -> Answer:
         """The account named by each name given: by id, by e-mail, or (a request the contract refuses) both or none."""
-        named = {field: name for field, name in (("user_id", user_id), ("email", email)) if name is not None}
-        return await self.send(session, "POST", f"/api/v1/org/{org_id}/invite", json={**named, "role": role})
+        return await self.send(session, "POST", f"/api/v1/org/{org_id}/invite",
+                               json={**names_given(user_id=user_id, email=email), "role": role})
 
     async def purchase(self, session: Session, org_id: str, amount: Any) -> Answer:
         return await self.send(session, "POST", f"/api/v1/credits/organization/{org_id}/purchase",
@@ -193,9 +194,8 @@ class ContractApi:
     async def allocate(self, session: Session, org_id: str, email: str | None, amount: Any,
                        user_id: str | None = None) -> Answer:
         """The member named by each name given: by id, by e-mail, or (a request the contract refuses) both or none."""
-        named = {field: name for field, name in (("user_id", user_id), ("user_email", email)) if name is not None}
         return await self.send(session, "POST", f"/api/v1/credits/organization/{org_id}/allocate",
-                               json={**named, "credits": amount})
+                               json={**names_given(user_id=user_id, user_email=email), "credits": amount})
 
     async def org_credits(self, session: Session, org_id: str) -> Answer:
         return await self.send(session, "GET", f"/api/v1/credits/organization/{org_id}")

@@ -54,6 +54,11 @@ def conversation(scope: str = "", sender: str | None = None, answers_tool_call: 
             {"role": "tool", "tool_call_id": answers_tool_call, "content": TOOL_ANSWER}]
 
 
+def names_given(**names: str | None) -> dict[str, str]:
+    """The fields of a request that names an account, each name given (None leaves its field out)."""
+    return {field: name for field, name in names.items() if name is not None}
+
+
 HI = [{"role": "user", "content": "hi"}]
 MALFORMED_CHAT_BODIES = {
     Malformed.UNKNOWN_MODEL: {"model": "gpt-99-imaginary", "messages": HI},

@@ -67,6 +67,7 @@ from creditflow.deployments.http import (
     last_usage_event,
     malformed_body,
     meaning_of,
+    names_given,
     resets_at,
     streamed_piece,
     unfinished_stream,
@@ -235,9 +236,9 @@ class OssApi:
 
     async def allocate(self, session: Session, org_id: str, user_id: str | None, amount: Any) -> Answer:
         """The member named by `user_id`, or (a request the product should refuse) named not at all."""
-        named = {"user_id": user_id} if user_id is not None else {}
         return await self.send(session, "POST", f"/api/v1/org-billing/credits/{org_id}/allocate",
-                               json={**named, "allocated_credits": amount, "reset_period": "monthly"})
+                               json={**names_given(user_id=user_id), "allocated_credits": amount,
+                                     "reset_period": "monthly"})
 
     async def pool(self, session: Session, org_id: str) -> Answer:
         return await self.send(session, "GET", f"/api/v1/org-billing/credits/{org_id}")
