@@ -78,9 +78,10 @@ def judge(scenario, outcome: Outcome | None, books: list[str], evidence: Evidenc
         return Judgement(verdict, message, claim, None, "")
     failed = next((step for step in scenario.all_steps if step.status.name in ("failed", "error")), None)
     pattern = pattern_of(failed, step_registry) if failed is not None else "after the scenario"
+    step_text = failed.name if failed is not None else pattern
     if outcome is not None and isinstance(outcome.error, InvariantBroken):
-        pattern = "after the scenario, the books hold"
+        pattern = step_text = "after the scenario, the books hold"
     failure = evidence.one_line(evidence.first_failure) if evidence.first_failure else None
-    cause = cause_of(verdict, pattern, message.split(": ", 1)[-1], failure, names)
+    cause = cause_of(verdict, pattern, message.split(": ", 1)[-1], failure, names, step_text)
     cited = evidence.first_failure or evidence.last_refusal or evidence.last_exchange
     return Judgement(verdict, message, claim, vars(cause), evidence.one_line(cited) if cited else "")

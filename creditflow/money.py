@@ -35,13 +35,37 @@ class Conservation:
         return not self.problems and self.served == self.paid
 
     def summary(self) -> str:
-        """One line: the accounts' books, and the provider's calls against the charges (never "holds" beside
-        calls served unpaid)."""
-        verdict = "holds" if self.holds else "BROKEN"
-        books = f"{self.credited} credits put in = {self.left} left + {self.charged} charged"
-        if self.left + self.charged != self.credited:
-            books = f"{self.credited} credits put in, {self.left} left + {self.charged} charged"
-        return f"Money conservation {verdict} over {counted(self.accounts, 'account')}: {books}; {self.calls()}"
+        """One line a product owner reads: what broke in the money first, in words, then the accounts' books and
+        the provider's calls against the charges. Never "holds" beside calls served unpaid, and never a break
+        beside a sum that balances without saying which part broke."""
+        accounts = counted(self.accounts, "account")
+        if self.holds:
+            return f"Money conservation holds over {accounts}: {self.books(balanced='')}; {self.calls()}"
+        return f"Money conservation broken over {accounts}: {self.what_broke()}; {self.books()}; {self.calls()}"
+
+    def what_broke(self) -> str:
+        broke = []
+        if self.served > self.paid:
+            unpaid = self.served - self.paid
+            broke.append(f"the LLM provider served {counted(unpaid, 'call')} on the platform's key that nobody paid "
+                         f"for")
+        difference = self.left + self.charged - self.credited
+        if difference > 0:
+            broke.append(f"{number(difference)} credits are there that nobody put in")
+        elif difference < 0:
+            broke.append(f"{number(-difference)} credits put in are neither left nor charged")
+        if self.problems and not difference:
+            unbalanced = len(self.problems)
+            broke.append(f"{counted(unbalanced, 'account')} {'does' if unbalanced == 1 else 'do'} not balance, "
+                         f"though the sum over all accounts does")
+        return "; and ".join(broke)
+
+    def books(self, balanced: str = "the books balance: ") -> str:
+        if self.left + self.charged == self.credited:
+            return (f"{balanced}{number(self.credited)} credits put in = {number(self.left)} left + "
+                    f"{number(self.charged)} charged")
+        return (f"the books do not balance: {number(self.credited)} credits put in, {number(self.left)} left + "
+                f"{number(self.charged)} charged")
 
     def calls(self) -> str:
         served = f"the LLM provider served {counted(self.served, 'call')} on the platform's key"

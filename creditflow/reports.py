@@ -11,7 +11,7 @@ from creditflow.flows import FLOWS, OTHER
 from creditflow.money import Conservation
 from creditflow.redaction import Redactor
 from creditflow.verdicts import MARKS, Verdict
-from creditflow.wording import number
+from creditflow.wording import counted, number
 
 RULE = "=" * 80
 LINE = "-" * 80
@@ -121,7 +121,10 @@ def conformance_report(results: list[ScenarioResult], title: str, header: dict[s
               "A claim comes from the testing guide, from creditflow's contract (docs/contract.md, rules the guide "
               "does not make), or from an invariant of money or tenancy. *Could not arrange*: a Given step the product "
               "refused or cannot express, so the rule in the title was not tested.", ""]
-    lines += findings_table(group(results), reproduce, diagnoses or {})
+    findings = group(results, diagnoses)
+    if findings:
+        lines += [f"Findings: {counted(len(findings), 'cause')}. " + causes_per_class(findings) + ".", ""]
+    lines += findings_table(findings, reproduce)
     declared = [r for r in results if r.verdict == Verdict.NOT_APPLICABLE]
     if declared:
         lines += ["## Features the deployment declares it lacks", "",
@@ -146,29 +149,45 @@ def conformance_report(results: list[ScenarioResult], title: str, header: dict[s
     return "\n".join(lines)
 
 
-def findings_table(findings, reproduce: str, diagnoses: dict[str, str]) -> list[str]:
-    """`diagnoses`: what a reader found to be the cause of a scenario's failure (the deployment's expectations)."""
+def findings_table(findings, reproduce: str) -> list[str]:
+    """One row per cause, each with the values its first scenario met, and a section per cause below."""
     if not findings:
         return ["## Findings", "", "None: every scenario passed.", ""]
-    lines = ["## Findings", "", "One row per distinct cause, the product's failures first.", "",
+    lines = ["## Findings", "", "One row per cause, the gravest first: the claim as its first scenario stated it, what "
+             "the product did there, and a value that differs between the row's scenarios as its range.", "",
              "| # | Class | Broken claim | What the product did | Scenarios |", "|---|---|---|---|---|"]
     for finding in findings:
-        claim = cell(finding.cause.claim) + (f" ({cell(finding.claim_cited)})" if finding.claim_cited else "")
-        lines.append(f"| F{finding.number} | {finding.finding_class} | {claim} | {cell(finding.cause.answer)} | "
-                     f"{len(finding.scenarios)} |")
+        first, *others = finding.claims
+        claim = cell(first.claim) + (f" ({cell(first.cited)})" if first.cited else "")
+        if others:
+            claim += f"; and {counted(len(others), 'other claim')} of the same cause"
+        lines.append(f"| F{finding.number} | {finding.finding_class} | {claim} | {cell(first.answer)} | "
+                     f"{number(len(finding.scenarios))} |")
     lines.append("")
     for finding in findings:
         lines += [f"### F{finding.number}: {finding.finding_class}", ""]
-        lines += [f"- Scenarios ({len(finding.scenarios)}): " + "; ".join(finding.scenarios)]
+        if finding.diagnosis:
+            lines += [f"- Diagnosis: {finding.diagnosis}"]
+        for claimed in finding.claims:
+            lines += [f"- Claim: {claimed.claim}" + (f" ({claimed.cited})" if claimed.cited else "")
+                      + (f" [{claimed.cause.finding_class}]" if len(finding.claims) > 1 else ""),
+                      f"  - What the product did: {claimed.answer}",
+                      f"  - Scenarios ({number(len(claimed.scenarios))}): " + "; ".join(claimed.scenarios)]
         if finding.example:
             lines.append(f"- As reported: {finding.example}")
-        diagnosed = next((diagnoses[name] for name in finding.scenarios if name in diagnoses), None)
-        if diagnosed:
-            lines.append(f"- Diagnosis: {diagnosed}")
         if finding.evidence:
             lines.append(f"- Evidence: `{code(finding.evidence)}`")
         lines += [f"- Reproduce alone: `{reproduce.replace('{name}', name_pattern(finding.scenarios[0]))}`", ""]
     return lines
+
+
+def causes_per_class(findings) -> str:
+    """ "6 causes in 13 scenarios failed: money or security; ..." for the top of the report."""
+    classes = dict.fromkeys(finding.finding_class for finding in findings)
+    return "; ".join(
+        f"{finding_class}: {counted(sum(f.finding_class == finding_class for f in findings), 'cause')} in "
+        f"{counted(sum(len(f.scenarios) for f in findings if f.finding_class == finding_class), 'scenario')}"
+        for finding_class in classes)
 
 
 def name_pattern(name: str) -> str:

@@ -178,8 +178,8 @@ def test_text_report_and_no_error_log_after_a_green_run(full_run):
                  "Tenant Isolation"):
         assert f"✓ {flow}: PASSED" in report
     assert "manual" not in report.lower() and "FAILED" not in report
-    assert re.search(r"✓ Money conservation holds over \d{2,} accounts: (\d+) credits put in = \d+ left \+ \d+ "
-                     r"charged", report)
+    assert re.search(r"✓ Money conservation holds over \d{2,} accounts: [\d,]+ credits put in = [\d,]+ left \+ "
+                     r"[\d,]+ charged", report)
     assert not (full_run["tmp"] / "errors.log").exists()
 
 
@@ -415,10 +415,11 @@ def test_money_created_unseen_by_any_scenario_fails_the_run_naming_the_account(s
     assert summary(run.stdout)["passed"] == 1 and run.returncode != 0, output[-3000:]
     broken = re.compile(r"user Ivy \(ivy-\w+-\d+\): 1000 credits were put in, but 2000 are left and 0 were charged "
                         r"\(\+1000 credits\)")
-    assert "HOOK-ERROR in after_all: AssertionError: Money conservation BROKEN over" in output
+    assert "HOOK-ERROR in after_all: AssertionError: Money conservation broken over" in output
     assert broken.search(output)
     report = (tmp_path / "report.txt").read_text()
-    assert "✗ Money conservation BROKEN over 1 account: 1000 credits put in, 2000 left + 0 charged" in report
+    assert ("✗ Money conservation broken over 1 account: 1,000 credits are there that nobody put in; the books do not "
+            "balance: 1,000 credits put in, 2,000 left + 0 charged") in report
     assert broken.search(report)
     assert broken.search((tmp_path / "errors.log").read_text())
 

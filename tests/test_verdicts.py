@@ -1,11 +1,14 @@
 """Verdicts decided from typed outcomes, findings grouped by cause, expectations as a gate."""
 
+import re
+from decimal import Decimal
+
 import httpx
 import pytest
 
 from creditflow.expectations import ExpectationsError, changes, compare, load, record
 from creditflow.findings import cause_of, group, normalised
-from creditflow.money import MoneyTrail
+from creditflow.money import Conservation, MoneyTrail
 from creditflow.reports import ScenarioResult, conformance_report
 from creditflow.verdicts import (
     CannotArrange,
@@ -100,9 +103,24 @@ def test_money_is_not_conserved_while_the_provider_served_calls_nobody_paid_for(
 
     conservation = run(trail.check(NoLedger()))
     assert not conservation.holds and conservation.problems == []
-    assert conservation.summary().startswith("Money conservation BROKEN over 0 accounts")
-    assert conservation.summary().endswith("served 20 calls on the platform's key, but only 10 were paid for: 10 were "
-                                           "served unpaid")
+    assert conservation.summary() == (
+        "Money conservation broken over 0 accounts: the LLM provider served 10 calls on the platform's key that nobody "
+        "paid for; the books balance: 0 credits put in = 0 left + 0 charged; the LLM provider served 20 calls on the "
+        "platform's key, but only 10 were paid for: 10 were served unpaid")
+
+
+def test_the_money_line_says_first_what_broke_and_never_calls_a_balanced_sum_broken():
+    balanced = Conservation([], 2, Decimal("10000.5"), Decimal("9991.5"), Decimal(9), served=3, paid=3)
+    assert balanced.summary() == ("Money conservation holds over 2 accounts: 10,000.5 credits put in = 9,991.5 left "
+                                  "+ 9 charged; the LLM provider served 3 calls on the platform's key, each paid for")
+    minted = Conservation(["user Ivy: ..."], 1, Decimal(1000), Decimal(2000), Decimal(0))
+    assert minted.summary().startswith("Money conservation broken over 1 account: 1,000 credits are there that nobody "
+                                       "put in; the books do not balance: 1,000 credits put in, 2,000 left + 0 charged")
+    lost = Conservation(["user Ivy: ...", "user Nora: ..."], 2, Decimal(100), Decimal(90), Decimal(0))
+    assert "broken over 2 accounts: 10 credits put in are neither left nor charged;" in lost.summary()
+    moved = Conservation(["user Ivy: ...", "user Nora: ..."], 2, Decimal(100), Decimal(91), Decimal(9))
+    assert "broken over 2 accounts: 2 accounts do not balance, though the sum over all accounts does; the books " \
+           "balance: 100 credits put in = 91 left + 9 charged" in moved.summary()
 
 
 def run(coroutine):
@@ -161,3 +179,42 @@ def test_a_diagnosis_a_reader_wrote_stays_with_its_failure_and_is_shown_beside_t
     report = conformance_report([result("B", Verdict.ERROR, broken, "Then ...: 500")], "product 1", {}, "{name}",
                                 diagnoses={"B": "a dict passed to asyncpg (f.py:240)"})
     assert "- Diagnosis: a dict passed to asyncpg (f.py:240)" in report
+
+
+def said_alike(name: str, verdict: Verdict, claim: str, answer: str, names: tuple[str, ...], message: str = ""):
+    """A result whose cause carries what its scenario said, as judge() records it."""
+    cause = cause_of(verdict, "the call costs {credits:Credits} credits", answer, None, list(names), claim)
+    return result(name, verdict, vars(cause), message or f"Then {claim}: {answer}")
+
+
+def test_a_finding_states_its_first_scenarios_values_and_the_range_of_those_that_differ():
+    results = [said_alike("gpt-4", Verdict.DIFFERS_FROM_GUIDE, "the call costs 9 credits",
+                          "100 tokens of gpt-4 should cost 9 credits, but Ops-Center charged 0.0006", ("Ivy",)),
+               said_alike("claude", Verdict.DIFFERS_FROM_GUIDE, "the call costs 150 credits",
+                          "1,000 tokens of claude-3-sonnet should cost 150 credits, but Ops-Center charged 0.006",
+                          ("Nora",))]
+    (finding,) = group(results)
+    assert finding.claims[0].claim == "the call costs 9 to 150 credits"
+    assert finding.claims[0].answer == ("100 to 1,000 tokens of gpt-4 or claude-3-sonnet should cost 9 to 150 credits, "
+                                        "but Ops-Center charged 0.0006 to 0.006")
+    report = conformance_report(results, "product 1", {}, "{name}")
+    table = report[report.index("## Findings"):report.index("### F1")]
+    assert "the call costs 9 to 150 credits" in table and not re.search(r"\{\w+\}|\bN\b", table)
+
+
+def test_causes_a_reader_diagnosed_alike_are_one_finding_of_the_gravest_class_counted_at_the_top():
+    money = {"finding_class": Verdict.MONEY_OR_SECURITY.value, "claim": "{name} is charged once", "answer": "0 charges",
+             "said_claim": "Ivy is charged once", "said_answer": "0 charges"}
+    contract = {"finding_class": Verdict.DIFFERS_FROM_CONTRACT.value, "claim": "the last piece states the cost",
+                "answer": "it does not", "said_claim": "the last piece states the cost", "said_answer": "it does not"}
+    results = [result("A", Verdict.DIFFERS_FROM_CONTRACT, contract), result("B", Verdict.MONEY_OR_SECURITY, money),
+               result("C", Verdict.DIFFERS_FROM_CONTRACT, contract)]
+    same = "a stream is debited only after [DONE] (litellm_api.py:1338)"
+    (finding,) = group(results, {"A": same, "B": same})
+    assert finding.finding_class == Verdict.MONEY_OR_SECURITY and finding.scenarios == ["B", "A", "C"]
+    assert len(group(results)) == 2
+    report = conformance_report(results, "product 1", {}, "{name}", diagnoses={"A": same, "B": same})
+    assert "Findings: 1 cause. failed: money or security: 1 cause in 3 scenarios." in report
+    assert "| F1 | failed: money or security | Ivy is charged once (the testing guide, Flow 2); and 1 other claim of " \
+           "the same cause | 0 charges | 3 |" in report
+
