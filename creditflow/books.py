@@ -114,6 +114,15 @@ class Books:
     async def own_charges(self, name: str) -> list[Charge]:
         return self._as_evidence(await self._ledger.charges(self.w.actor(name).user_id))
 
+    async def charged_for_last_call(self, name: str) -> Decimal:
+        """What `name`'s own credits were charged for their last call: the charges under its request id, or, where
+        the product records none, every charge of theirs since the scenario began (its accounts are its own)."""
+        call = self.w.actor(name).last_call
+        charges = await self.own_charges(name)
+        if call.request_id and any(charge.request_id for charge in charges):
+            charges = [charge for charge in charges if charge.request_id == call.request_id]
+        return sum((charge.credits for charge in charges), Decimal(0))
+
     async def charges_settled(self, name: str) -> list[Charge]:
         """`name`'s own charges once a call they left is settled: Ops-Center settles it after the caller has
         gone, so the ledger is read until a charge appears (or SETTLING_S pass), then once more after a pause

@@ -139,6 +139,10 @@ class InvariantBroken(AssertionError):
     """The ledger's own invariants or the provider's log showed money out of place after the scenario."""
 
 
+class ChargedForNothing(AssertionError):
+    """The payer was charged for an answer the client did not receive: money, whatever the step's claim is."""
+
+
 class CannotArrange(AssertionError):
     """The product cannot hold what a Given step asks for (an amount finer than its unit, say)."""
 
@@ -160,6 +164,21 @@ class Outcome:
 
 
 def decide(outcome: Outcome | None) -> Verdict:
+    """The verdict of a scenario's first failed step. Where several classes could apply, they win in this order
+    (README.md, "Which class wins"):
+
+    1. not applicable: the deployment declared the feature missing, so nothing was asked;
+    2. environment limit, then suite defect: the run, not the product, is at fault;
+    3. failed: error, where the product stopped answering (which calls in flight it had served is then timing);
+    4. failed: money or security: the books or the provider's log show money out of place, a payer was charged for
+       an answer the client did not receive, or another invariant broke, whatever the step's claim and even
+       while arranging;
+    5. could not arrange: a Given step the product refused or cannot hold;
+    6. failed: error, where the act under test failed on the product's side (5xx, no answer);
+    7. failed: money or security, for a failed claim of an invariant;
+    8. failed: error, where the product failed on the way to another claim;
+    9. failed: differs from the guide, then differs from creditflow's contract, by the claim's source.
+    """
     if outcome is None:
         return Verdict.PASSED
     error = outcome.error
@@ -169,14 +188,14 @@ def decide(outcome: Outcome | None) -> Verdict:
         return Verdict.ENVIRONMENT_LIMIT
     if error is not None and not isinstance(error, AssertionError):
         return Verdict.SUITE_DEFECT
-    if outcome.step_type == "given" or isinstance(error, CannotArrange):
-        return Verdict.COULD_NOT_ARRANGE
     if outcome.product_hung:
         # Once it stops answering, which of the calls in flight it had already served is timing: the hang is the
         # finding, the same in every run, and the books it left are reported beside it.
         return Verdict.ERROR
-    if isinstance(error, InvariantBroken) or outcome.books_broken:
+    if isinstance(error, InvariantBroken | ChargedForNothing) or outcome.books_broken:
         return Verdict.MONEY_OR_SECURITY
+    if outcome.step_type == "given" or isinstance(error, CannotArrange):
+        return Verdict.COULD_NOT_ARRANGE
     if outcome.step_type == "when" and outcome.product_failed:
         return Verdict.ERROR  # the act under test failed on the product's side: no claim about it was reached
     if outcome.claim is not None and outcome.claim.source is Source.INVARIANT:

@@ -2,6 +2,9 @@
 
 from behave import then, when
 
+from creditflow.verdicts import ChargedForNothing
+from creditflow.wording import counted
+
 
 @when("{name} asks {model} a question of {tokens:Count} tokens")
 async def ask(context, name, model, tokens):
@@ -19,8 +22,11 @@ async def ask_accepting_compression(context, name, model, tokens):
 
 
 @then("{name} read the whole answer")
-def read_whole_answer(context, name):
+async def read_whole_answer(context, name):
     call = context.world.actor(name).last_call
+    if not call.succeeded and (charged := await context.world.books.charged_for_last_call(name)):
+        raise ChargedForNothing(f"{name} was charged {counted(charged, 'credit')} for an answer she did not receive: "
+                                f"Ops-Center {call.describe()}")
     assert call.succeeded, f"{name} should have read the answer to her call, but Ops-Center {call.describe()}"
 
 

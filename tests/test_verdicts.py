@@ -12,6 +12,7 @@ from creditflow.money import Conservation, MoneyTrail
 from creditflow.reports import ScenarioResult, conformance_report
 from creditflow.verdicts import (
     CannotArrange,
+    ChargedForNothing,
     Claim,
     ClaimError,
     InvariantBroken,
@@ -218,3 +219,23 @@ def test_causes_a_reader_diagnosed_alike_are_one_finding_of_the_gravest_class_co
     assert "| F1 | failed: money or security | Ivy is charged once (the testing guide, Flow 2); and 1 other claim of " \
            "the same cause | 0 charges | 3 |" in report
 
+
+
+@pytest.mark.parametrize(("outcome", "verdict"), [
+    (Outcome("given", NotApplicable("no grant by e-mail"), INVARIANT, True, True, True), Verdict.NOT_APPLICABLE),
+    (Outcome("then", TargetLacksPart("no provider double"), INVARIANT, True, True), Verdict.ENVIRONMENT_LIMIT),
+    (Outcome("then", KeyError("charges"), INVARIANT, True, True), Verdict.SUITE_DEFECT),
+    (Outcome("then", AssertionError("10 calls unanswered"), INVARIANT, True, True, True), Verdict.ERROR),
+    (Outcome("given", AssertionError("could not allocate"), GUIDE, True, True), Verdict.MONEY_OR_SECURITY),
+    (Outcome("then", ChargedForNothing("an empty answer, charged"), GUIDE, False), Verdict.MONEY_OR_SECURITY),
+    (Outcome("given", AssertionError("could not allocate"), INVARIANT, True), Verdict.COULD_NOT_ARRANGE),
+    (Outcome("when", AssertionError("500"), INVARIANT, True), Verdict.ERROR),
+    (Outcome("then", AssertionError("charged twice"), INVARIANT, True), Verdict.MONEY_OR_SECURITY),
+    (Outcome("then", AssertionError("no 402"), GUIDE, True), Verdict.ERROR),
+    (Outcome("then", AssertionError("no 402"), GUIDE, False), Verdict.DIFFERS_FROM_GUIDE),
+    (Outcome("then", AssertionError("403, not 404"), CONTRACT, False), Verdict.DIFFERS_FROM_CONTRACT),
+])
+def test_where_several_classes_could_apply_they_win_in_the_order_the_readme_gives(outcome, verdict):
+    """Each case holds the conditions of the class above it in the order but one, so that each step of the order
+    is decided by this test (README.md, "Which class wins"; creditflow.verdicts.decide)."""
+    assert decide(outcome) is verdict
