@@ -13,6 +13,8 @@ from creditflow.deployments.base import OrgRef, RefusalKind, Reply
 from creditflow.money import ORGANIZATION, USER
 from creditflow.scene import Scene
 from creditflow.systems.identity import EMAIL_DOMAIN
+from creditflow.verdicts import CannotArrange
+from creditflow.wording import counted, number
 
 BYOK_PROVIDER = "openrouter"
 MEMBER_PLAN = "platform"  # the plan of an organization's members
@@ -190,6 +192,30 @@ class People:
                                                  self.w.actor(name).account, credits)
         admin.last_reply = reply
         return reply
+
+    async def allocate_exactly(self, org_name: str, name: str, credits: Decimal, what: str) -> Reply:
+        """Allocates `credits`, `what` the rule needs exactly. Where the product refuses the amount itself as
+        invalid, no other amount tests the rule: it cannot be arranged, and the product's answer says why."""
+        reply = await self.allocate(org_name, name, credits)
+        if reply.refusal is not None and reply.refusal.kind is RefusalKind.INVALID:
+            raise CannotArrange(f"{what} comes to {number(credits)} credits, and Ops-Center refused to allocate that "
+                                f"amount ({reply.describe()}); no other amount is exactly {what}")
+        return reply
+
+    async def allocate_under(self, org_name: str, name: str, credits: Decimal, what: str) -> Reply:
+        """Allocates `credits`, just under `what`, which any smaller amount also is. Where the product refuses the
+        amount itself as invalid, the nearest smaller amount it holds (a whole multiple of its allocation unit) is
+        asked instead, and the product's answer to that one stands."""
+        reply = await self.allocate(org_name, name, credits)
+        if reply.refusal is None or reply.refusal.kind is not RefusalKind.INVALID:
+            return reply
+        unit = self.w.deployment.prices.allocation_unit
+        nearest = (credits // unit) * unit
+        if nearest < 0 or nearest == credits:
+            raise CannotArrange(f"Ops-Center refused to allocate {number(credits)} credits, just under {what} "
+                                f"({reply.describe()}), and holds no smaller amount in its allocation unit of "
+                                f"{counted(unit, 'credit')}")
+        return await self.allocate(org_name, name, nearest)
 
     async def invite_naming(self, org_name: str, user_id: str | None, email: str | None) -> Reply:
         """The organization's admin adds a member named by `user_id` or by `email`, anyone's or not."""

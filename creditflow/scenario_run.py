@@ -13,7 +13,9 @@ from creditflow.judging import BOOKS, judge, label_for_allure, outcome_of, rule_
 from creditflow.reports import ScenarioResult
 from creditflow.run import Run
 from creditflow.scene import Undo
-from creditflow.verdicts import CONTRACT_DOC, InvariantBroken, NotApplicable, Outcome, claim_of, decide
+from creditflow.verdicts import CONTRACT_DOC, InvariantBroken, NotApplicable, Outcome, Unasked, claim_of, decide
+
+UNASKED = "no request to Ops-Center stands behind this scenario's verdict: the suite decided it alone"
 
 
 class ScenarioRun:
@@ -51,6 +53,11 @@ class ScenarioRun:
             if step.status.name == "passed":
                 message = BOOKS + "; ".join(problems)
                 step.status, step.exception, step.error_message = Status.failed, InvariantBroken(message), message
+        if last_step and evidence.last_exchange is None and step.status.name in ("passed", "failed"):
+            # A verdict rests on the product's answer: one reached without asking the product anything is the
+            # suite's own, and fails the run.
+            message = UNASKED + (f" (the step said: {step.error_message})" if step.status.name == "failed" else "")
+            step.status, step.exception, step.error_message = Status.failed, Unasked(message), message
         if step.status.name in ("failed", "error") and self.outcome is None:
             self.outcome = outcome_of(step, step_registry, self.claim, evidence, problems)
             label_for_allure(step, decide(self.outcome))

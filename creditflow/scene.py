@@ -9,8 +9,6 @@ from decimal import Decimal
 
 from creditflow.actors import Actor, FlowError, Organization
 from creditflow.services import Services
-from creditflow.verdicts import CannotArrange
-from creditflow.wording import number
 
 Undo = Callable[[], Awaitable[object]]
 
@@ -76,23 +74,6 @@ class Scene:
 
     def just_under(self, model: str, tokens: int, plan: str | None = None) -> Decimal:
         return self.price(model, tokens, plan) - self.deployment.prices.smallest_amount
-
-    def allocatable(self, credits: Decimal, what: str) -> Decimal:
-        """`credits` as an allocation the deployment can hold; where it cannot, the arrangement cannot be made
-        (the rule that needs it is not tested), and the reason says so."""
-        unit = self.deployment.prices.allocation_unit
-        if credits <= 0 or credits % unit:
-            raise CannotArrange(f"{what} comes to {credits} credits, which {self.deployment.name} cannot allocate: "
-                                f"its allocations are whole multiples of {unit} credits")
-        return credits
-
-    def allocatable_just_under(self, model: str, tokens: int, plan: str | None = None) -> Decimal:
-        unit, price = self.deployment.prices.allocation_unit, self.price(model, tokens, plan)
-        if price <= unit:
-            raise CannotArrange(f"no allocation is just under one {model} call of {number(tokens)} tokens: the call "
-                                f"costs {price} credits, and {self.deployment.name} allocates whole multiples of "
-                                f"{unit} credits")
-        return self.allocatable(price - unit, f"just under one {model} call of {number(tokens)} tokens")
 
     # -- cleanup ------------------------------------------------------------------------------
     def on_cleanup(self, description: str, undo: Undo) -> None:

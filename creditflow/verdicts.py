@@ -139,6 +139,11 @@ class InvariantBroken(AssertionError):
     """The ledger's own invariants or the provider's log showed money out of place after the scenario."""
 
 
+class Unasked(Exception):
+    """A scenario reached its verdict without one request to the product: the suite decided it alone, which is a
+    defect of the suite, not a finding."""
+
+
 class ChargedForNothing(AssertionError):
     """The payer was charged for an answer the client did not receive: money, whatever the step's claim is."""
 

@@ -29,14 +29,14 @@ async def try_allocate_under_use(context, admin, org, name):
     world = context.world
     acting_admin(world, admin, org)
     call, plan = world.actor(name).succeeded_call(), world.actor(name).account.plan
-    await world.people.allocate(org, name, world.allocatable_just_under(call.model, call.tokens, plan))
+    await world.people.allocate_under(org, name, world.just_under(call.model, call.tokens, plan), "what that call cost")
 
 
 @when("{admin} tries to allocate {org}'s credits to {name}, exactly what that call cost")
 async def try_allocate_use(context, admin, org, name):
     world = context.world
     acting_admin(world, admin, org)
-    await world.people.allocate(org, name, world.allocatable(world.price_of(name), "what that call cost"))
+    await world.people.allocate_exactly(org, name, world.price_of(name), "what that call cost")
 
 
 @when("{admin} tries to allocate {credits:Credits} of {org}'s credits naming no member")

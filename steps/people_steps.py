@@ -64,25 +64,34 @@ async def bought(context, org, credits):
 
 @given("{name} is a member of {org} with {credits:Credits} allocated credits")
 async def member_with_allocation(context, name, org, credits):
-    await allocated(context, name, org, credits)
+    await member_with(context, name, org, credits)
 
 
 @given("{name} is a member of {org} with credits allocated for exactly {count:Count} {model} calls "
        "of {tokens:Count} tokens")
 async def member_with_calls_worth(context, name, org, count, model, tokens):
-    worth, what = context.world.worth(count, model, tokens, MEMBER_PLAN), f"{number(count)} {model} calls"
-    await allocated(context, name, org, context.world.allocatable(worth, f"{what} of {number(tokens)} tokens"))
+    world, what = context.world, f"{number(count)} {model} calls of {number(tokens)} tokens"
+    await world.people.join(name, org)
+    allocated(name, org, await world.people.allocate_exactly(org, name, world.worth(count, model, tokens, MEMBER_PLAN),
+                                                             what))
 
 
 @given("{name} is a member of {org} with credits allocated for just under one {model} call of {tokens:Count} tokens")
 async def member_just_short(context, name, org, model, tokens):
-    await allocated(context, name, org, context.world.allocatable_just_under(model, tokens, MEMBER_PLAN))
+    world = context.world
+    await world.people.join(name, org)
+    allocated(name, org, await world.people.allocate_under(org, name, world.just_under(model, tokens, MEMBER_PLAN),
+                                                           f"one {model} call of {number(tokens)} tokens"))
 
 
-async def allocated(context, name, org, credits):
+async def member_with(context, name, org, credits):
     await context.world.people.join(name, org)
-    reply = await context.world.people.allocate(org, name, credits)
-    assert reply.ok, f"{credits} credits could not be allocated to {name} in {org}: Ops-Center {reply.describe()}"
+    allocated(name, org, await context.world.people.allocate(org, name, credits), credits)
+
+
+def allocated(name, org, reply, credits=None):
+    what = f"{number(credits)} credits" if credits is not None else "The credits"
+    assert reply.ok, f"{what} could not be allocated to {name} in {org}: Ops-Center {reply.describe()}"
 
 
 @given("{name} is a member of {org}")

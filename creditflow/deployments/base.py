@@ -244,7 +244,8 @@ class PriceList(ABC):
 
     @property
     def allocation_unit(self) -> Decimal:
-        """The finest amount an organization can allocate to a member."""
+        """The finest amount an organization can allocate to a member: asked only after the product refused an
+        amount as invalid, to find the nearest amount it holds that still tests the rule."""
         return self.smallest_amount
 
     @abstractmethod

@@ -97,7 +97,8 @@ CLIENT_OPTIONS = {"headers": {"Accept-Encoding": "identity"}, "keepalive": False
 
 class OssPrices(PriceList):
     smallest_amount = Decimal("0.000001")
-    # An allocation is a whole number (org_billing_api.py:119-124, BIGINT columns in create_org_billing.sql).
+    # An allocation is a whole number of credits in its API (org_billing_api.py:121, BIGINT columns in
+    # create_org_billing.sql), while its organization debit counts thousandths (org_credit_integration.py:143, 224).
     allocation_unit = Decimal(1)
 
     def price(self, model: str, tokens: int, plan: str | None = None) -> Decimal:
