@@ -164,10 +164,8 @@ def call_result(request: CallRequest, sent_at: float, answer: Answer) -> CallRes
         payer = Payer.ORGANIZATION  # "org-<org>-<user>" (litellm_api.py:1535)
     elif transaction:
         payer = Payer.OWN_CREDITS  # an individual debit's transaction id
-    elif cost > 0:
-        payer = Payer.ORGANIZATION
     else:
-        payer = None  # a credit-exempt tier: nobody paid
+        payer = None  # the product names no debit: a credit-exempt tier, or a charge it does not say it made
     usage = answer.field("usage") or {}
     return CallResult(request, sent_at, answer.elapsed_ms, cost=cost, paid_by=payer,
                       tokens=usage.get("total_tokens"), request_id=metadata.get("transaction_id") or answer.field("id"),
