@@ -110,9 +110,10 @@ def write_reports(results: list[ScenarioResult], metrics: dict, header: dict[str
 
 
 def conformance_report(results: list[ScenarioResult], title: str, header: dict[str, str], reproduce: str,
-                       how_run: list[str] = (), diagnoses: dict[str, str] | None = None) -> str:
-    """A deployment at one version: its distinct findings first, how the product was run, then every Rule and
-    scenario with its verdict. A failed scenario's title is its claim, never stated as a fact."""
+                       how_run: list[str] = (), diagnoses: dict[str, str] | None = None, deployed=()) -> str:
+    """A deployment at one version: its distinct findings first (`deployed`: the `DeployedFinding`s read from the
+    product's own deployment files, after the run's), how the product was run, then every Rule and scenario with
+    its verdict. A failed scenario's title is its claim, never stated as a fact."""
     counts = {verdict: sum(r.verdict == verdict for r in results) for verdict in Verdict}
     summary = "; ".join(f"{number(count)} {verdict}" for verdict, count in counts.items() if count)
     lines = [f"# Conformance: {title}", "", f"**{number(len(results))} scenarios: {summary}**", ""]
@@ -122,9 +123,12 @@ def conformance_report(results: list[ScenarioResult], title: str, header: dict[s
               "does not make), or from an invariant of money or tenancy. *Could not arrange*: a Given step the product "
               "refused or cannot express, so the rule in the title was not tested.", ""]
     findings = group(results, diagnoses)
-    if findings:
-        lines += [f"Findings: {counted(len(findings), 'cause')}. " + causes_per_class(findings) + ".", ""]
-    lines += findings_table(findings, reproduce)
+    if findings or deployed:
+        met = f"Findings: {counted(len(findings), 'cause')} met by the scenarios" + (
+            f". {causes_per_class(findings)}." if findings else ".")
+        lines += [met + (f" And {counted(len(deployed), 'cause')} in the product's own deployment files, which the "
+                         "sandbox does not run it as." if deployed else ""), ""]
+    lines += findings_table(findings, reproduce, deployed)
     declared = [r for r in results if r.verdict == Verdict.NOT_APPLICABLE]
     if declared:
         lines += ["## Features the deployment declares it lacks", "",
@@ -149,9 +153,10 @@ def conformance_report(results: list[ScenarioResult], title: str, header: dict[s
     return "\n".join(lines)
 
 
-def findings_table(findings, reproduce: str) -> list[str]:
-    """One row per cause, each with the values its first scenario met, and a section per cause below."""
-    if not findings:
+def findings_table(findings, reproduce: str, deployed=()) -> list[str]:
+    """One row per cause, each with the values its first scenario met, and a section per cause below; then the
+    causes read from the product's deployment files."""
+    if not findings and not deployed:
         return ["## Findings", "", "None: every scenario passed.", ""]
     lines = ["## Findings", "", "One row per cause, the gravest first: the claim as its first scenario stated it, what "
              "the product did there, and a value that differs between the row's scenarios as its range.", "",
@@ -163,6 +168,10 @@ def findings_table(findings, reproduce: str) -> list[str]:
             claim += f"; and {counted(len(others), 'other claim')} of the same cause"
         lines.append(f"| F{finding.number} | {finding.finding_class} | {claim} | {cell(first.answer)} | "
                      f"{number(len(finding.scenarios))} |")
+    first_deployed = len(findings) + 1
+    for number_, found in enumerate(deployed, first_deployed):
+        lines.append(f"| F{number_} | {found.finding_class} | {cell(found.claim)} | as deployed: "
+                     f"{cell(found.as_deployed)} | none: its deployment files |")
     lines.append("")
     for finding in findings:
         lines += [f"### F{finding.number}: {finding.finding_class}", ""]
@@ -178,6 +187,11 @@ def findings_table(findings, reproduce: str) -> list[str]:
         if finding.evidence:
             lines.append(f"- Evidence: `{code(finding.evidence)}`")
         lines += [f"- Reproduce alone: `{reproduce.replace('{name}', name_pattern(finding.scenarios[0]))}`", ""]
+    for number_, found in enumerate(deployed, first_deployed):
+        lines += [f"### F{number_}: {found.finding_class}, as the product's deployment files run it", "",
+                  f"- Claim: {found.claim}", f"- As deployed: {found.as_deployed}", f"- Why: {found.why}",
+                  "- Not run: the sandbox gives each user an address of their own, so no scenario meets it "
+                  "(see How the product was run)", ""]
     return lines
 
 

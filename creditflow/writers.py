@@ -82,7 +82,8 @@ def conformance(run: Finished) -> list[str]:
     path.parent.mkdir(parents=True, exist_ok=True)
     details = {"Deployment": config.deployment, "Version": version, **run.header,
                "Date": time.strftime("%Y-%m-%d", time.gmtime())}
-    how_run = [f"- {line}" for line in deployment_class(config.deployment).workarounds]
+    deployment = deployment_class(config.deployment)
+    how_run = [f"- {workaround.what} *As deployed:* {workaround.as_deployed}" for workaround in deployment.workarounds]
     if config.ops_center_source and config.target == "embedded":
         details["Product boot (s)"] = run.launcher.product_boot_s()
         how_run = [f"- {line}" for line in run.launcher.how_the_product_runs()] + how_run
@@ -93,7 +94,7 @@ def conformance(run: Finished) -> list[str]:
     expected = path_for(config.deployment, ROOT)
     known = diagnoses(load(expected)) if expected.exists() else {}
     path.write_text(redactor.text(conformance_report(run.results, f"{config.deployment} {version}", details,
-                                                     reproduce, how_run, known)))
+                                                     reproduce, how_run, known, deployment.deployed_findings)))
     verdicts = [{"feature": r.feature, "rule": r.rule, "scenario": r.name, "verdict": r.verdict, "claim": r.claim,
                  "message": r.message, "cause": r.cause, "evidence": r.evidence} for r in run.results]
     path.with_suffix(".json").write_text(redactor.text(json.dumps(

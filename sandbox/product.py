@@ -182,23 +182,32 @@ def how_it_runs() -> list[str]:
     return [
         "The backend runs from the checkout (`uvicorn server:app`) in its own virtualenv: the requirements of tag "
         f"{REQUIREMENTS_TAG} (the checkout has none), without {' and '.join(OPTIONAL_PACKAGES)}, with "
-        f"{' and '.join(UNLISTED_PACKAGES)}, which its code imports.",
+        f"{' and '.join(UNLISTED_PACKAGES)}, which its code imports. *As deployed:* its Dockerfile copies the "
+        "`backend/requirements.txt` the checkout lacks (Dockerfile:39), so its image cannot be built from this commit "
+        "as it stands.",
         f"Its database `{DATABASE}` in the sandbox's PostgreSQL, made by the product's own SQL files, in this order: "
-        + ", ".join(f"`{name}`" for name in SCHEMA_FILES) + ". The product creates the rest itself at start-up.",
+        + ", ".join(f"`{name}`" for name in SCHEMA_FILES) + ". The product creates the rest itself at start-up. "
+        "*As deployed:* the same files.",
         "Two tables its code uses and no SQL file of the checkout creates, made from the columns the code reads: "
-        "`users` (kept empty) and `user_provider_keys`.",
+        "`users` (kept empty) and `user_provider_keys`. *As deployed:* no file of the product creates them either; "
+        "a database that lacks them fails the code that reads them.",
         f"Its files under `{CONTAINER_DATA}` (a container path in its code, org_manager.py:153) are a folder of the "
         "stack's own, empty at each start, bound there in a private mount namespace (as root; otherwise the "
-        "machine's folder is used as it is).",
+        "machine's folder is used as it is). *As deployed:* the container's own folder.",
         "One provider row: `llm_providers` of type `openrouter` pointing at the LLM provider double, with the "
-        "platform's key (a row of another type is treated as local and free).",
+        "platform's key (a row of another type is treated as local and free). *As deployed:* an operator adds the "
+        "provider rows.",
         "LiteLLM is not in the path of a call: the product sends a platform call to its provider row's "
-        "`api_base_url` (litellm_api.py:1111-1146) and uses `LITELLM_PROXY_URL` only for health and model lists.",
+        "`api_base_url` (litellm_api.py:1111-1146) and uses `LITELLM_PROXY_URL` only for health and model lists. "
+        "*As deployed:* the same: the path is the code's.",
         "BYOK calls go to a hard-coded https://openrouter.ai: the product alone reaches it, through an HTTPS proxy "
-        "on loopback that answers as the provider double does (its CA is given in `SSL_CERT_FILE`).",
+        "on loopback that answers as the provider double does (its CA is given in `SSL_CERT_FILE`). *As deployed:* "
+        "OpenRouter itself.",
         "Environment as docker-compose.direct.yml gives it: realm `uchub`, `OAUTH_CLIENT_ID=ops-center`, a "
         "master-realm administrator for plan lookups; `CSRF_ENABLED=false` (sign-in by API), "
-        "`TIER_ENFORCEMENT_ENABLED=true`, `BILLING_ENABLED=true`, Lago pointed at the Lago double.",
+        "`TIER_ENFORCEMENT_ENABLED=true`, `BILLING_ENABLED=true`, Lago pointed at the Lago double. *As deployed:* "
+        "the same settings, but CSRF protection on (`CSRF_ENABLED` defaults to true, server.py:347, and "
+        "docker-compose.direct.yml does not set it), which the sandbox turns off to sign in by API.",
     ]
 
 

@@ -215,7 +215,7 @@ def test_causes_a_reader_diagnosed_alike_are_one_finding_of_the_gravest_class_co
     assert finding.finding_class == Verdict.MONEY_OR_SECURITY and finding.scenarios == ["B", "A", "C"]
     assert len(group(results)) == 2
     report = conformance_report(results, "product 1", {}, "{name}", diagnoses={"A": same, "B": same})
-    assert "Findings: 1 cause. failed: money or security: 1 cause in 3 scenarios." in report
+    assert "Findings: 1 cause met by the scenarios. failed: money or security: 1 cause in 3 scenarios." in report
     assert "| F1 | failed: money or security | Ivy is charged once (the testing guide, Flow 2); and 1 other claim of " \
            "the same cause | 0 charges | 3 |" in report
 
@@ -239,3 +239,27 @@ def test_where_several_classes_could_apply_they_win_in_the_order_the_readme_give
     """Each case holds the conditions of the class above it in the order but one, so that each step of the order
     is decided by this test (README.md, "Which class wins"; creditflow.verdicts.decide)."""
     assert decide(outcome) is verdict
+
+
+def test_a_cause_read_from_the_products_deployment_files_is_a_finding_of_its_own_beside_the_runs():
+    from creditflow.deployments.base import DeployedFinding
+
+    shared = DeployedFinding(Verdict.MONEY_OR_SECURITY.value, "one user's traffic does not use up another's limit",
+                             "every user shares the proxy's address", "compose.yml:78; Dockerfile:82")
+    broken = {"finding_class": Verdict.ERROR.value, "claim": "POST /chat", "answer": "500"}
+    report = conformance_report([result("B", Verdict.ERROR, broken, "Then ...: 500")], "product 1", {}, "{name}",
+                                deployed=(shared,))
+    assert "Findings: 1 cause met by the scenarios. failed: error: 1 cause in 1 scenario. And 1 cause in the " \
+           "product's own deployment files" in report
+    assert "| F2 | failed: money or security | one user's traffic does not use up another's limit | as deployed: " \
+           "every user shares the proxy's address | none: its deployment files |" in report
+    assert "### F2: failed: money or security, as the product's deployment files run it" in report
+    assert "- Why: compose.yml:78; Dockerfile:82" in report
+
+
+def test_every_workaround_of_the_real_products_adapter_says_what_the_product_as_deployed_would_do():
+    from creditflow.deployments.ops_center_oss import OpsCenterOssDeployment
+
+    for workaround in OpsCenterOssDeployment.workarounds:
+        assert workaround.what and workaround.as_deployed, workaround
+    assert OpsCenterOssDeployment.deployed_findings

@@ -210,6 +210,26 @@ class Charge:
 
 
 @dataclass(frozen=True)
+class Workaround:
+    """What the adapter or the sandbox does for the product that a client of the guide would not have to, and
+    whether the product as its own deployment files run it would behave differently."""
+
+    what: str
+    as_deployed: str
+
+
+@dataclass(frozen=True)
+class DeployedFinding:
+    """A defect that shows only as the product's own deployment files run it (behind their proxy, say), which the
+    sandbox does not reproduce: read from those files, each step of the argument with its file and line."""
+
+    finding_class: str  # a Verdict's value
+    claim: str  # the broken claim, and where it comes from
+    as_deployed: str  # what the product as deployed does instead
+    why: str  # the argument, with the files and lines of the product and its deployment
+
+
+@dataclass(frozen=True)
 class MoneyIn:
     """Credits a request put into an account: a purchase into an organization's pool, or a grant to a user."""
 
@@ -397,8 +417,10 @@ class Deployment(ABC):
     # scenario tagged `@needs.<feature>` is then not applicable (as test262 lets an engine declare what it lacks).
     lacks: dict[str, str] = {}
     # What the adapter does for the product that a client of the guide would not have to (a row it writes, a
-    # header it sends): listed in the conformance report, so that a reader judges each verdict with it in view.
-    workarounds: tuple[str, ...] = ()
+    # header it sends), each with what the product as deployed would do: listed in the conformance report, so that a
+    # reader judges each verdict with it in view; a difference that is a defect is also a deployed finding.
+    workarounds: tuple[Workaround, ...] = ()
+    deployed_findings: tuple[DeployedFinding, ...] = ()
     # Where the product cannot take more calls in flight (a defect scenarios of their own show), a batch whose Rule
     # is not about simultaneity (the 700 calls before the quota) sends at most this many at a time; None: no limit.
     in_flight_at_most: int | None = None

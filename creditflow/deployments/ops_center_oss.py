@@ -37,6 +37,7 @@ from creditflow.deployments.base import (
     CallRequest,
     CallResult,
     Charge,
+    DeployedFinding,
     Deployment,
     ForeignSignIn,
     Hold,
@@ -55,6 +56,7 @@ from creditflow.deployments.base import (
     Session,
     Statement,
     UsageEvent,
+    Workaround,
 )
 from creditflow.deployments.http import (
     COMPRESSED,
@@ -76,7 +78,7 @@ from creditflow.deployments.http import (
 from creditflow.evidence import Evidence
 from creditflow.systems.identity import EMAIL_DOMAIN, Identity
 from creditflow.systems.lago import Lago
-from creditflow.verdicts import NotApplicable
+from creditflow.verdicts import NotApplicable, Verdict
 
 # How the product prices a chat call (litellm_credit_system.py): tokens / 1,000 x the provider's base
 # price x the power level's multiplier x (1 + the tier's markup), to six places.
@@ -498,27 +500,70 @@ class OpsCenterOssDeployment(Deployment):
                         "backend/litellm_api.py:359-370)",
     }
     workarounds = (
-        "Every user the suite enrolls gets a `user_credits` row on the tier of their plan, written by the adapter. "
-        "The product writes none itself: its sign-in's attempt fails (backend/server.py:686-696, "
-        "credit_system.py:170-205), and a user without one is on the free tier, exempt from charges "
-        "(litellm_credit_system.py:729-740).",
-        "The credits a scenario starts with are written as a `purchase` transaction added to the wallet, and the "
-        "cached balance is dropped, as the product's own credit_credits does (litellm_credit_system.py:446-500): its "
-        "admin grant (POST /api/v1/credits/allocate) reads a `balance` column `user_credits` lacks "
-        "(credit_system.py:264-267) and answers 500; the scenarios of the grant itself call it.",
-        "Requests ask for an unencoded answer (Accept-Encoding: identity): a chat answer compressed by the product's "
-        "GZip middleware arrives empty (credit_deduction_middleware.py:427-445).",
-        "Each request opens a new connection: after an unhandled error the product drops the connection it used.",
-        "The session cookie is read from the raw Set-Cookie header (its Domain attribute names the host with a "
-        "leading dot, which cookie jars refuse).",
-        "Each user calls from an address of their own in 127.0.0.0/8, as the users of a deployed product do: the "
-        "product allows 1,000 requests an hour per address (backend/server.py:379-381, in memory), which the suite, "
-        "run from one machine, would otherwise cross on every user's behalf.",
-        "The 700 calls before the quota is tested go 9 at a time: with 10 in flight the product's pool deadlocks "
-        "(the scenarios of simultaneous calls show it), and the quota's Rule is not about simultaneity.",
-        "Calls a scenario sends at once are held at their first step in the product, the provider lookup, by a lock "
-        "on `llm_providers`, until they are all in flight (at most 5 s), then let go together: \"at once\" means "
-        "at once in every run, so what the product does with that many calls in flight is the same in every run.",
+        Workaround(
+            "Every user the suite enrolls gets a `user_credits` row on the tier of their plan, written by the adapter. "
+            "The product writes none itself: its sign-in's attempt fails (backend/server.py:686-696, "
+            "credit_system.py:170-205), and a user without one is on the free tier, exempt from charges "
+            "(litellm_credit_system.py:729-740).",
+            "The same: its sign-in's attempt fails there too (an e-mail passed as a uuid, credit_system.py:173; an "
+            "INSERT naming a `balance` column that no schema or migration of the product creates, "
+            "credit_system.py:197-203), so a user who has only signed up is served free, as a scenario shows."),
+        Workaround(
+            "The credits a scenario starts with are written as a `purchase` transaction added to the wallet, and the "
+            "cached balance is dropped, as the product's own credit_credits does (litellm_credit_system.py:446-500): "
+            "its admin grant (POST /api/v1/credits/allocate) reads a `balance` column `user_credits` lacks "
+            "(credit_system.py:264-267) and answers 500; the scenarios of the grant itself call it.",
+            "The same: the grant reads and writes the `balance` column there too (credit_system.py:265, 282) and "
+            "answers 500."),
+        Workaround(
+            "Requests ask for an unencoded answer (Accept-Encoding: identity): a chat answer compressed by the "
+            "product's GZip middleware arrives empty (credit_deduction_middleware.py:427-445).",
+            "The same, and it costs the caller: GZip is mounted (server.py:734) inside the credit middleware "
+            "(server.py:847), which drains a compressed answer and never restores it "
+            "(credit_deduction_middleware.py:430-446), so a browser or the OpenAI SDK, which ask for gzip, gets an "
+            "empty 200 for any answer of 1,000 bytes or more, after the debit (litellm_api.py:1542); the scenario of "
+            "a client that accepts compressed answers shows it."),
+        Workaround(
+            "Each request opens a new connection: after an unhandled error the product drops the connection it used.",
+            "No difference a client sees, as far as its files tell: behind its Traefik (docker-compose.direct.yml:"
+            "78-123) the connection the backend drops after a 500 is the proxy's, and the client still reads the 500."),
+        Workaround(
+            "The product runs with `EXTERNAL_HOST=localhost`, for which it sets its session cookie without a Domain "
+            "(server.py:5984-5985), and each actor keeps its own session cookie, read from Set-Cookie.",
+            "No difference a browser sees: `EXTERNAL_HOST=magicunicorn.dev` and https (docker-compose.direct.yml:"
+            "23-24) give `Domain=.magicunicorn.dev; Secure; SameSite=None` (server.py:5979-5985), which a browser on "
+            "that domain accepts."),
+        Workaround(
+            "Each user calls from an address of their own in 127.0.0.0/8: the product allows 1,000 requests an hour "
+            "per address and path (backend/server.py:750-751, slowapi's default key), which the suite, run from one "
+            "machine, would otherwise cross on every user's behalf.",
+            "Differs, and the difference is a defect (a finding below): behind its Traefik every request reaches the "
+            "backend from the proxy's one address, so that limit, and the 20 a minute on an organization's "
+            "purchases and allocations, are shared by all users."),
+        Workaround(
+            "The 700 calls before the quota is tested go 9 at a time: with 10 in flight the product's pool deadlocks "
+            "(the scenarios of simultaneous calls show it), and the quota's Rule is not about simultaneity.",
+            "The same deadlock: the pool of 10 connections is the code's (server.py:881-889), whatever runs it."),
+        Workaround(
+            "Calls a scenario sends at once are held at their first step in the product, the provider lookup, by a "
+            "lock on `llm_providers`, until they are all in flight (at most 5 s), then let go together: \"at once\" "
+            "means at once in every run, so what the product does with that many calls in flight is the same in "
+            "every run.",
+            "Nothing the product does differs: the hold makes \"at once\" the same in every run, as it is in a "
+            "burst of real traffic."),
+    )
+    deployed_findings = (
+        DeployedFinding(
+            Verdict.MONEY_OR_SECURITY.value,
+            "one user's traffic does not use up another user's limit (docs/contract.md#limits)",
+            "behind the proxy its deployment files put it behind, every user reaches the backend from the proxy's one "
+            "address, so one user's 1,000 requests an hour to a path (and 20 a minute to an organization's purchase "
+            "or allocation) refuse every other user's",
+            "docker-compose.direct.yml:78-123 routes /api and /auth to the backend through Traefik, which connects "
+            "from its own container address; the backend runs `uvicorn server:app --host 0.0.0.0 --port 8084` "
+            "(Dockerfile:82) without --forwarded-allow-ips, so uvicorn believes X-Forwarded-For only from 127.0.0.1 "
+            "and request.client.host is Traefik's address for every user; the limits key on that address "
+            "(server.py:750-751 with slowapi's get_remote_address; org_billing_api.py:50, 221, 533, 605)"),
     )
     session_max_age_s = 3600  # the product keeps a session for 2 hours
     in_flight_at_most = 9  # its asyncpg pool of 10 deadlocks with 10 calls in flight (server.py:881-889)
