@@ -191,7 +191,7 @@ class Calls:
                 try:
                     actor.samples.append(await self.w.services.sign_in(actor))
                 except ProductRefused as refused:
-                    if refused.refusal is None or refused.refusal.kind is not RefusalKind.QUOTA:
+                    if refused.refusal is None or refused.refusal.kind is not RefusalKind.TOO_MANY:
                         raise
                     raise CannotArrange(f"{name}'s sign-ins cannot be timed {number(count)} times in a row: "
                                         f"Ops-Center refused sign-in {number(len(actor.samples) + 1)} "

@@ -207,7 +207,7 @@ class Persona(User):
         try:
             self.session = self.perform(self.deployment.sign_in(self.account, self.persona.name))
         except ProductRefused as refused:  # the user goes on with the session it has, if any
-            if refused.refusal is not None and refused.refusal.kind is RefusalKind.QUOTA:
+            if refused.refusal is not None and refused.refusal.kind is RefusalKind.TOO_MANY:
                 self.report(SIGN_IN_THROTTLED, started)
             else:
                 self.report(SIGN_IN, started, f"{self.persona.name} could not sign in: {refused}")

@@ -222,3 +222,11 @@ def test_a_creation_is_the_contracts_success_only_when_answered_201_created(stat
     assert result.ok is accepted
     if not accepted:
         assert result.refusal.kind is RefusalKind.UNREADABLE and "201 Created" in result.refusal.detail
+
+
+def test_only_the_contracts_quota_refusal_is_the_quota_and_any_other_429_a_rate_limit():
+    from creditflow.deployments.contract import refusal
+    from creditflow.deployments.http import Answer
+
+    assert refusal(Answer(429, {"error": "quota_exceeded", "detail": "..."})).kind is RefusalKind.QUOTA
+    assert refusal(Answer(429, {"error": "too_many_requests", "detail": "..."})).kind is RefusalKind.TOO_MANY

@@ -166,3 +166,14 @@ async def test_a_streamed_answer_carries_the_pieces_but_neither_cost_nor_payer_n
     assert result.succeeded and result.pieces == 4
     assert (result.cost, result.paid_by, result.tokens) == (None, None, None)
     assert json.loads(sent[0].content)["stream"] is True and sent[0].headers["cookie"] == "session_token=SESSION"
+
+
+@pytest.mark.parametrize("detail", ["Too many login attempts. Try again in 42 seconds",  # rate_limiter.py:52
+                                    "Monthly spending cap exceeded"])  # litellm_api.py:945
+def test_the_products_429s_are_rate_limits_never_the_plans_quota_of_api_calls(detail):
+    """Each of the product's 429s comes from a limiter or a spending cap; none says the plan's API calls are used
+    up, so none may pass for the quota a step expects."""
+    from creditflow.deployments.http import Answer
+    from creditflow.deployments.ops_center_oss import refusal
+
+    assert refusal(Answer(429, {"detail": detail})).kind is RefusalKind.TOO_MANY

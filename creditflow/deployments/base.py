@@ -47,7 +47,8 @@ class Malformed(StrEnum):
 
 class RefusalKind(StrEnum):
     PAYMENT = "payment"
-    QUOTA = "quota"
+    QUOTA = "quota"  # the plan's API calls for the period are used up
+    TOO_MANY = "too many requests"  # a rate limit: the same request may be served a little later
     DUPLICATE = "duplicate"
     INVALID = "invalid"
     PROVIDER_FAILURE = "provider failure"

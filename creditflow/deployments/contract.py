@@ -84,6 +84,8 @@ def refusal(answer: Answer, conflict: RefusalKind = RefusalKind.CONFLICT) -> Ref
     """A contract error answer, `{"error", "detail", ...}`, as a typed refusal."""
     if answer.status == 409:
         kind = conflict
+    elif answer.status == 429 and answer.field("error") == "quota_exceeded":
+        kind = RefusalKind.QUOTA  # the contract's other 429s are rate limits
     elif answer.status in STATUS_KINDS:
         kind = STATUS_KINDS[answer.status]
     elif answer.status in (502, 503, 504) and answer.field("error", "").startswith("provider"):

@@ -18,7 +18,7 @@ from creditflow.evidence import NO_ANSWER, PYDANTIC_LINK, Evidence, Exchange
 # The usual meaning of an error status; a deployment overrides what its API means otherwise.
 STATUS_KINDS = {400: RefusalKind.INVALID, 401: RefusalKind.UNAUTHORIZED, 402: RefusalKind.PAYMENT,
                 403: RefusalKind.FORBIDDEN, 404: RefusalKind.NOT_FOUND, 409: RefusalKind.CONFLICT,
-                422: RefusalKind.INVALID, 429: RefusalKind.QUOTA, NO_ANSWER: RefusalKind.NO_ANSWER}
+                422: RefusalKind.INVALID, 429: RefusalKind.TOO_MANY, NO_ANSWER: RefusalKind.NO_ANSWER}
 QUESTION = "Summarise the credit flow in one sentence."
 COMPRESSED = "gzip, deflate"  # what a client that accepts a compressed answer asks for (httpx, requests, browsers)
 
