@@ -10,6 +10,7 @@ scenario, and a value that differs between its scenarios given as its range ("0.
 """
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -84,10 +85,15 @@ def cause_of(verdict: Verdict, step_pattern: str, message: str, failure: str | N
         method_and_path = " ".join(request.split(" ", 2)[:2])
         finding_class = Verdict.ERROR if verdict is Verdict.COULD_NOT_ARRANGE else verdict
         return Cause(finding_class.value, normalised(method_and_path, names), normalised(answer, names)[:240],
-                     said(method_and_path), said(answer)[:240], tuple(names))
+                     said(method_and_path), shortened(said(answer)), tuple(names))
     # A step's pattern already reads "{name}"; its literal figures (402 Payment Required) are the claim's own.
     return Cause(verdict.value, TYPED_FIELD.sub(r"{\1}", step_pattern), normalised(message, names)[:240],
-                 said(step_text or step_pattern), said(message)[:240], tuple(names))
+                 said(step_text or step_pattern), shortened(said(message)), tuple(names))
+
+
+def shortened(text: str, limit: int = 400) -> str:
+    """At most `limit` characters, cut at a word and marked where it is cut."""
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
 
 
 # A value a reader is shown, and which may differ between the scenarios of one finding: an amount, a model, a name.
@@ -195,13 +201,20 @@ def group(results, diagnoses: dict[str, str] | None = None) -> list[Finding]:
     diagnoses = diagnoses or {}
     findings: dict[object, Finding] = {}
     for key, claimed in by_cause.items():
-        diagnosis = next((diagnoses[name] for name in claimed.scenarios if name in diagnoses), "")
+        diagnosis = diagnosis_of(claimed.scenarios, diagnoses)
         findings.setdefault(diagnosis or key, Finding(0, [], diagnosis)).claims.append(claimed)
     ordered = sorted(findings.values(), key=lambda f: (CLASS_ORDER.index(f.finding_class), -len(f.scenarios)))
     for number, finding in enumerate(ordered, 1):
         finding.number = number
         finding.claims.sort(key=lambda c: (CLASS_ORDER.index(c.cause.finding_class), -len(c.scenarios)))
     return ordered
+
+
+def diagnosis_of(scenarios: list[str], diagnoses: dict[str, str]) -> str:
+    """The diagnosis most of the scenarios carry (a scenario whose verdict just changed may still carry its old
+    one), or "" where none does."""
+    found = Counter(diagnoses[name] for name in scenarios if name in diagnoses)
+    return found.most_common(1)[0][0] if found else ""
 
 
 CLASS_ORDER = [verdict.value for verdict in Verdict]

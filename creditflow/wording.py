@@ -4,8 +4,9 @@ from decimal import Decimal
 
 
 def number(value: int | Decimal) -> str:
-    """10000 -> "10,000"; a decimal keeps its fraction: Decimal("2500.5") -> "2,500.5"."""
-    return f"{value:,}"
+    """10000 -> "10,000"; a decimal keeps its fraction, without trailing zeros: Decimal("2500.50") -> "2,500.5"."""
+    shown = f"{value:,}"
+    return shown.rstrip("0").rstrip(".") if isinstance(value, Decimal) and "." in shown else shown
 
 
 def counted(count: int | Decimal, noun: str, plural: str | None = None) -> str:

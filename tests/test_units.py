@@ -26,7 +26,7 @@ from creditflow.phrases import at_a_limit, no_ones_name
 from creditflow.redaction import Redactor, hint
 from creditflow.reports import ScenarioResult, error_log, text_report
 from creditflow.systems.identity import EMAIL_DOMAIN, MarkedAccount
-from creditflow.wording import listing
+from creditflow.wording import listing, number
 
 
 @pytest.mark.parametrize(("model", "tokens", "credits"), [
@@ -338,6 +338,13 @@ def test_an_e_mail_too_short_for_the_suites_domain_is_cut_to_its_length(length, 
                                              (["Alice", "Olivia", "someone else"], "Alice, Olivia and someone else")])
 def test_names_are_listed_as_a_sentence_lists_them(names, text):
     assert listing(names) == text
+
+
+@pytest.mark.parametrize(("value", "text"), [(10000, "10,000"), (Decimal("2500.50"), "2,500.5"),
+                                             (Decimal("0.060000"), "0.06"), (Decimal("100.000"), "100"),
+                                             (Decimal("10000"), "10,000"), (Decimal("0.0006"), "0.0006")])
+def test_numbers_are_shown_with_thousands_and_without_trailing_zeros(value, text):
+    assert number(value) == text
 
 
 @pytest.mark.parametrize(("length", "text"), [(0, ""), (3, "Ivy"), (5, "Ivyxx"), (2, "Iv")])
