@@ -2,7 +2,7 @@
 PYTHON ?= python3
 BEHAVE = $(PYTHON) -m behave
 
-.PHONY: setup up down status acceptance quick test report bench lint conformance soak fuzz load mutate
+.PHONY: setup up down status acceptance quick test report bench lint conformance matrix soak fuzz load mutate
 
 setup:
 	bash scripts/setup.sh
@@ -51,6 +51,9 @@ lint:
 EXPECT ?= compare
 conformance: setup  ## the whole suite, docs/conformance/<deployment>-<version>.md, and a gate on unexpected results (OPS_CENTER_SOURCE=PATH: the real product; EXPECT=update records the expectations)
 	$(PYTHON) scripts/conformance.py $(if $(filter update,$(EXPECT)),--update) $(value CONFORMANCE_ARGS)
+
+matrix:  ## docs/conformance/matrix.md (and reports/matrix.html) from the committed JSON reports: a column per implementation
+	$(PYTHON) scripts/conformance.py matrix
 
 LOAD_WORKERS ?= 0
 LOAD_PROFILE ?= step

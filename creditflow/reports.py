@@ -174,7 +174,7 @@ def findings_table(findings, reproduce: str, deployed=()) -> list[str]:
                      f"{cell(found.as_deployed)} | none: its deployment files |")
     lines.append("")
     for finding in findings:
-        lines += [f"### F{finding.number}: {finding.finding_class}", ""]
+        lines += [f'<a id="f{finding.number}"></a>', "", f"### F{finding.number}: {finding.finding_class}", ""]
         if finding.diagnosis:
             lines += [f"- Diagnosis: {finding.diagnosis}"]
         for claimed in finding.claims:

@@ -2,6 +2,7 @@
 
     python3 scripts/conformance.py [--update] [behave arguments...]   run, compare with the expectations
     python3 scripts/conformance.py compare BEFORE.json AFTER.json       what changed between two runs
+    python3 scripts/conformance.py matrix [REPORT.json ...]             docs/conformance/matrix.md and its page
 
 The run writes docs/conformance/<deployment>-<version>.md and .json; the verdicts are compared with
 docs/conformance/expectations/<deployment>.json. Exit 0: every result was expected. Exit 1: an unexpected
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from creditflow.expectations import ExpectationsError, changes, compare, load, path_for, record  # noqa: E402
+from creditflow.matrix import columns, markdown, page  # noqa: E402
 
 CONFORMANCE_DIR = "docs/conformance"
 
@@ -57,10 +59,33 @@ def gate(verdicts_file: Path, update: bool) -> int:
     return 1 if unexpected else 0
 
 
+def matrix(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="conformance.py matrix", description="the results matrix of the JSON "
+                                     "reports (all of docs/conformance/ unless named)")
+    parser.add_argument("reports", type=Path, nargs="*")
+    parser.add_argument("--out", type=Path, default=ROOT / CONFORMANCE_DIR / "matrix.md")
+    parser.add_argument("--page", type=Path, default=ROOT / "reports" / "matrix.html",
+                        help="the same matrix as an HTML page, beside the Allure report")
+    args = parser.parse_args(argv)
+    reports = args.reports or sorted((ROOT / CONFORMANCE_DIR).glob("*.json"))
+    try:
+        found = columns(reports, ROOT)
+    except (OSError, ValueError, KeyError, ExpectationsError) as error:
+        print(f"conformance: cannot read the reports: {error}", file=sys.stderr)
+        return 2
+    args.out.write_text(markdown(found))
+    args.page.parent.mkdir(parents=True, exist_ok=True)
+    args.page.write_text(page(found, os.path.relpath(args.out.parent, args.page.parent)))
+    print(f"conformance: the matrix of {len(found)} implementations: {args.out}, {args.page}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] in (["--help"], ["-h"]):
         print(__doc__)
         return 0
+    if argv[:1] == ["matrix"]:
+        return matrix(argv[1:])
     if argv[:1] == ["compare"]:
         parser = argparse.ArgumentParser(prog="conformance.py compare")
         parser.add_argument("before", type=Path)
