@@ -35,8 +35,13 @@ class Unexpected:
         return f"UNEXPECTED {self.got.upper()}: {self.scenario} (expected {self.expected}): {self.detail}"
 
 
-def path_for(deployment: str, root: Path) -> Path:
-    return root / EXPECTATIONS_DIR / f"{deployment}.json"
+MODIFIED = "-modified"  # a checkout whose code differs from its commit: judged by that commit's expectations
+
+
+def path_for(deployment: str, version: str, root: Path) -> Path:
+    """`<deployment>-<version>.json`: each version of a product is gated by its own expectations; a modified copy
+    of a commit by that commit's, so that what the change fixed or broke is listed as unexpected."""
+    return root / EXPECTATIONS_DIR / f"{deployment}-{version.removesuffix(MODIFIED)}.json"
 
 
 def load(path: Path) -> dict[str, dict]:

@@ -42,7 +42,7 @@ class Column:
 def column(report: Path, root: Path) -> Column:
     run = json.loads(report.read_text())
     scenarios = run["scenarios"]
-    expected = path_for(run["deployment"], root)
+    expected = path_for(run["deployment"], run["version"], root)
     known = diagnoses(load(expected)) if expected.exists() else {}
     results = [ScenarioResult("", s["feature"], s["scenario"], "passed" if s["verdict"] == Verdict.PASSED else "failed",
                               s.get("message", ""), rule=s.get("rule", ""), verdict=s["verdict"],

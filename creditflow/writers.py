@@ -91,7 +91,7 @@ def conformance(run: Finished) -> list[str]:
         details["Money over the run"] = "; ".join([money.summary(), *money.problems[:12]])
     reproduce = REPRODUCE_PRODUCT if config.ops_center_source else REPRODUCE.replace("{deployment}",
                                                                                      config.deployment)
-    expected = path_for(config.deployment, ROOT)
+    expected = path_for(config.deployment, version, ROOT)
     known = diagnoses(load(expected)) if expected.exists() else {}
     path.write_text(redactor.text(conformance_report(run.results, f"{config.deployment} {version}", details,
                                                      reproduce, how_run, known, deployment.deployed_findings)))

@@ -5,10 +5,11 @@
     python3 scripts/conformance.py matrix [REPORT.json ...]             docs/conformance/matrix.md and its page
 
 The run writes docs/conformance/<deployment>-<version>.md and .json; the verdicts are compared with
-docs/conformance/expectations/<deployment>.json. Exit 0: every result was expected. Exit 1: an unexpected
-result (a new failure, a failure of another class, an unexpected pass) or a suite defect, each listed.
-Exit 2: the run or the expectations could not be read. `--update` records the run as the expectations
-(keeping the reasons a reader wrote where a verdict is unchanged) and exits 0.
+docs/conformance/expectations/<deployment>-<version>.json (a checkout modified from its commit: that commit's).
+Exit 0: every result was expected. Exit 1: an unexpected result (a new failure, a failure of another class, an
+unexpected pass) or a suite defect, each listed. Exit 2: the run or the expectations could not be read.
+`--update` records the run as the expectations (keeping the reasons a reader wrote where a verdict is unchanged)
+and exits 0.
 """
 
 import argparse
@@ -42,7 +43,7 @@ def run_suite(behave_args: list[str]) -> Path:
 
 def gate(verdicts_file: Path, update: bool) -> int:
     run = json.loads(verdicts_file.read_text())
-    expectations = path_for(run["deployment"], ROOT)
+    expectations = path_for(run["deployment"], run["version"], ROOT)
     print(f"conformance: {verdicts_file.relative_to(ROOT).with_suffix('.md')}")
     if update:
         previous = load(expectations) if expectations.exists() else {}
