@@ -1,7 +1,9 @@
 """`make conformance`: the whole suite against a deployment, its conformance report, and a gate.
 
     python3 scripts/conformance.py [--update] [behave arguments...]   run, compare with the expectations
-    python3 scripts/conformance.py compare BEFORE.json AFTER.json       what changed between two runs
+    python3 scripts/conformance.py compare BEFORE.json AFTER.json [--sources BEFORE_CHECKOUT AFTER_CHECKOUT]
+                                                                        what changed between two runs: verdicts,
+                                                                        findings, and the source lines behind them
     python3 scripts/conformance.py matrix [REPORT.json ...]             docs/conformance/matrix.md and its page
 
 The run writes docs/conformance/<deployment>-<version>.md and .json; the verdicts are compared with
@@ -25,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from creditflow.expectations import ExpectationsError, changes, compare, load, path_for, record  # noqa: E402
 from creditflow.matrix import columns, markdown, page  # noqa: E402
+from creditflow.release import what_changed  # noqa: E402
 
 CONFORMANCE_DIR = "docs/conformance"
 
@@ -91,13 +94,17 @@ def main(argv: list[str]) -> int:
         parser = argparse.ArgumentParser(prog="conformance.py compare")
         parser.add_argument("before", type=Path)
         parser.add_argument("after", type=Path)
+        parser.add_argument("--sources", type=Path, nargs=2, metavar=("BEFORE_CHECKOUT", "AFTER_CHECKOUT"),
+                            help="the two checkouts: each finding's cited lines are looked up in both")
         args = parser.parse_args(argv[1:])
         try:
-            before, after = (json.loads(path.read_text())["scenarios"] for path in (args.before, args.after))
-        except (OSError, ValueError, KeyError) as error:
+            before, after = (json.loads(path.read_text()) for path in (args.before, args.after))
+            lines = changes(before["scenarios"], after["scenarios"]) or ["no verdict changed"]
+            lines += what_changed(before, after, ROOT, tuple(args.sources) if args.sources else None)
+        except (OSError, ValueError, KeyError, ExpectationsError) as error:
             print(f"conformance: cannot read the verdicts: {error}", file=sys.stderr)
             return 2
-        for line in changes(before, after) or ["no verdict changed"]:
+        for line in lines:
             print(line)
         return 0
     update = "--update" in argv

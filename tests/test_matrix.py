@@ -57,3 +57,25 @@ def test_make_matrix_writes_the_matrix_and_its_page_where_it_is_told(tmp_path):
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "matrix.md").read_text().startswith("# Results matrix")
     assert "<table>" in (tmp_path / "matrix.html").read_text()
+
+
+def test_what_changed_between_versions_lists_findings_fixed_and_new_with_the_source_lines_behind_them(tmp_path):
+    from creditflow.release import source_change, what_changed
+
+    before = json.loads(COMMITTED.read_text())
+    after = json.loads(COMMITTED.read_text())
+    gzip = "Ivy's client, which accepts compressed answers, reads the whole answer and pays once"
+    for scenario in after["scenarios"]:
+        if scenario["scenario"] == gzip:
+            scenario.update(verdict="passed", cause=None, message="")
+    (fixed,) = [line for line in what_changed(before, after, ROOT) if gzip.split(",")[0] in line or "read the whole"
+                in line]
+    assert fixed.startswith("fixed: failed: money or security: ") and fixed.endswith("(1 scenario)")
+    assert what_changed(after, before, ROOT)[0].startswith("new: failed: money or security: ")
+    old, new = tmp_path / "old", tmp_path / "new"
+    for checkout, body in ((old, "a\nb\nc\nd\n"), (new, "a\nB\nc\nd\n")):
+        (checkout / "backend").mkdir(parents=True)
+        (checkout / "backend" / "debit.py").write_text(body)
+    assert source_change("a dict passed as jsonb (backend/debit.py:2)", old, new) == (
+        "debit.py:2 changed (now debit.py:2)")
+    assert source_change("(debit.py:3-4)", old, new) == "debit.py: the cited lines are the same in both"
