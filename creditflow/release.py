@@ -4,6 +4,7 @@ finding's diagnosis cites lines that differ between the two checkouts."""
 
 import difflib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from creditflow.expectations import diagnoses, load, path_for
@@ -22,11 +23,25 @@ def results_of(run: dict) -> list[ScenarioResult]:
                            cause=s.get("cause"), evidence=s.get("evidence", "")) for s in run["scenarios"]]
 
 
-def findings_of(run: dict, root: Path) -> dict[tuple, tuple[str, str, list[str]]]:
-    """Each cause of a run by its key: its class, its diagnosis and its scenarios."""
+@dataclass(frozen=True)
+class Met:
+    """A cause as one run met it."""
+
+    finding_class: str
+    diagnosis: str
+    scenarios: list[str]
+    said: str  # the claim and what the product did, as the report states them
+
+    def line(self) -> str:
+        return f"{self.finding_class}: {self.said} ({counted(len(self.scenarios), 'scenario')})"
+
+
+def findings_of(run: dict, root: Path) -> dict[tuple, Met]:
+    """Each cause of a run, by what makes two failures one cause."""
     expected = path_for(run["deployment"], run["version"], root)
     known = diagnoses(load(expected)) if expected.exists() else {}
-    return {Cause(**claimed.first.cause).key: (finding.finding_class, finding.diagnosis, claimed.scenarios)
+    return {Cause(**claimed.first.cause).key: Met(finding.finding_class, finding.diagnosis, claimed.scenarios,
+                                                  f"{claimed.claim}: {claimed.answer}")
             for finding in group(results_of(run), known) for claimed in finding.claims}
 
 
@@ -78,17 +93,15 @@ def what_changed(before: dict, after: dict, root: Path, sources: tuple[Path, Pat
     verdicts = {s["scenario"]: s["verdict"] for s in after["scenarios"]}
     lines = []
 
-    for key, (finding_class, diagnosis, scenarios) in old.items():
+    for key, met in old.items():
         if key in new:
-            if new[key][0] != finding_class:
-                lines.append(f"~ {finding_class} -> {new[key][0]}: {key[1]}: {key[2]}" + explained(diagnosis, sources))
+            if new[key].finding_class != met.finding_class:
+                lines.append(f"~ {met.finding_class} -> {new[key].line()}" + explained(met.diagnosis, sources))
             continue
-        now = sorted({verdicts.get(name, "not run") for name in scenarios})
+        now = sorted({verdicts.get(name, "not run") for name in met.scenarios})
         gone = "fixed" if now == [Verdict.PASSED] else f"gone (its scenarios now: {', '.join(now)})"
-        lines.append(f"{gone}: {finding_class}: {key[1]}: {key[2]} ({counted(len(scenarios), 'scenario')})"
-                     + explained(diagnosis, sources))
-    for key, (finding_class, diagnosis, scenarios) in new.items():
+        lines.append(f"{gone}: {met.line()}" + explained(met.diagnosis, sources))
+    for key, met in new.items():
         if key not in old:
-            lines.append(f"new: {finding_class}: {key[1]}: {key[2]} ({counted(len(scenarios), 'scenario')})"
-                         + explained(diagnosis, sources[::-1] if sources else None))
+            lines.append(f"new: {met.line()}" + explained(met.diagnosis, sources[::-1] if sources else None))
     return lines
