@@ -540,7 +540,7 @@ def start_product(source: str) -> Stack:
         PRODUCT_DATA.mkdir(parents=True)
         spawn_product(stack, python)
         run_async(product.point_at_provider(stack.urls["postgres_oss"], stack.secrets["unicorn_password"],
-                                            stack.urls["provider"], stack.secrets["oss_platform_key"]))
+                                            stack.urls["provider"], stack.secrets["oss_platform_key"], Path(source)))
     except product.ProductError as error:
         raise StartError(f"Ops-Center from {source}: {error}") from None
     stack.timings["ops_center_oss"] = round(time.monotonic() - began, 2)
