@@ -2,6 +2,10 @@
 
     python -m sandbox up --ops-center-source PATH      (or OPS_CENTER_SOURCE=PATH)
 
+A checkout is booted as the build it is (BUILDS, by commit): Ops-Center-OSS at af179f13cf24, or
+saashqdev/ops-center at 283233d, an earlier build of the same product with its own requirements and
+SQL files, whose sign-in reaches Keycloak by a name its code builds.
+
 What it takes to boot the product here (../shared/notes/ops-center-oss-live.md has the measurements):
 its own virtualenv; the schema its credit flow needs, in a database of its own; an environment that
 points it at the embedded PostgreSQL, Redis, Keycloak and Lago double; its provider row pointing at
@@ -20,7 +24,7 @@ from pathlib import Path
 
 DATABASE = "ops_center_oss"
 # The product keeps files (its organizations, users, a key) under a container path written into its code
-# (org_manager.py:153). In a container that folder is the container's own; here it is the stack's.
+# (org_manager.py:153 in both builds). In a container that folder is the container's own; here it is the stack's.
 CONTAINER_DATA = "/app/data"
 
 
@@ -36,6 +40,8 @@ class Build:
     schema_files: tuple[str, ...]  # its own SQL files for its credit flow, from backend/migrations, in order
     missing_tables: str  # tables its code uses that no SQL file of the checkout creates, from the columns it uses
     provider_row: str  # its system provider pointing at the provider double: $1 the platform's key, $2 the URL
+    keycloak_host: str | None  # a public name its code builds for Keycloak, answered by the egress double
+    ready_path: str  # a route that answers 200 without a sign-in once the product has started
     how_it_runs: tuple[str, ...]  # all the sandbox gives it beyond its checkout, for the report's reader
 
 
@@ -52,7 +58,7 @@ CREATE TABLE IF NOT EXISTS user_provider_keys (
     api_key_encrypted TEXT NOT NULL, enabled BOOLEAN DEFAULT true, metadata JSONB DEFAULT '{}'::jsonb,
     created_at TIMESTAMPTZ DEFAULT now(), updated_at TIMESTAMPTZ DEFAULT now(), UNIQUE (user_id, provider));
 """
-# The SQL files of the credit flow, in the order they apply cleanly (the notes, §1.3).
+# The SQL files of the credit flow, the same bytes in both builds, in the order they apply cleanly (the notes, §1.3).
 CREDIT_FLOW_SCHEMA = ("001_organization_tables.sql", "create_credit_system_tables.sql", "create_org_billing.sql",
                       "add_subscription_tiers.sql", "add_llm_markup_percentage.sql")
 PROVIDER_TYPE_NOTE = ("(a row of another type is treated as local and free). *As deployed:* an operator adds the "
@@ -86,6 +92,8 @@ OPS_CENTER_OSS = Build(
     provider_row="""
         INSERT INTO llm_providers (name, type, api_key_encrypted, api_base_url, enabled, priority)
         VALUES ('creditflow provider double', 'openrouter', $1, $2, true, 1000)""",
+    keycloak_host=None,  # its sign-in asks KEYCLOAK_EXTERNAL_URL (server.py:5869-5873)
+    ready_path="/api/v1/system/status",  # public by design (auth_middleware.py:44)
     how_it_runs=(
         "The backend runs from the checkout (`uvicorn server:app`) in its own virtualenv: the requirements of tag "
         "v2.5.0 (the checkout has none), without kuzu and mem0ai, with aiohttp==3.9.3 and cachetools==5.3.2, which "
@@ -108,7 +116,58 @@ OPS_CENTER_OSS = Build(
     ),
 )
 
-BUILDS = (OPS_CENTER_OSS,)
+# saashqdev/ops-center at 283233d (2026-02-15), an earlier build of the same product. Its own requirements file
+# installs here as it is: it lists aiohttp and cachetools, which v2.5.0's file lacked, and no optional memory package;
+# its migrations include the SQL file that creates `user_provider_keys` (001_create_llm_tables.sql:75-86), which
+# Ops-Center-OSS lacks.
+SAASHQ_OPS_CENTER = Build(
+    name="saashqdev/ops-center 283233d38107",
+    commit="283233d38107989c31524de98aea6407880b11b0",
+    requirements_tag=None,
+    left_out=(),
+    unlisted=(),
+    schema_files=("001_create_llm_tables.sql", *CREDIT_FLOW_SCHEMA),
+    missing_tables=USERS_TABLE,  # user_provider_keys comes from its own 001_create_llm_tables.sql
+    # A platform call goes to the `openrouter` row's `config.base_url`, https://openrouter.ai/api/v1 when unset; the
+    # row's `api_base_url` is not read (litellm_api.py:999-1021).
+    provider_row="""
+        INSERT INTO llm_providers (name, type, api_key_encrypted, api_base_url, config, enabled, priority)
+        VALUES ('creditflow provider double', 'openrouter', $1, $2, jsonb_build_object('base_url', $2::text), true,
+                1000)""",
+    # Its sign-in posts the password grant and asks userinfo at https://auth.<EXTERNAL_HOST> whatever KEYCLOAK_URL
+    # says (server.py:5423-5446); EXTERNAL_HOST is localhost here (environment below).
+    keycloak_host="auth.localhost",
+    # Its system status asks for a sign-in (server.py:2266-2267); its health report does not (health_check_api.py:180).
+    ready_path="/api/v1/health",
+    how_it_runs=(
+        "The backend runs from the checkout (`uvicorn server:app`) in its own virtualenv, from the checkout's own "
+        "`backend/requirements.txt`, as it is. *As deployed:* the same file (Dockerfile:48-49).",
+        f"Its database `{DATABASE}` in the sandbox's PostgreSQL, made by the product's own SQL files, in this order: "
+        + ", ".join(f"`{name}`" for name in ("001_create_llm_tables.sql", *CREDIT_FLOW_SCHEMA)) + ". The product "
+        "creates the rest itself at start-up. *As deployed:* the same files (backend/migrations/README.md lists "
+        "001_create_llm_tables.sql as applied).",
+        "One table its code uses (database/connection.py:43, subscription_manager_v2.py:51-60) and no SQL file of "
+        "the checkout creates, made as for Ops-Center-OSS so that both builds meet the same database: `users` (kept "
+        "empty). *As deployed:* no file of the product creates it either; a database that lacks it fails the code "
+        "that reads it.",
+        DATA_FOLDER_NOTE,
+        "One provider row: `llm_providers` of type `openrouter` pointing at the LLM provider double in its "
+        "`config.base_url`, the field this build reads (litellm_api.py:999-1021), with the platform's key (a platform "
+        "call looks up no row of another type, litellm_api.py:1000-1005). *As deployed:* an operator adds the "
+        "provider rows.",
+        "LiteLLM is not in the path of a call: the product sends a platform call to its `openrouter` provider row's "
+        "`config.base_url` (litellm_api.py:997-1021) and uses `LITELLM_PROXY_URL` only for a health check "
+        "(litellm_api.py:3728). "
+        "*As deployed:* the same: the path is the code's.",
+        EGRESS_NOTE,
+        "Its sign-in reaches Keycloak at https://auth.localhost, a name its code builds from `EXTERNAL_HOST` "
+        "(server.py:5423-5446, no setting names another): the same HTTPS proxy answers for that name with the "
+        "sandbox's Keycloak. *As deployed:* https://auth.<its domain>, which its proxy routes to Keycloak; a "
+        "deployment whose Keycloak is elsewhere cannot sign anyone in by this route.",
+        ENVIRONMENT_NOTE.format(csrf_default_line=322),
+    ),
+)
+BUILDS = (OPS_CENTER_OSS, SAASHQ_OPS_CENTER)
 
 
 class ProductError(Exception):
