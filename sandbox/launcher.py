@@ -30,7 +30,8 @@ class SandboxLauncher:
         return "reference-" + sandbox.versions()["ops_center_build"]
 
     def how_the_product_runs(self) -> list[str]:
-        return product.how_it_runs()
+        running = sandbox.Stack.load()
+        return product.how_it_runs(Path(running.product_source)) if running and running.product_source else []
 
     def product_boot_s(self) -> str:
         running = sandbox.Stack.load()

@@ -2,6 +2,10 @@
 
     python -m sandbox up --ops-center-source PATH      (or OPS_CENTER_SOURCE=PATH)
 
+A checkout is booted as the build it is (BUILDS, by commit): Ops-Center-OSS at af179f13cf24, or
+saashqdev/ops-center at 283233d, an earlier build of the same product with its own requirements and
+SQL files, whose sign-in reaches Keycloak by a name its code builds.
+
 What it takes to boot the product here (../shared/notes/ops-center-oss-live.md has the measurements):
 its own virtualenv; the schema its credit flow needs, in a database of its own; an environment that
 points it at the embedded PostgreSQL, Redis, Keycloak and Lago double; its provider row pointing at
@@ -15,18 +19,172 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-# At af179f13cf24 the checkout has no backend/requirements.txt although its Dockerfile installs one; the
-# file of the product's own tag v2.5.0 works, without the optional memory packages (kuzu, mem0ai) and
-# with two packages the code imports that it does not list.
-REQUIREMENTS_TAG = "v2.5.0"
-OPTIONAL_PACKAGES = ("kuzu", "mem0ai")
-UNLISTED_PACKAGES = ("aiohttp==3.9.3", "cachetools==5.3.2")
+DATABASE = "ops_center_oss"
+# The product keeps files (its organizations, users, a key) under a container path written into its code
+# (org_manager.py:153 in both builds). In a container that folder is the container's own; here it is the stack's.
+CONTAINER_DATA = "/app/data"
+
+
+@dataclass(frozen=True)
+class Build:
+    """What one build of the product needs from the sandbox beyond its checkout."""
+
+    name: str
+    commit: str  # the build's commit; a checkout whose history holds it is booted as this build
+    requirements_tag: str | None  # the tag whose backend/requirements.txt is installed; None: the checkout's own
+    left_out: tuple[str, ...]  # packages of that file not installed
+    unlisted: tuple[str, ...]  # packages its code imports that the file does not list
+    schema_files: tuple[str, ...]  # its own SQL files for its credit flow, from backend/migrations, in order
+    missing_tables: str  # tables its code uses that no SQL file of the checkout creates, from the columns it uses
+    provider_row: str  # its system provider pointing at the provider double: $1 the platform's key, $2 the URL
+    keycloak_host: str | None  # a public name its code builds for Keycloak, answered by the egress double
+    ready_path: str  # a route that answers 200 without a sign-in once the product has started
+    how_it_runs: tuple[str, ...]  # all the sandbox gives it beyond its checkout, for the report's reader
+
+
+# `users` stays empty: a row there changes how balances are provisioned.
+USERS_TABLE = """
+CREATE TABLE IF NOT EXISTS users (
+    id UUID PRIMARY KEY DEFAULT uuid_generate_v4(), email VARCHAR(255) UNIQUE, name VARCHAR(255),
+    username VARCHAR(255), zitadel_id VARCHAR(255), avatar_url TEXT, subscription_tier VARCHAR(50),
+    created_at TIMESTAMPTZ DEFAULT now(), updated_at TIMESTAMPTZ DEFAULT now());
+"""
+PROVIDER_KEYS_TABLE = """
+CREATE TABLE IF NOT EXISTS user_provider_keys (
+    id UUID PRIMARY KEY DEFAULT uuid_generate_v4(), user_id VARCHAR(255) NOT NULL, provider VARCHAR(100) NOT NULL,
+    api_key_encrypted TEXT NOT NULL, enabled BOOLEAN DEFAULT true, metadata JSONB DEFAULT '{}'::jsonb,
+    created_at TIMESTAMPTZ DEFAULT now(), updated_at TIMESTAMPTZ DEFAULT now(), UNIQUE (user_id, provider));
+"""
+# The SQL files of the credit flow, the same bytes in both builds, in the order they apply cleanly (the notes, §1.3).
+CREDIT_FLOW_SCHEMA = ("001_organization_tables.sql", "create_credit_system_tables.sql", "create_org_billing.sql",
+                      "add_subscription_tiers.sql", "add_llm_markup_percentage.sql")
+PROVIDER_TYPE_NOTE = ("(a row of another type is treated as local and free). *As deployed:* an operator adds the "
+                      "provider rows.")
+DATA_FOLDER_NOTE = (
+    f"Its files under `{CONTAINER_DATA}` (a container path in its code, org_manager.py:153) are a folder of the "
+    "stack's own, empty at each start, bound there in a private mount namespace (as root; otherwise the machine's "
+    "folder is used as it is). *As deployed:* the container's own folder.")
+EGRESS_NOTE = (
+    "BYOK calls go to a hard-coded https://openrouter.ai: the product alone reaches it, through an HTTPS proxy on "
+    "loopback that answers as the provider double does (its CA is given in `SSL_CERT_FILE`). *As deployed:* "
+    "OpenRouter itself.")
+ENVIRONMENT_NOTE = (
+    "Environment as docker-compose.direct.yml gives it: realm `uchub`, `OAUTH_CLIENT_ID=ops-center`, a master-realm "
+    "administrator for plan lookups; `CSRF_ENABLED=false` (sign-in by API), `TIER_ENFORCEMENT_ENABLED=true`, "
+    "`BILLING_ENABLED=true`, Lago pointed at the Lago double. *As deployed:* the same settings, but CSRF protection "
+    "on (`CSRF_ENABLED` defaults to true, server.py:{csrf_default_line}, and docker-compose.direct.yml does not set "
+    "it), which the sandbox turns off to sign in by API.")
+
+OPS_CENTER_OSS = Build(
+    name="Ops-Center-OSS af179f13cf24",
+    commit="af179f13cf24de2f407955d8b76a5f5fe9f65a94",
+    # The checkout has no backend/requirements.txt although its Dockerfile installs one; the file of the product's
+    # own tag v2.5.0 works, without the optional memory packages and with two packages the code imports.
+    requirements_tag="v2.5.0",
+    left_out=("kuzu", "mem0ai"),
+    unlisted=("aiohttp==3.9.3", "cachetools==5.3.2"),
+    schema_files=CREDIT_FLOW_SCHEMA,
+    missing_tables=USERS_TABLE + PROVIDER_KEYS_TABLE,
+    # A platform call goes to the row's `api_base_url` (litellm_api.py:1147).
+    provider_row="""
+        INSERT INTO llm_providers (name, type, api_key_encrypted, api_base_url, enabled, priority)
+        VALUES ('creditflow provider double', 'openrouter', $1, $2, true, 1000)""",
+    keycloak_host=None,  # its sign-in asks KEYCLOAK_EXTERNAL_URL (server.py:5869-5873)
+    ready_path="/api/v1/system/status",  # public by design (auth_middleware.py:44)
+    how_it_runs=(
+        "The backend runs from the checkout (`uvicorn server:app`) in its own virtualenv: the requirements of tag "
+        "v2.5.0 (the checkout has none), without kuzu and mem0ai, with aiohttp==3.9.3 and cachetools==5.3.2, which "
+        "its code imports. *As deployed:* its Dockerfile copies the `backend/requirements.txt` the checkout lacks "
+        "(Dockerfile:39), so its image cannot be built from this commit as it stands.",
+        f"Its database `{DATABASE}` in the sandbox's PostgreSQL, made by the product's own SQL files, in this order: "
+        + ", ".join(f"`{name}`" for name in CREDIT_FLOW_SCHEMA) + ". The product creates the rest itself at "
+        "start-up. *As deployed:* the same files.",
+        "Two tables its code uses and no SQL file of the checkout creates, made from the columns the code reads: "
+        "`users` (kept empty) and `user_provider_keys`. *As deployed:* no file of the product creates them either; "
+        "a database that lacks them fails the code that reads them.",
+        DATA_FOLDER_NOTE,
+        "One provider row: `llm_providers` of type `openrouter` pointing at the LLM provider double, with the "
+        "platform's key " + PROVIDER_TYPE_NOTE,
+        "LiteLLM is not in the path of a call: the product sends a platform call to its provider row's "
+        "`api_base_url` (litellm_api.py:1111-1146) and uses `LITELLM_PROXY_URL` only for health and model lists. "
+        "*As deployed:* the same: the path is the code's.",
+        EGRESS_NOTE,
+        ENVIRONMENT_NOTE.format(csrf_default_line=347),
+    ),
+)
+
+# saashqdev/ops-center at 283233d (2026-02-15), an earlier build of the same product. Its own requirements file
+# installs here as it is: it lists aiohttp and cachetools, which v2.5.0's file lacked, and no optional memory package;
+# its migrations include the SQL file that creates `user_provider_keys` (001_create_llm_tables.sql:75-86), which
+# Ops-Center-OSS lacks.
+SAASHQ_OPS_CENTER = Build(
+    name="saashqdev/ops-center 283233d38107",
+    commit="283233d38107989c31524de98aea6407880b11b0",
+    requirements_tag=None,
+    left_out=(),
+    unlisted=(),
+    schema_files=("001_create_llm_tables.sql", *CREDIT_FLOW_SCHEMA),
+    missing_tables=USERS_TABLE,  # user_provider_keys comes from its own 001_create_llm_tables.sql
+    # A platform call goes to the `openrouter` row's `config.base_url`, https://openrouter.ai/api/v1 when unset; the
+    # row's `api_base_url` is not read (litellm_api.py:999-1021).
+    provider_row="""
+        INSERT INTO llm_providers (name, type, api_key_encrypted, api_base_url, config, enabled, priority)
+        VALUES ('creditflow provider double', 'openrouter', $1, $2, jsonb_build_object('base_url', $2::text), true,
+                1000)""",
+    # Its sign-in posts the password grant and asks userinfo at https://auth.<EXTERNAL_HOST> whatever KEYCLOAK_URL
+    # says (server.py:5423-5446); EXTERNAL_HOST is localhost here (environment below).
+    keycloak_host="auth.localhost",
+    # Its system status asks for a sign-in (server.py:2266-2267); its health report does not (health_check_api.py:180).
+    ready_path="/api/v1/health",
+    how_it_runs=(
+        "The backend runs from the checkout (`uvicorn server:app`) in its own virtualenv, from the checkout's own "
+        "`backend/requirements.txt`, as it is. *As deployed:* the same file (Dockerfile:48-49).",
+        f"Its database `{DATABASE}` in the sandbox's PostgreSQL, made by the product's own SQL files, in this order: "
+        + ", ".join(f"`{name}`" for name in ("001_create_llm_tables.sql", *CREDIT_FLOW_SCHEMA)) + ". The product "
+        "creates the rest itself at start-up. *As deployed:* the same files (backend/migrations/README.md lists "
+        "001_create_llm_tables.sql as applied).",
+        "One table its code uses (database/connection.py:43, subscription_manager_v2.py:51-60) and no SQL file of "
+        "the checkout creates, made as for Ops-Center-OSS so that both builds meet the same database: `users` (kept "
+        "empty). *As deployed:* no file of the product creates it either; a database that lacks it fails the code "
+        "that reads it.",
+        DATA_FOLDER_NOTE,
+        "One provider row: `llm_providers` of type `openrouter` pointing at the LLM provider double in its "
+        "`config.base_url`, the field this build reads (litellm_api.py:999-1021), with the platform's key (a platform "
+        "call looks up no row of another type, litellm_api.py:1000-1005). *As deployed:* an operator adds the "
+        "provider rows.",
+        "LiteLLM is not in the path of a call: the product sends a platform call to its `openrouter` provider row's "
+        "`config.base_url` (litellm_api.py:997-1021) and uses `LITELLM_PROXY_URL` only for a health check "
+        "(litellm_api.py:3728). "
+        "*As deployed:* the same: the path is the code's.",
+        EGRESS_NOTE,
+        "Its sign-in reaches Keycloak at https://auth.localhost, a name its code builds from `EXTERNAL_HOST` "
+        "(server.py:5423-5446, no setting names another): the same HTTPS proxy answers for that name with the "
+        "sandbox's Keycloak. *As deployed:* https://auth.<its domain>, which its proxy routes to Keycloak; a "
+        "deployment whose Keycloak is elsewhere cannot sign anyone in by this route.",
+        ENVIRONMENT_NOTE.format(csrf_default_line=322),
+    ),
+)
+BUILDS = (OPS_CENTER_OSS, SAASHQ_OPS_CENTER)
 
 
 class ProductError(Exception):
     """The checkout cannot be booted: the message says what is missing and how to supply it."""
+
+
+def build_of(source: Path) -> Build:
+    """The build a checkout is: the one whose commit its HEAD is or descends from, so that a fix committed on top of
+    a build boots as that build does; a checkout of no known build is refused, never booted as a guess."""
+    for build in BUILDS:
+        held = subprocess.run(["git", "-C", str(source), "merge-base", "--is-ancestor", build.commit, "HEAD"],
+                              capture_output=True)
+        if held.returncode == 0:
+            return build
+    known = ", ".join(f"{build.name} ({build.commit})" for build in BUILDS)
+    raise ProductError(f"{source} is none of the builds the sandbox knows how to boot ({known}) and descends from "
+                       "none of them; declare its build in sandbox/product.py (BUILDS)")
 
 
 def backend(source: Path) -> Path:
@@ -37,19 +195,23 @@ def backend(source: Path) -> Path:
 
 
 def requirements(source: Path) -> str:
-    """The backend's requirements: its own file, or the one of tag v2.5.0 from the checkout's history."""
+    """The backend's requirements, as its build declares them: its own file, or the one of a tag from the checkout's
+    history; without the packages its build leaves out, with the ones it adds."""
+    build = build_of(source)
     own = backend(source) / "requirements.txt"
-    if own.exists():
+    if build.requirements_tag is None:
+        if not own.exists():
+            raise ProductError(f"{own} is missing, and {build.name} installs the checkout's own file")
         text = own.read_text()
     else:
-        found = subprocess.run(["git", "-C", str(source), "show", f"{REQUIREMENTS_TAG}:backend/requirements.txt"],
-                               capture_output=True, text=True)
+        found = subprocess.run(["git", "-C", str(source), "show",
+                                f"{build.requirements_tag}:backend/requirements.txt"], capture_output=True, text=True)
         if found.returncode != 0:
-            raise ProductError(f"{own} is missing and the checkout's history has no tag {REQUIREMENTS_TAG} to take "
-                               f"it from; put a requirements.txt in {own.parent}")
+            raise ProductError(f"the checkout's history has no tag {build.requirements_tag} to take "
+                               f"backend/requirements.txt from; put a requirements.txt in {own.parent}")
         text = found.stdout
-    kept = [line for line in text.splitlines() if not line.strip().lower().startswith(OPTIONAL_PACKAGES)]
-    return "\n".join([*kept, *UNLISTED_PACKAGES]) + "\n"
+    kept = [line for line in text.splitlines() if not line.strip().lower().startswith(build.left_out)]
+    return "\n".join([*kept, *build.unlisted]) + "\n"
 
 
 def virtualenv(source: Path, cache: Path, log: Path) -> Path:
@@ -70,25 +232,7 @@ def virtualenv(source: Path, cache: Path, log: Path) -> Path:
     return python
 
 
-DATABASE = "ops_center_oss"
 BACKEND_CODE = (":(glob)backend/**/*.py", ":(glob)backend/**/*.sql")  # git pathspecs of the code the sandbox runs
-# The product's own SQL files for its credit flow, in the order they apply cleanly (the notes, §1.3).
-SCHEMA_FILES = ("001_organization_tables.sql", "create_credit_system_tables.sql", "create_org_billing.sql",
-                "add_subscription_tiers.sql", "add_llm_markup_percentage.sql")
-# Two tables the product's code uses but no SQL file of the checkout creates; their columns are the ones
-# the code reads and writes. `users` stays empty: a row there changes how balances are provisioned.
-MISSING_TABLES = """
-CREATE TABLE IF NOT EXISTS users (
-    id UUID PRIMARY KEY DEFAULT uuid_generate_v4(), email VARCHAR(255) UNIQUE, name VARCHAR(255),
-    username VARCHAR(255), zitadel_id VARCHAR(255), avatar_url TEXT, subscription_tier VARCHAR(50),
-    created_at TIMESTAMPTZ DEFAULT now(), updated_at TIMESTAMPTZ DEFAULT now());
-CREATE TABLE IF NOT EXISTS user_provider_keys (
-    id UUID PRIMARY KEY DEFAULT uuid_generate_v4(), user_id VARCHAR(255) NOT NULL, provider VARCHAR(100) NOT NULL,
-    api_key_encrypted TEXT NOT NULL, enabled BOOLEAN DEFAULT true, metadata JSONB DEFAULT '{}'::jsonb,
-    created_at TIMESTAMPTZ DEFAULT now(), updated_at TIMESTAMPTZ DEFAULT now(), UNIQUE (user_id, provider));
-"""
-
-
 async def create_schema(admin_url: str, admin_password: str, owner_url: str, owner_password: str,
                         source: Path) -> None:
     import asyncpg
@@ -106,9 +250,10 @@ async def create_schema(admin_url: str, admin_password: str, owner_url: str, own
         await admin.close()
     owner = await asyncpg.connect(owner_url, password=owner_password)
     try:
-        for name in SCHEMA_FILES:
+        build = build_of(source)
+        for name in build.schema_files:
             await owner.execute((backend(source) / "migrations" / name).read_text())
-        await owner.execute(MISSING_TABLES)
+        await owner.execute(build.missing_tables)
     finally:
         await owner.close()
 
@@ -145,27 +290,17 @@ def environment(*, database_url: str, database_password: str, redis_url: str, ke
     }
 
 
-PROVIDER_ROW = """
-INSERT INTO llm_providers (name, type, api_key_encrypted, api_base_url, enabled, priority)
-VALUES ('creditflow provider double', 'openrouter', $1, $2, true, 1000)
-"""
-
-
-async def point_at_provider(owner_url: str, owner_password: str, provider_url: str, platform_key: str) -> None:
+async def point_at_provider(owner_url: str, owner_password: str, provider_url: str, platform_key: str,
+                            source: Path) -> None:
     """The product's system provider: the provider double, typed `openrouter` so that calls are billed."""
     import asyncpg
 
     owner = await asyncpg.connect(owner_url, password=owner_password)
     try:
         await owner.execute("DELETE FROM llm_providers WHERE name = 'creditflow provider double'")
-        await owner.execute(PROVIDER_ROW, platform_key, f"{provider_url.rstrip('/')}/v1")
+        await owner.execute(build_of(source).provider_row, platform_key, f"{provider_url.rstrip('/')}/v1")
     finally:
         await owner.close()
-
-
-# The product keeps files (its organizations, users, a key) under a container path written into its code
-# (org_manager.py:153). In a container that folder is the container's own; here it is the stack's.
-CONTAINER_DATA = "/app/data"
 
 
 def with_own_data(command: list[str], data_dir: Path) -> list[str]:
@@ -177,38 +312,9 @@ def with_own_data(command: list[str], data_dir: Path) -> list[str]:
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", bind, str(data_dir), *command]
 
 
-def how_it_runs() -> list[str]:
+def how_it_runs(source: Path) -> list[str]:
     """What the sandbox gives the product beyond its checkout, for the conformance report's reader."""
-    return [
-        "The backend runs from the checkout (`uvicorn server:app`) in its own virtualenv: the requirements of tag "
-        f"{REQUIREMENTS_TAG} (the checkout has none), without {' and '.join(OPTIONAL_PACKAGES)}, with "
-        f"{' and '.join(UNLISTED_PACKAGES)}, which its code imports. *As deployed:* its Dockerfile copies the "
-        "`backend/requirements.txt` the checkout lacks (Dockerfile:39), so its image cannot be built from this commit "
-        "as it stands.",
-        f"Its database `{DATABASE}` in the sandbox's PostgreSQL, made by the product's own SQL files, in this order: "
-        + ", ".join(f"`{name}`" for name in SCHEMA_FILES) + ". The product creates the rest itself at start-up. "
-        "*As deployed:* the same files.",
-        "Two tables its code uses and no SQL file of the checkout creates, made from the columns the code reads: "
-        "`users` (kept empty) and `user_provider_keys`. *As deployed:* no file of the product creates them either; "
-        "a database that lacks them fails the code that reads them.",
-        f"Its files under `{CONTAINER_DATA}` (a container path in its code, org_manager.py:153) are a folder of the "
-        "stack's own, empty at each start, bound there in a private mount namespace (as root; otherwise the "
-        "machine's folder is used as it is). *As deployed:* the container's own folder.",
-        "One provider row: `llm_providers` of type `openrouter` pointing at the LLM provider double, with the "
-        "platform's key (a row of another type is treated as local and free). *As deployed:* an operator adds the "
-        "provider rows.",
-        "LiteLLM is not in the path of a call: the product sends a platform call to its provider row's "
-        "`api_base_url` (litellm_api.py:1111-1146) and uses `LITELLM_PROXY_URL` only for health and model lists. "
-        "*As deployed:* the same: the path is the code's.",
-        "BYOK calls go to a hard-coded https://openrouter.ai: the product alone reaches it, through an HTTPS proxy "
-        "on loopback that answers as the provider double does (its CA is given in `SSL_CERT_FILE`). *As deployed:* "
-        "OpenRouter itself.",
-        "Environment as docker-compose.direct.yml gives it: realm `uchub`, `OAUTH_CLIENT_ID=ops-center`, a "
-        "master-realm administrator for plan lookups; `CSRF_ENABLED=false` (sign-in by API), "
-        "`TIER_ENFORCEMENT_ENABLED=true`, `BILLING_ENABLED=true`, Lago pointed at the Lago double. *As deployed:* "
-        "the same settings, but CSRF protection on (`CSRF_ENABLED` defaults to true, server.py:347, and "
-        "docker-compose.direct.yml does not set it), which the sandbox turns off to sign in by API.",
-    ]
+    return list(build_of(source).how_it_runs)
 
 
 def revision(source: Path) -> str:

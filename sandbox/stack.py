@@ -527,8 +527,10 @@ def start_product(source: str) -> Stack:
         run_async(product.create_schema(admin_url, stack.secrets["postgres_password"], stack.urls["postgres_oss"],
                                         stack.secrets["unicorn_password"], Path(source)))
         egress_port = free_port()
+        keycloak_host = product.build_of(Path(source)).keycloak_host
+        routes = [f"{keycloak_host}={stack.urls['keycloak']}"] if keycloak_host else []
         stack.pids["egress"] = spawn("egress", [sys.executable, "-m", "sandbox.doubles.egress", str(egress_port),
-                                                stack.urls["provider"], str(STATE_DIR / "egress-ca")])
+                                                stack.urls["provider"], str(STATE_DIR / "egress-ca"), *routes])
         wait_until("egress", lambda: (STATE_DIR / "egress-ca" / "ca.pem").exists() and port_open(egress_port), 30,
                    stack.pids["egress"])
         stack.secrets.setdefault("oss_byok_key", Fernet.generate_key().decode())
@@ -540,7 +542,7 @@ def start_product(source: str) -> Stack:
         PRODUCT_DATA.mkdir(parents=True)
         spawn_product(stack, python)
         run_async(product.point_at_provider(stack.urls["postgres_oss"], stack.secrets["unicorn_password"],
-                                            stack.urls["provider"], stack.secrets["oss_platform_key"]))
+                                            stack.urls["provider"], stack.secrets["oss_platform_key"], Path(source)))
     except product.ProductError as error:
         raise StartError(f"Ops-Center from {source}: {error}") from None
     stack.timings["ops_center_oss"] = round(time.monotonic() - began, 2)
@@ -567,7 +569,8 @@ def spawn_product(stack: Stack, python: Path, port: int | None = None) -> None:
                                          cwd=product.backend(Path(stack.product_source)))
     stack.urls["ops_center_oss"] = f"http://127.0.0.1:{port}"
     stack.save()
-    wait_until("ops-center-oss", lambda: http_ok(f"{stack.urls['ops_center_oss']}/api/v1/system/status"), 240,
+    ready = f"{stack.urls['ops_center_oss']}{product.build_of(Path(stack.product_source)).ready_path}"
+    wait_until("ops-center-oss", lambda: http_ok(ready), 240,
                stack.pids["ops-center-oss"])
 
 

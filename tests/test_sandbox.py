@@ -1,15 +1,19 @@
 """The sandbox's own behaviour: the provider double's settings are a scenario's own, a part that cannot start
-says why in one line, and the accounts' passwords are stored as Keycloak itself would store them."""
+says why in one line, a checkout boots as the build it is, and the accounts' passwords are stored as Keycloak itself
+would store them."""
 
+import dataclasses
 import json
 import secrets
 import socket
+import subprocess
 
 import httpx
 import pytest
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
 from creditflow.systems.identity import EMAIL_DOMAIN, KEYCLOAK_DEFAULT_ARGON2, Identity, IdentityError
+from sandbox import product
 from sandbox import stack as sandbox
 from sandbox.doubles.provider import create_app
 
@@ -55,6 +59,26 @@ def test_a_part_that_fails_for_another_reason_gives_the_last_error_its_log_shows
     locked = 'FATAL:  lock file "postmaster.pid" already exists\nHINT:  Is another postmaster (PID 1) running?\n'
     assert sandbox.diagnose(locked).startswith('a store it needs is locked: FATAL:  lock file "postmaster.pid" '
                                                "already exists; held by process 1 (")
+
+
+def commit(checkout, message: str) -> str:
+    subprocess.run(["git", "-C", str(checkout), "-c", "user.name=creditflow", "-c", "user.email=creditflow@example.com",
+                    "commit", "-q", "--allow-empty", "-m", message], check=True)
+    return subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def test_a_checkout_boots_as_the_build_its_history_holds_and_one_of_no_known_build_is_refused(tmp_path, monkeypatch):
+    known, other = tmp_path / "known", tmp_path / "other"
+    for checkout in (known, other):
+        subprocess.run(["git", "init", "-q", str(checkout)], check=True)
+    build = dataclasses.replace(product.OPS_CENTER_OSS, commit=commit(known, "a build"))
+    monkeypatch.setattr(product, "BUILDS", (build,))
+    commit(known, "a fix committed on top of it")
+    commit(other, "a build the sandbox does not know")
+    assert product.build_of(known) is build
+    with pytest.raises(product.ProductError, match="none of the builds the sandbox knows how to boot"):
+        product.build_of(other)
 
 
 async def test_accounts_made_before_and_after_the_suite_hashes_their_password_sign_in_with_it_only(config):

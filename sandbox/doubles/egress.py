@@ -6,7 +6,11 @@ provider hosts only, terminates TLS with a certificate the CA signed, and hands 
 provider double over plain HTTP: the call is served as OpenRouter would serve it, with the key it
 carried, and no traffic leaves the machine. Any other host is refused (403).
 
-    python -m sandbox.doubles.egress PORT PROVIDER_URL CA_DIR
+A build may also reach a part of the stack by a public name its code builds (saashqdev/ops-center posts its
+sign-in to https://auth.<EXTERNAL_HOST>, sandbox/product.py): each HOST=URL given answers for HOST with the
+sandbox's part at URL, as the deployment's proxy would route that name to it.
+
+    python -m sandbox.doubles.egress PORT PROVIDER_URL CA_DIR [HOST=URL ...]
 """
 
 import asyncio
@@ -30,8 +34,8 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def make_authority(directory: Path) -> tuple[Path, Path, Path]:
-    """A throwaway CA and one certificate for the provider hosts: (ca.pem, cert.pem, key.pem)."""
+def make_authority(directory: Path, hosts: tuple[str, ...]) -> tuple[Path, Path, Path]:
+    """A throwaway CA and one certificate for `hosts`: (ca.pem, cert.pem, key.pem)."""
     directory.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -46,10 +50,10 @@ def make_authority(directory: Path) -> tuple[Path, Path, Path]:
           .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
           .sign(ca_key, hashes.SHA256()))
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder().subject_name(_name(PROVIDER_HOSTS[0])).issuer_name(ca.subject)
+    cert = (x509.CertificateBuilder().subject_name(_name(hosts[0])).issuer_name(ca.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(h) for h in PROVIDER_HOSTS]), critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(h) for h in hosts]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
@@ -64,24 +68,26 @@ def make_authority(directory: Path) -> tuple[Path, Path, Path]:
 
 
 class Egress:
-    def __init__(self, provider_url: str, cert: Path, key: Path):
+    def __init__(self, upstreams: dict[str, str], cert: Path, key: Path):
+        """`upstreams`: the URL that answers for each host the proxy accepts."""
         self.tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.tls.load_cert_chain(cert, key)
-        self.provider = httpx.AsyncClient(base_url=provider_url.rstrip("/"), timeout=120)
+        self.clients = {host: httpx.AsyncClient(base_url=url.rstrip("/"), timeout=120)
+                        for host, url in upstreams.items()}
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             request_line = (await reader.readline()).decode("latin-1").split()
             await self._headers(reader)
             host = request_line[1].rsplit(":", 1)[0] if len(request_line) > 1 else ""
-            if len(request_line) < 2 or request_line[0] != "CONNECT" or host not in PROVIDER_HOSTS:
+            if len(request_line) < 2 or request_line[0] != "CONNECT" or host not in self.clients:
                 writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
                 await writer.drain()
                 return
             writer.write(b"HTTP/1.1 200 Connection Established\r\n\r\n")
             await writer.drain()
             await writer.start_tls(self.tls)
-            await self._serve(reader, writer)
+            await self._serve(self.clients[host], reader, writer)
         except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, IndexError):
             pass
         finally:
@@ -95,13 +101,14 @@ class Egress:
             headers[name.strip().lower()] = value.strip()
         return headers
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """One request on the decrypted connection, handed to the provider double; then the connection ends."""
+    @staticmethod
+    async def _serve(upstream: httpx.AsyncClient, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One request on the decrypted connection, handed to the host's upstream; then the connection ends."""
         method, path, _ = (await reader.readline()).decode("latin-1").split(" ", 2)
-        headers = await self._headers(reader)
+        headers = await Egress._headers(reader)
         body = await reader.readexactly(int(headers.get("content-length", "0")))
         sent = {name: value for name, value in headers.items() if name not in HOP_BY_HOP}
-        answer = await self.provider.request(method, path, headers=sent, content=body)
+        answer = await upstream.request(method, path, headers=sent, content=body)
         head = [f"HTTP/1.1 {answer.status_code} {answer.reason_phrase}"]
         head += [f"{name}: {value}" for name, value in answer.headers.items() if name.lower() not in HOP_BY_HOP]
         head += [f"Content-Length: {len(answer.content)}", "Connection: close", "", ""]
@@ -109,13 +116,15 @@ class Egress:
         await writer.drain()
 
 
-async def serve(port: int, provider_url: str, ca_dir: Path) -> None:
-    _, cert, key = make_authority(ca_dir)
-    egress = Egress(provider_url, cert, key)
+async def serve(port: int, provider_url: str, ca_dir: Path, routes: dict[str, str]) -> None:
+    upstreams = dict.fromkeys(PROVIDER_HOSTS, provider_url) | routes
+    _, cert, key = make_authority(ca_dir, tuple(upstreams))
+    egress = Egress(upstreams, cert, key)
     server = await asyncio.start_server(egress.handle, "127.0.0.1", port)
     async with server:
         await server.serve_forever()
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])))
+    asyncio.run(serve(int(sys.argv[1]), sys.argv[2], Path(sys.argv[3]),
+                      dict(route.split("=", 1) for route in sys.argv[4:])))
