@@ -21,6 +21,7 @@ from behave.parser import parse_file
 from creditflow.leftovers import PID_MARK
 from creditflow.systems.identity import RUN_MARK, MarkedAccount
 from sandbox import stack as sandbox
+from tests.user_reports import isolated_reports
 
 pytestmark = pytest.mark.live
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,14 +46,6 @@ def suite(*command: str, env: dict[str, str] | None = None, timeout: int = 900) 
 
 def behave(*args: str, env: dict[str, str] | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
     return suite("-m", "behave", "--no-color", *args, env=env, timeout=timeout)
-
-
-def isolated_reports(tmp: Path) -> dict[str, str]:
-    """Every report of a self-test's run goes into its own folder: never over reports/ or the guide's /tmp files,
-    which belong to the user's last run (and to other checkouts' runs on the same machine)."""
-    return {"CREDITFLOW_REPORT": str(tmp / "report.txt"), "CREDITFLOW_PERFORMANCE": str(tmp / "performance.json"),
-            "CREDITFLOW_ERROR_LOG": str(tmp / "errors.log"), "CREDITFLOW_RESULTS": str(tmp / "results.json"),
-            "CREDITFLOW_ALLURE_RESULTS": str(tmp / "allure-results")}
 
 
 def allure_results(tmp: Path) -> list[dict]:
