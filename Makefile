@@ -28,9 +28,8 @@ test: setup  ## unit tests and the suite's self-tests (the sandbox is started wh
 	$(PYTHON) -m pytest -m exclusive
 	$(PYTHON) -m pytest -m 'not exclusive' -n $(TEST_JOBS)
 
-report:  ## the single-file Allure HTML report from the last run
-	npx --no-install allure generate reports/allure-results --config allurerc.mjs
-	@echo "open reports/allure-report/index.html"
+report:  ## the single-file Allure HTML report of the last run, named after it, with the trend of its deployment's runs
+	$(PYTHON) scripts/report.py
 
 # FUZZ_ARGS, SOAK_ARGS, LOAD_ARGS, MUTATE_ARGS and CONFORMANCE_ARGS are passed as written ($(value ...)): a regular expression's $ reaches the shell,
 # not make.

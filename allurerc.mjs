@@ -4,11 +4,13 @@ import { readFileSync } from "node:fs";
 // The same categories environment.py writes beside the results (product defect, environment, suite).
 const categories = JSON.parse(readFileSync(new URL("./allure-categories.json", import.meta.url), "utf8"));
 
+// creditflow/allure_report.py names the report after the run it shows, and says which history file the report
+// shows the trend of (and marks flaky tests from), and whether to add this run to it: once per run.
 export default {
-  name: "Ops-Center credit flow",
+  name: process.env.CREDITFLOW_ALLURE_NAME || "Ops-Center credit flow",
   output: "./reports/allure-report",
-  // make soak keeps the runs' history here: the report then shows the trend and marks flaky tests.
   historyPath: process.env.CREDITFLOW_ALLURE_HISTORY || undefined,
+  appendHistory: process.env.CREDITFLOW_ALLURE_APPEND_HISTORY !== "0",
   categories,
   plugins: {
     awesome: {

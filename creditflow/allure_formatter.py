@@ -4,6 +4,8 @@
   direct scenarios, so their steps would be reported outside any test).
 - `allure.dynamic` labels (epic, story) reach the running test: its listener implements no
   `add_label` hook, so environment.py's labels would be dropped.
+- A dry run writes no results: it runs nothing, and its results (every scenario skipped) would join
+  the last real run's in the report.
 
 CREDITFLOW_ALLURE_RESULTS names another results folder than behave.ini's: behave always adds the
 configuration file's formatters and outfiles to the command line's, so a run that must not write over
@@ -35,6 +37,8 @@ class AllureFormatter(BaseAllureFormatter):
     def __init__(self, stream_opener, config):
         stream_opener.name = results_dir(stream_opener.name)
         super().__init__(stream_opener, config)
+        if config.dry_run:
+            allure_commons.plugin_manager.unregister(self.file_logger)
         self._labels = DynamicLabels(self.listener)
         allure_commons.plugin_manager.register(self._labels)
 

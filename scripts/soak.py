@@ -19,6 +19,9 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from creditflow.allure_report import generate  # noqa: E402
 
 
 def one_run(number: int, out: Path, behave_args: list[str]) -> dict:
@@ -44,10 +47,7 @@ def one_run(number: int, out: Path, behave_args: list[str]) -> dict:
 
 def allure_history(out: Path) -> None:
     """Adds the run to the Allure history and regenerates the report with its trend."""
-    env = {**os.environ, "CREDITFLOW_ALLURE_HISTORY": str(out / "history.jsonl")}
-    subprocess.run(["npx", "--no-install", "allure", "generate", str(out / "allure-results"),
-                    "--config", str(ROOT / "allurerc.mjs"), "-o", str(out / "allure-report")],
-                   cwd=ROOT, env=env, capture_output=True, timeout=600, check=False)
+    generate(out / "allure-results", out / "allure-report", out / "history.jsonl")
 
 
 def summarise(runs: list[dict]) -> dict:

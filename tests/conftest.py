@@ -1,10 +1,39 @@
-"""Fixtures: the live embedded stack (started when not running) and the suite's own clients."""
+"""Fixtures: the live embedded stack (started when not running) and the suite's own clients; and the check that the
+tests leave the user's reports as they found them."""
 
 import pytest
 
 from creditflow.run import configure, open_run
 from sandbox import stack as sandbox
 from sandbox.launcher import SandboxLauncher
+from tests.user_reports import changes, described, snapshot
+
+USER_REPORTS_BEFORE = pytest.StashKey[dict[str, tuple[int, int]]]()
+USER_REPORTS_CHECK = "tests/user_reports.py::the user's reports are as the tests found them"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    """The user's reports as the tests find them, taken where the whole session is seen: in pytest's own process,
+    which under pytest-xdist is the controller, before its workers start (a worker sees only its share)."""
+    if not hasattr(session.config, "workerinput"):
+        session.config.stash[USER_REPORTS_BEFORE] = snapshot()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
+    """Once every test has run (and every worker has ended), the user's reports are compared with what they were: a
+    change fails the session, reported as a failed test of its own that names each change. make test's two pytest
+    sessions each check their own span."""
+    before = session.config.stash.get(USER_REPORTS_BEFORE, None)
+    if before is None:
+        return
+    found = changes(before, snapshot())
+    if found:
+        report = pytest.TestReport(USER_REPORTS_CHECK, ("tests/user_reports.py", None, "the user's reports"), {},
+                                   "failed", described(found), "call")
+        session.config.hook.pytest_runtest_logreport(report=report)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_itemcollected(item):

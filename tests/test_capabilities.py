@@ -11,6 +11,7 @@ import pytest
 
 from creditflow.deployments.base import Capability
 from tests.fixtures.minimal_deployment import LACKING, MinimalDeployment
+from tests.user_reports import isolated_reports
 
 ROOT = Path(__file__).resolve().parent.parent
 # A remote target that is never reached: the minimal deployment keeps everything in memory.
@@ -24,9 +25,7 @@ def run_minimal(tmp_path, deployment: str = "MinimalDeployment", *behave_args: s
         "OPS_CENTER_URL": NOWHERE, "KEYCLOAK_URL": NOWHERE, "KEYCLOAK_CLIENT_SECRET": "unused",
         "KEYCLOAK_ADMIN_PASSWORD": "unused", "DATABASE_URL": "postgresql://minimal.invalid/db",
         "REDIS_URL": "redis://minimal.invalid", "LAGO_URL": NOWHERE, "LAGO_API_KEY": "unused",
-        "CREDITFLOW_TEST_SYSTEMS": "minimal.invalid", "CREDITFLOW_RESULTS": str(tmp_path / "results.json"),
-        "CREDITFLOW_REPORT": str(tmp_path / "report.txt"), "CREDITFLOW_PERFORMANCE": str(tmp_path / "perf.json"),
-        "CREDITFLOW_ERROR_LOG": str(tmp_path / "errors.log"), "CREDITFLOW_ALLURE_RESULTS": str(tmp_path / "allure"),
+        "CREDITFLOW_TEST_SYSTEMS": "minimal.invalid", **isolated_reports(tmp_path),
     }
     run = subprocess.run([sys.executable, "-m", "behave", "--no-color", "-f", "plain", "-o", str(tmp_path / "out"),
                           *behave_args], cwd=ROOT, env={**os.environ, **settings}, capture_output=True, text=True,

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from sandbox import stack as sandbox
-from tests.test_suite_self import behave, isolated_reports, summary
+from tests.test_suite_self import behave, summary
+from tests.user_reports import isolated_reports
 
 SOURCE = os.environ.get("OPS_CENTER_SOURCE", "")
 pytestmark = [

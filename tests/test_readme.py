@@ -3,6 +3,7 @@ written: each is pasted into bash as a reader would, as a dry run (`make -n`, `b
 `--help`), so a command that make, the shell or argparse would mangle fails here rather than in a reader's terminal."""
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from creditflow.config import SETTINGS
 from creditflow.verdicts import Verdict
+from tests.user_reports import isolated_reports
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -87,11 +89,13 @@ def test_the_readme_shows_the_commands_a_reader_pastes():
 
 
 @pytest.mark.parametrize("command", readme_commands())
-def test_a_readme_command_works_as_written(command):
+def test_a_readme_command_works_as_written(command, tmp_path):
     program = command.split()[0]
     if program in NOT_RUN_HERE:
         pytest.skip(NOT_RUN_HERE[program])
-    finished = subprocess.run(["bash", "-c", dry_run(command)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    # behave writes through behave.ini's formatters even in a dry run: its reports go into the test's folder.
+    finished = subprocess.run(["bash", "-c", dry_run(command)], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                              env={**os.environ, **isolated_reports(tmp_path)})
     said = finished.stdout + finished.stderr
     assert finished.returncode == 0 and "Traceback" not in said, f"{command}: {said[-2000:]}"
     quoted = re.findall(r"'([^']*)'", command) if program == "make" else []  # make -n echoes the recipe

@@ -18,9 +18,11 @@ import pytest
 from behave.model import ScenarioOutline
 from behave.parser import parse_file
 
+from creditflow.allure_report import generate, report_name, run_of
 from creditflow.leftovers import PID_MARK
 from creditflow.systems.identity import RUN_MARK, MarkedAccount
 from sandbox import stack as sandbox
+from tests.user_reports import isolated_reports
 
 pytestmark = pytest.mark.live
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,14 +47,6 @@ def suite(*command: str, env: dict[str, str] | None = None, timeout: int = 900) 
 
 def behave(*args: str, env: dict[str, str] | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
     return suite("-m", "behave", "--no-color", *args, env=env, timeout=timeout)
-
-
-def isolated_reports(tmp: Path) -> dict[str, str]:
-    """Every report of a self-test's run goes into its own folder: never over reports/ or the guide's /tmp files,
-    which belong to the user's last run (and to other checkouts' runs on the same machine)."""
-    return {"CREDITFLOW_REPORT": str(tmp / "report.txt"), "CREDITFLOW_PERFORMANCE": str(tmp / "performance.json"),
-            "CREDITFLOW_ERROR_LOG": str(tmp / "errors.log"), "CREDITFLOW_RESULTS": str(tmp / "results.json"),
-            "CREDITFLOW_ALLURE_RESULTS": str(tmp / "allure-results")}
 
 
 def allure_results(tmp: Path) -> list[dict]:
@@ -122,8 +116,8 @@ def budgets_run(stack, tmp_path_factory):
 
 def allure_html(results: Path, output: Path) -> Path:
     """`make report`'s generator: the single-file Allure 3 report of some results."""
-    subprocess.run(["npx", "--no-install", "allure", "generate", str(results), "--config", str(ROOT / "allurerc.mjs"),
-                    "-o", str(output)], cwd=ROOT, check=True, capture_output=True, timeout=300)
+    generated = generate(results, output)
+    assert generated.returncode == 0, generated.stdout[-2000:] + generated.stderr[-2000:]
     return output / "index.html"
 
 
@@ -249,6 +243,7 @@ def test_the_single_file_html_report_renders_in_chromium_with_every_scenario_pas
     passed = re.search(r'data-testid="metadata-item-passed".*?>(\d+)</span>', dom, re.S)
     assert passed, "the rendered report shows no passed count"
     assert int(passed.group(1)) == scenario_count(feature_files(measured_alone=False))
+    assert report_name(run_of(full_run["tmp"] / "allure-results")) in dom  # the report names the one run it shows
 
 
 def first_scenarios() -> list[str]:
