@@ -50,12 +50,14 @@ CONTRACT_SECTIONS = {
     "storage": "Storage",
     "redis": "Redis",
     "lago": "Lago",
+    "limits": "Limits a client cannot lift",
 }
 INVARIANTS = {
     "money": "money is neither created nor lost, and every served call is paid once",
     "isolation": "a tenant reaches only its own books and keys",
     "secrecy": "a stored key is never shown",
     "sign-in": "only a current sign-in of the platform's realm is accepted",
+    "limits": "a client cannot lift a limit by what it says of itself, nor use up another's",
 }
 SECTIONS = {Source.GUIDE: GUIDE_SECTIONS, Source.CONTRACT: CONTRACT_SECTIONS, Source.INVARIANT: INVARIANTS}
 

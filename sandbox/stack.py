@@ -43,6 +43,7 @@ SCHEMA = ROOT / "sandbox" / "opscenter" / "schema.sql"
 PG_BIN = Path(os.environ.get("CREDITFLOW_PG_BIN", "/usr/lib/postgresql/15/bin"))
 SETUP_HINT = "run `make setup` (it installs what the sandbox needs)"
 PROVIDER_KEEP_ALIVE_S = 120
+NO_PROXY = ""  # uvicorn's --forwarded-allow-ips naming no proxy: X-Forwarded-For is believed from nobody
 
 
 class StartError(Exception):
@@ -331,9 +332,12 @@ def start_redis(stack: Stack) -> None:
 
 
 def uvicorn(name: str, factory: str, port: int, env: dict[str, str], keep_alive_s: int = 5) -> int:
+    # Left alone, uvicorn believes X-Forwarded-For from 127.0.0.1, where every client of the sandbox may connect
+    # from: a server believes it only from the proxies OPS_TRUSTED_PROXIES names (none, unless the env names some).
     return spawn(name, [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
                         "--port", str(port), "--log-level", "warning", "--no-access-log",
-                        "--timeout-keep-alive", str(keep_alive_s)], env)
+                        "--timeout-keep-alive", str(keep_alive_s),
+                        "--forwarded-allow-ips", env.get("OPS_TRUSTED_PROXIES", NO_PROXY)], env)
 
 
 def start_doubles(stack: Stack) -> None:
@@ -443,6 +447,7 @@ def ops_center_env(stack: Stack) -> dict[str, str]:
         "OPS_LAGO_URL": stack.urls["lago"],
         "OPS_LAGO_KEY": stack.secrets["lago_api_key"],
         "OPS_BYOK_ENCRYPTION_KEY": stack.secrets["byok_encryption_key"],
+        "OPS_TRUSTED_PROXIES": NO_PROXY,  # nothing stands between the sandbox's clients and the reference
     }
     return env
 

@@ -38,7 +38,8 @@ def start_mutant(stack: sandbox.Stack, tree: Path) -> tuple[int, str]:
     with open(RUN_DIR / "ops-center-mutant.log", "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "sandbox.serve:ops_center", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning", "--no-access-log"],
+             "--port", str(port), "--log-level", "warning", "--no-access-log",
+             "--forwarded-allow-ips", sandbox.NO_PROXY],
             cwd=tree, env={**os.environ, **sandbox.ops_center_env(stack), "PYTHONPATH": str(tree)},
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     return process.pid, f"http://127.0.0.1:{port}"

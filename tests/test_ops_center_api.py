@@ -1,6 +1,7 @@
 """The reference Ops-Center against the live stack (real PostgreSQL, Redis, Keycloak, LiteLLM): every
 endpoint's success and error paths, and money under concurrency."""
 
+import secrets
 import time
 from decimal import Decimal
 
@@ -33,7 +34,9 @@ def forged_token() -> str:
 
 @pytest.mark.parametrize("token", [None, "garbage", "forged"])
 async def test_every_endpoint_refuses_a_missing_or_foreign_token(api, token):
-    stranger = Session(forged_token() if token == "forged" else token or "", 0.0)
+    # from an address of its own: its five refusals never count against an address anyone else calls from
+    stranger = Session(forged_token() if token == "forged" else token or "", 0.0,
+                       origin=api.http.origin_for(f"stranger-{secrets.token_hex(4)}"))
     for answer in [
         await api.balance(stranger),
         await api.create_org(stranger, "Org", "platform"),

@@ -1,10 +1,12 @@
 """The sandbox's own behaviour: the provider double's settings are a scenario's own, a part that cannot start
-says why in one line, a checkout boots as the build it is, and the accounts' passwords are stored as Keycloak itself
-would store them."""
+says why in one line, a checkout boots as the build it is, the accounts' passwords are stored as Keycloak itself
+would store them, and the reference believes no client's claim of another address."""
 
 import dataclasses
 import json
+import os
 import secrets
+import signal
 import socket
 import subprocess
 
@@ -113,3 +115,26 @@ async def test_the_suite_hashes_passwords_with_the_parameters_keycloak_uses_itse
         assert [json.loads(credential["credentialData"]) for credential in stored] == [KEYCLOAK_DEFAULT_ARGON2]
     finally:
         await admin.a_delete_user(user_id)
+
+
+@pytest.mark.parametrize(("trusted_proxies", "answers"), [
+    (sandbox.NO_PROXY, [401] * 10 + [429]),  # the connection's address is counted, whatever the header claims
+    ("127.0.0.1", [401] * 11),  # a proxy named: each address it forwards for is counted apart
+])
+def test_the_reference_believes_x_forwarded_for_only_from_a_proxy_its_setting_names(stack, trusted_proxies, answers):
+    """uvicorn alone believes X-Forwarded-For from 127.0.0.1, where any client of the sandbox may connect from; the
+    reference, started as the sandbox starts it, believes it only from OPS_TRUSTED_PROXIES."""
+    port = sandbox.free_port()
+    env = sandbox.ops_center_env(stack) | {"OPS_TRUSTED_PROXIES": trusted_proxies}
+    pid = sandbox.uvicorn("ops-center-trusting", "sandbox.serve:ops_center", port, env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        sandbox.wait_until("ops-center-trusting", lambda: sandbox.http_ok(f"{url}/health"), 60, pid)
+        with httpx.Client(base_url=url) as client:  # from 127.0.0.1
+            seen = [client.get("/api/v1/credits/balance", headers={
+                "Authorization": "Bearer not-a-token", "X-Forwarded-For": f"203.0.113.{host}"}).status_code
+                    for host in range(1, 12)]
+    finally:
+        os.killpg(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)
+    assert seen == answers
