@@ -18,6 +18,7 @@ FLOWS = (
     Flow("byok", "BYOK Flow", "Flow 3: BYOK user", "the-six-steps-of-an-llm-call"),
     Flow("edge", "Edge Cases", "Flow 4: Edge cases", "the-six-steps-of-an-llm-call"),
     Flow("isolation", "Tenant Isolation", "Tenant isolation (OWASP API1, API5)", "endpoints"),
+    Flow("limits", "Limits", "Limits a client cannot lift (OWASP API2, API4)", "limits-a-client-cannot-lift"),
     Flow("integration", "Integration Checklist", "Integration checklist", "storage"),
     Flow("performance", "Performance", "Performance benchmarks", "units-and-prices"),
 )

@@ -10,7 +10,7 @@ import parse
 from behave import register_type
 
 from creditflow.calls import AtALimit
-from creditflow.deployments.base import ForeignSignIn, Malformed, RefusalKind
+from creditflow.deployments.base import AddressHeader, ForeignSignIn, Malformed, RefusalKind
 from creditflow.people import NamedBy, NoOnesName, OrgAct
 
 AMOUNT = r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?"
@@ -102,4 +102,5 @@ def register() -> None:
     """Before the step modules load (behave loads environment.py first)."""
     register_type(Credits=credits, Count=count, Plan=plan, Malformed=one_of(MALFORMED),
                   ForeignSignIn=one_of(FOREIGN_SIGN_INS), OrgAct=one_of(ORG_ACTS), AtALimit=at_a_limit,
-                  NoOnesName=no_ones_name, NameRefusal=one_of(NAME_REFUSALS))
+                  NoOnesName=no_ones_name, NameRefusal=one_of(NAME_REFUSALS),
+                  AddressHeader=one_of({header.value: header for header in AddressHeader}))

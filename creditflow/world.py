@@ -1,5 +1,6 @@
 """One scenario's world: its scene, and the work on it split by kind: `people` arranges who is in the scenario,
-`calls` makes LLM calls, and `books` asks questions of Ops-Center, the ledger, the cache and billing."""
+`calls` makes LLM calls, `books` asks questions of Ops-Center, the ledger, the cache and billing, and `sign_ins`
+tries the limits on sign-ins."""
 
 from collections.abc import Callable
 
@@ -8,6 +9,7 @@ from creditflow.calls import Calls
 from creditflow.people import People
 from creditflow.scene import Scene, Undo
 from creditflow.services import Services
+from creditflow.sign_ins import SignIns
 
 
 class World(Scene):
@@ -16,3 +18,4 @@ class World(Scene):
         self.books = Books(self)
         self.people = People(self, self.books)
         self.calls = Calls(self, self.books)
+        self.sign_ins = SignIns(self)

@@ -9,9 +9,11 @@ import pytest
 
 from creditflow.deployments.base import (
     Account,
+    AddressHeader,
     Allocation,
     Balance,
     CallRequest,
+    ClaimedAddress,
     MemberUsage,
     OrgRef,
     Payer,
@@ -23,6 +25,7 @@ from creditflow.deployments.contract import ContractApi, ContractDeployment, cre
 from creditflow.deployments.http import Answer, HttpClient
 from creditflow.evidence import Evidence
 from creditflow.redaction import Redactor
+from creditflow.systems.identity import Identity
 from tests.recorded import client_answering
 
 SESSION = Session("a-token", 0.0, owner="Ivy")
@@ -230,3 +233,35 @@ def test_only_the_contracts_quota_refusal_is_the_quota_and_any_other_429_a_rate_
 
     assert refusal(Answer(429, {"error": "quota_exceeded", "detail": "..."})).kind is RefusalKind.QUOTA
     assert refusal(Answer(429, {"error": "too_many_requests", "detail": "..."})).kind is RefusalKind.TOO_MANY
+
+
+MALLORY = Account("MALLORY-ID", "mallory-r1-1", "mallory-r1-1@creditflow.test", "her password", "trial")
+IVY = Account("IVY-ID", "ivy-r1-1", "ivy-r1-1@creditflow.test", "ivy's password", "professional")
+
+
+async def test_a_failed_sign_in_at_keycloak_is_unauthorized_and_claims_the_address_it_was_given():
+    client, sent = client_answering("contract", "sign_in_wrong_credentials")
+    identity = Identity("http://keycloak.test", "uchub", "ops-center", "client-secret", "admin", "admin-password")
+    deployment = ContractDeployment(ContractApi(client), identity, None, None, None)
+    claim = ClaimedAddress(AddressHeader.FORWARDED, "203.0.113.7")
+    reply = await deployment.sign_in_with(IVY, "a guess", MALLORY, claim)
+    assert reply.refusal.kind is RefusalKind.UNAUTHORIZED and reply.refusal.detail == "Invalid user credentials"
+    assert str(sent[0].url) == "http://keycloak.test/realms/uchub/protocol/openid-connect/token"
+    form = dict(httpx.QueryParams(sent[0].content.decode()))
+    assert (form["username"], form["password"], form["grant_type"]) == ("ivy-r1-1", "a guess", "password")
+    assert sent[0].headers["forwarded"] == "for=203.0.113.7"
+
+
+async def test_an_address_refused_for_invalid_sign_ins_is_too_many_and_says_for_how_long():
+    deployment, sent = deployment_answering("sign_in_too_many")
+    claim = ClaimedAddress(AddressHeader.FORWARDED_FOR, "203.0.113.8")
+    reply = await deployment.present_sign_in(MALLORY, SESSION, False, claim)
+    assert (reply.refusal.kind, reply.refusal.status, reply.refusal.retry_after_s) == (RefusalKind.TOO_MANY, 429, 60)
+    assert sent[0].url.path == "/api/v1/credits/balance" and sent[0].headers["x-forwarded-for"] == "203.0.113.8"
+    assert sent[0].headers["authorization"] != f"Bearer {SESSION.secret}"
+
+
+async def test_a_valid_sign_in_presents_the_actors_own_token():
+    deployment, sent = deployment_answering("balance")
+    assert (await deployment.present_sign_in(MALLORY, SESSION, True)).ok
+    assert sent[0].headers["authorization"] == "Bearer a-token" and "x-forwarded-for" not in sent[0].headers

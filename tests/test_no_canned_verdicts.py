@@ -8,12 +8,23 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from creditflow.deployments.base import Account, CallRequest, Deployment, Malformed, OrgRef, Reply, Session
+from creditflow.deployments.base import (
+    Account,
+    AddressHeader,
+    CallRequest,
+    ClaimedAddress,
+    Deployment,
+    Malformed,
+    OrgRef,
+    Reply,
+    Session,
+)
 from creditflow.deployments.contract import ContractDeployment
 from creditflow.deployments.http import HttpClient
 from creditflow.deployments.ops_center_oss import OpsCenterOssDeployment
 from creditflow.evidence import Evidence
 from creditflow.redaction import Redactor
+from creditflow.systems.identity import Identity
 from creditflow.verdicts import NotApplicable
 
 ACCOUNT = Account("0c9f6a34-5b7e-4c1a-9d3e-7f6a5b4c3d2e", "ivy-x1-1", "ivy-x1-1@example.test", "pw", "professional")
@@ -30,6 +41,8 @@ OPERATIONS = {
     "attribution": (SESSION, ORG), "store_byok_key": (SESSION, "openrouter", "sk-or-v1-" + "0" * 48),
     "byok_settings": (SESSION,), "call": (SESSION, CallRequest("gpt-4", 100)),
     "call_malformed": (SESSION, Malformed.NO_MESSAGES), "health": (),
+    "sign_in_with": (ACCOUNT, "a guess", ACCOUNT, ClaimedAddress(AddressHeader.FORWARDED_FOR, "203.0.113.7")),
+    "present_sign_in": (ACCOUNT, SESSION, False),
 }
 # Operations that are not a question to the product: arranging what it has no API for, and cleaning up; and
 # time_operation, whose None defers to the timing a call's own answer reports (tested below where it asks).
@@ -52,7 +65,9 @@ def deployment(kind: type[Deployment], recorder: Recorder) -> Deployment:
     def client(base_url, **options):
         return HttpClient(base_url, Evidence(Redactor([])), transport=httpx.MockTransport(recorder), **options)
 
-    return kind.requests_only("http://product.test", client, identity=None)
+    # Keycloak is asked through the deployment's own client too, where the deployment signs in there itself
+    identity = Identity("http://keycloak.test", "uchub", "ops-center", "client-secret", "admin", "admin-password")
+    return kind.requests_only("http://product.test", client, identity=identity)
 
 
 def test_every_judged_operation_of_the_interface_is_listed_here():

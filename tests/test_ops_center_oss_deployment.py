@@ -8,7 +8,16 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from creditflow.deployments.base import Account, CallRequest, OrgRef, Payer, RefusalKind, Session
+from creditflow.deployments.base import (
+    Account,
+    AddressHeader,
+    CallRequest,
+    ClaimedAddress,
+    OrgRef,
+    Payer,
+    RefusalKind,
+    Session,
+)
 from creditflow.deployments.http import HttpClient
 from creditflow.deployments.ops_center_oss import OpsCenterOssDeployment, OssApi, OssPrices
 from creditflow.evidence import Evidence
@@ -177,3 +186,51 @@ def test_the_products_429s_are_rate_limits_never_the_plans_quota_of_api_calls(de
     from creditflow.deployments.ops_center_oss import refusal
 
     assert refusal(Answer(429, {"detail": detail})).kind is RefusalKind.TOO_MANY
+
+
+MALLORY = Account("MALLORY-ID", "mallory", "mallory@creditflow.test", "her password", "trial")
+# The product's sign-in refusals as its source writes them (not recorded: the product was not run for them).
+WRONG_CREDENTIALS = httpx.Response(401, json={"success": False, "detail": "Invalid username or password"})  # :5999
+TOO_MANY = httpx.Response(429, headers={"Retry-After": "60"},
+                          json={"detail": "Too many login attempts. Try again in 60 seconds"})  # server.py:5853-5857
+
+
+def deployment_giving(answer: httpx.Response) -> tuple[OpsCenterOssDeployment, list[httpx.Request]]:
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return answer
+
+    client = HttpClient("http://ops-center.test", Evidence(Redactor()), transport=httpx.MockTransport(handler))
+    return OpsCenterOssDeployment(OssApi(client), None, None, None, None, None), sent
+
+
+@pytest.mark.parametrize(("answer", "kind", "retry_after_s"), [
+    (WRONG_CREDENTIALS, RefusalKind.UNAUTHORIZED, None), (TOO_MANY, RefusalKind.TOO_MANY, 60)])
+async def test_an_invalid_sign_in_is_a_wrong_password_at_its_sign_in_and_reads_its_refusal(answer, kind, retry_after_s):
+    deployment, sent = deployment_giving(answer)
+    claim = ClaimedAddress(AddressHeader.FORWARDED_FOR, "203.0.113.7")
+    reply = await deployment.present_sign_in(MALLORY, SESSION, False, claim)
+    assert (reply.refusal.kind, reply.refusal.retry_after_s) == (kind, retry_after_s)
+    body = json.loads(sent[0].content)
+    assert sent[0].url.path == "/auth/direct-login" and body["username"] == "mallory"
+    assert body["password"] != "her password" and sent[0].headers["x-forwarded-for"] == "203.0.113.7"
+
+
+@pytest.mark.parametrize(("header", "sent_as"), [
+    (AddressHeader.FORWARDED_FOR, "203.0.113.9"), (AddressHeader.REAL_IP, "203.0.113.9"),
+    (AddressHeader.FORWARDED, "for=203.0.113.9")])
+async def test_a_sign_in_as_another_account_carries_the_claimed_address_in_its_header(header, sent_as):
+    deployment, sent = deployment_giving(WRONG_CREDENTIALS)
+    ivy = Account("IVY-ID", "ivy", "ivy@creditflow.test", "ivy's password", "professional")
+    reply = await deployment.sign_in_with(ivy, "a guess", MALLORY, ClaimedAddress(header, "203.0.113.9"))
+    assert reply.refusal.kind is RefusalKind.UNAUTHORIZED
+    assert json.loads(sent[0].content) == {"username": "ivy", "password": "a guess"}
+    assert sent[0].headers[header.value] == sent_as
+
+
+async def test_a_valid_sign_in_is_the_senders_own_password():
+    deployment, sent = deployment_answering("login")
+    assert (await deployment.present_sign_in(MALLORY, SESSION, True)).ok
+    assert json.loads(sent[0].content) == {"username": "mallory", "password": "her password"}

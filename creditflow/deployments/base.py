@@ -73,6 +73,7 @@ class Refusal:
     upgrade_offered: bool = False
     no_allocation: bool = False
     resets_at: int | None = None  # Unix seconds when the API-call quota resets
+    retry_after_s: int | None = None  # how long a limit holds the refusal, as the answer's Retry-After says
 
     def describe(self) -> str:
         if self.kind is RefusalKind.NO_ANSWER:
@@ -106,6 +107,36 @@ class Session:
     owner: str = "a stranger"  # the actor's name, for the evidence
     presented_as: str = ""  # where a deployment takes a sign-in in more than one form: the form of this one
     origin: str = ""  # the network address the actor calls from ("": this machine's)
+
+
+class AddressHeader(StrEnum):
+    """A header in which a client may say it calls from an address other than its connection's."""
+
+    FORWARDED_FOR = "X-Forwarded-For"
+    REAL_IP = "X-Real-IP"
+    FORWARDED = "Forwarded"
+
+
+@dataclass(frozen=True)
+class ClaimedAddress:
+    """What a request says of where it comes from: `address`, in `header`."""
+
+    header: AddressHeader
+    address: str
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limits on sign-ins a deployment holds, as declared from its source: what each counts, what it is keyed
+    on, and where in the product it is seen."""
+
+    failed_sign_ins_before_lockout: int | None  # an account's failed sign-ins before it is locked; None: no lockout
+    lockout_keyed_on: str
+    lockout_seen_at: str
+    invalid_sign_ins_per_window: int  # what an address may present within the window before it is refused
+    window_s: int
+    rate_keyed_on: str
+    rate_seen_at: str
 
 
 @dataclass(frozen=True)
@@ -376,6 +407,7 @@ class Capability(StrEnum):
     LEDGER = "ledger"  # the books, read in the deployment's own storage
     CACHE = "cache"  # what the deployment caches of the books
     BILLING = "billing"  # what the billing system was told
+    LIMITS = "limits"  # limits on sign-ins a client cannot lift (Limits)
 
 
 def of_capability(capability: Capability):
@@ -428,6 +460,7 @@ class Deployment(ABC):
     prices: PriceList
     ledger: LedgerReader
     identity: Identity | None = None  # where the product signs users in through Keycloak: its accounts there
+    limits: Limits | None = None  # None where the deployment lacks Capability.LIMITS
     cache: CacheReader
     billing: BillingReader
 
@@ -446,6 +479,12 @@ class Deployment(ABC):
 
     def has(self, capability: Capability) -> bool:
         return capability not in self.lacks
+
+    def declared_limits(self) -> Limits:
+        """The limits on sign-ins the deployment declares; NotApplicable where it lacks them."""
+        if self.limits is None:
+            raise NotApplicable(self.lacks[Capability.LIMITS])
+        return self.limits
 
     @classmethod
     def requests_only(cls, ops_center_url: str, client: Callable[..., Any], identity: Any) -> Deployment:
@@ -559,6 +598,20 @@ class Deployment(ABC):
     @of_capability(Capability.KEYS)
     async def byok_settings(self, session: Session, naming: Account | None = None) -> Reply[ByokSettings]:
         """The session's own key settings; `naming`: another account named in the request."""
+
+    # -- limits -------------------------------------------------------------------------------
+    @of_capability(Capability.LIMITS)
+    async def sign_in_with(self, account: Account, secret: str, sender: Account,
+                           claim: ClaimedAddress | None = None) -> Reply[None]:
+        """A sign-in of `account` with `secret` (its password, or a wrong one) at the deployment's sign-in, sent from
+        `sender`'s address; `claim`: the request also says it comes from another address. Refused as unauthorized
+        (wrong credentials, or a locked account: an identity provider need not say which) or as too many."""
+
+    @of_capability(Capability.LIMITS)
+    async def present_sign_in(self, sender: Account, session: Session, valid: bool,
+                              claim: ClaimedAddress | None = None) -> Reply[None]:
+        """From `sender`'s address, a sign-in where the deployment limits invalid ones: `sender`'s own (`session`,
+        where the deployment signs requests with it) if `valid`, one it never issued otherwise."""
 
     # -- LLM calls ----------------------------------------------------------------------------
     @abstractmethod

@@ -6,6 +6,7 @@ place that knows its paths, headers and fields. Keycloak bearer tokens sign acto
 
 import math
 import re
+import secrets
 import time
 from decimal import Decimal
 from typing import Any
@@ -24,9 +25,11 @@ from creditflow.deployments.base import (
     CallRequest,
     CallResult,
     Charge,
+    ClaimedAddress,
     Deployment,
     ForeignSignIn,
     LedgerReader,
+    Limits,
     Malformed,
     MemberUsage,
     MoneyIn,
@@ -47,13 +50,16 @@ from creditflow.deployments.http import (
     Answer,
     HttpClient,
     calls_left,
+    claiming,
     conversation,
     credits,
     last_usage_event,
     malformed_body,
     meaning_of,
     names_given,
+    owner_of,
     resets_at,
+    retry_after,
     server_timing,
     streamed_piece,
     unfinished_stream,
@@ -67,6 +73,13 @@ from creditflow.systems.lago import Lago
 RATES = {"gpt-3.5-turbo": 90, "gpt-4": 480, "gpt-4-turbo": 240, "claude-3-sonnet": 150}
 PAYERS = {"user": Payer.OWN_CREDITS, "organization": Payer.ORGANIZATION, "byok": Payer.BYOK}
 FORGED_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+# The realm's brute-force detection and the reference's limit on invalid sign-ins (docs/contract.md, "Limits a client
+# cannot lift").
+CONTRACT_LIMITS = Limits(
+    failed_sign_ins_before_lockout=5, lockout_keyed_on="the account, wherever the attempts come from",
+    lockout_seen_at="sandbox/realm/uchub-realm.json: bruteForceProtected, failureFactor 5",
+    invalid_sign_ins_per_window=10, window_s=60, rate_keyed_on="the connection's peer address",
+    rate_seen_at="sandbox/opscenter/limits.py, InvalidSignIns")
 
 
 class ContractPrices(PriceList):
@@ -98,7 +111,7 @@ def refusal(answer: Answer, conflict: RefusalKind = RefusalKind.CONFLICT) -> Ref
         required=credits(answer.field("required")), available=credits(answer.field("available")),
         upgrade_offered=bool(answer.field("upgrade_url")) and "upgrade" in detail.lower(),
         no_allocation=answer.field("error") == "no_credit_allocation",
-        resets_at=resets_at(answer),
+        resets_at=resets_at(answer), retry_after_s=retry_after(answer),
     )
 
 
@@ -161,9 +174,9 @@ class ContractApi:
         return {"Authorization": f"Bearer {session.secret}"} if session is not None and session.secret else {}
 
     async def send(self, session: Session | None, method: str, path: str, **kwargs) -> Answer:
-        owner = session.owner if session is not None else "a stranger"
+        owner, origin = (session.owner, session.origin) if session is not None else ("a stranger", "")
         headers = self._auth(session) | kwargs.pop("headers", {})
-        return await self.http.send(owner, method, path, headers=headers, **kwargs)
+        return await self.http.send(owner, method, path, headers=headers, origin=origin, **kwargs)
 
     async def health(self) -> Answer:
         return await self.send(None, "GET", "/health")
@@ -228,9 +241,9 @@ class ContractApi:
         body = {"model": model, "max_tokens": max_tokens, "messages": messages or conversation()}
         if not stream:
             return await self.send(session, "POST", "/api/v1/llm/chat/completions", json=body, headers=headers)
-        owner = session.owner if session is not None else "a stranger"
+        owner, origin = (session.owner, session.origin) if session is not None else ("a stranger", "")
         return await self.http.stream(owner, "/api/v1/llm/chat/completions", json=body | {"stream": True},
-                                      headers=self._auth(session) | headers, leave_after=leave_after)
+                                      headers=self._auth(session) | headers, leave_after=leave_after, origin=origin)
 
     async def chat_as_sent(self, session: Session, body: Any) -> Answer:
         """A chat request exactly as given: a dict is sent as JSON, a string as raw bytes."""
@@ -385,6 +398,7 @@ class ContractBilling(BillingReader):
 class ContractDeployment(Deployment):
     openapi_path = "/openapi.json"
     name = "contract"
+    limits = CONTRACT_LIMITS
     session_max_age_s = 240  # well before the realm's 5-minute access tokens expire
 
     def __init__(self, api: ContractApi, identity: Identity, ledger: ContractLedger, cache: ContractCache,
@@ -397,7 +411,9 @@ class ContractDeployment(Deployment):
     async def connect(cls, config: Config, evidence: Evidence) -> "ContractDeployment":
         identity = Identity(config.keycloak_url, config.keycloak_realm, config.keycloak_client_id,
                             config.keycloak_client_secret, config.keycloak_admin_user, config.keycloak_admin_password)
-        return cls(ContractApi(HttpClient(config.ops_center_url, evidence)), identity,
+        # Each user calls from an address of their own, as users of a deployed product do: one user's refused
+        # address never refuses another, and the suite's processes never share a limit.
+        return cls(ContractApi(HttpClient(config.ops_center_url, evidence, own_addresses=True)), identity,
                    await ContractLedger.connect(config.database_url, config.database_password),
                    ContractCache(config.redis_url), ContractBilling(Lago(config.lago_url, config.lago_api_key)))
 
@@ -427,14 +443,16 @@ class ContractDeployment(Deployment):
 
     async def sign_in(self, account: Account, owner: str) -> Session:
         token, elapsed = await self.identity.sign_in(account.username, account.password)
-        return Session(token, time.monotonic(), elapsed, owner)
+        return Session(token, time.monotonic(), elapsed, owner, origin=self.api.http.origin_for(account.username))
 
     async def plan_in_identity(self, session: Session) -> tuple[str | None, str | None]:
         claims = await self.identity.decode(session.secret)
         return claims.get("email"), claims.get("subscription_tier")
 
     async def stranger_sessions(self) -> list[Session]:
-        return [Session(secret, 0.0) for secret in ("", "not-a-token", FORGED_TOKEN)]
+        """Each from an address of its own: a stranger's refusals never count against anyone else's address."""
+        return [Session(secret, 0.0, origin=self.api.http.origin_for(f"stranger-{secrets.token_hex(6)}"))
+                for secret in ("", "not-a-token", FORGED_TOKEN)]
 
     def tool_headers(self, session: Session) -> dict[str, str]:
         return ContractApi._auth(session)
@@ -456,7 +474,8 @@ class ContractDeployment(Deployment):
             token = await self.identity.expired_token(account.username, account.password)
         else:
             token = await self.identity.other_realm_token()
-        return Session(token, time.monotonic(), owner=account.username.split("-")[0].title())
+        return Session(token, time.monotonic(), owner=account.username.split("-")[0].title(),
+                       origin=self.api.http.origin_for(account.username))
 
     async def balance(self, session: Session, naming: Account | None = None) -> Reply[Balance]:
         answer = await self.api.balance(session, naming.user_id if naming else None)
@@ -528,6 +547,25 @@ class ContractDeployment(Deployment):
         hints = tuple(entry.get("key_hint", "") for entry in answer.field("keys", []))
         return reply(answer, ByokSettings(answer.field("openrouter_configured") is True, hints, str(answer.body)))
 
+    # -- limits -------------------------------------------------------------------------------
+    async def sign_in_with(self, account: Account, secret: str, sender: Account,
+                           claim: ClaimedAddress | None = None) -> Reply[None]:
+        """Keycloak's password sign-in, as a client sends it; Keycloak answers a locked account as it answers wrong
+        credentials (400 invalid_grant), so both are unauthorized."""
+        endpoint, form = self.identity.token_request(account.username, secret)
+        answer = await self.api.http.send(owner_of(sender), "POST", endpoint, form=form, headers=claiming(claim),
+                                          origin=self.api.http.origin_for(sender.username))
+        return sign_in_reply(answer)
+
+    async def present_sign_in(self, sender: Account, session: Session, valid: bool,
+                              claim: ClaimedAddress | None = None) -> Reply[None]:
+        """The balance, the cheapest request the reference authenticates, with the session's token or one the realm
+        never issued."""
+        presented = Session(session.secret if valid else "not-a-token", session.signed_in_at,
+                            owner=owner_of(sender), origin=self.api.http.origin_for(sender.username))
+        return sign_in_reply(await self.api.send(presented, "GET", "/api/v1/credits/balance",
+                                                 headers=claiming(claim)))
+
     # -- LLM calls ----------------------------------------------------------------------------
     async def call(self, session: Session, request: CallRequest) -> CallResult:
         sent_at = time.time()
@@ -543,6 +581,15 @@ class ContractDeployment(Deployment):
     async def health(self) -> Reply[dict[str, str]]:
         answer = await self.api.health()
         return reply(answer, dict(answer.body) if answer.ok and isinstance(answer.body, dict) else None)
+
+
+def sign_in_reply(answer: Answer) -> Reply[None]:
+    """A sign-in's answer: served, refused as unauthorized (Keycloak's 400 invalid_grant, the reference's 401), or
+    refused as too many (the reference's 429, with how long the refusal holds)."""
+    if answer.status == 400 and answer.field("error") == "invalid_grant":
+        return Reply(refusal=Refusal(RefusalKind.UNAUTHORIZED, answer.status,
+                                     str(answer.field("error_description", ""))), elapsed_ms=answer.elapsed_ms)
+    return reply(answer)
 
 
 def whole(amount: Any) -> Any:

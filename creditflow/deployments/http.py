@@ -11,7 +11,16 @@ from typing import Any
 
 import httpx
 
-from creditflow.deployments.base import CallRequest, CallResult, Malformed, Refusal, RefusalKind
+from creditflow.deployments.base import (
+    Account,
+    AddressHeader,
+    CallRequest,
+    CallResult,
+    ClaimedAddress,
+    Malformed,
+    Refusal,
+    RefusalKind,
+)
 from creditflow.evidence import NO_ANSWER, PYDANTIC_LINK, Evidence, Exchange
 
 # What every OpenAI-compatible chat API is sent: the question of each call, and the malformed requests.
@@ -147,13 +156,14 @@ class HttpClient:
 
     async def send(self, actor: str, method: str, path: str, *, json: Any = None, content: str | None = None,
                    headers: dict[str, str] | None = None, params: dict[str, Any] | None = None,
-                   origin: str = "") -> Answer:
+                   origin: str = "", form: dict[str, str] | None = None) -> Answer:
+        """`form`: a body of form fields (an OAuth token request's), where `json` and `content` are a JSON body."""
         sent_headers = dict(headers or {})
         if content is not None:
             sent_headers["Content-Type"] = "application/json"
         started = time.perf_counter()
         try:
-            response = await self._from(origin).request(method, path, json=json, content=content,
+            response = await self._from(origin).request(method, path, json=json, content=content, data=form,
                                                          headers=sent_headers, params=params)
         except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError) as error:
             # The server took the request and never answered it: the system's behaviour, not the suite's.
@@ -172,7 +182,7 @@ class HttpClient:
         answer = Answer(response.status_code, body, lowered(response.headers), elapsed)
         shown_path = path if not params else f"{path}?{httpx.QueryParams(params)}"
         self._evidence.record(Exchange(actor, method, shown_path, answer.status, elapsed,
-                                       json if content is None else content, body))
+                                       form or (json if content is None else content), body))
         return answer
 
     async def stream(self, actor: str, path: str, *, json: Any, headers: dict[str, str] | None = None,
@@ -225,6 +235,25 @@ def resets_at(answer: Answer) -> int | None:
     """When the period's API calls come back, in Unix seconds, as an answer's standard `X-RateLimit-Reset` states it."""
     reset = answer.headers.get("x-ratelimit-reset", "")
     return int(reset) if reset.isdigit() else None
+
+
+def owner_of(account: Account) -> str:
+    """The persona an account of the suite's belongs to, as the evidence names it."""
+    return account.username.split("-")[0].title()
+
+
+def retry_after(answer: Answer) -> int | None:
+    """How long a refusal holds, in seconds, as the standard `Retry-After` states it."""
+    wait = answer.headers.get("retry-after", "")
+    return int(wait) if wait.isdigit() else None
+
+
+def claiming(claim: ClaimedAddress | None) -> dict[str, str]:
+    """The header a request says it comes from another address in; RFC 7239's `Forwarded` names it `for=`."""
+    if claim is None:
+        return {}
+    value = f"for={claim.address}" if claim.header is AddressHeader.FORWARDED else claim.address
+    return {claim.header.value: value}
 
 
 def is_loopback(url: str) -> bool:

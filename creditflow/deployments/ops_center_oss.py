@@ -37,11 +37,13 @@ from creditflow.deployments.base import (
     CallRequest,
     CallResult,
     Charge,
+    ClaimedAddress,
     DeployedFinding,
     Deployment,
     ForeignSignIn,
     Hold,
     LedgerReader,
+    Limits,
     Malformed,
     MemberUsage,
     MoneyIn,
@@ -64,13 +66,16 @@ from creditflow.deployments.http import (
     Answer,
     HttpClient,
     calls_left,
+    claiming,
     conversation,
     credits,
     last_usage_event,
     malformed_body,
     meaning_of,
     names_given,
+    owner_of,
     resets_at,
+    retry_after,
     streamed_piece,
     unfinished_stream,
     unreadable,
@@ -95,6 +100,19 @@ HOLD_AT_MOST_S = 5  # how long calls sent at once are held for the last of them 
 # A compressed chat answer arrives empty, and a 500 drops its connection: no compression, no reuse.
 CLIENT_OPTIONS = {"headers": {"Accept-Encoding": "identity"}, "keepalive": False, "timeout_s": ANSWER_WITHIN_S,
                   "own_addresses": True}
+
+
+# Its own limit on sign-ins (backend/rate_limiter.py): 5 attempts a minute, every attempt counted, successes too
+# (:52, :181-196), checked before Keycloak is asked (server.py:5836-5857). It locks no account of its own: nothing in
+# backend/ counts an account's failures (research-27 §2). Its 1,000 requests an hour (server.py:379-381, 750-751) is
+# per address and path, in memory, and is not judged here: reaching it takes 1,000 requests a scenario.
+OSS_LIMITS = Limits(
+    failed_sign_ins_before_lockout=None, lockout_keyed_on="nothing: the product locks no account",
+    lockout_seen_at="no lockout in backend/ (research-27 §2)",
+    invalid_sign_ins_per_window=5, window_s=60,
+    rate_keyed_on="the first X-Forwarded-For address (else the connection's peer) and the user name given "
+                  "(backend/rate_limiter.py:346-355)",
+    rate_seen_at="backend/rate_limiter.py:52, :181-196; backend/server.py:5836-5857")
 
 
 class OssPrices(PriceList):
@@ -129,7 +147,7 @@ def refusal(answer: Answer) -> Refusal:
         kind=kind, status=answer.status, detail=detail,
         upgrade_offered=bool(answer.field("upgrade_url")),
         no_allocation="no credit allocation" in detail.lower(),
-        resets_at=resets_at(answer),
+        resets_at=resets_at(answer), retry_after_s=retry_after(answer),
     )
 
 
@@ -195,9 +213,11 @@ class OssApi:
         owner, origin = (session.owner, session.origin) if session is not None else ("a stranger", "")
         return await self.http.send(owner, method, path, headers=headers, origin=origin, **kwargs)
 
-    async def direct_login(self, username: str, password: str, origin: str = "") -> Answer:
-        return await self.http.send(username.split("-")[0].title(), "POST", "/auth/direct-login",
-                                    json={"username": username, "password": password}, origin=origin)
+    async def direct_login(self, username: str, password: str, origin: str = "", owner: str | None = None,
+                           headers: dict[str, str] | None = None) -> Answer:
+        return await self.http.send(owner or username.split("-")[0].title(), "POST", "/auth/direct-login",
+                                    json={"username": username, "password": password}, origin=origin,
+                                    headers=headers)
 
     async def logout(self, session: Session) -> Answer:
         return await self.send(session, "POST", "/api/v1/auth/logout")
@@ -495,6 +515,11 @@ class OpsCenterOssDeployment(Deployment):
         "invite-by-email": "an organization owner adds a member by user id only (OrganizationMemberAdd, "
                            "backend/org_api.py:97-100, stored as given, org_api.py:938-946); nothing in the product "
                            "looks an account up by its e-mail to add it",
+        "sign-in-lockout": "the product locks no account after failed sign-ins: nothing in backend/ counts an "
+                           "account's failures (research-27 §2); its own limit on sign-ins, 5 a minute per address and "
+                           "user name (backend/rate_limiter.py:52, :346-355), is judged by the Rules of invalid "
+                           "sign-ins, and whether Keycloak locks an account is the operator's realm's setting, which "
+                           "the product does not ship",
         "byok-opt-out": "BYOK is switched per account and provider (POST /api/v1/llm/byok/keys/{provider}/toggle, "
                         "backend/litellm_api.py:3151); a chat request carries no BYOK choice (ChatCompletionRequest, "
                         "backend/litellm_api.py:359-370)",
@@ -566,6 +591,7 @@ class OpsCenterOssDeployment(Deployment):
             "(server.py:750-751 with slowapi's get_remote_address; org_billing_api.py:50, 221, 533, 605)"),
     )
     session_max_age_s = 3600  # the product keeps a session for 2 hours
+    limits = OSS_LIMITS
     in_flight_at_most = 9  # its asyncpg pool of 10 deadlocks with 10 calls in flight (server.py:881-889)
 
     def __init__(self, api: OssApi, identity: Identity, arrangements: Arrangements, ledger: OssLedger,
@@ -626,6 +652,20 @@ class OpsCenterOssDeployment(Deployment):
             raise ProductRefused(f"Ops-Center refused the sign-in of {owner}: {refused.describe()}", refused)
         self.profiles[cookie] = answer.field("user") or {}
         return Session(cookie, time.monotonic(), answer.elapsed_ms, owner, origin=origin)
+
+    async def sign_in_with(self, account: Account, secret: str, sender: Account,
+                           claim: ClaimedAddress | None = None) -> Reply[None]:
+        answer = await self.api.direct_login(account.username, secret, self.api.http.origin_for(sender.username),
+                                             owner_of(sender), claiming(claim))
+        # 200 signed in, 401 wrong credentials (server.py:5999-6000), 429 too many attempts with Retry-After
+        # (server.py:5853-5857)
+        return reply(answer)
+
+    async def present_sign_in(self, sender: Account, session: Session, valid: bool,
+                              claim: ClaimedAddress | None = None) -> Reply[None]:
+        """The product's sign-in, the only route its limit on sign-ins guards (server.py:5836): the sender's own
+        password, or a wrong one."""
+        return await self.sign_in_with(sender, sender.password if valid else f"not-{sender.password}", sender, claim)
 
     async def plan_in_identity(self, session: Session) -> tuple[str | None, str | None]:
         """What the product's sign-in read from Keycloak's userinfo for this session's user."""

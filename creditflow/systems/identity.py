@@ -87,6 +87,7 @@ class Identity:
         server = url.rstrip("/") + "/"  # python-keycloak joins paths onto it
         self._server, self._realm = server, realm
         self._client_id, self._admin_user, self._admin_password = client_id, admin_user, admin_password
+        self._client_secret = client_secret
         self.run_marks: dict[str, str] = {}  # attributes that tie each created account to the run that made it
         self._openid = KeycloakOpenID(server_url=server, realm_name=realm, client_id=client_id,
                                       client_secret_key=client_secret)
@@ -140,6 +141,11 @@ class Identity:
         except KeycloakError as error:
             raise IdentityError(f"Keycloak refused the sign-in of {username}: {error.response_code}") from None
         return access_token(tokens), (time.perf_counter() - started) * 1000
+
+    def token_request(self, username: str, password: str) -> tuple[str, dict[str, str]]:
+        """Where a sign-in with a password is sent, and its form, for a client that sends it itself (to say where it
+        comes from, or to read a refusal as the client sees it)."""
+        return password_grant(self._server, self._realm, self._client_id, self._client_secret, username, password)
 
     async def decode(self, token: str) -> dict:
         """The claims of a token, verified against the realm's published keys."""

@@ -1,0 +1,53 @@
+"""Limits a client cannot lift, tried as an attacker tries them: failed sign-ins that lock an account, invalid
+sign-ins that refuse an address, each request claiming a new address where the scenario says so. How many attempts
+each limit allows is the deployment's own (`Deployment.declared_limits`), never the Gherkin's."""
+
+import itertools
+from collections.abc import Iterator
+
+from creditflow.actors import FlowError
+from creditflow.deployments.base import AddressHeader, ClaimedAddress
+from creditflow.scene import Scene
+
+# Addresses a client claims to come from: TEST-NET-3 (RFC 5737), set aside for documentation, nobody's.
+CLAIMED_NETWORK = "203.0.113"
+
+
+def claims(header: AddressHeader | None) -> Iterator[ClaimedAddress | None]:
+    """A new address claimed in `header` for each request (up to 254 of them); no claim at all without a header."""
+    if header is None:
+        return itertools.repeat(None)
+    return (ClaimedAddress(header, f"{CLAIMED_NETWORK}.{host}") for host in range(1, 255))
+
+
+class SignIns:
+    def __init__(self, scene: Scene):
+        self.w = scene
+
+    async def fail_as(self, attacker: str, target: str, header: AddressHeader | None = None) -> None:
+        """`attacker` signs in as `target` with wrong credentials, as often as the target's account allows before it
+        is locked; `header`: each attempt claims a new address in it."""
+        allowed = self.w.deployment.declared_limits().failed_sign_ins_before_lockout
+        if allowed is None:
+            raise FlowError("the deployment declares no lockout of accounts, yet does not declare that it lacks one")
+        by, account = self.w.acting(self.w.actor(attacker)), self.w.actor(target).account
+        for claim in itertools.islice(claims(header), allowed):
+            by.last_reply = await self.w.deployment.sign_in_with(account, f"not-{account.password}", by.account, claim)
+
+    async def sign_in(self, name: str) -> None:
+        """`name` signs in with her right credentials, from her own address."""
+        actor = self.w.acting(self.w.actor(name))
+        actor.last_reply = await self.w.deployment.sign_in_with(actor.account, actor.account.password, actor.account)
+
+    async def present_invalid(self, name: str, header: AddressHeader | None = None) -> None:
+        """`name` presents invalid sign-ins from her own address, one more than the deployment allows an address
+        within its window; `header`: each claims a new address in it. Her answer is the last one's."""
+        allowed = self.w.deployment.declared_limits().invalid_sign_ins_per_window
+        actor = self.w.acting(self.w.actor(name))
+        for claim in itertools.islice(claims(header), allowed + 1):
+            actor.last_reply = await self.w.deployment.present_sign_in(actor.account, actor.session, False, claim)
+
+    async def present_valid(self, name: str) -> None:
+        """`name` presents her own sign-in, from her own address, where invalid ones are limited."""
+        actor = self.w.acting(self.w.actor(name))
+        actor.last_reply = await self.w.deployment.present_sign_in(actor.account, await actor.current_session(), True)
