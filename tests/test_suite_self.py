@@ -31,6 +31,8 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 BLANK_PAGE_BYTES = 20_000  # a screenshot of the report no larger than this shows a page not yet drawn
 BYOK_KEY = "sk-or-v1-" + os.urandom(20).hex()
 RENDERED_BREAKAGE = "byok_charged"  # the broken reference whose HTML report is rendered in Chromium
+# Breakages whose verdict class is held too: a limit a client lifts is an invariant broken, not the contract's wording
+FILED_AS = {"trusts_forwarded_for": "Failed: money or security"}
 # The Allure categories of a claim the product broke (allure-categories.json), as against the run's own limits.
 FAILED_CLAIMS = {"Failed: money or security", "Failed: error", "Failed: differs from the guide",
                  "Failed: differs from creditflow's contract"}
@@ -311,6 +313,9 @@ def broken_ops_center(stack, breakage: str):
     ("left_stream_free", ["-n", "^Ivy stops reading after the first words"], "Edge Cases",
      "Ivy should be charged once for the stream she left, but the ledger shows 0 charges: the stream she left was "
      "served free"),
+    ("trusts_forwarded_for", ["-n", "^Mallory, claiming a new address in X-Forwarded-For with each invalid sign-in"],
+     "Limits", "Mallory should be refused as making too many attempts after the limit of invalid sign-ins, but her "
+     "last sign-in answered 401 (unauthorized)"),
 ])
 def test_a_broken_reference_fails_with_the_business_fact(stack, tmp_path, breakage, selection, flow, fact):
     with broken_ops_center(stack, breakage) as url:
@@ -325,6 +330,8 @@ def test_a_broken_reference_fails_with_the_business_fact(stack, tmp_path, breaka
     assert failed and all(r["name"] in errors for r in failed)
     filed = {category_of(r) for r in allure_results(tmp_path) if r["status"] != "passed"}
     assert filed and filed <= FAILED_CLAIMS, f"a broken business rule is filed as {filed}"
+    if breakage in FILED_AS:
+        assert filed == {FILED_AS[breakage]}, f"{breakage} is filed as {filed}"
     if breakage == RENDERED_BREAKAGE:  # the report itself, rendered once: Chromium takes seconds
         html = allure_html(tmp_path / "allure-results", tmp_path / "allure-report")
         category = sorted(filed)[0]
