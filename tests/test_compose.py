@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from creditflow.config import COMPOSE_DEFAULTS, COMPOSE_ENV_KEYS
+from sandbox import stack as sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 # The service that serves each URL the suite reads, and the port inside the container.
@@ -78,6 +79,7 @@ def test_the_compose_file_mounts_the_sandboxs_realm_routing_and_schema():
     assert services["ops-center"]["image"].startswith("${OPS_CENTER_IMAGE:-")
     assert services["postgres"]["image"] == "postgres:16" and services["redis"]["image"] == "redis:7.4"
     assert re.fullmatch(r"quay\.io/keycloak/keycloak:26\.\d+", services["keycloak"]["image"])
+    assert sandbox.KEYCLOAK_SERIAL_SIGN_INS in services["keycloak"]["command"]  # the realm's lockout, run alike
 
 
 def test_no_secret_is_committed_only_an_example_env():
