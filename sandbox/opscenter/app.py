@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                   f"{invalid_sign_ins.window_s} seconds; try again in {wait_s} seconds.",
                                   {"Retry-After": str(wait_s)})
         response = await call_next(request)
-        if response.status_code == 401:
+        if response.status_code == 401 and limits.presents_a_sign_in(request):
             invalid_sign_ins.failed(address)
         return response
 

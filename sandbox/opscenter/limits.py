@@ -21,6 +21,11 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+def presents_a_sign_in(request: Request) -> bool:
+    """Whether the request carries a sign-in at all: one that carries none guesses nothing, and costs no check."""
+    return "authorization" in request.headers
+
+
 class InvalidSignIns:
     """Each address's invalid sign-ins (answers 401) of the last window."""
 
