@@ -229,7 +229,8 @@ def test_allure_results_carry_epic_story_severity_and_environment(full_run):
     assert len(results) == scenario_count(feature_files(measured_alone=False))
     for result in results:
         labels = {label["name"]: label["value"] for label in result["labels"]}
-        assert labels.get("epic", "").startswith(("Flow ", "Integration", "Performance", "Tenant isolation")), labels
+        epics = ("Flow ", "Integration", "Performance", "Tenant isolation", "Limits")
+        assert labels.get("epic", "").startswith(epics), labels
         assert labels.get("story") and labels.get("feature") and labels.get("severity"), labels
     assert any(r["name"].startswith("Olivia's call is paid from her allocation") and
                {"name": "severity", "value": "critical"} in r["labels"] for r in results)
