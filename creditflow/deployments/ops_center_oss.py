@@ -104,11 +104,11 @@ CLIENT_OPTIONS = {"headers": {"Accept-Encoding": "identity"}, "keepalive": False
 
 # Its own limit on sign-ins (backend/rate_limiter.py): 5 attempts a minute, every attempt counted, successes too
 # (:52, :181-196), checked before Keycloak is asked (server.py:5836-5857). It locks no account of its own: nothing in
-# backend/ counts an account's failures (research-27 §2). Its 1,000 requests an hour (server.py:379-381, 750-751) is
+# backend/ counts an account's failures. Its 1,000 requests an hour (server.py:379-381, 750-751) is
 # per address and path, in memory, and is not judged here: reaching it takes 1,000 requests a scenario.
 OSS_LIMITS = Limits(
     failed_sign_ins_before_lockout=None, lockout_keyed_on="nothing: the product locks no account",
-    lockout_seen_at="no lockout in backend/ (research-27 §2)",
+    lockout_seen_at="no lockout in backend/; failed logins raise an alert only (backend/alert_conditions.py:310-330)",
     invalid_sign_ins_per_window=5, window_s=60,
     rate_keyed_on="the first X-Forwarded-For address (else the connection's peer) and the user name given "
                   "(backend/rate_limiter.py:346-355)",
@@ -516,8 +516,9 @@ class OpsCenterOssDeployment(Deployment):
                            "backend/org_api.py:97-100, stored as given, org_api.py:938-946); nothing in the product "
                            "looks an account up by its e-mail to add it",
         "sign-in-lockout": "the product locks no account after failed sign-ins: nothing in backend/ counts an "
-                           "account's failures (research-27 §2); its own limit on sign-ins, 5 a minute per address and "
-                           "user name (backend/rate_limiter.py:52, :346-355), is judged by the Rules of invalid "
+                           "account's failures (its failed logins only raise an alert per address, "
+                           "backend/alert_conditions.py:310-330); its own limit on sign-ins, 5 a minute per address "
+                           "and user name (backend/rate_limiter.py:52, :346-355), is judged by the Rules of invalid "
                            "sign-ins, and whether Keycloak locks an account is the operator's realm's setting, which "
                            "the product does not ship",
         "byok-opt-out": "BYOK is switched per account and provider (POST /api/v1/llm/byok/keys/{provider}/toggle, "
