@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from creditflow.actors import FlowError
 from creditflow.deployments.base import AddressHeader, ClaimedAddress
 from creditflow.scene import Scene
+from creditflow.verdicts import TargetLacksPart
 
 # Addresses a client claims to come from: TEST-NET-3 (RFC 5737), set aside for documentation, nobody's.
 CLAIMED_NETWORK = "203.0.113"
@@ -51,3 +52,10 @@ class SignIns:
         """`name` presents her own sign-in, from her own address, where invalid ones are limited."""
         actor = self.w.acting(self.w.actor(name))
         actor.last_reply = await self.w.deployment.present_sign_in(actor.account, await actor.current_session(), True)
+
+    def apart(self, name: str, other: str) -> None:
+        """`name` and `other` call from addresses of their own, as users of a deployed product do; where the target
+        gives every persona this machine's one address (a remote target), one's limit is the other's too."""
+        if self.w.actor(name).session.origin == self.w.actor(other).session.origin:
+            raise TargetLacksPart(f"{name} and {other} call from the same address on this target, so a limit on "
+                                  f"{other}'s address is a limit on {name}'s")

@@ -71,6 +71,7 @@ def too_many(context, name):
 
 @then("{name}'s sign-in succeeds while {other} is refused")
 def served_beside_a_refused_address(context, name, other):
+    context.world.sign_ins.apart(name, other)
     refused_as_too_many(context, other)
     sign_in_succeeds(context, name)
 
