@@ -48,7 +48,7 @@ def sign_in_refused(context, name):
     reply = context.world.actor(name).tried()
     assert not reply.ok and reply.refusal.kind in (RefusalKind.UNAUTHORIZED, RefusalKind.TOO_MANY), (
         f"{name}'s account should be locked after its failed sign-ins, but her sign-in with her right credentials "
-        f"{reply.describe()}")
+        f"{reply.describe()} (the lockout: {context.world.deployment.declared_limits().lockout()})")
 
 
 @then("{name}'s sign-in succeeds")
@@ -80,5 +80,5 @@ def refused_as_too_many(context, name):
     reply = context.world.actor(name).tried()
     assert not reply.ok and reply.refusal.kind is RefusalKind.TOO_MANY, (
         f"{name} should be refused as making too many attempts after the limit of invalid sign-ins, but her last "
-        f"sign-in {reply.describe()}")
+        f"sign-in {reply.describe()} (the limit: {context.world.deployment.declared_limits().rate()})")
     return reply.refusal

@@ -138,6 +138,14 @@ class Limits:
     rate_keyed_on: str
     rate_seen_at: str
 
+    def lockout(self) -> str:
+        return (f"{self.failed_sign_ins_before_lockout} failed sign-ins, counted by {self.lockout_keyed_on}; seen at "
+                f"{self.lockout_seen_at}")
+
+    def rate(self) -> str:
+        return (f"{self.invalid_sign_ins_per_window} invalid sign-ins in {self.window_s} s, counted by "
+                f"{self.rate_keyed_on}; seen at {self.rate_seen_at}")
+
 
 @dataclass(frozen=True)
 class OrgRef:
