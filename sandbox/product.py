@@ -77,6 +77,11 @@ ENVIRONMENT_NOTE = (
     "`BILLING_ENABLED=true`, Lago pointed at the Lago double. *As deployed:* the same settings, but CSRF protection "
     "on (`CSRF_ENABLED` defaults to true, server.py:{csrf_default_line}, and docker-compose.direct.yml does not set "
     "it), which the sandbox turns off to sign in by API.")
+REALM_NOTE = (
+    "The realm `uchub` is the sandbox's (sandbox/realm/uchub-realm.json), with the contract's brute-force detection "
+    "on: an account locked after 5 failed sign-ins. *As deployed:* the product ships no realm, so its operator's "
+    "realm decides (Keycloak leaves the detection off in a new realm); the Rules of an account's lockout are not "
+    "applicable to the product, so no verdict rests on the sandbox's setting.")
 
 OPS_CENTER_OSS = Build(
     name="Ops-Center-OSS af179f13cf24",
@@ -113,6 +118,7 @@ OPS_CENTER_OSS = Build(
         "*As deployed:* the same: the path is the code's.",
         EGRESS_NOTE,
         ENVIRONMENT_NOTE.format(csrf_default_line=347),
+        REALM_NOTE,
     ),
 )
 
@@ -165,6 +171,7 @@ SAASHQ_OPS_CENTER = Build(
         "sandbox's Keycloak. *As deployed:* https://auth.<its domain>, which its proxy routes to Keycloak; a "
         "deployment whose Keycloak is elsewhere cannot sign anyone in by this route.",
         ENVIRONMENT_NOTE.format(csrf_default_line=322),
+        REALM_NOTE,
     ),
 )
 BUILDS = (OPS_CENTER_OSS, SAASHQ_OPS_CENTER)
