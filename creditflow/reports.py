@@ -158,8 +158,9 @@ def findings_table(findings, reproduce: str, deployed=()) -> list[str]:
     causes read from the product's deployment files."""
     if not findings and not deployed:
         return ["## Findings", "", "None: every scenario passed.", ""]
-    lines = ["## Findings", "", "One row per cause, the gravest first: the claim as its first scenario stated it, what "
-             "the product did there, and a value that differs between the row's scenarios as its range.", "",
+    lines = ["## Findings", "", "One row per cause the scenarios met, the gravest first: the claim as its first "
+             "scenario stated it, what the product did there, and a value that differs between the row's scenarios as "
+             "its range; then the causes found in the product's own deployment files.", "",
              "| # | Class | Broken claim | What the product did | Scenarios |", "|---|---|---|---|---|"]
     for finding in findings:
         first, *others = finding.claims

@@ -82,6 +82,8 @@ def conformance(run: Finished) -> list[str]:
     path.parent.mkdir(parents=True, exist_ok=True)
     details = {"Deployment": config.deployment, "Version": version, **run.header,
                "Date": time.strftime("%Y-%m-%d", time.gmtime())}
+    if config.target == "embedded" and not config.ops_center_source:
+        details["Build"] = run.launcher.versions()["ops_center_build"]  # the commit of the suite, and its reference
     deployment = deployment_class(config.deployment)
     how_run = [f"- {workaround.what} *As deployed:* {workaround.as_deployed}" for workaround in deployment.workarounds]
     if config.ops_center_source and config.target == "embedded":
