@@ -44,11 +44,8 @@ def column(report: Path, root: Path) -> Column:
     scenarios = run["scenarios"]
     expected = path_for(run["deployment"], run["version"], root)
     known = diagnoses(load(expected)) if expected.exists() else {}
-    results = [ScenarioResult("", s["feature"], s["scenario"], "passed" if s["verdict"] == Verdict.PASSED else "failed",
-                              s.get("message", ""), rule=s.get("rule", ""), verdict=s["verdict"],
-                              claim=s.get("claim", ""), cause=s.get("cause"), evidence=s.get("evidence", ""))
-               for s in scenarios]
-    findings = {name: finding.number for finding in group(results, known) for name in finding.scenarios}
+    findings = {name: finding.number for finding in group(map(ScenarioResult.of_verdict, scenarios), known)
+                for name in finding.scenarios}
     return Column(run["deployment"], run["version"], run.get("run", {}).get("Date", ""),
                   report.with_suffix(".md").name, {s["scenario"]: s["verdict"] for s in scenarios}, findings,
                   [(s["feature"], s.get("rule", ""), s["scenario"]) for s in scenarios])

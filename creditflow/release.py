@@ -17,12 +17,6 @@ from creditflow.wording import counted
 CITED = re.compile(r"(?:backend/)?([\w/]+\.py):(\d+(?:-\d+)?(?:, \d+(?:-\d+)?)*)")
 
 
-def results_of(run: dict) -> list[ScenarioResult]:
-    return [ScenarioResult("", s["feature"], s["scenario"], "passed" if s["verdict"] == Verdict.PASSED else "failed",
-                           s.get("message", ""), rule=s.get("rule", ""), verdict=s["verdict"], claim=s.get("claim", ""),
-                           cause=s.get("cause"), evidence=s.get("evidence", "")) for s in run["scenarios"]]
-
-
 @dataclass(frozen=True)
 class Met:
     """A cause as one run met it."""
@@ -42,7 +36,7 @@ def findings_of(run: dict, root: Path) -> dict[tuple, Met]:
     known = diagnoses(load(expected)) if expected.exists() else {}
     return {Cause(**claimed.first.cause).key: Met(finding.finding_class, finding.diagnosis, claimed.scenarios,
                                                   f"{claimed.claim}: {claimed.answer}")
-            for finding in group(results_of(run), known) for claimed in finding.claims}
+            for finding in group(map(ScenarioResult.of_verdict, run["scenarios"]), known) for claimed in finding.claims}
 
 
 def cited_lines(diagnosis: str) -> dict[str, set[int]]:

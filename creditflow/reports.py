@@ -33,6 +33,14 @@ class ScenarioResult:
     cause: dict | None = None  # of a failure: its normalised cause (findings.Cause's fields), for grouping
     evidence: str = ""  # of a failure: one exchange with the product, redacted
 
+    @classmethod
+    def of_verdict(cls, entry: dict) -> "ScenarioResult":
+        """A scenario as a conformance report's JSON records it (its flow and facts are not kept there)."""
+        status = "passed" if entry["verdict"] == Verdict.PASSED else "failed"
+        return cls("", entry["feature"], entry["scenario"], status, entry.get("message", ""),
+                   rule=entry.get("rule", ""), verdict=entry["verdict"], claim=entry.get("claim", ""),
+                   cause=entry.get("cause"), evidence=entry.get("evidence", ""))
+
 
 def text_report(results: list[ScenarioResult], header: dict[str, str], money: Conservation | None = None) -> str:
     lines = [RULE, "CREDIT FLOW E2E TEST REPORT", RULE, ""]
