@@ -64,7 +64,8 @@ async def bought(context, org, credits):
 
 @given("{name} is a member of {org} with {credits:Credits} allocated credits")
 async def member_with_allocation(context, name, org, credits):
-    await member_with(context, name, org, credits)
+    await context.world.people.join(name, org)
+    allocated(name, org, await context.world.people.allocate(org, name, credits), credits)
 
 
 @given("{name} is a member of {org} with credits allocated for exactly {count:Count} {model} calls "
@@ -84,12 +85,8 @@ async def member_just_short(context, name, org, model, tokens):
                                                            f"one {model} call of {number(tokens)} tokens"))
 
 
-async def member_with(context, name, org, credits):
-    await context.world.people.join(name, org)
-    allocated(name, org, await context.world.people.allocate(org, name, credits), credits)
-
-
 def allocated(name, org, reply, credits=None):
+    """The allocation a Given step arranged was accepted, or the scenario cannot be arranged, saying why."""
     what = f"{number(credits)} credits" if credits is not None else "The credits"
     assert reply.ok, f"{what} could not be allocated to {name} in {org}: Ops-Center {reply.describe()}"
 
