@@ -178,8 +178,8 @@ def findings_table(findings, reproduce: str, deployed=()) -> list[str]:
         lines.append(f"| F{finding.number} | {finding.finding_class} | {claim} | {cell(first.answer)} | "
                      f"{number(len(finding.scenarios))} |")
     first_deployed = len(findings) + 1
-    for number_, found in enumerate(deployed, first_deployed):
-        lines.append(f"| F{number_} | {found.finding_class} | {cell(found.claim)} | as deployed: "
+    for index, found in enumerate(deployed, first_deployed):
+        lines.append(f"| F{index} | {found.finding_class} | {cell(found.claim)} | as deployed: "
                      f"{cell(found.as_deployed)} | none: its deployment files |")
     lines.append("")
     for finding in findings:
@@ -196,11 +196,10 @@ def findings_table(findings, reproduce: str, deployed=()) -> list[str]:
         if finding.evidence:
             lines.append(f"- Evidence: `{code(finding.evidence)}`")
         lines += [f"- Reproduce alone: `{reproduce.replace('{name}', name_pattern(finding.scenarios[0]))}`", ""]
-    for number_, found in enumerate(deployed, first_deployed):
-        lines += [f"### F{number_}: {found.finding_class}, as the product's deployment files run it", "",
-                  f"- Claim: {found.claim}", f"- As deployed: {found.as_deployed}", f"- Why: {found.why}",
-                  "- Not run: the sandbox gives each user an address of their own, so no scenario meets it "
-                  "(see How the product was run)", ""]
+    for index, found in enumerate(deployed, first_deployed):
+        lines += [f'<a id="f{index}"></a>', "", f"### F{index}: {found.finding_class}, as the product's deployment "
+                  "files run it", "", f"- Claim: {found.claim}", f"- As deployed: {found.as_deployed}",
+                  f"- Why: {found.why}", f"- No scenario meets it: {found.unmet}", ""]
     return lines
 
 

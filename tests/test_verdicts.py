@@ -245,7 +245,8 @@ def test_a_cause_read_from_the_products_deployment_files_is_a_finding_of_its_own
     from creditflow.deployments.base import DeployedFinding
 
     shared = DeployedFinding(Verdict.MONEY_OR_SECURITY.value, "one user's traffic does not use up another's limit",
-                             "every user shares the proxy's address", "compose.yml:78; Dockerfile:82")
+                             "every user shares the proxy's address", "compose.yml:78; Dockerfile:82",
+                             "each user calls from an address of their own")
     broken = {"finding_class": Verdict.ERROR.value, "claim": "POST /chat", "answer": "500"}
     report = conformance_report([result("B", Verdict.ERROR, broken, "Then ...: 500")], "product 1", {}, "{name}",
                                 deployed=(shared,))
@@ -255,6 +256,7 @@ def test_a_cause_read_from_the_products_deployment_files_is_a_finding_of_its_own
            "every user shares the proxy's address | none: its deployment files |" in report
     assert "### F2: failed: money or security, as the product's deployment files run it" in report
     assert "- Why: compose.yml:78; Dockerfile:82" in report
+    assert "- No scenario meets it: each user calls from an address of their own" in report
 
 
 def test_every_workaround_of_the_real_products_adapter_says_what_the_product_as_deployed_would_do():

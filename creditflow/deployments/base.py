@@ -267,6 +267,7 @@ class DeployedFinding:
     claim: str  # the broken claim, and where it comes from
     as_deployed: str  # what the product as deployed does instead
     why: str  # the argument, with the files and lines of the product and its deployment
+    unmet: str  # why no scenario of the run meets it
 
 
 @dataclass(frozen=True)

@@ -589,7 +589,8 @@ class OpsCenterOssDeployment(Deployment):
             "from its own container address; the backend runs `uvicorn server:app --host 0.0.0.0 --port 8084` "
             "(Dockerfile:82) without --forwarded-allow-ips, so uvicorn believes X-Forwarded-For only from 127.0.0.1 "
             "and request.client.host is Traefik's address for every user; the limits key on that address "
-            "(server.py:750-751 with slowapi's get_remote_address; org_billing_api.py:50, 221, 533, 605)"),
+            "(server.py:750-751 with slowapi's get_remote_address; org_billing_api.py:50, 221, 533, 605)",
+            "the sandbox gives each user an address of their own (see How the product was run)"),
     )
     session_max_age_s = 3600  # the product keeps a session for 2 hours
     limits = OSS_LIMITS
