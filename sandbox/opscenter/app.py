@@ -8,7 +8,7 @@ import time
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -46,20 +46,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await service.stop()
 
     app = FastAPI(title="Ops-Center (reference)", lifespan=lifespan)
-    invalid_sign_ins = limits.InvalidSignIns()
-
-    @app.middleware("http")
-    async def limit_invalid_sign_ins(request: Request, call_next):
-        address = limits.client_address(request)
-        if request.url.path not in limits.UNLIMITED_PATHS and (wait_s := invalid_sign_ins.wait_s(address)):
-            return error_response(429, "too_many_invalid_sign_ins",
-                                  f"This address presented {invalid_sign_ins.allowed} invalid sign-ins within "
-                                  f"{invalid_sign_ins.window_s} seconds; try again in {wait_s} seconds.",
-                                  {"Retry-After": str(wait_s)})
-        response = await call_next(request)
-        if response.status_code == 401 and limits.presents_a_sign_in(request):
-            invalid_sign_ins.failed(address)
-        return response
+    # Pure ASGI, not @app.middleware("http"): Starlette's BaseHTTPMiddleware relays a streamed answer through a task
+    # of its own, and cut a stream the provider broke off short of the pieces already sent.
+    app.add_middleware(limits.InvalidSignInLimit, refusal=lambda wait_s, limit: error_response(
+        429, "too_many_invalid_sign_ins", f"This address presented {limit.allowed} invalid sign-ins within "
+        f"{limit.window_s} seconds; try again in {wait_s} seconds.", {"Retry-After": str(wait_s)}))
 
     @app.exception_handler(Refused)
     async def refused(_request, refusal: Refused):

@@ -51,3 +51,29 @@ class InvalidSignIns:
 
     def failed(self, address: str) -> None:
         self._failures[address].append(time.monotonic())
+
+
+class InvalidSignInLimit:
+    """The limit as ASGI middleware: an address past it is refused before the app sees its request, and a 401
+    answered to a request that presented a sign-in is counted. It only watches the answer's status as it passes, so
+    a streamed answer reaches the client piece by piece, as the app sends it, and ends as the app ends it."""
+
+    def __init__(self, app, refusal):
+        """`refusal(wait_s, limit)`: the answer that refuses an address for `wait_s` more seconds."""
+        self.app, self.refusal, self.limit = app, refusal, InvalidSignIns()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        request = Request(scope)
+        address = client_address(request)
+        if scope["path"] not in UNLIMITED_PATHS and (wait_s := self.limit.wait_s(address)):
+            return await self.refusal(wait_s, self.limit)(scope, receive, send)
+        counted = presents_a_sign_in(request)
+
+        async def watched(message):
+            if counted and message["type"] == "http.response.start" and message["status"] == 401:
+                self.limit.failed(address)
+            await send(message)
+
+        await self.app(scope, receive, watched)
