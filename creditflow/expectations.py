@@ -95,6 +95,12 @@ def diagnoses(expected: dict[str, dict]) -> dict[str, str]:
     return {scenario: entry["diagnosis"] for scenario, entry in expected.items() if entry.get("diagnosis")}
 
 
+def diagnoses_for(deployment: str, version: str, root: Path) -> dict[str, str]:
+    """The diagnoses a reader wrote in that deployment's expectations at that version, by scenario ({}: none yet)."""
+    expected = path_for(deployment, version, root)
+    return diagnoses(load(expected)) if expected.exists() else {}
+
+
 def reason_of(result: dict) -> str:
     cause = result.get("cause") or {}
     if cause:

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from creditflow.expectations import diagnoses, load, path_for
+from creditflow.expectations import diagnoses_for
 from creditflow.findings import group
 from creditflow.reports import ScenarioResult
 from creditflow.verdicts import MARKS, Verdict
@@ -42,8 +42,7 @@ class Column:
 def column(report: Path, root: Path) -> Column:
     run = json.loads(report.read_text())
     scenarios = run["scenarios"]
-    expected = path_for(run["deployment"], run["version"], root)
-    known = diagnoses(load(expected)) if expected.exists() else {}
+    known = diagnoses_for(run["deployment"], run["version"], root)
     findings = {name: finding.number for finding in group(map(ScenarioResult.of_verdict, scenarios), known)
                 for name in finding.scenarios}
     return Column(run["deployment"], run["version"], run.get("run", {}).get("Date", ""),

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from creditflow.expectations import diagnoses, load, path_for
+from creditflow.expectations import diagnoses_for
 from creditflow.findings import Cause, group
 from creditflow.reports import ScenarioResult
 from creditflow.verdicts import Verdict
@@ -32,8 +32,7 @@ class Met:
 
 def findings_of(run: dict, root: Path) -> dict[tuple, Met]:
     """Each cause of a run, by what makes two failures one cause."""
-    expected = path_for(run["deployment"], run["version"], root)
-    known = diagnoses(load(expected)) if expected.exists() else {}
+    known = diagnoses_for(run["deployment"], run["version"], root)
     return {Cause(**claimed.first.cause).key: Met(finding.finding_class, finding.diagnosis, claimed.scenarios,
                                                   f"{claimed.claim}: {claimed.answer}")
             for finding in group(map(ScenarioResult.of_verdict, run["scenarios"]), known) for claimed in finding.claims}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from creditflow.config import ROOT, Config
 from creditflow.deployments import deployment_class
-from creditflow.expectations import diagnoses, load, path_for
+from creditflow.expectations import diagnoses_for
 from creditflow.flows import FLOWS
 from creditflow.launcher import Launcher
 from creditflow.metrics import Metrics
@@ -93,8 +93,7 @@ def conformance(run: Finished) -> list[str]:
         details["Money over the run"] = "; ".join([money.summary(), *money.problems[:12]])
     reproduce = REPRODUCE_PRODUCT if config.ops_center_source else REPRODUCE.replace("{deployment}",
                                                                                      config.deployment)
-    expected = path_for(config.deployment, version, ROOT)
-    known = diagnoses(load(expected)) if expected.exists() else {}
+    known = diagnoses_for(config.deployment, version, ROOT)
     path.write_text(redactor.text(conformance_report(run.results, f"{config.deployment} {version}", details,
                                                      reproduce, how_run, known, deployment.deployed_findings)))
     verdicts = [{"feature": r.feature, "rule": r.rule, "scenario": r.name, "verdict": r.verdict, "claim": r.claim,
