@@ -56,11 +56,13 @@ def features(reverse: bool, chosen: list[Path]) -> tuple[list[tuple[Path, int]],
     shared, apart, alone = [], [], []
     for path in sorted(chosen or (ROOT / "features").glob("*.feature"), reverse=reverse):
         feature = parse_file(str(path))
-        if "performance" in feature.tags or APART in feature.tags:
-            (alone if "performance" in feature.tags else apart).append(path)
-            continue
-        scenarios = [s for rule in feature.iter_rules() for s in rule.walk_scenarios()]
-        shared.append((path, sum(SLOW_WEIGHT if "slow" in s.effective_tags else 1 for s in scenarios)))
+        if "performance" in feature.tags:
+            alone.append(path)
+        elif APART in feature.tags:
+            apart.append(path)
+        else:
+            scenarios = [s for rule in feature.iter_rules() for s in rule.walk_scenarios()]
+            shared.append((path, sum(SLOW_WEIGHT if "slow" in s.effective_tags else 1 for s in scenarios)))
     return shared, apart, alone
 
 
