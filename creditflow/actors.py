@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from creditflow.deployments.base import Account, Balance, CallResult, OrgRef, Refusal, Reply, Session
+from creditflow.deployments.base import Account, Balance, CallResult, OrgRef, Purchase, Refusal, Reply, Session
 
 
 class FlowError(AssertionError):
@@ -31,6 +31,7 @@ class Actor:
     last_reply: Reply | None = None  # the answer to the last thing the actor tried that was not a call
     samples: list[float] = field(default_factory=list)  # the last latency measurement, milliseconds
     memberships: list[str] = field(default_factory=list)  # the organizations the actor joined
+    purchases: list[Purchase] = field(default_factory=list)  # the actor's accepted purchases for themself
 
     async def current_session(self) -> Session:
         """The actor's session, renewed first when it is about to expire."""
@@ -77,6 +78,8 @@ class Organization:
     ref: OrgRef
     admin: str
     bought: Decimal = Decimal(0)  # what the scenario bought into its pool
+    purchases: list[Purchase] = field(default_factory=list)  # its admin's accepted purchases, oldest first
+    held_when_answered: Decimal | None = None  # what its pool held when a purchase was answered before it was paid
     books_before: tuple | None = None  # its books in the ledger before someone else's attempt on it
 
     @property

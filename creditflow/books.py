@@ -20,6 +20,7 @@ from creditflow.deployments.base import (
     UsageEvent,
 )
 from creditflow.keys_at_rest import opens_with, opens_with_another_key, readable_in
+from creditflow.money import ORGANIZATION, USER
 from creditflow.scene import Scene
 from creditflow.systems.provider_double import ProviderCall, ProviderDouble, RoutedCall
 from creditflow.verdicts import NotApplicable, TargetLacksPart
@@ -216,6 +217,10 @@ class Books:
             problems += found
             self.w.services.evidence.ledger_rows.extend(rows)
         problems += await self._served_against_paid()
+        # Money in: each account's credits against what it paid at the payment provider and was granted.
+        problems += await self.w.services.money.problems_of(self.w.deployment, [
+            *((USER, actor.user_id) for actor in self.w.cast.values()),
+            *((ORGANIZATION, org.org_id) for org in self.w.orgs.values())])
         return [self._named(problem) for problem in problems]
 
     async def _served_against_paid(self) -> list[str]:

@@ -36,6 +36,9 @@ SETTINGS = {
     "lago_url": ("LAGO_URL", "Lago API base URL"),
     "lago_api_key": ("LAGO_API_KEY", "Lago API key"),
     "provider_url": ("PROVIDER_DOUBLE_URL", "LLM provider double (its request log proves BYOK routing)"),
+    "payments_url": ("PAYMENTS_URL", "the payment provider's API (Stripe's; the sandbox runs localstripe)"),
+    "payments_api_key": ("PAYMENTS_API_KEY", "a secret key of that provider account"),
+    "payments_webhook_secret": ("PAYMENTS_WEBHOOK_SECRET", "the secret the provider signs Ops-Center's events with"),
     "byok_key": ("TEST_OPENROUTER_KEY", "OpenRouter key the BYOK persona stores (random when unset)"),
     "byok_cipher_key": ("BYOK_ENCRYPTION_KEY", "the Fernet key Ops-Center encrypts stored BYOK keys with: proves "
                         "a stored key opens with it and with no other (optional)"),
@@ -65,6 +68,10 @@ DEFAULTS = {
     "quota_concurrency": "25",
     "byok_cipher_key": "",
     "provider_url": "",  # optional: only the scenarios that read the provider's request log need it
+    # optional: only the scenarios of money in need the payment provider
+    "payments_url": "",
+    "payments_api_key": "",
+    "payments_webhook_secret": "",
     "ops_center_source": "",
     "ops_center_version": "",
     "conformance_dir": "",
@@ -79,6 +86,7 @@ COMPOSE_DEFAULTS = {
     "redis_url": "redis://127.0.0.1:6379/0",
     "lago_url": "http://127.0.0.1:3000",
     "provider_url": "http://127.0.0.1:8090",
+    "payments_url": "http://127.0.0.1:8420",
 }
 # and read these from the compose .env file (see .env.example)
 COMPOSE_ENV_KEYS = {
@@ -87,6 +95,8 @@ COMPOSE_ENV_KEYS = {
     "database_password": "POSTGRES_PASSWORD",
     "lago_api_key": "LAGO_API_KEY",
     "byok_cipher_key": "OPS_BYOK_ENCRYPTION_KEY",
+    "payments_api_key": "STRIPE_SECRET_KEY",
+    "payments_webhook_secret": "STRIPE_WEBHOOK_SECRET",
 }
 
 
@@ -107,6 +117,9 @@ class Config:
     lago_url: str
     lago_api_key: str
     provider_url: str
+    payments_url: str
+    payments_api_key: str
+    payments_webhook_secret: str
     byok_key: str
     byok_cipher_key: str
     report_path: str
@@ -122,7 +135,8 @@ class Config:
     def secrets(self) -> list[str]:
         """Every secret the configuration holds, so that reports can be scanned and redacted."""
         return [s for s in (self.keycloak_client_secret, self.keycloak_admin_password, self.database_password,
-                            self.lago_api_key, self.byok_key, self.byok_cipher_key) if s]
+                            self.lago_api_key, self.byok_key, self.byok_cipher_key, self.payments_api_key,
+                            self.payments_webhook_secret) if s]
 
     def describe(self) -> dict[str, str]:
         return {"target": self.target, "deployment": self.deployment, "ops_center_url": self.ops_center_url,

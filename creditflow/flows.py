@@ -17,6 +17,7 @@ FLOWS = (
     Flow("organization", "Org Flow", "Flow 2: Organization user", "endpoints"),
     Flow("byok", "BYOK Flow", "Flow 3: BYOK user", "the-six-steps-of-an-llm-call"),
     Flow("edge", "Edge Cases", "Flow 4: Edge cases", "the-six-steps-of-an-llm-call"),
+    Flow("payments", "Money In", "Money in: purchases paid at the payment provider", "money-in"),
     Flow("isolation", "Tenant Isolation", "Tenant isolation (OWASP API1, API5)", "endpoints"),
     Flow("limits", "Limits", "Limits a client cannot lift (OWASP API2, API4)", "limits-a-client-cannot-lift"),
     Flow("integration", "Integration Checklist", "Integration checklist", "storage"),

@@ -11,6 +11,7 @@ refused request that moved money shows. Schemathesis's own errors are kept apart
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from creditflow.deployments.base import OrgRef
@@ -84,7 +85,7 @@ class FuzzReport:
 async def arrange(world: World) -> dict[str, object]:
     """The personas the fuzzer signs in as, and the organization whose id it is given."""
     org = await world.people.create_org("Alice", "Acme", "platform")
-    await world.people.buy("Acme", 10_000)
+    await world.purchases.stock("Acme", Decimal(10_000))
     await world.people.join("Olivia", "Acme")
     await world.people.allocate("Acme", "Olivia", 2_500)
     await world.people.sign_up("Ivy", "professional", 1_000)
@@ -141,7 +142,7 @@ async def fuzz(world: World, examples: int, seed: int | None = None, keep: Path 
             if org_id != org.org_id:
                 world.on_cleanup(f"delete the organization {org_id} the fuzzer created",
                                  lambda org_id=org_id, persona=persona: delete_created(world, persona, org_id))
-    money = await world.services.money.check(deployment.ledger)
+    money = await world.services.money.check(deployment)
     return FuzzReport(runs, money)
 
 

@@ -1,11 +1,13 @@
-"""Money conservation over a whole run: every credit the run put into an account is still in it, or was
-charged from it. Checked once, after the last scenario, for every user and organization the run touched
-and for their sum, so money created or lost anywhere in a run (late, or between scenarios) is caught."""
+"""Money conservation from the payment: every credit in an account came in through a payment that succeeded at the
+payment provider (read from the provider, less what it refunded) or a platform admin's grant, and is still there or
+was charged. Checked after each scenario for its accounts (Books), and once after the last scenario for every user
+and organization the run touched and for their sum, so money created or lost anywhere in a run (late, or between
+scenarios) is caught."""
 
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from creditflow.deployments.base import LedgerReader, Statement
+from creditflow.deployments.base import Capability, Deployment, LedgerReader, PaidIn, PaymentsReader, Statement
 from creditflow.wording import counted, number, was_or_were
 
 USER, ORGANIZATION = "user", "organization"
@@ -16,8 +18,32 @@ class Holder:
     kind: str  # USER or ORGANIZATION
     key: str  # the user's or the organization's id
     label: str  # the persona and its run-unique name
-    credited: Decimal = Decimal(0)  # granted, bought or given by the run
+    # Granted by a platform admin, or put in by a product that takes no payment at the provider for it (its pool's
+    # purchases, where it lacks payments): the run's own count. What was paid for is the provider's.
+    credited: Decimal = Decimal(0)
     closing: Statement | None = None  # taken before the account was removed
+
+    async def problem(self, ledger: LedgerReader,
+                      payments: PaymentsReader | None) -> tuple[str | None, Decimal, Statement | None]:
+        """(what is wrong with the account's money, what came in, its statement); a problem in business words."""
+        statement = await (ledger.own_statement if self.kind == USER else ledger.org_statement)(self.key) \
+            or self.closing
+        paid = await payments.paid_in(self.kind, self.key) if payments is not None else PaidIn(Decimal(0),
+                                                                                                 Decimal(0), 0)
+        came_in = self.credited + paid.kept
+        if statement is None:
+            return ((f"{self.label}: {number(came_in)} credits came in, but the ledger has no such account"
+                     if came_in else None), came_in, None)
+        there = statement.left + statement.charged
+        if there > came_in:
+            return (f"{self.label} received {number(there - came_in)} credits more than were paid for or granted: "
+                    f"{number(there)} are left or were charged, but {paid.describe()} and "
+                    f"{number(self.credited)} {'was' if self.credited == 1 else 'were'} granted", came_in, statement)
+        if there < came_in:
+            return (f"{self.label}: {number(came_in - there)} credits that came in are neither left nor charged "
+                    f"({paid.describe()}, {number(self.credited)} granted; {number(statement.left)} left, "
+                    f"{number(statement.charged)} charged)", came_in, statement)
+        return None, came_in, statement
 
 
 @dataclass
@@ -100,26 +126,31 @@ class MoneyTrail:
         if (kind, key) in self.holders and statement is not None:
             self.holders[(kind, key)].closing = statement
 
-    async def check(self, ledger: LedgerReader) -> Conservation:
+    async def check(self, deployment: Deployment) -> Conservation:
         problems, credited, left, charged = [], Decimal(0), Decimal(0), Decimal(0)
+        payments = paid_at_provider(deployment)
         for holder in self.holders.values():
-            statement = await self._statement(ledger, holder)
-            if statement is None:
-                if holder.credited:
-                    problems.append(f"{holder.kind} {holder.label}: {holder.credited} credits were put in, but the "
-                                    "ledger has no such account")
-                continue
-            credited, left, charged = credited + holder.credited, left + statement.left, charged + statement.charged
-            if holder.credited != statement.left + statement.charged:
-                problems.append(f"{holder.kind} {holder.label}: {holder.credited} credits were put in, but "
-                                f"{statement.left} are left and {statement.charged} were charged "
-                                f"({statement.left + statement.charged - holder.credited:+} credits)")
+            problem, came_in, statement = await holder.problem(deployment.ledger, payments)
+            if problem:
+                problems.append(problem)
+            if statement is not None:
+                credited, left, charged = credited + came_in, left + statement.left, charged + statement.charged
         if credited != left + charged:
-            problems.append(f"over all {counted(len(self.holders), 'account')}: {credited} credits were put in, but "
-                            f"{left} are left and {charged} were charged")
+            problems.append(f"over all {counted(len(self.holders), 'account')}: {number(credited)} credits came in, "
+                            f"but {number(left)} are left and {number(charged)} were charged")
         return Conservation(problems, len(self.holders), credited, left, charged, self.served, self.paid)
 
-    @staticmethod
-    async def _statement(ledger: LedgerReader, holder: Holder) -> Statement | None:
-        read = ledger.own_statement if holder.kind == USER else ledger.org_statement
-        return await read(holder.key) or holder.closing
+    async def problems_of(self, deployment: Deployment, accounts: list[tuple[str, str]]) -> list[str]:
+        """The money-in check of some accounts (a scenario's), as `check` makes it for all."""
+        payments = paid_at_provider(deployment)
+        found = []
+        for account in accounts:
+            if account in self.holders:
+                problem, _, _ = await self.holders[account].problem(deployment.ledger, payments)
+                found += [problem] if problem else []
+        return found
+
+
+def paid_at_provider(deployment: Deployment) -> PaymentsReader | None:
+    """Where the product takes payment at the provider, the provider's records tell what each account paid."""
+    return deployment.payments if deployment.has(Capability.PAYMENTS) else None

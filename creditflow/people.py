@@ -20,7 +20,7 @@ BYOK_PROVIDER = "openrouter"
 MEMBER_PLAN = "platform"  # the plan of an organization's members
 
 SLOW_PIECE_MS = 40  # 100 tokens take 4 s: the first words, under 2 s even on a loaded machine, come well before half
-ATTEMPTED_CREDITS = 100  # what an attempt on another's organization tries to buy or allocate
+ATTEMPTED_CREDITS = 1_000  # what an attempt on another's organization tries to buy or allocate
 
 
 class OrgAct(StrEnum):
@@ -167,16 +167,6 @@ class People:
         reply = await self.w.deployment.remove_org(await self.w.actor(org.admin).current_session(), org.ref)
         if not reply.ok and reply.refusal.kind is not RefusalKind.NOT_FOUND:
             raise FlowError(f"Ops-Center {reply.refusal.describe()}")
-
-    async def buy(self, org_name: str, amount: Any) -> Reply:
-        """The organization's admin buys credits into its pool; `amount` may be invalid on purpose."""
-        org, admin = self.w.org(org_name), self.w.acting(self.w.admin_of(org_name))
-        reply = await self.w.deployment.buy(await admin.current_session(), org.ref, amount)
-        if reply.ok:
-            org.bought += Decimal(amount)
-            self.w.services.money.credit(ORGANIZATION, org.org_id, f"{org_name} ({org.ref.name})", Decimal(amount))
-        admin.last_reply = reply
-        return reply
 
     async def join(self, name: str, org_name: str) -> None:
         member = await self.sign_up(name, MEMBER_PLAN)

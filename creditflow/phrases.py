@@ -12,6 +12,7 @@ from behave import register_type
 from creditflow.calls import AtALimit
 from creditflow.deployments.base import AddressHeader, ForeignSignIn, Malformed, RefusalKind
 from creditflow.people import NamedBy, NoOnesName, OrgAct
+from creditflow.systems.payment_provider import PayWith, Signing
 
 AMOUNT = r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?"
 COUNT = r"\d{1,3}(?:,\d{3})+|\d+"
@@ -25,6 +26,11 @@ def credits(text: str) -> Decimal:
 @parse.with_pattern(COUNT)
 def count(text: str) -> int:
     return int(text.replace(",", ""))
+
+
+@parse.with_pattern(r"\$\d{1,3}(?:,\d{3})*\.\d\d")
+def dollars(text: str) -> Decimal:
+    return Decimal(text.removeprefix("$").replace(",", ""))
 
 
 @parse.with_pattern(r"[A-Z][a-z]+")
@@ -60,6 +66,17 @@ ORG_ACTS = {
     **{f"add {self} as a member of": OrgAct.JOIN for self in ("himself", "herself", "themselves")},
     "delete": OrgAct.DELETE,
 }
+
+# How a payer pays: Stripe's test cards and accounts, by what the payer's bank does with them.
+PAYMENT_METHODS = {
+    "an ordinary card": PayWith.CARD,
+    "a card its bank declines": PayWith.DECLINED_CARD,
+    "a card its bank refuses as soon as it is put on file": PayWith.CARD_REFUSED_ON_FILE,
+    "a card whose bank asks the cardholder to confirm each payment": PayWith.CARD_NEEDING_AUTHENTICATION,
+    "a bank debit": PayWith.BANK_DEBIT,
+    "a bank debit that bounces": PayWith.BOUNCING_BANK_DEBIT,
+}
+SIGNINGS = {signing.value: signing for signing in Signing}
 
 # A call at, or just past, a limit of the chat body: each phrase, with the count it names where it names one.
 AT_A_LIMIT = {
@@ -100,7 +117,8 @@ no_ones_name = counting(NO_ONES_NAMES, "name of an account")
 
 def register() -> None:
     """Before the step modules load (behave loads environment.py first)."""
-    register_type(Credits=credits, Count=count, Plan=plan, Malformed=one_of(MALFORMED),
+    register_type(Credits=credits, Count=count, Plan=plan, Dollars=dollars, Malformed=one_of(MALFORMED),
+                  PayWith=one_of(PAYMENT_METHODS), Signing=one_of(SIGNINGS),
                   ForeignSignIn=one_of(FOREIGN_SIGN_INS), OrgAct=one_of(ORG_ACTS), AtALimit=at_a_limit,
                   NoOnesName=no_ones_name, NameRefusal=one_of(NAME_REFUSALS),
                   AddressHeader=one_of({header.value: header for header in AddressHeader}))

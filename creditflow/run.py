@@ -89,7 +89,7 @@ class Run:
         """Money over the run, checked once every scenario has ended, then every connection closed."""
         services = self.services
         checkable = self.results and services.deployment.has(Capability.LEDGER)
-        money = await services.money.check(services.deployment.ledger) if checkable else None
+        money = await services.money.check(services.deployment) if checkable else None
         await services.close()
         return money
 

@@ -13,6 +13,7 @@ from creditflow.leftovers import run_marks
 from creditflow.metrics import Metrics
 from creditflow.money import MoneyTrail
 from creditflow.redaction import Redactor
+from creditflow.systems.payment_provider import PaymentProvider
 from creditflow.systems.provider_double import ProviderDouble
 from creditflow.verdicts import TargetLacksPart
 
@@ -22,6 +23,7 @@ class Services:
     config: Config
     deployment: Deployment
     provider: ProviderDouble | None  # absent against a deployment with real providers
+    payment_provider: PaymentProvider | None  # as its webhook sender: absent where the target names none
     evidence: Evidence
     redactor: Redactor
     metrics: Metrics
@@ -38,6 +40,8 @@ class Services:
             config=config,
             deployment=await deployments.connect(config, evidence),
             provider=ProviderDouble(config.provider_url) if config.provider_url else None,
+            payment_provider=PaymentProvider(config.payments_url, config.payments_api_key,
+                                             config.payments_webhook_secret) if config.payments_url else None,
             evidence=evidence,
             redactor=redactor,
             metrics=Metrics(),
@@ -55,6 +59,12 @@ class Services:
             raise TargetLacksPart(f"{purpose} needs the LLM provider double (PROVIDER_DOUBLE_URL); "
                                   "this target has none")
         return self.provider
+
+    def payments(self, purpose: str) -> PaymentProvider:
+        """The payment provider in its role of webhook sender, which `purpose` needs."""
+        if self.payment_provider is None:
+            raise TargetLacksPart(f"{purpose} needs the payment provider (PAYMENTS_URL); this target names none")
+        return self.payment_provider
 
     async def enroll(self, name: str, plan: str, platform_admin: bool = False, arranged: bool = True) -> Actor:
         account, session = await self.deployment.enroll(self.unique(name), plan, name, platform_admin, arranged)
@@ -85,3 +95,5 @@ class Services:
         await self.deployment.close()
         if self.provider is not None:
             await self.provider.close()
+        if self.payment_provider is not None:
+            await self.payment_provider.close()

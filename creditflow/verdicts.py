@@ -51,9 +51,12 @@ CONTRACT_SECTIONS = {
     "redis": "Redis",
     "lago": "Lago",
     "limits": "Limits a client cannot lift",
+    "money-in": "Money in",
 }
 INVARIANTS = {
     "money": "money is neither created nor lost, and every served call is paid once",
+    "money-in": "credits come in only through a payment that succeeded at the payment provider, once, or a platform "
+                "admin's grant",
     "isolation": "a tenant reaches only its own books and keys",
     "secrecy": "a stored key is never shown",
     "sign-in": "only a current sign-in of the platform's realm is accepted",

@@ -28,3 +28,8 @@ def listing(names: list[str]) -> str:
     if not names:
         return "no one"
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def dollars(value: Decimal) -> str:
+    """An amount of money as people write it: $10.00, $1,250.50."""
+    return f"${value:,.2f}"

@@ -1,12 +1,13 @@
 """One scenario's world: its scene, and the work on it split by kind: `people` arranges who is in the scenario,
-`calls` makes LLM calls, `books` asks questions of Ops-Center, the ledger, the cache and billing, and `sign_ins`
-tries the limits on sign-ins."""
+`calls` makes LLM calls, `books` asks questions of Ops-Center, the ledger, the cache and billing, `sign_ins`
+tries the limits on sign-ins, and `purchases` brings money in."""
 
 from collections.abc import Callable
 
 from creditflow.books import Books
 from creditflow.calls import Calls
 from creditflow.people import People
+from creditflow.purchases import Purchases
 from creditflow.scene import Scene, Undo
 from creditflow.services import Services
 from creditflow.sign_ins import SignIns
@@ -19,3 +20,4 @@ class World(Scene):
         self.people = People(self, self.books)
         self.calls = Calls(self, self.books)
         self.sign_ins = SignIns(self)
+        self.purchases = Purchases(self)

@@ -77,3 +77,5 @@ Feature: Integration checklist: every part of the stack does its part
         | 0      |
         | 12.5   |
         | lots   |
+        | 250    |
+        | 10,005 |

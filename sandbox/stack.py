@@ -100,6 +100,9 @@ class Stack:
             "lago_url": self.urls["lago"],
             "lago_api_key": self.secrets["lago_api_key"],
             "provider_url": self.urls["provider"],
+            "payments_url": self.urls["payments"],
+            "payments_api_key": self.secrets["stripe_secret_key"],
+            "payments_webhook_secret": self.secrets["stripe_webhook_secret"],
             "byok_cipher_key": self.secrets["byok_encryption_key"],
         }
 
@@ -345,7 +348,7 @@ def uvicorn(name: str, factory: str, port: int, env: dict[str, str], keep_alive_
 
 
 def start_doubles(stack: Stack) -> None:
-    provider_port, lago_port = free_port(), free_port()
+    provider_port, lago_port, payments_port = free_port(), free_port(), free_port()
     stack.secrets["lago_api_key"] = secrets.token_urlsafe(18)
     # LiteLLM's aiohttp keeps idle connections 15 s: the provider must not close them first, or a call
     # races the close ("Cannot write to closing transport").
@@ -355,6 +358,21 @@ def start_doubles(stack: Stack) -> None:
                                  {"LAGO_API_KEY": stack.secrets["lago_api_key"]})
     stack.urls["provider"] = f"http://127.0.0.1:{provider_port}"
     stack.urls["lago"] = f"http://127.0.0.1:{lago_port}"
+    # The payment provider is a kept server, not a double: localstripe (sandbox/payments.py). Its keys are this
+    # stack's: any key of Stripe's shape opens it, so the one Ops-Center holds is made here, with the webhook's secret.
+    stack.secrets["stripe_secret_key"] = f"sk_test_{secrets.token_urlsafe(18)}"
+    stack.secrets["stripe_webhook_secret"] = f"whsec_{secrets.token_urlsafe(24)}"
+    stack.pids["payments"] = spawn("payments", [sys.executable, "-m", "sandbox.payments", str(payments_port)])
+    stack.urls["payments"] = f"http://127.0.0.1:{payments_port}"
+
+
+def register_webhook(stack: Stack, name: str, url: str, secret: str) -> None:
+    """Tells the payment provider to send its signed events to `url`, as a Stripe account's webhook endpoint does.
+    localstripe holds endpoints in memory: they are registered each time the stack or the product starts."""
+    reply = httpx.post(f"{stack.urls['payments']}/_config/webhooks/{name}", data={"url": url, "secret": secret},
+                       timeout=10)
+    if reply.status_code != 200:
+        raise StartError(f"payments: localstripe refused the webhook endpoint {name} ({reply.status_code})")
 
 
 def prepare_keycloak() -> bool:
@@ -452,6 +470,12 @@ def ops_center_env(stack: Stack) -> dict[str, str]:
         "OPS_LAGO_KEY": stack.secrets["lago_api_key"],
         "OPS_BYOK_ENCRYPTION_KEY": stack.secrets["byok_encryption_key"],
         "OPS_TRUSTED_PROXIES": NO_PROXY,  # nothing stands between the sandbox's clients and the reference
+        "OPS_STRIPE_API_BASE": stack.urls["payments"],
+        "OPS_STRIPE_SECRET_KEY": stack.secrets["stripe_secret_key"],
+        "OPS_STRIPE_WEBHOOK_SECRET": stack.secrets["stripe_webhook_secret"],
+        # A sandbox's accounts start with Stripe's ordinary test card on file, so that the guide's purchase request
+        # pays as it is: a real deployment has its customers enter their cards.
+        "OPS_STARTER_CARD": "4242424242424242",
     }
     return env
 
@@ -461,6 +485,8 @@ def start_ops_center(stack: Stack) -> None:
     stack.secrets["byok_encryption_key"] = Fernet.generate_key().decode()
     stack.pids["ops-center"] = uvicorn("ops-center", "sandbox.serve:ops_center", port, ops_center_env(stack))
     stack.urls["ops_center"] = f"http://127.0.0.1:{port}"
+    register_webhook(stack, "ops-center", f"{stack.urls['ops_center']}/api/v1/payments/stripe/webhook",
+                     stack.secrets["stripe_webhook_secret"])
 
 
 def timed(stack: Stack, name: str, action) -> None:
@@ -496,6 +522,8 @@ def start_unless_running() -> Stack:
         wait_until("redis", lambda: redis_ping(stack.urls["redis"]), 10, stack.pids["redis"])
         wait_until("provider", lambda: http_ok(f"{stack.urls['provider']}/health"), 30, stack.pids["provider"])
         wait_until("lago", lambda: http_ok(f"{stack.urls['lago']}/health"), 30, stack.pids["lago"])
+        wait_until("payments", lambda: port_open(int(stack.urls["payments"].rsplit(":", 1)[1])), 30,
+                   stack.pids["payments"])
         start_litellm(stack)
         stack.save()
         timed(stack, "litellm", lambda: wait_until(

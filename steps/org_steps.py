@@ -71,14 +71,16 @@ async def try_allocate_to_two(context, admin, credits, org, first, second):
 @when("{admin} tries to buy {amount} credits for {org}")
 async def try_buy(context, admin, amount, org):
     acting_admin(context.world, admin, org)
-    await context.world.people.buy(org, literal(amount))
+    await context.world.purchases.buy_for(org, literal(amount))
 
 
 def literal(text: str):
-    """An amount as a client might send it: a number when it reads as one, else the text itself."""
+    """An amount as a client might send it: a number when it reads as one ("10,000" as people write it), else the
+    text itself."""
+    number_text = text.replace(",", "") if re.fullmatch(r"-?\d{1,3}(,\d{3})+", text) else text
     for kind in (int, float):
         try:
-            return kind(text)
+            return kind(number_text)
         except ValueError:
             continue
     return text

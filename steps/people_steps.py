@@ -29,6 +29,11 @@ async def just_signed_up(context, name, plan):
     await context.world.people.sign_up(name, plan, arranged=False)
 
 
+@given("{name} has been granted {credits:Credits} credits")
+async def has_been_granted(context, name, credits):
+    await context.world.people.grant(name, credits)
+
+
 @given("{name}'s account was deleted and created again with the same e-mail")
 async def recreated(context, name):
     await context.world.people.recreate(name)
@@ -58,8 +63,7 @@ async def organization(context, admin, org, plan):
 
 @given("{org} has bought {credits:Credits} credits")
 async def bought(context, org, credits):
-    reply = await context.world.people.buy(org, credits)
-    assert reply.ok, f"{org}'s purchase of {credits} credits was not accepted: Ops-Center {reply.describe()}"
+    await context.world.purchases.stock(org, credits)
 
 
 @given("{name} is a member of {org} with {credits:Credits} allocated credits")

@@ -8,12 +8,13 @@ so the self-tests can prove that the suite fails, with the business fact, when a
 
 import asyncio
 import base64
+import json
 import os
 import time
 import uuid
 from collections import Counter
 
-from sandbox.opscenter import app, calls, ledger, limits, models, service
+from sandbox.opscenter import app, calls, ledger, limits, models, payments, service
 from sandbox.opscenter.calls import Reservation
 from sandbox.opscenter.service import Refused
 
@@ -124,6 +125,41 @@ async def settle_twice_when_contended(self, user_id, reserved, charged, request_
     return row
 
 
+buy_and_pay = payments.Payments.buy
+
+
+async def credit_even_if_declined(self, holder, buyer_id, credits):
+    try:
+        return await buy_and_pay(self, holder, buyer_id, credits)
+    except payments.PaymentRefused:
+        started = await self.pg.fetchval(
+            "SELECT id FROM payments WHERE holder_id = $1 ORDER BY created_at DESC LIMIT 1", holder.key)
+        await self._credit(started, f"pi_declined_{started}")
+        raise
+
+
+def read_without_verifying(payload, signature, secret, now=None):
+    return json.loads(payload)
+
+
+async def credit_each_delivery(self, payload, signature):
+    """Every delivery of a success event credits its payment's credits, with a ledger row of its own."""
+    event = payments.verify_signature(payload, signature, self.webhook_secret)
+    reported = event["data"]["object"]
+    payment = await self.pg.fetchrow("SELECT * FROM payments WHERE id = $1",
+                                     (reported.get("metadata") or {}).get("ops_center_payment"))
+    if event["type"] == "payment_intent.succeeded" and payment is not None and payment["holder_kind"] != "user":
+        async with self.pg.acquire() as connection, connection.transaction():
+            await connection.execute(
+                """INSERT INTO credit_transactions (request_id, user_id, org_id, kind, amount)
+                   VALUES ($1, $2, $3, 'purchase', $4)""",
+                f"{reported['id']}-{uuid.uuid4().hex}", payment["buyer_id"], payment["holder_id"], payment["credits"])
+            await connection.execute(
+                """UPDATE organization_credits SET allocated = allocated + $2, remaining = remaining + $2
+                   WHERE org_id = $1 AND holder = 'pool'""", payment["holder_id"], payment["credits"])
+    return {"received": True}
+
+
 def address_the_client_claims(request):
     """The first address of X-Forwarded-For, believed from anyone, as a limiter keyed on it does."""
     claimed = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
@@ -166,6 +202,12 @@ BREAKAGES = {
     # the limit on invalid sign-ins is keyed on the address X-Forwarded-For claims, believed from anyone: a client
     # that claims a new one on every request is never refused
     "trusts_forwarded_for": (limits, "client_address", address_the_client_claims),
+    # a purchase whose card the bank declined is credited all the same
+    "declined_purchase_credited": (payments.Payments, "buy", credit_even_if_declined),
+    # an event is believed without its signature: anyone can tell Ops-Center a payment succeeded
+    "unsigned_events_believed": (payments, "verify_signature", read_without_verifying),
+    # each delivery of a payment's success event credits it again
+    "each_delivery_credited": (payments.Payments, "receive", credit_each_delivery),
 }
 
 

@@ -16,9 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # The service that serves each URL the suite reads, and the port inside the container.
 SERVES = {"ops_center_url": ("ops-center", 8084), "keycloak_url": ("keycloak", 8080),
           "database_url": ("postgres", 5432), "redis_url": ("redis", 6379), "lago_url": ("lago-api", 3000),
-          "provider_url": ("provider", 8090)}
+          "provider_url": ("provider", 8090), "payments_url": ("payments", 8420)}
 ONE_SHOT = {"lago-migrate", "lago-seed"}
-REQUIRED = {"postgres", "redis", "keycloak", "lago-api", "lago-worker", "litellm", "provider", "ops-center"}
+REQUIRED = {"postgres", "redis", "keycloak", "lago-api", "lago-worker", "litellm", "provider", "payments",
+            "ops-center"}
 
 
 def load() -> dict:

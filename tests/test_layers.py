@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOW_LEVEL = ["actors", "books", "calls", "people", "services", "world"]
+FLOW_LEVEL = ["actors", "books", "calls", "people", "purchases", "services", "world"]
 CHECKED = (sorted(ROOT.glob("steps/*.py")) + [ROOT / "creditflow" / f"{name}.py" for name in FLOW_LEVEL]
            + [ROOT / "loadtest" / "locustfile.py"])
 URL_PATH = re.compile(r"https?://|^/(api|health|auth|realms|_double)\b|/api/v\d")

@@ -25,6 +25,7 @@ from creditflow.deployments.ops_center_oss import OpsCenterOssDeployment
 from creditflow.evidence import Evidence
 from creditflow.redaction import Redactor
 from creditflow.systems.identity import Identity
+from creditflow.systems.payment_provider import Delivery
 from creditflow.verdicts import NotApplicable
 
 ACCOUNT = Account("0c9f6a34-5b7e-4c1a-9d3e-7f6a5b4c3d2e", "ivy-x1-1", "ivy-x1-1@example.test", "pw", "professional")
@@ -43,11 +44,16 @@ OPERATIONS = {
     "call_malformed": (SESSION, Malformed.NO_MESSAGES), "health": (),
     "sign_in_with": (ACCOUNT, "a guess", ACCOUNT, ClaimedAddress(AddressHeader.FORWARDED_FOR, "203.0.113.7")),
     "present_sign_in": (ACCOUNT, SESSION, False),
+    "buy_own": (SESSION, Decimal(1_000)), "stock_pool": (SESSION, SESSION, ORG, Decimal(10_000)),
+    "refund": (SESSION, "pi_0", None), "deliver": (Delivery(b"{}", {}),),
 }
 # Operations that are not a question to the product: arranging what it has no API for, and cleaning up; and
 # time_operation, whose None defers to the timing a call's own answer reports (tested below where it asks).
+# put_on_file first makes the payment method at the payment provider, which this test has none of; the product's
+# answer to it is then reported as every other is (tests/test_contract_deployment.py asks it of the reference).
 NOT_JUDGED = {"arrange_credits", "remove_org", "enroll", "remove", "sign_in", "recreate", "close",
-              "plan_in_identity", "stranger_sessions", "foreign_session", "time_operation", "hold_calls"}
+              "plan_in_identity", "stranger_sessions", "foreign_session", "time_operation", "hold_calls",
+              "put_on_file"}
 
 
 class Recorder:

@@ -32,7 +32,9 @@ BLANK_PAGE_BYTES = 20_000  # a screenshot of the report no larger than this show
 BYOK_KEY = "sk-or-v1-" + os.urandom(20).hex()
 RENDERED_BREAKAGE = "byok_charged"  # the broken reference whose HTML report is rendered in Chromium
 # Breakages whose verdict class is held too: a limit a client lifts is an invariant broken, not the contract's wording
-FILED_AS = {"trusts_forwarded_for": "Failed: money or security"}
+# and money in that no payment paid for is money created.
+FILED_AS = dict.fromkeys(("trusts_forwarded_for", "declined_purchase_credited", "unsigned_events_believed",
+                          "each_delivery_credited"), "Failed: money or security")
 # The Allure categories of a claim the product broke (allure-categories.json), as against the run's own limits.
 FAILED_CLAIMS = {"Failed: money or security", "Failed: error", "Failed: differs from the guide",
                  "Failed: differs from creditflow's contract"}
@@ -317,6 +319,15 @@ def broken_ops_center(stack, breakage: str):
     ("trusts_forwarded_for", ["-n", "^Mallory, claiming a new address in X-Forwarded-For with each invalid sign-in"],
      "Limits", "Mallory should be refused as making too many attempts after the limit of invalid sign-ins, but her "
      "last sign-in answered 401 (unauthorized)"),
+    ("declined_purchase_credited", ["-n", "^Alice's purchase paid with a card its bank declines"], "Money In",
+     re.compile(r"Acme \(acme-\w+-\d+\) received 10,000 credits more than were paid for or granted")),
+    ("unsigned_events_believed", ["-n", "^The event of Alice's payment for Acme, delivered again with no signature"],
+     "Money In",
+     "Acme's payment event, delivered again with no signature, should be refused as not the payment provider's, "
+     "but Ops-Center succeeded"),
+    ("each_delivery_credited", ["-n", "^The event of Alice's payment for Acme, delivered ten more times at once"],
+     "Money In",
+     re.compile(r"Acme \(acme-\w+-\d+\) received 100,000 credits more than were paid for or granted")),
 ])
 def test_a_broken_reference_fails_with_the_business_fact(stack, tmp_path, breakage, selection, flow, fact):
     with broken_ops_center(stack, breakage) as url:
@@ -410,14 +421,17 @@ def test_a_remote_target_not_named_as_a_test_system_is_refused_before_anything_i
     assert summary(run.stdout)["passed"] == 0 and f"{scenario_count()} untested" in output
 
 
-def test_money_created_unseen_by_any_scenario_fails_the_run_naming_the_account(stack, tmp_path):
+def test_money_created_fails_the_scenario_that_made_it_and_the_run_naming_the_account(stack, tmp_path):
+    """A grant booked twice: every balance agrees with its ledger rows, only the money check sees it, after the
+    scenario (whose step passed) and again over the run."""
     with broken_ops_center(stack, "grant_booked_twice") as url:
         run = behave("-n", "^Ivy's Professional plan gives her 10,000 API calls$", "-f", "plain",
                      env={"OPS_CENTER_URL": url, **isolated_reports(tmp_path)})
     output = run.stdout + run.stderr
-    assert summary(run.stdout)["passed"] == 1 and run.returncode != 0, output[-3000:]
-    broken = re.compile(r"user Ivy \(ivy-\w+-\d+\): 1000 credits were put in, but 2000 are left and 0 were charged "
-                        r"\(\+1000 credits\)")
+    assert summary(run.stdout)["failed"] == 1 and run.returncode != 0, output[-3000:]
+    broken = re.compile(r"Ivy \(ivy-\w+-\d+\) received 1,000 credits more than were paid for or granted: 2,000 are "
+                        r"left or were charged, but no payment succeeded at the payment provider and 1,000 were "
+                        r"granted")
     assert "HOOK-ERROR in after_all: AssertionError: Money conservation broken over" in output
     assert broken.search(output)
     report = (tmp_path / "report.txt").read_text()
@@ -425,6 +439,7 @@ def test_money_created_unseen_by_any_scenario_fails_the_run_naming_the_account(s
             "balance: 1,000 credits put in, 2,000 left + 0 charged") in report
     assert broken.search(report)
     assert broken.search((tmp_path / "errors.log").read_text())
+    assert {category_of(r) for r in allure_results(tmp_path)} == {"Failed: money or security"}
 
 
 async def accounts_of_process(services, pid: int) -> tuple[list[MarkedAccount], list[str]]:

@@ -99,10 +99,11 @@ def test_money_is_not_conserved_while_the_provider_served_calls_nobody_paid_for(
     trail = MoneyTrail()
     trail.calls(served=20, paid=10)
 
-    class NoLedger:
-        pass
+    class NoAccounts:
+        def has(self, _capability):
+            return False
 
-    conservation = run(trail.check(NoLedger()))
+    conservation = run(trail.check(NoAccounts()))
     assert not conservation.holds and conservation.problems == []
     assert conservation.summary() == (
         "Money conservation broken over 0 accounts: the LLM provider served 10 calls on the platform's key that nobody "

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from creditflow.systems.identity import Account, Identity
+from creditflow.systems.payment_provider import Delivery, PayWith
 from creditflow.verdicts import NotApplicable, TargetLacksPart
 
 T = TypeVar("T")
@@ -166,6 +167,38 @@ class Pool:
     remaining: Decimal  # bought, less what calls used
     allocated: Decimal
     used: Decimal
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """A purchase Ops-Center accepted: the payment it started, and whether the credits had arrived by its answer (a
+    payment that clears later credits them later)."""
+
+    payment_id: str | None
+    credited: bool
+    granted: bool = False  # no purchase at all: a platform admin's grant into the pool, where nothing else stocks it
+
+
+@dataclass(frozen=True)
+class PaidIn:
+    """What the payment provider's records show an account paid, in credits' worth at the product's price."""
+
+    paid: Decimal  # payments that succeeded
+    refunded: Decimal  # given back of them
+    payments: int  # how many succeeded
+    charged: Decimal = Decimal(0)  # the same, in dollars
+    given_back: Decimal = Decimal(0)
+
+    @property
+    def kept(self) -> Decimal:
+        return self.paid - self.refunded
+
+    def describe(self) -> str:
+        if not self.payments:
+            return "no payment succeeded at the payment provider"
+        paid = f"{self.payments} {'payment' if self.payments == 1 else 'payments'} at the payment provider paid for " \
+               f"{self.paid:,} credits"
+        return paid + (f", {self.refunded:,} of them refunded" if self.refunded else "")
 
 
 @dataclass(frozen=True)
@@ -388,6 +421,28 @@ class BillingReader(ABC):
     async def usage_event(self, call: CallResult) -> UsageEvent | None: ...
 
 
+class PaymentsReader(ABC):
+    """The payment provider's records of the payments an Ops-Center started: read at the provider, never from
+    Ops-Center, and found by the labels (customer, metadata) that this product puts on them."""
+
+    @abstractmethod
+    async def paid_in(self, kind: str, key: str) -> PaidIn:
+        """What the account (`kind` "user" or "organization", and its id) paid and was refunded at the provider."""
+
+    @abstractmethod
+    async def status(self, payment_id: str) -> str:
+        """The payment's state at the provider: succeeded, processing, failed or requires_action."""
+
+    @abstractmethod
+    async def event_about(self, payment_id: str) -> dict | None:
+        """The provider's event that reported the payment succeeded, as the provider sent it."""
+
+    @abstractmethod
+    async def paid_elsewhere(self, kind: str, key: str, credits: Decimal) -> str:
+        """A payment made at the provider by someone other than this Ops-Center, labelled as the account's as this
+        product labels its own; its id."""
+
+
 class ProductRefused(AssertionError):
     """Ops-Center refused something a scenario needs to arrange (a sign-in, say): the product's doing."""
 
@@ -417,6 +472,7 @@ class Capability(StrEnum):
     CACHE = "cache"  # what the deployment caches of the books
     BILLING = "billing"  # what the billing system was told
     LIMITS = "limits"  # limits on sign-ins a client cannot lift (Limits)
+    PAYMENTS = "payments"  # purchases paid at the payment provider, its events, refunds (Money in)
 
 
 def of_capability(capability: Capability):
@@ -472,6 +528,7 @@ class Deployment(ABC):
     limits: Limits | None = None  # None where the deployment lacks Capability.LIMITS
     cache: CacheReader
     billing: BillingReader
+    payments: PaymentsReader
 
     def __init_subclass__(cls, **kwargs):
         """A deployment implements each method of a capability, or declares in `lacks` that its product lacks it."""
@@ -482,7 +539,7 @@ class Deployment(ABC):
                 raise TypeError(f"{cls.__name__} neither implements {name} nor declares in `lacks` that its "
                                 f"product has no {capability}")
         for reader, capability in (("ledger", Capability.LEDGER), ("cache", Capability.CACHE),
-                                   ("billing", Capability.BILLING)):
+                                   ("billing", Capability.BILLING), ("payments", Capability.PAYMENTS)):
             if capability in cls.lacks:
                 setattr(cls, reader, Lacking(cls.lacks[capability]))
 
@@ -572,7 +629,39 @@ class Deployment(ABC):
         return await self.delete_org(admin, org)
 
     @of_capability(Capability.ORGANIZATIONS)
-    async def buy(self, admin: Session, org: OrgRef, amount: Any) -> Reply[None]: ...
+    async def buy(self, admin: Session, org: OrgRef, amount: Any) -> Reply[Purchase]:
+        """The organization's admin buys credits into its pool, paid as the product takes payment."""
+
+    def purchasable(self, credits: Decimal) -> Decimal:
+        """The fewest credits, at least `credits`, that the product sells in one purchase."""
+        return credits
+
+    async def stock_pool(self, operator: Session, admin: Session, org: OrgRef, amount: Decimal) -> Reply[Purchase]:
+        """Credits an organization starts a scenario with: bought by its admin, where the product takes payment for
+        them; else a platform admin's grant (`Purchase.granted`)."""
+        purchase = await self.buy(admin, org, amount)
+        if purchase.ok and not purchase.value.credited:
+            return Reply(refusal=Refusal(RefusalKind.UNREADABLE, 202, "the purchase was answered before its credits "
+                                         "arrived"), elapsed_ms=purchase.elapsed_ms)
+        return purchase
+
+    # -- money in -------------------------------------------------------------------------------
+    @of_capability(Capability.PAYMENTS)
+    async def buy_own(self, session: Session, amount: Any) -> Reply[Purchase]:
+        """A user buys credits for themself, paid with their card on file."""
+
+    @of_capability(Capability.PAYMENTS)
+    async def put_on_file(self, session: Session, org: OrgRef | None, method: PayWith) -> Reply[None]:
+        """The payment method the session's user (for `org`, its admin) pays with from now on, made at the provider
+        in their browser and handed to Ops-Center."""
+
+    @of_capability(Capability.PAYMENTS)
+    async def refund(self, operator: Session, payment_id: str, credits: Decimal | None) -> Reply[Decimal]:
+        """A platform admin refunds a purchase (`credits`: part of it); the value: the credits taken back."""
+
+    @of_capability(Capability.PAYMENTS)
+    async def deliver(self, delivery: Delivery) -> Reply[None]:
+        """An event delivered to the endpoint where the product receives the payment provider's events."""
 
     @of_capability(Capability.ORGANIZATIONS)
     async def add_member(self, admin: Session, org: OrgRef, member: Account) -> Reply[None]: ...

@@ -5,7 +5,6 @@ place that knows its paths, headers and fields. Keycloak bearer tokens sign acto
 """
 
 import math
-import re
 import secrets
 import time
 from decimal import Decimal
@@ -28,6 +27,7 @@ from creditflow.deployments.base import (
     ClaimedAddress,
     Deployment,
     ForeignSignIn,
+    Lacking,
     LedgerReader,
     Limits,
     Malformed,
@@ -37,6 +37,7 @@ from creditflow.deployments.base import (
     Payer,
     Pool,
     PriceList,
+    Purchase,
     Refusal,
     RefusalKind,
     Reply,
@@ -44,6 +45,7 @@ from creditflow.deployments.base import (
     Statement,
     UsageEvent,
 )
+from creditflow.deployments.contract_payments import CREDITS_PER_CENT, SMALLEST_PURCHASE, ContractPayments
 from creditflow.deployments.http import (
     COMPRESSED,
     STATUS_KINDS,
@@ -68,6 +70,8 @@ from creditflow.deployments.http import (
 from creditflow.evidence import Evidence
 from creditflow.systems.identity import EMAIL_DOMAIN, Identity
 from creditflow.systems.lago import Lago
+from creditflow.systems.payment_provider import Delivery, PaymentProvider, PayWith
+from creditflow.verdicts import TargetLacksPart
 
 # Credits per 1,000 tokens (docs/contract.md, "Units and prices").
 RATES = {"gpt-3.5-turbo": 90, "gpt-4": 480, "gpt-4-turbo": 240, "claude-3-sonnet": 150}
@@ -129,6 +133,13 @@ def created(answer: Answer, value: Any = None, conflict: RefusalKind = RefusalKi
                                      f"a success answered {answer.status}, where the contract answers 201 Created"),
                      elapsed_ms=answer.elapsed_ms)
     return reply(answer, value, conflict)
+
+
+def purchase(answer: Answer) -> Reply[Purchase]:
+    """A purchase's answer: 201 once the credits arrived, 202 while the payment still clears."""
+    if answer.ok and answer.status not in (201, 202):
+        return created(answer)
+    return reply(answer, Purchase(answer.field("payment_id"), answer.status == 201) if answer.ok else None)
 
 
 def call_result(request: CallRequest, sent_at: float, answer: Answer) -> CallResult:
@@ -205,6 +216,21 @@ class ContractApi:
     async def purchase(self, session: Session, org_id: str, amount: Any) -> Answer:
         return await self.send(session, "POST", f"/api/v1/credits/organization/{org_id}/purchase",
                                json={"amount": amount})
+
+    async def purchase_own(self, session: Session, amount: Any) -> Answer:
+        return await self.send(session, "POST", "/api/v1/credits/purchase", json={"amount": amount})
+
+    async def card_on_file(self, session: Session, org_id: str | None, payment_method: str) -> Answer:
+        path = f"/api/v1/credits/organization/{org_id}/payment-method" if org_id else "/api/v1/credits/payment-method"
+        return await self.send(session, "PUT", path, json={"payment_method": payment_method})
+
+    async def refund(self, session: Session, payment_id: str, amount: int | None) -> Answer:
+        return await self.send(session, "POST", f"/api/v1/admin/payments/{payment_id}/refund",
+                               json={} if amount is None else {"credits": amount})
+
+    async def payment_event(self, delivery: Delivery) -> Answer:
+        return await self.send(None, "POST", "/api/v1/payments/stripe/webhook", content=delivery.payload,
+                               headers=delivery.headers)
 
     async def allocate(self, session: Session, org_id: str, email: str | None, amount: Any,
                        user_id: str | None = None) -> Answer:
@@ -402,10 +428,13 @@ class ContractDeployment(Deployment):
     session_max_age_s = 240  # well before the realm's 5-minute access tokens expire
 
     def __init__(self, api: ContractApi, identity: Identity, ledger: ContractLedger, cache: ContractCache,
-                 billing: ContractBilling):
+                 billing: ContractBilling, provider: PaymentProvider | None = None):
         self.api, self.identity = api, identity
         self.prices = ContractPrices()
         self.ledger, self.cache, self.billing = ledger, cache, billing
+        self.provider = provider
+        self.payments = ContractPayments(provider) if provider else Lacking(
+            "this target names no payment provider (PAYMENTS_URL, PAYMENTS_API_KEY, PAYMENTS_WEBHOOK_SECRET)")
 
     @classmethod
     async def connect(cls, config: Config, evidence: Evidence) -> "ContractDeployment":
@@ -415,7 +444,9 @@ class ContractDeployment(Deployment):
         # address never refuses another, and the suite's processes never share a limit.
         return cls(ContractApi(HttpClient(config.ops_center_url, evidence, own_addresses=True)), identity,
                    await ContractLedger.connect(config.database_url, config.database_password),
-                   ContractCache(config.redis_url), ContractBilling(Lago(config.lago_url, config.lago_api_key)))
+                   ContractCache(config.redis_url), ContractBilling(Lago(config.lago_url, config.lago_api_key)),
+                   PaymentProvider(config.payments_url, config.payments_api_key, config.payments_webhook_secret)
+                   if config.payments_url else None)
 
     @classmethod
     def requests_only(cls, ops_center_url: str, client, identity) -> "ContractDeployment":
@@ -429,6 +460,8 @@ class ContractDeployment(Deployment):
         await self.api.http.close()
         await self.ledger.close()
         await self.cache.close()
+        if self.provider is not None:
+            await self.provider.close()
 
     # -- people -------------------------------------------------------------------------------
     async def enroll(self, username: str, plan: str, owner: str, platform_admin: bool = False,
@@ -458,11 +491,8 @@ class ContractDeployment(Deployment):
         return ContractApi._auth(session)
 
     def money_in(self, method: str, path: str, query: dict[str, str], status: int, body: Any) -> MoneyIn | None:
-        """A purchase into a pool (201) or a platform admin's grant by user id (200)."""
-        purchase = re.fullmatch(r"/api/v1/credits/organization/([^/]+)/purchase", path)
-        amount = body.get("amount") if isinstance(body, dict) else None
-        if method == "POST" and status == 201 and purchase is not None:
-            return MoneyIn("organization", purchase.group(1), Decimal(amount)) if isinstance(amount, int) else None
+        """A platform admin's grant by user id (200). A purchase puts in only what its payment paid, which the payment
+        provider's records tell (ContractPayments), not the request."""
         if method == "POST" and status == 200 and path == "/api/v1/admin/credits/grant" and isinstance(body, dict):
             credited = body.get("credits")
             user = body.get("user_id")
@@ -499,8 +529,32 @@ class ContractDeployment(Deployment):
     async def delete_org(self, admin: Session, org: OrgRef) -> Reply[None]:
         return reply(await self.api.delete_org(admin, org.org_id))
 
-    async def buy(self, admin: Session, org: OrgRef, amount: Any) -> Reply[None]:
-        return created(await self.api.purchase(admin, org.org_id, whole(amount)))
+    async def buy(self, admin: Session, org: OrgRef, amount: Any) -> Reply[Purchase]:
+        return purchase(await self.api.purchase(admin, org.org_id, whole(amount)))
+
+    # -- money in -------------------------------------------------------------------------------
+    def purchasable(self, credits: Decimal) -> Decimal:
+        """Credits are sold in whole cents (10 credits), from Stripe's smallest charge, $0.50 (500 credits)."""
+        return max(SMALLEST_PURCHASE, Decimal(math.ceil(credits / CREDITS_PER_CENT) * CREDITS_PER_CENT))
+
+    async def buy_own(self, session: Session, amount: Any) -> Reply[Purchase]:
+        return purchase(await self.api.purchase_own(session, whole(amount)))
+
+    async def put_on_file(self, session: Session, org: OrgRef | None, method: PayWith) -> Reply[None]:
+        payment_method = await self._provider().payment_method(method)
+        return reply(await self.api.card_on_file(session, org.org_id if org else None, payment_method))
+
+    async def refund(self, operator: Session, payment_id: str, amount: Decimal | None) -> Reply[Decimal]:
+        answer = await self.api.refund(operator, payment_id, None if amount is None else whole(amount))
+        return reply(answer, credits(answer.field("credits_taken_back")) if answer.ok else None)
+
+    async def deliver(self, delivery: Delivery) -> Reply[None]:
+        return reply(await self.api.payment_event(delivery))
+
+    def _provider(self) -> PaymentProvider:
+        if self.provider is None:
+            raise TargetLacksPart("this target names no payment provider (PAYMENTS_URL)")
+        return self.provider
 
     async def add_member(self, admin: Session, org: OrgRef, member: Account) -> Reply[None]:
         return await self.invite_naming(admin, org, member.user_id, None)

@@ -36,6 +36,7 @@ from creditflow.deployments.base import (
     CacheReader,
     CallRequest,
     CallResult,
+    Capability,
     Charge,
     ClaimedAddress,
     DeployedFinding,
@@ -52,6 +53,7 @@ from creditflow.deployments.base import (
     Pool,
     PriceList,
     ProductRefused,
+    Purchase,
     Refusal,
     RefusalKind,
     Reply,
@@ -521,6 +523,9 @@ class OpsCenterOssDeployment(Deployment):
                            "and user name (backend/rate_limiter.py:52, :346-355), is judged by the Rules of invalid "
                            "sign-ins, and whether Keycloak locks an account is the operator's realm's setting, which "
                            "the product does not ship",
+        Capability.PAYMENTS: "creditflow does not yet point the product's Stripe calls at the sandbox's payment "
+                             "provider (backend/credit_purchase_api.py calls api.stripe.com): its purchases are not "
+                             "graded against the provider's records yet",
         "byok-opt-out": "BYOK is switched per account and provider (POST /api/v1/llm/byok/keys/{provider}/toggle, "
                         "backend/litellm_api.py:3151); a chat request carries no BYOK choice (ChatCompletionRequest, "
                         "backend/litellm_api.py:359-370)",
@@ -747,8 +752,10 @@ class OpsCenterOssDeployment(Deployment):
         """The product lets only a platform administrator delete an organization."""
         return reply(await self.api.delete_org(await self._admin(), org.org_id))
 
-    async def buy(self, admin: Session, org: OrgRef, amount: Any) -> Reply[None]:
-        return reply(await self.api.add_pool_credits(admin, org.org_id, plain(amount)))
+    async def buy(self, admin: Session, org: OrgRef, amount: Any) -> Reply[Purchase]:
+        """The pool's credits arrive with the answer; the product starts no payment for them (org_billing_api.py)."""
+        answer = await self.api.add_pool_credits(admin, org.org_id, plain(amount))
+        return reply(answer, Purchase(None, credited=True) if answer.ok else None)
 
     async def add_member(self, admin: Session, org: OrgRef, member: Account) -> Reply[None]:
         return await self.invite_naming(admin, org, member.user_id, None)

@@ -130,7 +130,7 @@ async def arrange(world: World, plan: Plan, per_kind: int) -> Plan:
     for n in range(1, counts["member"] + 1):
         name, org = f"{PERSONA_NAMES['member']}{n}", orgs[admins[(n - 1) % len(admins)]]
         await people.join(name, org.name)
-        expect(await people.buy(org.name, allocation), f"{org.admin} could not buy credits for {name}")
+        await world.purchases.stock(org.name, world.deployment.purchasable(allocation))
         expect(await people.allocate(org.name, name, allocation), f"{org.admin} could not allocate to {name}")
         plan.personas.append(persona("member", world, name, org))
     for n in range(1, counts["byok"] + 1):

@@ -153,6 +153,6 @@ async def judge(world: World, plan: Plan, since: float, samples_file: str) -> Lo
                   outcomes[BYOK_CALL], outcomes[REFUSED_FOR_PAYMENT])
     return LoadReport(plan, seconds, operation_figures(samples, seconds),
                       step_figures(samples, started_at, plan.profile), calls,
-                      await world.services.money.check(ledger), await books.invariant_violations(),
+                      await world.services.money.check(world.deployment), await books.invariant_violations(),
                       served_unpaid("the load's", with_platform_key, charged),
                       dict(Counter(sample.origin for sample in samples)), unreported)

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sandbox.opscenter import limits
 from sandbox.opscenter.auth import Caller
 from sandbox.opscenter.calls import LlmCalls
-from sandbox.opscenter.routers import byok, credits, llm, organizations
+from sandbox.opscenter.routers import byok, credits, llm, organizations, payments
 from sandbox.opscenter.service import OpsCenter, Refused
 from sandbox.opscenter.settings import Settings
 
@@ -28,6 +28,8 @@ STATUSES = {
     "already_member": 409, "allocation_rejected": 409, "duplicate_request": 409, "ambiguous_email": 409,
     "request_id_reused": 422,
     "provider_unavailable": 502, "provider_error": 502,
+    "payment_declined": 402, "payment_incomplete": 402, "payment_not_found": 404, "credits_spent": 409,
+    "refund_exceeds_purchase": 409, "invalid_signature": 400, "payment_provider_error": 502,
 }
 
 
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(organizations.router(service, caller_dep))
     app.include_router(credits.router(service, caller_dep))
+    app.include_router(payments.router(service, caller_dep))
     app.include_router(byok.router(service, caller_dep))
     app.include_router(llm.router(calls, credentials_dep))
     return app

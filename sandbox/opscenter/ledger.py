@@ -208,19 +208,6 @@ class Ledger:
             "SELECT * FROM organization_members WHERE org_id = $1 AND user_id = $2", org_id, user_id
         )
 
-    async def purchase(self, org_id: str, buyer_id: str, amount: int, request_id: str) -> int:
-        async with self.pool.acquire() as connection, connection.transaction():
-            await connection.execute(
-                """INSERT INTO credit_transactions (request_id, user_id, org_id, kind, amount)
-                   VALUES ($1, $2, $3, 'purchase', $4)""",
-                request_id, buyer_id, org_id, amount,
-            )
-            return await connection.fetchval(
-                """UPDATE organization_credits SET allocated = allocated + $2, remaining = remaining + $2
-                   WHERE org_id = $1 AND holder = 'pool' RETURNING remaining""",
-                org_id, amount,
-            )
-
     async def allocate(self, org_id: str, user_id: str, credits: int) -> asyncpg.Record:
         async with self.pool.acquire() as connection, connection.transaction():
             pool = await connection.fetchrow(

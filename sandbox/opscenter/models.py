@@ -73,8 +73,20 @@ class Invite(NamesAnAccount):
         return self.email
 
 
+# Credits are sold in whole cents (10 credits) from Stripe's smallest charge in dollars, $0.50 (500 credits).
+SMALLEST_PURCHASE, PURCHASE_STEP = 500, 10
+
+
 class Purchase(Body):
-    amount: StrictInt = Field(gt=0, le=MAX_CREDITS)
+    amount: StrictInt = Field(ge=SMALLEST_PURCHASE, le=MAX_CREDITS, multiple_of=PURCHASE_STEP)
+
+
+class CardOnFile(Body):
+    payment_method: Stored = Field(min_length=4, max_length=255, pattern=r"^pm_[A-Za-z0-9_]+$")
+
+
+class Refund(Body):
+    credits: StrictInt | None = Field(default=None, gt=0, le=MAX_CREDITS)
 
 
 class Allocate(NamesAnAccount):

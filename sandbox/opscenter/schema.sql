@@ -1,5 +1,5 @@
 -- The reference Ops-Center's ledger. Every balance is the sum of its transactions:
--- grants and purchases are positive rows, charges negative ones.
+-- grants and purchases are positive rows, charges and refunds negative ones.
 CREATE TABLE IF NOT EXISTS user_credits (
     user_id         TEXT PRIMARY KEY,
     email           TEXT NOT NULL,
@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS credit_transactions (
     request_id  TEXT NOT NULL,
     user_id     TEXT NOT NULL,
     org_id      TEXT,
-    kind        TEXT NOT NULL CHECK (kind IN ('grant', 'purchase', 'charge')),
+    kind        TEXT NOT NULL CHECK (kind IN ('grant', 'purchase', 'charge', 'refund')),
     amount      BIGINT NOT NULL,
     model       TEXT,
     tokens      INTEGER,
@@ -70,4 +70,35 @@ CREATE TABLE IF NOT EXISTS user_byok_keys (
     key_hint       TEXT NOT NULL,
     created_at     TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (user_id, provider)
+);
+
+-- Money in: each holder's customer at the payment provider and its card on file, each purchase's payment, and each
+-- provider event received (an event is acted on once, however often it is delivered).
+CREATE TABLE IF NOT EXISTS payment_accounts (
+    holder_kind    TEXT NOT NULL CHECK (holder_kind IN ('user', 'organization')),
+    holder_id      TEXT NOT NULL,
+    customer_id    TEXT NOT NULL,
+    payment_method TEXT,
+    PRIMARY KEY (holder_kind, holder_id)
+);
+
+CREATE TABLE IF NOT EXISTS payments (
+    id               TEXT PRIMARY KEY,
+    payment_intent   TEXT UNIQUE,
+    holder_kind      TEXT NOT NULL CHECK (holder_kind IN ('user', 'organization')),
+    holder_id        TEXT NOT NULL,
+    buyer_id         TEXT NOT NULL,
+    credits          BIGINT NOT NULL CHECK (credits > 0),
+    amount           BIGINT NOT NULL CHECK (amount > 0),  -- in the currency's smallest unit (cents)
+    currency         TEXT NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN ('started', 'requires_action', 'failed', 'paid', 'refunded')),
+    refunded_credits BIGINT NOT NULL DEFAULT 0 CHECK (refunded_credits >= 0 AND refunded_credits <= credits),
+    created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
+    credited_at      TIMESTAMPTZ
+);
+
+CREATE TABLE IF NOT EXISTS payment_events (
+    event_id    TEXT PRIMARY KEY,
+    type        TEXT,
+    received_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );

@@ -19,6 +19,7 @@ from cryptography.fernet import Fernet
 
 from sandbox.opscenter.auth import AuthError, Caller, TokenVerifier
 from sandbox.opscenter.ledger import AllocationRejected, Ledger
+from sandbox.opscenter.payments import Holder, PaymentRefused, Payments, SignatureError, Stripe
 from sandbox.opscenter.settings import TIER_CALL_LIMITS, Settings
 
 log = logging.getLogger("ops-center")
@@ -95,6 +96,9 @@ class OpsCenter:
         self.verifier = TokenVerifier(self.http, self.settings.keycloak_url, self.settings.realm,
                                       self.settings.client_id)
         self.fernet = Fernet(self.settings.byok_encryption_key.encode())
+        self.stripe = Stripe(self.http, self.settings.stripe_api_base, self.settings.stripe_secret_key)
+        self.payments = Payments(self.pg, self.stripe, self.settings.stripe_webhook_secret,
+                                 self.settings.starter_card, self.cache_balance)
 
     def keep(self, task: asyncio.Task) -> None:
         """Holds a streamed call's settlement until it ends (the event loop keeps only weak references)."""
@@ -256,10 +260,55 @@ class OpsCenter:
             raise Refused("already_member", "That user is already a member of this organization.")
         return {"org_id": org_id, "email": user["email"], "role": role}
 
-    async def purchase(self, caller: Caller, org_id: str, amount: int) -> dict:
+    # -- money in ------------------------------------------------------------------------------
+    async def purchase(self, caller: Caller, org_id: str, amount: int) -> tuple[bool, dict]:
+        """(credited, answer): the organization's purchase, paid with its card on file."""
         await self.org_role(org_id, caller, admin=True)
-        total = await self.ledger.purchase(org_id, caller.user_id, amount, f"purchase_{uuid.uuid4().hex}")
-        return {"total_credits": total}
+        payment = await self.paying(self.payments.buy(Holder("organization", org_id, caller.email), caller.user_id,
+                                                      amount))
+        return payment["status"] == "paid", {"total_credits": (await self.ledger.org_credits(org_id))["total_credits"],
+                                             **payment}
+
+    async def own_purchase(self, caller: Caller, amount: int) -> tuple[bool, dict]:
+        """(credited, answer): a user's purchase of credits for themself."""
+        payment = await self.paying(self.payments.buy(Holder("user", caller.user_id, caller.email), caller.user_id,
+                                                      amount))
+        return payment["status"] == "paid", {"balance": (await self.ledger.user(caller.user_id))["credits"], **payment}
+
+    async def card_on_file(self, caller: Caller, org_id: str | None, payment_method: str) -> dict:
+        if org_id is not None:
+            await self.org_role(org_id, caller, admin=True)
+        holder = Holder("organization", org_id, caller.email) if org_id else Holder("user", caller.user_id,
+                                                                                   caller.email)
+        return await self.paying(self.payments.put_card_on_file(holder, payment_method))
+
+    async def refund(self, caller: Caller, payment_id: str, credits: int | None) -> dict:
+        if not caller.is_platform_admin:
+            raise Refused("forbidden", "Only a platform administrator may refund a purchase.")
+        return await self.paying(self.payments.refund(payment_id, credits))
+
+    async def payment_event(self, payload: bytes, signature: str | None) -> dict:
+        try:
+            return await self.paying(self.payments.receive(payload, signature))
+        except SignatureError as error:
+            raise Refused("invalid_signature", f"Not an event of the payment provider: {error}.") from None
+
+    @staticmethod
+    async def paying(payment):
+        """The payment provider's refusal as the contract's: a declined card or an unconfirmed payment is 402."""
+        try:
+            return await payment
+        except PaymentRefused as refusal:
+            if refusal.code == "card_declined":
+                raise Refused("payment_declined", f"The card was declined: {refusal.message}") from None
+            if refusal.code in ("authentication_required", "no_payment_method"):
+                raise Refused("payment_incomplete", f"No payment was made: {refusal.message}") from None
+            if refusal.code in ("payment_not_found", "credits_spent", "refund_exceeds_purchase", "invalid_request"):
+                raise Refused(refusal.code, refusal.message) from None
+            if refusal.status == 404:
+                raise Refused("invalid_request", "The request is not valid: payment_method: the payment provider "
+                              "knows no such payment method.", fields=["payment_method"]) from None
+            raise Refused("payment_provider_error", f"The payment provider refused: {refusal.message}") from None
 
     async def allocate(self, caller: Caller, org_id: str, user_id: str | None, email: str | None,
                        credits: int) -> dict:
@@ -314,6 +363,7 @@ class OpsCenter:
             "keycloak": self.verifier.refresh,
             "litellm": lambda: probe(f"{settings.litellm_url}/health/liveliness"),
             "lago": lambda: probe(f"{settings.lago_url}/api/v1/plans", settings.lago_key),
+            "payments": lambda: self.stripe.call("GET", "/balance"),
         }
         checks = {}
         for name, check in probes.items():

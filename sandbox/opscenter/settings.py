@@ -25,6 +25,10 @@ class Settings:
     lago_key: str
     byok_encryption_key: str
     upgrade_url: str
+    stripe_api_base: str
+    stripe_secret_key: str
+    stripe_webhook_secret: str
+    starter_card: str | None  # a sandbox's test card put on file for each new paying account
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -41,4 +45,8 @@ class Settings:
             lago_key=env["OPS_LAGO_KEY"],
             byok_encryption_key=env["OPS_BYOK_ENCRYPTION_KEY"],
             upgrade_url=env.get("OPS_UPGRADE_URL", "https://ops-center.example/billing/upgrade"),
+            stripe_api_base=env.get("OPS_STRIPE_API_BASE", "https://api.stripe.com"),
+            stripe_secret_key=env["OPS_STRIPE_SECRET_KEY"],
+            stripe_webhook_secret=env["OPS_STRIPE_WEBHOOK_SECRET"],
+            starter_card=env.get("OPS_STARTER_CARD") or None,
         )

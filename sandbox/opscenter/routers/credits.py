@@ -1,6 +1,7 @@
 """Credits: a user's balance, a platform admin's grant, and an organization's pool and allocations."""
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from sandbox.opscenter.models import Allocate, Grant, Purchase, refusals
 
@@ -16,9 +17,11 @@ def router(service, CallerDep) -> APIRouter:  # noqa: N803 (a type alias, as Fas
     async def grant(body: Grant, caller: CallerDep):
         return await service.grant(caller, body.user_id, body.user_email, body.credits)
 
-    @api.post("/credits/organization/{org_id}/purchase", status_code=201)
+    @api.post("/credits/organization/{org_id}/purchase", status_code=201,
+              responses={202: {"description": "paid for, the credits not yet arrived"}, **refusals(402, 502)})
     async def purchase(org_id: str, body: Purchase, caller: CallerDep):
-        return await service.purchase(caller, org_id, body.amount)
+        credited, answer = await service.purchase(caller, org_id, body.amount)
+        return answer if credited else JSONResponse(answer, status_code=202)
 
     @api.post("/credits/organization/{org_id}/allocate")
     async def allocate(org_id: str, body: Allocate, caller: CallerDep):

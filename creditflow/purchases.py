@@ -1,0 +1,124 @@
+"""Money in, as the scenario's people meet it: an admin or a user buys credits with the payment method on file, the
+payment provider delivers its events (again, or forged by someone else), and a platform admin refunds a purchase.
+What the provider recorded is asked of the provider (`Deployment.payments`), never of Ops-Center."""
+
+import asyncio
+import time
+from decimal import Decimal
+from typing import Any
+
+from creditflow.actors import FlowError, expect
+from creditflow.deployments.base import Capability, PaidIn, Purchase, Reply
+from creditflow.money import ORGANIZATION, USER
+from creditflow.scene import Scene
+from creditflow.systems.payment_provider import DELIVERED_WITHIN_S, PayWith, Signing
+
+CLEARED_WITHIN_S = 20  # a payment that clears later (a bank debit): how long until the provider says how it went
+
+
+class Purchases:
+    def __init__(self, scene: Scene):
+        self.w = scene
+        self.deliveries: list[Reply] = []  # Ops-Center's answers to the events delivered in this scenario
+        self.delivered = ""  # what was delivered, in words: "Acme's payment event, delivered again with no signature"
+
+    async def buy_for(self, org_name: str, amount: Any) -> Reply[Purchase]:
+        """The organization's admin buys credits into its pool; `amount` may be invalid on purpose. Where the
+        product takes no payment at the provider, the run counts what the purchase put in itself."""
+        org, admin = self.w.org(org_name), self.w.acting(self.w.admin_of(org_name))
+        admin.last_reply = await self.w.deployment.buy(await admin.current_session(), org.ref, amount)
+        if admin.last_reply.ok:
+            org.purchases.append(admin.last_reply.value)
+            if not admin.last_reply.value.credited:  # what the pool held when the purchase was answered
+                org.held_when_answered = (await self.w.deployment.ledger.org_statement(org.org_id)).left
+            if not self.w.deployment.has(Capability.PAYMENTS):
+                self.w.services.money.credit(ORGANIZATION, org.org_id, f"{org_name} ({org.ref.name})",
+                                             Decimal(amount))
+        return admin.last_reply
+
+    async def buy_own(self, name: str, amount: Any) -> Reply[Purchase]:
+        actor = self.w.acting(self.w.actor(name))
+        actor.last_reply = await self.w.deployment.buy_own(await actor.current_session(), amount)
+        if actor.last_reply.ok:
+            actor.purchases.append(actor.last_reply.value)
+        return actor.last_reply
+
+    async def pay_with(self, org_name: str | None, name: str, method: PayWith) -> Reply[None]:
+        """`name` puts `method` on file for `org_name` (as its admin), or for themself."""
+        actor = self.w.acting(self.w.actor(name))
+        org = self.w.org(org_name).ref if org_name else None
+        actor.last_reply = await self.w.deployment.put_on_file(await actor.current_session(), org, method)
+        return actor.last_reply
+
+    def last_purchase(self, whose: str) -> Purchase:
+        purchases = self.w.org(whose).purchases if whose in self.w.orgs else self.w.actor(whose).purchases
+        if not purchases or purchases[-1].payment_id is None:
+            raise FlowError(f"{whose} has made no purchase with a payment in this scenario")
+        return purchases[-1]
+
+    async def paid_in(self, whose: str) -> PaidIn:
+        kind, key = (ORGANIZATION, self.w.org(whose).org_id) if whose in self.w.orgs else (
+            USER, self.w.actor(whose).user_id)
+        return await self.w.deployment.payments.paid_in(kind, key)
+
+    # -- the provider's events ----------------------------------------------------------------
+    async def redeliver(self, whose: str, signing: Signing, copies: int = 1, new_id: bool = False) -> list[Reply]:
+        """The provider's event that reported `whose` last payment succeeded, delivered again as `signing` says;
+        `copies` at once."""
+        event = await self._event_about(self.last_purchase(whose).payment_id)
+        delivery = self.w.services.payments(f"delivering {whose}'s payment event").deliver(event, signing, new_id)
+        self.delivered = f"{whose}'s payment event, delivered again {signing.value}"
+        self.deliveries = list(await asyncio.gather(*(self.w.deployment.deliver(delivery) for _ in range(copies))))
+        return self.deliveries
+
+    async def _event_about(self, payment_id: str) -> dict:
+        deadline = time.monotonic() + DELIVERED_WITHIN_S
+        while (event := await self.w.deployment.payments.event_about(payment_id)) is None:
+            if time.monotonic() > deadline:
+                raise FlowError(f"the payment provider sent no event about the payment in {DELIVERED_WITHIN_S} s")
+            await asyncio.sleep(0.2)
+        return event
+
+    async def paid_elsewhere(self, org_name: str, credits: Decimal) -> str:
+        """Someone other than Ops-Center pays the provider `credits`' worth, labelled as the organization's; the
+        provider tells Ops-Center as it tells it of every payment."""
+        payment_id = await self.w.deployment.payments.paid_elsewhere(ORGANIZATION, self.w.org(org_name).org_id,
+                                                                     credits)
+        await self._told(payment_id)
+        return payment_id
+
+    async def settled(self, whose: str) -> str:
+        """Waits until the provider says how `whose` last payment went, and has told Ops-Center; its outcome."""
+        payment_id = self.last_purchase(whose).payment_id
+        deadline = time.monotonic() + CLEARED_WITHIN_S
+        while (status := await self.w.deployment.payments.status(payment_id)) == "processing":
+            if time.monotonic() > deadline:
+                raise FlowError(f"{whose}'s payment was still clearing after {CLEARED_WITHIN_S} s")
+            await asyncio.sleep(0.2)
+        await self._told(payment_id)
+        return status
+
+    async def _told(self, payment_id: str) -> None:
+        """The provider delivers an event a moment after the payment's news (localstripe: a second later)."""
+        if await self.w.deployment.payments.status(payment_id) == "succeeded":
+            await self._event_about(payment_id)
+        await asyncio.sleep(DELIVERED_WITHIN_S)
+
+    # -- refunds ------------------------------------------------------------------------------
+    async def refund(self, org_name: str, credits: Decimal | None) -> Reply[Decimal]:
+        """A platform admin refunds the organization's last purchase, all of it or `credits` of it."""
+        operator = self.w.acting(await self.w.services.operator_actor())
+        payment_id = self.last_purchase(org_name).payment_id
+        operator.last_reply = await self.w.deployment.refund(operator.session, payment_id, credits)
+        return operator.last_reply
+
+    async def stock(self, org_name: str, credits: Decimal) -> None:
+        """The credits an organization starts the scenario with: bought where the product takes payment, else a
+        platform admin's grant, which the run counts as put in."""
+        org = self.w.org(org_name)
+        operator, admin = await self.w.services.operator_session(), self.w.admin_of(org_name)
+        reply = await self.w.deployment.stock_pool(operator, await admin.current_session(), org.ref, credits)
+        org.purchases.append(expect(reply, f"{org_name}'s purchase of {credits:,} credits was not accepted"))
+        org.bought += credits
+        if org.purchases[-1].granted or not self.w.deployment.has(Capability.PAYMENTS):
+            self.w.services.money.credit(ORGANIZATION, org.org_id, f"{org_name} ({org.ref.name})", credits)
