@@ -251,8 +251,9 @@ class Books:
         return text
 
     # -- billing ------------------------------------------------------------------------------
-    async def billing_plans(self, customer: str) -> tuple[bool, list[str]]:
-        """Whether billing knows a persona or an organization, and the plans it is actively subscribed to."""
+    async def billing_plans(self, customer: str) -> tuple[bool, dict[str, Decimal | None]]:
+        """Whether billing knows a persona or an organization, and the plans it is actively subscribed to, each with
+        its monthly price in dollars."""
         external_id = self.w.orgs[customer].org_id if customer in self.w.orgs else self.w.actor(customer).user_id
         return await self.w.deployment.billing.customer_plans(external_id)
 

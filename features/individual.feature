@@ -13,7 +13,7 @@ Feature: An individual pays for LLM calls from their own credits
     @smoke
     Scenario: Ivy's Professional plan gives her 10,000 API calls
       Then Ivy has used 0 of her 10,000 API calls on the professional plan
-      And billing has Ivy subscribed to the professional plan
+      And billing has Ivy subscribed to the professional plan at $49.00 a month
 
   @guide.flow-1
   Rule: Every call is counted against the plan's API-call quota

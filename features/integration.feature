@@ -45,7 +45,7 @@ Feature: Integration checklist: every part of the stack does its part
 
     Scenario: Ivy is a Lago customer on the Professional plan and her usage reaches Lago
       When Ivy asks gpt-3.5-turbo a question of 100 tokens
-      Then billing has Ivy subscribed to the professional plan
+      Then billing has Ivy subscribed to the professional plan at $49.00 a month
       And billing received the usage of Ivy's call
 
   @guide.checklist

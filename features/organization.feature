@@ -13,8 +13,8 @@ Feature: Organization members pay from the organization's pool and their own all
   Rule: Creating an organization subscribes it to the Platform plan
 
     @smoke
-    Scenario: Alice's new organization Acme is billed on the Platform plan
-      Then billing has Acme subscribed to the platform plan
+    Scenario: Alice's new organization Acme is billed on the Platform plan, $50.00 a month
+      Then billing has Acme subscribed to the platform plan at $50.00 a month
       And Acme's pool holds 10,000 credits of which 2,500 are allocated
 
   @contract.endpoints

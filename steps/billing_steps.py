@@ -2,12 +2,17 @@
 
 from behave import then
 
+from creditflow.wording import dollars, listing
 
-@then("billing has {customer} subscribed to the {plan} plan")
-async def subscribed(context, customer, plan):
+
+@then("billing has {customer} subscribed to the {plan} plan at {price:Dollars} a month")
+async def subscribed(context, customer, plan, price):
     known, plans = await context.world.books.billing_plans(customer)
     assert known, f"billing should know {customer} as a customer"
-    assert plan in plans, f"billing should have {customer} on the {plan} plan, but has {plans or 'no subscription'}"
+    assert plan in plans, (f"billing should have {customer} on the {plan} plan, but has "
+                           f"{listing(sorted(plans)) or 'no subscription'}")
+    assert plans[plan] == price, (f"billing should charge {customer} {dollars(price)} a month for the {plan} plan, "
+                                  f"but charges {'no price' if plans[plan] is None else dollars(plans[plan])}")
 
 
 @then("billing received the usage of {name}'s call on {org}'s subscription")

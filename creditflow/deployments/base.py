@@ -412,8 +412,8 @@ class BillingReader(ABC):
     def __init__(self, lago):
         self._lago = lago
 
-    async def customer_plans(self, customer_id: str) -> tuple[bool, list[str]]:
-        """Whether billing knows the customer, and the plans it is actively subscribed to."""
+    async def customer_plans(self, customer_id: str) -> tuple[bool, dict[str, Decimal | None]]:
+        """Whether billing knows the customer, and the plans it is actively subscribed to, each with its price."""
         customer = await self._lago.customer(customer_id)
         return customer is not None, await self._lago.active_plans(customer_id)
 

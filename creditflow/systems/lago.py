@@ -1,6 +1,7 @@
 """Lago, through lago-python-client: customers, subscriptions and usage events."""
 
 import asyncio
+from decimal import Decimal
 from functools import cached_property
 
 
@@ -29,9 +30,11 @@ class Lago:
     async def customer(self, external_id: str):
         return await self._call(self._client.customers.find, external_id)
 
-    async def active_plans(self, external_customer_id: str) -> list[str]:
+    async def active_plans(self, external_customer_id: str) -> dict[str, Decimal | None]:
+        """The plans the customer is actively subscribed to, each with its price a period in dollars, as billed."""
         found = await self._call(self._client.subscriptions.find_all, {"external_customer_id": external_customer_id})
-        return [s.plan_code for s in (found or {}).get("subscriptions", []) if s.status == "active"]
+        return {s.plan_code: None if s.plan_amount_cents is None else Decimal(s.plan_amount_cents) / 100
+                for s in (found or {}).get("subscriptions", []) if s.status == "active"}
 
     async def usage_event(self, transaction_id: str | None):
         if not transaction_id:
