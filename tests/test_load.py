@@ -240,6 +240,18 @@ async def test_a_load_that_kept_every_credit_and_served_only_paid_calls_passes()
     assert report.origins == {"worker 1": 5}
 
 
+@pytest.mark.parametrize("served", [4, 5])
+async def test_the_money_line_counts_the_providers_calls_as_the_line_of_calls_above_it_does(served):
+    world, arranged = await load_world(left=18, served=served)
+    report = await judge(world, arranged, 100.0, samples_file(*[CHARGED_CALL] * 4))
+    calls, money = report.calls, report.money
+    assert (money.served, money.paid) == (calls.served_with_platform_key, calls.charged) == (served, 4)
+    text = report.text()
+    assert f"{served} served by the provider with the platform's key" in text
+    assert f"the LLM provider served {served} calls on the platform's key" in text
+    assert text.count("Money conservation holds") == (served == 4)
+
+
 async def test_money_charged_twice_fails_the_load_naming_the_account():
     world, arranged = await load_world(left=9, served=4)
     report = await judge(world, arranged, 100.0, samples_file(*[CHARGED_CALL] * 4))
