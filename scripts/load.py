@@ -1,6 +1,6 @@
 """make load: the credit flow under load, on Locust, as the suite's personas; then the money is checked.
 
-    python scripts/load.py [--profile step|exhaust] [--workers N] [--mix individual=5,member=3,byok=1,admin=1]
+    python scripts/load.py [--profile step|exhaust] [--workers N] [--mix individual=5,member=3,byok=1,admin=1,signin=1]
                            [--personas 2] [--step-users N] [--step-seconds S] [--steps N] [--user-rate R]
                            [--calls-each N] [--remote-workers N] [--master-port P] [--out reports/load]
 
@@ -35,7 +35,7 @@ from sandbox import stack as sandbox  # noqa: E402
 from sandbox.launcher import SandboxLauncher  # noqa: E402
 
 LOCUSTFILE = ROOT / "loadtest" / "locustfile.py"
-USER_CLASSES = {"individual": "Individual", "member": "Member", "byok": "Byok", "admin": "Admin"}
+USER_CLASSES = {"individual": "Individual", "member": "Member", "byok": "Byok", "admin": "Admin", "signin": "SignIn"}
 # step: users grow until the budgets break; exhaust: credits for a few calls each, and the users keep calling.
 PROFILES = {
     "step": Profile("step", step_users=4, step_seconds=12, steps=8, user_rate=2),

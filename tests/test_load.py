@@ -20,14 +20,18 @@ from creditflow.deployments.http import Answer
 from creditflow.deployments.ops_center_oss import OpsCenterOssDeployment
 from creditflow.deployments.wire import WireClient, WireIdentity, WireRequest, drive
 from creditflow.load.figures import (
+    CALL_THROTTLED,
     CHARGED_CALL,
     ORG_READ,
     SIGN_IN,
+    SIGN_IN_THROTTLED,
     Sample,
     highest_within_budget,
     operation_figures,
+    refused,
     step_figures,
 )
+from creditflow.load.origins import FromAddress
 from creditflow.load.plan import Plan, Profile, arrange, parse_mix, persona_count
 from creditflow.load.verdict import judge
 from creditflow.money import ORGANIZATION, USER, MoneyTrail
@@ -170,6 +174,45 @@ def test_a_failed_operation_counts_against_its_step_and_is_left_out_of_its_laten
     assert not step.within and highest_within_budget([step]) is None
 
 
+def test_the_products_refusals_as_too_frequent_are_counted_apart_from_the_credit_flows_figures():
+    taken = (samples(SIGN_IN, 101, [80.0] * 97) + samples(SIGN_IN_THROTTLED, 101, [5.0] * 3)
+             + samples(CHARGED_CALL, 101, [60.0] * 10) + samples(CALL_THROTTLED, 101, [2.0] * 2))
+    figures = operation_figures(taken, 10)
+    assert [(f.operation, f.count) for f in figures] == [(SIGN_IN, 97), (CHARGED_CALL, 10)]
+    assert refused(taken) == {SIGN_IN_THROTTLED: 3, CALL_THROTTLED: 2}
+    step = step_figures(taken, 100, Profile("step", 1, 10, 1, 1))[0]
+    assert step.within and step.of(SIGN_IN_THROTTLED) is None
+
+
+def test_each_user_calls_from_an_address_of_its_own_on_a_loopback_target():
+    """Two users' transports reach a server on 127.0.0.1 from two addresses, neither of them 127.0.0.1."""
+    import http.server
+    import threading
+
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.client_address[0])
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for address in ("127.9.8.7", "127.9.8.6"):
+            transport = FromAddress(address)
+            answer = transport.send(WireRequest("GET", f"http://127.0.0.1:{server.server_port}/health"))
+            transport.close()
+            assert answer.status == 204
+    finally:
+        server.shutdown()
+    assert seen == ["127.9.8.7", "127.9.8.6"]
+
+
 # -- the checks after the load --------------------------------------------------------------------
 class FakeLedger:
     def __init__(self, statements, charges, org_charges):
@@ -250,6 +293,21 @@ async def test_the_money_line_counts_the_providers_calls_as_the_line_of_calls_ab
     assert f"{served} served by the provider with the platform's key" in text
     assert f"the LLM provider served {served} calls on the platform's key" in text
     assert text.count("Money conservation holds") == (served == 4)
+
+
+async def test_the_report_states_the_share_of_sign_ins_and_the_products_refusals_apart():
+    world, arranged = await load_world(left=18, served=4)
+    arranged.mix["signin"] = 1
+    report = await judge(world, arranged, 100.0, samples_file(*[CHARGED_CALL] * 4, *[SIGN_IN] * 3,
+                                                              SIGN_IN_THROTTLED, CALL_THROTTLED))
+    assert report.passed, report.failures
+    text = report.text()
+    assert ("Sign-ins: each user signs in once, from an address of its own, and keeps its session until it is 240 s "
+            "old (the deployment's); 1 in 4 users of the mix sign in again and again, each time as a new client: "
+            "4 sign-ins, 44.4% of the load's 9 operations") in text
+    assert ("Refused by the product's own limits (429 too many requests), not in the figures above: 1 sign-in refused "
+            "as too frequent, 1 call refused as too frequent; 25.0% of the sign-ins") in text
+    assert report.summary()["sign_ins"] == {"attempted": 4, "refused_as_too_frequent": 1}
 
 
 async def test_money_charged_twice_fails_the_load_naming_the_account():

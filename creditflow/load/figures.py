@@ -11,7 +11,11 @@ from creditflow.metrics import BUDGETS_MS, percentile
 SIGN_IN, CHARGED_CALL, BYOK_CALL, BALANCE_READ, ORG_READ = (
     "sign-in", "charged call", "BYOK call", "balance read", "organization read")
 REFUSED_FOR_PAYMENT = "call refused for payment"
-SIGN_IN_THROTTLED = "sign-in refused as too frequent"  # a product's limit on one account's sign-ins a minute
+# The product's own limits (429, too many requests): its refusals, apart from the credit flow's figures.
+SIGN_IN_THROTTLED = "sign-in refused as too frequent"
+CALL_THROTTLED = "call refused as too frequent"
+READ_THROTTLED = "read refused as too frequent"
+THROTTLED = (SIGN_IN_THROTTLED, CALL_THROTTLED, READ_THROTTLED)
 LOAD_ERROR = "error in a Locust user"  # the load generator's own failure (its console has the traceback)
 CREDIT_DEDUCTION, USAGE_TRACKING = "credit deduction (server)", "usage tracking (server)"
 LLM_CALL_BUDGET_MS = 2000  # the guide expects an LLM call to take 500 to 2,000 ms
@@ -22,8 +26,8 @@ BUDGETS = {
     CREDIT_DEDUCTION: BUDGETS_MS["credit deduction"],
     USAGE_TRACKING: BUDGETS_MS["usage tracking"],
 }
-ORDER = [SIGN_IN, SIGN_IN_THROTTLED, CHARGED_CALL, BYOK_CALL, REFUSED_FOR_PAYMENT, CREDIT_DEDUCTION, USAGE_TRACKING,
-         BALANCE_READ, ORG_READ, LOAD_ERROR]
+ORDER = [SIGN_IN, CHARGED_CALL, BYOK_CALL, REFUSED_FOR_PAYMENT, CREDIT_DEDUCTION, USAGE_TRACKING, BALANCE_READ,
+         ORG_READ, LOAD_ERROR]
 
 
 @dataclass(frozen=True)
@@ -65,9 +69,11 @@ HEADER = (f"  {'operation':<27}{'count':>7}{'fail':>6}{'per s':>8}{'p50 ms':>9}{
 
 
 def operation_figures(samples: list[Sample], seconds: float) -> list[OperationFigures]:
+    """The credit flow's operations; the product's refusals by its own limits are counted apart (`refused`)."""
     by_operation = defaultdict(list)
     for sample in samples:
-        by_operation[sample.operation].append(sample)
+        if sample.operation not in THROTTLED:
+            by_operation[sample.operation].append(sample)
     figures = []
     for operation in sorted(by_operation, key=lambda name: (ORDER + [name]).index(name)):
         taken = by_operation[operation]
@@ -127,3 +133,9 @@ def highest_within_budget(steps: list[StepFigures]) -> StepFigures | None:
     """The step with the most charged calls a second among those in which every budget held."""
     held = [step for step in steps if step.within and step.charged_calls_per_s > 0]
     return max(held, key=lambda step: step.charged_calls_per_s, default=None)
+
+
+def refused(samples: list[Sample]) -> dict[str, int]:
+    """How many of each operation the product's own limits refused as too frequent."""
+    return {operation: count for operation in THROTTLED
+            if (count := sum(sample.operation == operation for sample in samples))}

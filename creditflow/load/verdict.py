@@ -8,22 +8,31 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from creditflow.books import served_unpaid
+from creditflow.deployments import deployment_class
 from creditflow.load.figures import (
     BYOK_CALL,
     CHARGED_CALL,
+    CREDIT_DEDUCTION,
     HEADER,
     REFUSED_FOR_PAYMENT,
+    SIGN_IN,
+    SIGN_IN_THROTTLED,
     STEP_HEADER,
+    USAGE_TRACKING,
     OperationFigures,
     Sample,
     StepFigures,
     highest_within_budget,
     operation_figures,
+    refused,
     step_figures,
 )
+from creditflow.load.plan import SIGN_IN as SIGN_IN_KIND
 from creditflow.load.plan import Plan
 from creditflow.money import Conservation
 from creditflow.world import World
+
+SERVER_PHASES = (CREDIT_DEDUCTION, USAGE_TRACKING)  # measured inside the calls, not operations the users sent
 
 
 @dataclass(frozen=True)
@@ -56,7 +65,34 @@ class LoadReport:
     unpaid: str | None  # the provider served other than the charged calls
     origins: dict[str, int]  # samples taken by each Locust process
     workers_unreported: int  # workers whose last samples never reached the master: the figures lack them
+    refused: dict[str, int] = field(default_factory=dict)  # by the product's own limits, per operation
     cleanup: list[str] = field(default_factory=list)
+
+    @property
+    def sign_ins(self) -> tuple[int, int]:
+        """Sign-ins the users attempted, and of those the product's limit refused as too frequent."""
+        signed = next((figures.count for figures in self.operations if figures.operation == SIGN_IN), 0)
+        throttled = self.refused.get(SIGN_IN_THROTTLED, 0)
+        return signed + throttled, throttled
+
+    def sign_in_lines(self) -> list[str]:
+        """The sign-ins' share of the load, stated, and the product's refusals, apart from the figures above."""
+        plan = self.plan
+        attempted, throttled = self.sign_ins
+        operations = sum(figures.count for figures in self.operations if figures.operation not in SERVER_PHASES) \
+            + sum(self.refused.values())
+        weight, total = plan.mix.get(SIGN_IN_KIND, 0), sum(plan.mix.values())
+        lines = [f"Sign-ins: each user signs in once, from an address of its own, and keeps its session until it is "
+                 f"{deployment_class(plan.deployment).session_max_age_s:g} s old (the deployment's); {weight} in "
+                 f"{total} users of the mix sign in again and again, each time as a new client: {attempted} sign-ins, "
+                 f"{percent(attempted, operations)} of the load's {operations} operations"]
+        if self.refused:
+            shown = ", ".join(f"{count} {operation}" for operation, count in self.refused.items())
+            lines.append(f"Refused by the product's own limits (429 too many requests), not in the figures above: "
+                         f"{shown}; {percent(throttled, attempted)} of the sign-ins")
+        else:
+            lines.append("Refused by the product's own limits: none")
+        return lines
 
     @property
     def failures(self) -> list[str]:
@@ -95,8 +131,8 @@ class LoadReport:
             lines.append("Highest rate within budget: " + (
                 f"{best.charged_calls_per_s:.1f} charged calls/s (step {best.step}, {best.users} users)" if best
                 else "none: no step kept every budget"))
-        lines += ["", "Samples by Locust process: " + ", ".join(f"{origin} {count}" for origin, count in
-                                                             sorted(self.origins.items())),
+        by_process = ", ".join(f"{origin} {count}" for origin, count in sorted(self.origins.items()))
+        lines += ["", *self.sign_in_lines(), "Samples by Locust process: " + by_process,
                   self.calls.text(), self.money.summary(),
                   "Provider served only paid calls: " + ("yes" if self.unpaid is None else "NO"),
                   "Ledger invariants: " + ("hold" if not self.invariants else "BROKEN"),
@@ -117,6 +153,8 @@ class LoadReport:
                        "p95_ms": {f.operation: f.p95 for f in step.operations}} for step in self.steps],
             "highest_rate_within_budget": None if best is None else {
                 "charged_calls_per_s": round(best.charged_calls_per_s, 2), "step": best.step, "users": best.users},
+            "sign_ins": {"attempted": self.sign_ins[0], "refused_as_too_frequent": self.sign_ins[1]},
+            "refused_by_product_limits": self.refused,
             "samples_by_process": self.origins, "calls": vars(self.calls), "money": self.money.summary(),
             "money_problems": self.money.problems,
             "invariants": self.invariants, "provider_served_unpaid": self.unpaid,
@@ -159,4 +197,8 @@ async def judge(world: World, plan: Plan, since: float, samples_file: str) -> Lo
                       step_figures(samples, started_at, plan.profile), calls,
                       await money.check(ledger), await books.invariant_violations(),
                       served_unpaid("the load's", with_platform_key, charged),
-                      dict(Counter(sample.origin for sample in samples)), unreported)
+                      dict(Counter(sample.origin for sample in samples)), unreported, refused(samples))
+
+
+def percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "0%"
