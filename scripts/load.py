@@ -11,7 +11,7 @@ layer, Locust runs headless (one process, or one master and --workers worker pro
 touched, the ledger's invariants, and whether the provider served exactly the calls that were charged.
 Locust's HTML report and CSV, the samples and the summary (load.txt, load.json) go to --out.
 Exit status 1: money not conserved, the ledger broken, a call served unpaid, or an operation that failed
-(a server error, no answer).
+(a server error, no answer); 2: the target could not be started or reached.
 """
 
 import argparse
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from creditflow.load.plan import DEFAULT_MIX, Plan, Profile, arrange, parse_mix  # noqa: E402
 from creditflow.load.verdict import judge  # noqa: E402
-from creditflow.run import opened  # noqa: E402
+from creditflow.run import RunCannotStart, configure, open_run  # noqa: E402
 from sandbox import stack as sandbox  # noqa: E402
 from sandbox.launcher import SandboxLauncher  # noqa: E402
 
@@ -83,15 +83,32 @@ def run_locust(commands: list[list[str]], plan_file: Path, console: Path, timeou
                         continue
 
 
-async def main(options: argparse.Namespace) -> int:
+def main(options: argparse.Namespace) -> int:
+    """Starts what the target needs (the embedded stack, the product from OPS_CENTER_SOURCE) before any event loop
+    runs: the sandbox's start is synchronous and runs its own loop for the product's schema, which a running loop
+    refuses ("Cannot run the event loop while another loop is running")."""
+    launcher = SandboxLauncher()
+    try:
+        config = configure({}, launcher)
+    except RunCannotStart as error:
+        print(f"load: {error}")
+        return 2
+    return asyncio.run(load(options, config, launcher))
+
+
+async def load(options: argparse.Namespace, config, launcher: SandboxLauncher) -> int:
     profile = Profile(**{**vars(PROFILES[options.profile]), **{
         key: value for key, value in (("step_users", options.step_users), ("step_seconds", options.step_seconds),
                                       ("steps", options.steps), ("user_rate", options.user_rate),
                                       ("calls_each", options.calls_each)) if value is not None}})
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
-    run = await opened({}, SandboxLauncher())
-    services, world, config = run.services, run.world(), run.config
+    try:
+        run = await open_run(config, launcher)
+    except RunCannotStart as error:
+        print(f"load: {error}")
+        return 2
+    services, world = run.services, run.world()
     workdir = Path(tempfile.mkdtemp(prefix="creditflow-load-"))
     plan = Plan(config.deployment, config.ops_center_url,
                 {"url": config.keycloak_url, "realm": config.keycloak_realm, "client_id": config.keycloak_client_id,
@@ -141,4 +158,4 @@ if __name__ == "__main__":
     parser.add_argument("--user-rate", type=float, help="tasks per second of each user")
     parser.add_argument("--calls-each", type=int, help="credits for this many calls per persona")
     parser.add_argument("--out", default=str(ROOT / "reports" / "load"))
-    sys.exit(asyncio.run(main(parser.parse_args())))
+    sys.exit(main(parser.parse_args()))

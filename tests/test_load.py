@@ -6,6 +6,7 @@ import asyncio
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from creditflow.load.plan import Plan, Profile, arrange, parse_mix, persona_coun
 from creditflow.load.verdict import judge
 from creditflow.money import ORGANIZATION, USER, MoneyTrail
 from creditflow.systems.provider_double import ProviderCall
+from sandbox import stack as sandbox
 from tests.test_suite_self import broken_ops_center
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -435,3 +437,33 @@ def test_a_reference_that_charges_twice_under_contention_fails_the_load_naming_t
                         env={"OPS_CENTER_URL": url})
     assert finished.returncode == 1, finished.stdout[-3000:] + finished.stderr[-3000:]
     assert "MONEY         user Cody1 (cody1-" in (tmp_path / "load.txt").read_text()
+
+
+SOURCE = os.environ.get("OPS_CENTER_SOURCE", "")
+
+
+@pytest.mark.live
+@pytest.mark.exclusive  # it stops the product the other live tests of the product use
+@pytest.mark.skipif(not SOURCE, reason="OPS_CENTER_SOURCE is not set: no Ops-Center-OSS checkout to load")
+def test_make_load_starts_the_product_when_it_is_stopped_and_reuses_it_when_it_runs(stack, tmp_path):
+    """The README's `make load OPS_CENTER_SOURCE=...` from a stopped product (its start used to end in "Cannot run
+    the event loop while another loop is running") and from a running one, on a tiny profile: the figures are the
+    credit flow's, not the product's limit on sign-ins, and the money line counts the calls as the line above it."""
+    running = sandbox.Stack.load()
+    for name in ("ops-center-oss", "egress"):
+        if running and name in running.pids and sandbox.alive(running.pids[name]):
+            os.killpg(running.pids[name], signal.SIGTERM)
+    for attempt in ("stopped", "running"):
+        out = tmp_path / attempt
+        finished = load("--step-users", "3", "--step-seconds", "6", "--steps", "2", "--personas", "1", out=out,
+                        env={"OPS_CENTER_SOURCE": SOURCE}, timeout=600)
+        output = finished.stdout + finished.stderr
+        assert "Traceback" not in output and finished.returncode in (0, 1), output[-3000:]
+        summary = json.loads((out / "load.json").read_text())
+        assert summary["deployment"] == "ops-center-oss"
+        sign_ins = summary["sign_ins"]
+        assert sign_ins["attempted"] > 0 and sign_ins["refused_as_too_frequent"] < 0.01 * sign_ins["attempted"]
+        calls = summary["calls"]
+        assert f"the LLM provider served {calls['served_with_platform_key']} call" in summary["money"], output[-3000:]
+        assert calls["succeeded_charged"] > 0
+    assert sandbox.alive(sandbox.Stack.load().pids["ops-center-oss"])
