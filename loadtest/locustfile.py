@@ -39,7 +39,7 @@ from creditflow.load.figures import (
     SIGN_IN_THROTTLED,
     USAGE_TRACKING,
 )
-from creditflow.load.origins import FromAddress
+from creditflow.load.origins import transport_for
 from creditflow.load.plan import Persona as PlannedPersona
 from creditflow.load.plan import Plan
 
@@ -223,7 +223,7 @@ class LoadUser(User):
 
 class Persona(LoadUser):
     """One persona's user: it signs in once, from an address of its own, and keeps that session until the
-    deployment would have it sign in again (as a client of the product keeps its session cookie or token)."""
+    deployment would have it sign in again, as a client of the product keeps the session it was given."""
 
     abstract = True
 
@@ -232,7 +232,7 @@ class Persona(LoadUser):
         personas = state.plan.of_kind(self.kind)
         self.persona = personas[(self.turn + self.offset) % len(personas)]
         self.org = OrgRef(self.persona.org_id, self.persona.org_name) if self.persona.org_id else None
-        self.transport, self.session, self.refused_until = FromAddress(self.address()), None, 0.0
+        self.transport, self.session, self.refused_until = transport_for(state.plan, self.address()), None, 0.0
         self.signed_in()
 
     def on_stop(self):
@@ -339,7 +339,7 @@ class SignIn(LoadUser):
         personas = state.plan.personas
         persona = personas[(self.turn + self.offset + self.signed_in_count) % len(personas)]
         self.signed_in_count += 1
-        transport = FromAddress(self.address(self.signed_in_count))
+        transport = transport_for(state.plan, self.address(self.signed_in_count))
         try:
             self.sign_in_as(persona, transport)
         finally:

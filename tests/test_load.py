@@ -19,7 +19,7 @@ from creditflow.deployments.base import Account, CallRequest, Charge, Payer, Ses
 from creditflow.deployments.contract import ContractDeployment, ContractPrices
 from creditflow.deployments.http import Answer
 from creditflow.deployments.ops_center_oss import OpsCenterOssDeployment
-from creditflow.deployments.wire import WireClient, WireIdentity, WireRequest, drive
+from creditflow.deployments.wire import Transport, WireClient, WireIdentity, WireRequest, drive
 from creditflow.load.figures import (
     CALL_THROTTLED,
     CHARGED_CALL,
@@ -32,7 +32,7 @@ from creditflow.load.figures import (
     refused,
     step_figures,
 )
-from creditflow.load.origins import FromAddress
+from creditflow.load.origins import FromAddress, transport_for
 from creditflow.load.plan import Plan, Profile, arrange, parse_mix, persona_count
 from creditflow.load.verdict import judge
 from creditflow.money import ORGANIZATION, USER, MoneyTrail
@@ -213,6 +213,10 @@ def test_each_user_calls_from_an_address_of_its_own_on_a_loopback_target():
     finally:
         server.shutdown()
     assert seen == ["127.9.8.7", "127.9.8.6"]
+    assert type(transport_for(plan(), "127.9.8.5")) is Transport  # a target elsewhere: this machine's address
+    on_loopback = Plan("contract", "http://127.0.0.1:8084", KEYCLOAK | {"url": "http://127.0.0.1:8080"},
+                       parse_mix("individual=1"), Profile("step", 1, 1, 1, 1), 0, "/tmp/samples.json")
+    assert isinstance(transport_for(on_loopback, "127.9.8.5"), FromAddress)
 
 
 # -- the checks after the load --------------------------------------------------------------------

@@ -5,9 +5,9 @@ All of 127.0.0.0/8 is this machine's; a target elsewhere is called from this mac
 
 from requests.adapters import HTTPAdapter
 
+from creditflow.deployments.http import is_loopback
 from creditflow.deployments.wire import Transport
-
-LOOPBACK = ("http://127.", "https://127.", "http://localhost", "https://localhost")
+from creditflow.load.plan import Plan
 
 
 class BoundAdapter(HTTPAdapter):
@@ -22,9 +22,15 @@ class BoundAdapter(HTTPAdapter):
 
 
 class FromAddress(Transport):
-    """The deployment's requests, sent from `address` wherever the target is on loopback."""
+    """The deployment's requests, sent from `address`."""
 
     def __init__(self, address: str):
         super().__init__()
-        for prefix in LOOPBACK:
-            self._session.mount(prefix, BoundAdapter(address))
+        for scheme in list(self._session.adapters):  # requests mounts one adapter per scheme
+            self._session.mount(scheme, BoundAdapter(address))
+
+
+def transport_for(plan: Plan, address: str) -> Transport:
+    """From `address` where the target (Ops-Center and Keycloak) is on this machine's loopback."""
+    local = is_loopback(plan.ops_center_url) and is_loopback(plan.keycloak["url"])
+    return FromAddress(address) if local else Transport()
