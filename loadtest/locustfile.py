@@ -38,15 +38,19 @@ from creditflow.load.figures import (
     SIGN_IN,
     SIGN_IN_THROTTLED,
     USAGE_TRACKING,
+    Sample,
+    step_figures,
+    stopped_rising,
 )
 from creditflow.load.origins import transport_for
 from creditflow.load.plan import Persona as PlannedPersona
-from creditflow.load.plan import Plan
+from creditflow.load.plan import Plan, Profile
 
 PLAN_MESSAGE = "creditflow_plan"
 SAMPLES_KEY = "creditflow_samples"
 HAND_OVER_MESSAGE = "creditflow_hand_over"  # the master asks each worker for its last samples
 LAST_SAMPLES_MESSAGE = "creditflow_last_samples"
+SAMPLES_LAG_S = 4  # a worker's samples reach the master within its report interval (3 s)
 DRAIN_LIMIT_S = 50  # after the last step: how long users may take to finish their calls and workers to report
 PLAN_WAIT_S = 30  # a worker's users wait this long for the master's plan before giving up
 PHASES = {"credits": CREDIT_DEDUCTION, "usage": USAGE_TRACKING}  # server timings a call reports
@@ -65,6 +69,8 @@ class LoadState:
     workers = 0  # the master: workers that took part
     workers_done = 0  # the master: workers whose last samples arrived
     hand_over_asked = False
+    steps_judged = 0  # a knee profile: the steps judged so far, from the samples that reached this process
+    steps_run: int | None = None  # a knee profile that reached it: the steps it ran to their end
 
 
 state = LoadState()
@@ -145,7 +151,7 @@ def write_samples(environment, **_):
     if isinstance(environment.runner, WorkerRunner) or state.plan is None:
         return
     Path(state.plan.samples_path).write_text(json.dumps({
-        "started_at": state.started_at, "samples": samples,
+        "started_at": state.started_at, "samples": samples, "steps_run": state.steps_run,
         "workers_unreported": max(state.workers - state.workers_done, 0)}))
 
 
@@ -157,10 +163,25 @@ class StepLoad(LoadTestShape):
     def tick(self):
         profile = state.plan.profile
         run_time = self.get_run_time()
+        if profile.until_knee and state.steps_run is None:
+            self.judge(run_time, profile)
+        steps = state.steps_run or profile.steps
         step = int(run_time // profile.step_seconds)
-        if step < profile.steps:
+        if step < steps:
             return (step + 1) * profile.step_users, profile.step_users
-        return None if self.drained(run_time - profile.seconds) else (0, profile.most_users)
+        return None if self.drained(run_time - steps * profile.step_seconds) else (0, profile.most_users)
+
+    @staticmethod
+    def judge(run_time: float, profile: Profile) -> None:
+        """A knee profile: each step, once its samples are in (workers report every few seconds), is judged with
+        those before it; when the rate of charged calls has stopped rising, the load ends after that step."""
+        ended = min(int((run_time - SAMPLES_LAG_S) // profile.step_seconds), profile.steps)
+        if ended <= state.steps_judged:
+            return
+        state.steps_judged = ended
+        taken = [Sample(*sample) for sample in samples]
+        if stopped_rising(step_figures(taken, state.started_at, profile, steps_run=ended)):
+            state.steps_run = ended
 
     def drained(self, overtime: float) -> bool:
         if overtime > DRAIN_LIMIT_S:
@@ -332,6 +353,7 @@ class SignIn(LoadUser):
 
     def on_start(self):
         super().on_start()
+        self.wait_time = types.MethodType(constant_throughput(state.plan.profile.sign_in_rate), self)
         self.signed_in_count, self.refused_until = 0, 0.0
 
     @task

@@ -1,7 +1,8 @@
 """make load: the credit flow under load, on Locust, as the suite's personas; then the money is checked.
 
-    python scripts/load.py [--profile step|exhaust] [--workers N] [--mix individual=5,member=3,byok=1,admin=1,signin=1]
-                           [--personas 2] [--step-users N] [--step-seconds S] [--steps N] [--user-rate R]
+    python scripts/load.py [--profile step|knee|exhaust] [--workers N]
+                           [--mix individual=5,member=3,byok=1,admin=1,signin=1] [--personas 2]
+                           [--step-users N] [--step-seconds S] [--steps N] [--user-rate R] [--sign-in-rate R]
                            [--calls-each N] [--remote-workers N] [--master-port P] [--out reports/load]
 
 The target and deployment are chosen as for the suite (CREDITFLOW_TARGET, CREDITFLOW_DEPLOYMENT,
@@ -28,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from creditflow.load import cpu  # noqa: E402
 from creditflow.load.plan import DEFAULT_MIX, Plan, Profile, arrange, parse_mix  # noqa: E402
 from creditflow.load.verdict import judge  # noqa: E402
 from creditflow.run import RunCannotStart, configure, open_run  # noqa: E402
@@ -36,9 +38,11 @@ from sandbox.launcher import SandboxLauncher  # noqa: E402
 
 LOCUSTFILE = ROOT / "loadtest" / "locustfile.py"
 USER_CLASSES = {"individual": "Individual", "member": "Member", "byok": "Byok", "admin": "Admin", "signin": "SignIn"}
-# step: users grow until the budgets break; exhaust: credits for a few calls each, and the users keep calling.
+# step: users grow until the budgets break; knee: users grow until the rate of charged calls stops rising (at most
+# 80 users); exhaust: credits for a few calls each, and the users keep calling.
 PROFILES = {
     "step": Profile("step", step_users=4, step_seconds=12, steps=8, user_rate=2),
+    "knee": Profile("knee", step_users=4, step_seconds=15, steps=20, user_rate=2, until_knee=True),
     "exhaust": Profile("exhaust", step_users=12, step_seconds=20, steps=1, user_rate=2, calls_each=15),
 }
 STOP_TIMEOUT_S = 35  # a user stopping finishes the call in flight (the contract's slowest answer is 30 s)
@@ -96,11 +100,29 @@ def main(options: argparse.Namespace) -> int:
     return asyncio.run(load(options, config, launcher))
 
 
+def stack_parts(config) -> dict[str, list[int]]:
+    """The embedded stack's processes by part, for the CPU each uses under load; none for another target, or for an
+    Ops-Center that is not one of the stack's (a test's second instance)."""
+    stack = sandbox.Stack.load()
+    if config.target != "embedded" or stack is None:
+        return {}
+    servers = {name: pid for name, pid in stack.pids.items() if name in ("ops-center", "ops-center-oss")}
+    loaded = next((name for name in servers if stack.urls.get(name.replace("-", "_")) == config.ops_center_url), None)
+    if loaded is None:
+        return {}
+    parts = {"Keycloak": ["keycloak"], "LiteLLM": ["litellm"], "Ops-Center": [loaded],
+             "the doubles": ["provider", "lago", "egress"], "PostgreSQL": ["postgres"], "Redis": ["redis"],
+             "the other Ops-Center (idle)": [name for name in servers if name != loaded]}
+    return {part: [stack.pids[name] for name in names if name in stack.pids] for part, names in parts.items()
+            if any(name in stack.pids for name in names)}
+
+
 async def load(options: argparse.Namespace, config, launcher: SandboxLauncher) -> int:
     profile = Profile(**{**vars(PROFILES[options.profile]), **{
         key: value for key, value in (("step_users", options.step_users), ("step_seconds", options.step_seconds),
                                       ("steps", options.steps), ("user_rate", options.user_rate),
-                                      ("calls_each", options.calls_each)) if value is not None}})
+                                      ("calls_each", options.calls_each), ("sign_in_rate", options.sign_in_rate))
+        if value is not None}})
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
     try:
@@ -121,7 +143,10 @@ async def load(options: argparse.Namespace, config, launcher: SandboxLauncher) -
         plan_file.write_text(plan.to_json())
         since = time.time()
         commands = locust_commands(plan, out, options.remote_workers, options.master_port or sandbox.free_port())
+        parts = stack_parts(config)
+        before = cpu.read(parts) if parts else None
         exit_code = run_locust(commands, plan_file, workdir / "console.txt", profile.seconds + STOP_TIMEOUT_S + 120)
+        used = cpu.CpuUse.between(before, cpu.read(parts), time.time() - since, os.cpu_count()) if parts else None
         console = services.redactor.text((workdir / "console.txt").read_text())
         (out / "locust-console.txt").write_text(console)
         samples = Path(plan.samples_path)
@@ -131,6 +156,7 @@ async def load(options: argparse.Namespace, config, launcher: SandboxLauncher) -
             return 1
         (out / "samples.json").write_text(samples.read_text())
         report = await judge(world, plan, since, samples.read_text())
+        report.cpu = used
     finally:
         shutil.rmtree(workdir)  # the plan holds passwords; Locust's console is kept redacted in --out
         cleanup = await world.clean_up()
@@ -157,5 +183,6 @@ if __name__ == "__main__":
     parser.add_argument("--steps", type=int)
     parser.add_argument("--user-rate", type=float, help="tasks per second of each user")
     parser.add_argument("--calls-each", type=int, help="credits for this many calls per persona")
+    parser.add_argument("--sign-in-rate", type=float, help="sign-ins per second of each signin user (default 0.2)")
     parser.add_argument("--out", default=str(ROOT / "reports" / "load"))
     sys.exit(main(parser.parse_args()))

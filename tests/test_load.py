@@ -20,6 +20,7 @@ from creditflow.deployments.contract import ContractDeployment, ContractPrices
 from creditflow.deployments.http import Answer
 from creditflow.deployments.ops_center_oss import OpsCenterOssDeployment
 from creditflow.deployments.wire import Transport, WireClient, WireIdentity, WireRequest, drive
+from creditflow.load.cpu import CpuUse, Reading, process_table, tree_cpu_s
 from creditflow.load.figures import (
     CALL_THROTTLED,
     CHARGED_CALL,
@@ -27,10 +28,13 @@ from creditflow.load.figures import (
     SIGN_IN,
     SIGN_IN_THROTTLED,
     Sample,
+    first_broken,
     highest_within_budget,
     operation_figures,
     refused,
+    saturation,
     step_figures,
+    stopped_rising,
 )
 from creditflow.load.origins import FromAddress, transport_for
 from creditflow.load.plan import Plan, Profile, arrange, parse_mix, persona_count
@@ -176,6 +180,53 @@ def test_a_failed_operation_counts_against_its_step_and_is_left_out_of_its_laten
     assert not step.within and highest_within_budget([step]) is None
 
 
+def rates(*per_step: float) -> list:
+    profile = Profile("knee", 1, 10, len(per_step), 1, until_knee=True)
+    taken = [sample for n, rate in enumerate(per_step)
+             for sample in samples(CHARGED_CALL, 100 + 10 * n + 5, [100.0] * int(rate * 10))]
+    return step_figures(taken, 100, profile)
+
+
+def test_the_knee_is_where_the_rate_of_charged_calls_stops_rising_for_two_steps():
+    assert stopped_rising(rates(5, 10, 15, 15.5, 14))
+    assert not stopped_rising(rates(5, 10, 15, 15.5, 16.5))  # the last step rose by more than 5%
+    assert not stopped_rising(rates(5, 10))
+    assert saturation(rates(5, 10, 15, 15.5, 14)).charged_calls_per_s == 15.5
+
+
+def test_a_knee_load_leaves_out_the_step_it_cut_short_and_names_the_budget_that_broke_first():
+    profile = Profile("knee", step_users=2, step_seconds=10, steps=20, user_rate=1, until_knee=True)
+    taken = (samples(CHARGED_CALL, 105, [100.0] * 50) + samples(SIGN_IN, 115, [600.0] * 5)
+             + samples(CHARGED_CALL, 115, [300.0] * 100) + samples(CHARGED_CALL, 125, [300.0] * 100))
+    steps = step_figures(taken, 100, profile, steps_run=2)
+    assert [(s.step, s.charged_calls_per_s) for s in steps] == [(1, 5.0), (2, 10.0)]
+    broke = first_broken(steps)
+    assert broke.step == 2 and broke.broken() == ["sign-in p95 600 ms > 500 ms"]
+
+
+def test_a_parts_cpu_is_its_process_tree_with_the_children_that_ended():
+    table = {1: (0, 1.0), 10: (1, 2.0), 11: (10, 0.5), 12: (10, 0.25), 20: (1, 4.0)}
+    assert tree_cpu_s([10], table) == 2.75 and tree_cpu_s([10, 20, 99], table) == 6.75
+    before = tree_cpu_s([os.getpid()], process_table())
+    subprocess.run([sys.executable, "-c", "sum(range(30_000_000))"], check=True)
+    assert tree_cpu_s([os.getpid()], process_table()) - before > 0.2  # the child's CPU, once it has ended
+
+
+def test_the_ceiling_is_the_rate_at_which_the_cores_would_be_full_and_rates_are_shares_of_it():
+    before = Reading({"Keycloak": 10.0, "Ops-Center": 5.0}, machine_s=100.0, locust_s=1.0)
+    after = Reading({"Keycloak": 12.0, "Ops-Center": 11.0}, machine_s=130.0, locust_s=3.0)
+    used = CpuUse.between(before, after, seconds=20, cores=2)
+    assert used.parts == {"Keycloak": 2.0, "Ops-Center": 6.0, "Locust itself": 2.0}
+    assert used.per_call_ms(400) == {"Keycloak": 5.0, "Ops-Center": 15.0, "Locust itself": 5.0}
+    assert used.ceiling(400) == 80.0  # 2 cores / 25 ms per charged call
+    lines = used.lines(400, {"saturation": 20.0, "highest rate within budget": None})
+    assert lines[1] == "  Keycloak 5.0, Ops-Center 15.0, Locust itself 5.0; 25.0 in all"
+    assert lines[2:] == ["Ceiling on this machine: 2 cores full at 80.0 charged calls/s",
+                         "  saturation: 20.0 charged calls/s, 25% of the ceiling",
+                         "The machine's 2 cores were 75% busy during the load: the stack and Locust 25%, other work "
+                         "50%"]
+
+
 def test_the_products_refusals_as_too_frequent_are_counted_apart_from_the_credit_flows_figures():
     taken = (samples(SIGN_IN, 101, [80.0] * 97) + samples(SIGN_IN_THROTTLED, 101, [5.0] * 3)
              + samples(CHARGED_CALL, 101, [60.0] * 10) + samples(CALL_THROTTLED, 101, [2.0] * 2))
@@ -309,7 +360,7 @@ async def test_the_report_states_the_share_of_sign_ins_and_the_products_refusals
     assert report.passed, report.failures
     text = report.text()
     assert ("Sign-ins: each user signs in once, from an address of its own, and keeps its session until it is 240 s "
-            "old (the deployment's); 1 in 4 users of the mix sign in again and again, each time as a new client: "
+            "old (the deployment's); 1 in 4 users of the mix sign in 0.2 times a second, each time as a new client: "
             "4 sign-ins, 44.4% of the load's 9 operations") in text
     assert ("Refused by the product's own limits (429 too many requests), not in the figures above: 1 sign-in refused "
             "as too frequent, 1 call refused as too frequent; 25.0% of the sign-ins") in text
@@ -431,6 +482,24 @@ def test_a_tiny_distributed_load_runs_out_of_credits_and_keeps_every_credit(stac
     assert calls["refused_for_payment"] > 0  # the users ran out of credits mid-run and kept calling
     assert summary["money"].startswith("Money conservation holds") and summary["failures"] == []
     assert (tmp_path / "locust.html").exists() and (tmp_path / "locust_stats.csv").exists()
+
+
+@pytest.mark.live
+def test_a_knee_load_stops_once_the_rate_stops_rising_and_gives_the_cpu_of_each_part(stack, tmp_path):
+    """Credits for one call: after it, every call is refused for payment, so the rate of charged calls falls to 0 and
+    stays there; the load stops two steps after its best one, of 8."""
+    finished = load("--profile", "knee", "--mix", "individual=1", "--personas", "1", "--step-users", "1",
+                    "--step-seconds", "4", "--steps", "8", "--user-rate", "1", "--calls-each", "1", out=tmp_path)
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    summary = json.loads((tmp_path / "load.json").read_text())
+    assert summary["steps_run"] == 3 and [step["step"] for step in summary["steps"]] == [1, 2, 3]
+    assert summary["saturation"]["step"] == 1
+    cpu = summary["cpu"]
+    assert {"Keycloak", "LiteLLM", "Ops-Center", "the doubles", "PostgreSQL", "Redis", "Locust itself"} <= set(
+        cpu["ms_per_charged_call"])
+    assert cpu["ms_per_charged_call"]["Ops-Center"] > 0 and cpu["ceiling_charged_calls_per_s"] > 0
+    text = (tmp_path / "load.txt").read_text()
+    assert "The knee profile stopped after step 3" in text and "% of the ceiling" in text
 
 
 @pytest.mark.live

@@ -104,6 +104,11 @@ class StepFigures:
         """Every budgeted operation measured in the step kept its p95 under budget, and nothing failed."""
         return all(figures.within is not False and not figures.failures for figures in self.operations)
 
+    def broken(self) -> list[str]:
+        """What broke in the step, in words: each budget its p95 passed, and each operation that failed."""
+        return ([f"{f.operation} p95 {f.p95:.0f} ms > {f.budget_ms} ms" for f in self.operations if f.within is False]
+                + [f"{f.failures} {f.operation} operations failed" for f in self.operations if f.failures])
+
     def row(self) -> str:
         def p95(operation):
             figures = self.of(operation)
@@ -118,15 +123,43 @@ STEP_HEADER = (f"  {'step':>4}{'users':>6}{'calls/s':>10}" + "".join(f"{name[:10
                + f"{'fail':>7}   (p95 ms)")
 
 
-def step_figures(samples: list[Sample], started_at: float, profile: Profile) -> list[StepFigures]:
-    """Each step's samples, judged alone (a sample belongs to the step in which it ended)."""
+def step_figures(samples: list[Sample], started_at: float, profile: Profile,
+                 steps_run: int | None = None) -> list[StepFigures]:
+    """Each step's samples, judged alone (a sample belongs to the step in which it ended; one that ended after the
+    last step, while the users finished their calls, to the last). `steps_run`: the steps a load that stopped at
+    the knee ran to their end; the samples of the step it cut short are left out."""
+    last = (steps_run or profile.steps) - 1
     per_step = defaultdict(list)
     for sample in samples:
-        step = min(int((sample.at - started_at) // profile.step_seconds), profile.steps - 1)
-        per_step[max(step, 0)].append(sample)
+        step = int((sample.at - started_at) // profile.step_seconds)
+        if steps_run is not None and step > last:
+            continue
+        per_step[max(min(step, last), 0)].append(sample)
     return [StepFigures(step + 1, (step + 1) * profile.step_users,
                         operation_figures(per_step[step], profile.step_seconds))
-            for step in range(profile.steps) if per_step[step]]
+            for step in range(last + 1) if per_step[step]]
+
+
+RISING = 1.05  # a step's rate of charged calls rises if it passes the best before it by 5% (the noise here)
+FLAT_STEPS = 2  # the rate has stopped rising when it did not rise in this many steps in a row
+
+
+def stopped_rising(steps: list[StepFigures]) -> bool:
+    """The rate of charged calls rose in none of the last FLAT_STEPS steps: more users no longer bring more calls."""
+    if len(steps) <= FLAT_STEPS:
+        return False
+    best_before = max(step.charged_calls_per_s for step in steps[:-FLAT_STEPS])
+    return all(step.charged_calls_per_s < RISING * best_before for step in steps[-FLAT_STEPS:])
+
+
+def saturation(steps: list[StepFigures]) -> StepFigures | None:
+    """The step with the most charged calls a second, budgets or not."""
+    return max(steps, key=lambda step: step.charged_calls_per_s, default=None)
+
+
+def first_broken(steps: list[StepFigures]) -> StepFigures | None:
+    """The first step in which a budget broke or an operation failed."""
+    return next((step for step in steps if not step.within), None)
 
 
 def highest_within_budget(steps: list[StepFigures]) -> StepFigures | None:

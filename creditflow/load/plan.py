@@ -40,7 +40,8 @@ def parse_mix(text: str) -> dict[str, int]:
 class Profile:
     """How the load runs: `step_users` more users every `step_seconds`, `steps` times, each user doing
     `user_rate` tasks a second; `calls_each`: credits for that many calls per persona (users run out mid-run
-    and keep calling), or None for credits enough for every call the run can make."""
+    and keep calling), or None for credits enough for every call the run can make; `until_knee`: the steps end
+    early, once the rate of charged calls has stopped rising."""
 
     name: str
     step_users: int
@@ -48,6 +49,10 @@ class Profile:
     steps: int
     user_rate: float
     calls_each: int | None = None
+    until_knee: bool = False  # stop adding users once the rate of charged calls stops rising (at most `steps`)
+    # Sign-ins a second of each signin user: people opening the product are few beside the calls of those in it
+    # (a sign-in costs Keycloak more CPU than a charged call costs the whole stack).
+    sign_in_rate: float = 0.2
 
     @property
     def seconds(self) -> float:
