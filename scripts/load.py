@@ -3,7 +3,8 @@
     python scripts/load.py [--profile step|knee|exhaust] [--workers N]
                            [--mix individual=5,member=3,byok=1,admin=1,signin=1] [--personas 2]
                            [--step-users N] [--step-seconds S] [--steps N] [--user-rate R] [--sign-in-rate R]
-                           [--calls-each N] [--remote-workers N] [--master-port P] [--out reports/load]
+                           [--calls-each N] [--remote-workers N] [--master-port P] [--master-bind ADDRESS]
+                           [--out reports/load]
 
 The target and deployment are chosen as for the suite (CREDITFLOW_TARGET, CREDITFLOW_DEPLOYMENT,
 OPS_CENTER_SOURCE, ...; the embedded stack by default). The personas are arranged through the deployment
@@ -48,8 +49,9 @@ PROFILES = {
 STOP_TIMEOUT_S = 35  # a user stopping finishes the call in flight (the contract's slowest answer is 30 s)
 
 
-def locust_commands(plan: Plan, out: Path, remote_workers: int, port: int) -> list[list[str]]:
-    """The master's command (or the single process's), then each local worker's."""
+def locust_commands(plan: Plan, out: Path, remote_workers: int, port: int, bind: str | None = None) -> list[list[str]]:
+    """The master's command (or the single process's), then each local worker's. `bind`: the address the master
+    listens on for workers (default: every address when workers on other machines are expected, else loopback)."""
     locust = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--loglevel", "WARNING"]
     classes = [USER_CLASSES[kind] for kind, weight in plan.mix.items() if weight]
     master = [*locust, "--headless", "--only-summary", "--stop-timeout", str(STOP_TIMEOUT_S), "--csv",
@@ -57,7 +59,7 @@ def locust_commands(plan: Plan, out: Path, remote_workers: int, port: int) -> li
     expected = plan.workers + remote_workers
     if not expected:
         return [master]
-    bind = "*" if remote_workers else "127.0.0.1"  # workers on other machines must reach the master
+    bind = bind or ("*" if remote_workers else "127.0.0.1")  # workers on other machines must reach the master
     master[len(locust):len(locust)] = ["--master", "--expect-workers", str(expected), "--master-bind-host", bind,
                                        "--master-bind-port", str(port)]
     worker = [*locust, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
@@ -142,7 +144,8 @@ async def load(options: argparse.Namespace, config, launcher: SandboxLauncher) -
         plan_file.touch(mode=0o600)  # it holds the personas' passwords
         plan_file.write_text(plan.to_json())
         since = time.time()
-        commands = locust_commands(plan, out, options.remote_workers, options.master_port or sandbox.free_port())
+        commands = locust_commands(plan, out, options.remote_workers, options.master_port or sandbox.free_port(),
+                                   options.master_bind)
         parts = stack_parts(config)
         before = cpu.read(parts) if parts else None
         exit_code = run_locust(commands, plan_file, workdir / "console.txt", profile.seconds + STOP_TIMEOUT_S + 120)
@@ -176,6 +179,8 @@ if __name__ == "__main__":
     parser.add_argument("--remote-workers", type=int, default=0,
                         help="workers on other machines the master also waits for (it then listens on every address)")
     parser.add_argument("--master-port", type=int, help="the master's port for workers (default: a free one)")
+    parser.add_argument("--master-bind", help="the address the master listens on for workers (default: every address "
+                                              "with --remote-workers, else 127.0.0.1)")
     parser.add_argument("--mix", default=DEFAULT_MIX, help="relative number of Locust users of each kind")
     parser.add_argument("--personas", type=int, default=2, help="personas of each kind (users share them)")
     parser.add_argument("--step-users", type=int)

@@ -42,12 +42,14 @@ from creditflow.load.verdict import judge
 from creditflow.money import ORGANIZATION, USER, MoneyTrail
 from creditflow.systems.provider_double import ProviderCall
 from sandbox import stack as sandbox
+from tests import namespaces
 from tests.test_suite_self import broken_ops_center
 
 ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("load_script", ROOT / "scripts" / "load.py")
 load_script = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(load_script)
+NAMESPACES_UNUSABLE = namespaces.usable()
 KEYCLOAK = {"url": "http://keycloak.test", "realm": "uchub", "client_id": "ops-center", "client_secret": "s3cret"}
 
 
@@ -407,6 +409,8 @@ def test_one_process_or_a_master_with_its_workers_and_room_for_workers_on_other_
     assert len(workers) == 2 and all("--worker" in worker and "5557" in worker for worker in workers)
     local_only = load_script.locust_commands(arranged, tmp_path, remote_workers=0, port=5557)[0]
     assert local_only[local_only.index("--master-bind-host") + 1] == "127.0.0.1"
+    bound = load_script.locust_commands(arranged, tmp_path, remote_workers=3, port=5557, bind="10.0.0.5")[0]
+    assert bound[bound.index("--master-bind-host") + 1] == "10.0.0.5"
 
 
 # -- the deployment's requests, sent by the engine ------------------------------------------------
@@ -500,6 +504,44 @@ def test_a_knee_load_stops_once_the_rate_stops_rising_and_gives_the_cpu_of_each_
     assert cpu["ms_per_charged_call"]["Ops-Center"] > 0 and cpu["ceiling_charged_calls_per_s"] > 0
     text = (tmp_path / "load.txt").read_text()
     assert "The knee profile stopped after step 3" in text and "% of the ceiling" in text
+
+
+@pytest.mark.live
+@pytest.mark.skipif(bool(NAMESPACES_UNUSABLE), reason=f"{NAMESPACES_UNUSABLE}: no workers of their own to run")
+def test_a_master_and_two_workers_in_network_namespaces_of_their_own_run_the_load_across_their_veth_pairs(
+        stack, tmp_path):
+    """Workers on other machines, made on this one: each worker in a network namespace of its own, which reaches the
+    master (on this machine's namespace, bound to the bridge's address alone) only across its own veth pair. The
+    stack answers inside each namespace on its usual loopback ports, through the test's forwarder, as a target on
+    another host would answer every worker."""
+    port = sandbox.free_port()
+    with namespaces.Network(hosts=2) as network:
+        assert all(sorted(network.links(n)) == ["eth0", "lo"] for n in range(2))
+        targets = [int(stack.urls[name].rsplit(":", 1)[1]) for name in ("ops_center", "keycloak")]
+        forwarder = namespaces.Forwarder(network.namespaces, targets)
+        worker = [sys.executable, "-m", "locust", "-f", "loadtest/locustfile.py", "--worker", "--loglevel", "WARNING",
+                  "--master-host", network.address, "--master-port", str(port)]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        workers = [subprocess.Popen(network.command(n, worker), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, start_new_session=True) for n in range(2)]
+        try:
+            finished = load("--profile", "exhaust", "--remote-workers", "2", "--master-bind", network.address,
+                            "--master-port", str(port), "--step-users", "6", "--step-seconds", "6", "--calls-each",
+                            "3", "--personas", "1", out=tmp_path)
+            carried = [network.bytes_across(n) for n in range(2)]
+        finally:
+            for process in workers:
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            forwarder.close()
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    summary = json.loads((tmp_path / "load.json").read_text())
+    assert set(summary["samples_by_process"]) == {"worker 0", "worker 1"}
+    calls = summary["calls"]
+    assert calls["charged"] == calls["served_with_platform_key"] == calls["succeeded_charged"] > 0
+    assert summary["money"].startswith("Money conservation holds") and summary["failures"] == []
+    assert all(bytes_carried > 10_000 for bytes_carried in carried), carried  # the plan, the samples, the calls
 
 
 @pytest.mark.live
