@@ -172,6 +172,7 @@ def test_each_step_is_judged_alone_and_the_highest_rate_within_budget_is_the_bus
         (1, 2, 5.0, True), (2, 4, 10.0, True), (3, 6, 15.0, False)]
     assert steps[2].of(SIGN_IN).p95 == 900.0 and not steps[2].of(SIGN_IN).within
     assert highest_within_budget(steps).step == 2
+    assert highest_within_budget(steps, SIGN_IN).step == 3  # the credit flow's budgets held in step 3
 
 
 def test_a_failed_operation_counts_against_its_step_and_is_left_out_of_its_latency():

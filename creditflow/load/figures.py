@@ -102,7 +102,12 @@ class StepFigures:
     @property
     def within(self) -> bool:
         """Every budgeted operation measured in the step kept its p95 under budget, and nothing failed."""
-        return all(figures.within is not False and not figures.failures for figures in self.operations)
+        return self.within_but()
+
+    def within_but(self, *aside: str) -> bool:
+        """As `within`, with the operations `aside` left out."""
+        return all(figures.within is not False and not figures.failures for figures in self.operations
+                   if figures.operation not in aside)
 
     def broken(self) -> list[str]:
         """What broke in the step, in words: each budget its p95 passed, and each operation that failed."""
@@ -162,9 +167,10 @@ def first_broken(steps: list[StepFigures]) -> StepFigures | None:
     return next((step for step in steps if not step.within), None)
 
 
-def highest_within_budget(steps: list[StepFigures]) -> StepFigures | None:
-    """The step with the most charged calls a second among those in which every budget held."""
-    held = [step for step in steps if step.within and step.charged_calls_per_s > 0]
+def highest_within_budget(steps: list[StepFigures], *aside: str) -> StepFigures | None:
+    """The step with the most charged calls a second among those in which every budget held (but those of the
+    operations `aside`)."""
+    held = [step for step in steps if step.within_but(*aside) and step.charged_calls_per_s > 0]
     return max(held, key=lambda step: step.charged_calls_per_s, default=None)
 
 
