@@ -7,6 +7,7 @@ import contextlib
 import ctypes
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import threading
@@ -21,6 +22,8 @@ def usable() -> str | None:
     """Why namespaces cannot be made here, or None."""
     if os.geteuid() != 0:
         return "network namespaces need root"
+    if shutil.which("ip") is None:
+        return "no ip command (iproute2) to make network namespaces with"
     probe = f"cfprobe-{secrets.token_hex(3)}"
     made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
     if made.returncode:
