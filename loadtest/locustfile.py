@@ -22,29 +22,39 @@ from locust import LoadTestShape, User, constant_throughput, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
 from creditflow.deployments import deployment_class
-from creditflow.deployments.base import Account, CallRequest, OrgRef, Payer, ProductRefused, RefusalKind
+from creditflow.deployments.base import Account, CallRequest, OrgRef, Payer, ProductRefused, RefusalKind, Session
+from creditflow.deployments.http import address_of
 from creditflow.deployments.wire import Transport, WireClient, WireIdentity, drive
 from creditflow.load.figures import (
     BALANCE_READ,
     BYOK_CALL,
+    CALL_THROTTLED,
     CHARGED_CALL,
     CREDIT_DEDUCTION,
     LOAD_ERROR,
     ORG_READ,
+    READ_THROTTLED,
     REFUSED_FOR_PAYMENT,
     SIGN_IN,
     SIGN_IN_THROTTLED,
     USAGE_TRACKING,
+    Sample,
+    step_figures,
+    stopped_rising,
 )
-from creditflow.load.plan import Plan
+from creditflow.load.origins import transport_for
+from creditflow.load.plan import Persona as PlannedPersona
+from creditflow.load.plan import Plan, Profile
 
 PLAN_MESSAGE = "creditflow_plan"
 SAMPLES_KEY = "creditflow_samples"
 HAND_OVER_MESSAGE = "creditflow_hand_over"  # the master asks each worker for its last samples
 LAST_SAMPLES_MESSAGE = "creditflow_last_samples"
+SAMPLES_LAG_S = 4  # a worker's samples reach the master within its report interval (3 s)
 DRAIN_LIMIT_S = 50  # after the last step: how long users may take to finish their calls and workers to report
 PLAN_WAIT_S = 30  # a worker's users wait this long for the master's plan before giving up
 PHASES = {"credits": CREDIT_DEDUCTION, "usage": USAGE_TRACKING}  # server timings a call reports
+LIMIT_WAIT_S = 60  # a sign-in refused as too frequent without a Retry-After: the usual window of such limits
 
 plan_arrived = gevent.event.Event()
 
@@ -59,6 +69,8 @@ class LoadState:
     workers = 0  # the master: workers that took part
     workers_done = 0  # the master: workers whose last samples arrived
     hand_over_asked = False
+    steps_judged = 0  # a knee profile: the steps judged so far, from the samples that reached this process
+    steps_run: int | None = None  # a knee profile that reached it: the steps it ran to their end
 
 
 state = LoadState()
@@ -139,7 +151,7 @@ def write_samples(environment, **_):
     if isinstance(environment.runner, WorkerRunner) or state.plan is None:
         return
     Path(state.plan.samples_path).write_text(json.dumps({
-        "started_at": state.started_at, "samples": samples,
+        "started_at": state.started_at, "samples": samples, "steps_run": state.steps_run,
         "workers_unreported": max(state.workers - state.workers_done, 0)}))
 
 
@@ -151,10 +163,25 @@ class StepLoad(LoadTestShape):
     def tick(self):
         profile = state.plan.profile
         run_time = self.get_run_time()
+        if profile.until_knee and state.steps_run is None:
+            self.judge(run_time, profile)
+        steps = state.steps_run or profile.steps
         step = int(run_time // profile.step_seconds)
-        if step < profile.steps:
+        if step < steps:
             return (step + 1) * profile.step_users, profile.step_users
-        return None if self.drained(run_time - profile.seconds) else (0, profile.most_users)
+        return None if self.drained(run_time - steps * profile.step_seconds) else (0, profile.most_users)
+
+    @staticmethod
+    def judge(run_time: float, profile: Profile) -> None:
+        """A knee profile: each step, once its samples are in (workers report every few seconds), is judged with
+        those before it; when the rate of charged calls has stopped rising, the load ends after that step."""
+        ended = min(int((run_time - SAMPLES_LAG_S) // profile.step_seconds), profile.steps)
+        if ended <= state.steps_judged:
+            return
+        state.steps_judged = ended
+        taken = [Sample(*sample) for sample in samples]
+        if stopped_rising(step_figures(taken, state.started_at, profile, steps_run=ended)):
+            state.steps_run = ended
 
     def drained(self, overtime: float) -> bool:
         if overtime > DRAIN_LIMIT_S:
@@ -169,57 +196,79 @@ class StepLoad(LoadTestShape):
         return True
 
 
-class Persona(User):
+class LoadUser(User):
+    """What every load user has: the plan, the deployment's requests, its pace, and a way to report."""
+
     abstract = True
     kind: str
 
     def on_start(self):
         if not plan_arrived.wait(PLAN_WAIT_S):
             raise LoadFailure(f"no load plan arrived from the master within {PLAN_WAIT_S} s")
-        plan, runner = state.plan, self.environment.runner
-        self.deployment, self.transport, self.session = state.deployment, Transport(), None
-        self.wait_time = types.MethodType(constant_throughput(plan.profile.user_rate), self)
-        personas = plan.of_kind(self.kind)
-        turn = next(persona_turns.setdefault(self.kind, itertools.count()))
+        runner = self.environment.runner
+        self.deployment = state.deployment
+        self.wait_time = types.MethodType(constant_throughput(state.plan.profile.user_rate), self)
+        self.turn = next(persona_turns.setdefault(self.kind, itertools.count()))
         # Each process deals out every persona in turn, each worker from its own index on, so that a persona's
         # users come from several workers: simultaneous calls on one account from several processes.
-        offset = runner.worker_index if isinstance(runner, WorkerRunner) else 0
-        self.persona = personas[(turn + offset) % len(personas)]
-        self.account = Account(self.persona.user_id, self.persona.username, self.persona.email,
-                               self.persona.password, self.persona.plan)
-        self.org = OrgRef(self.persona.org_id, self.persona.org_name) if self.persona.org_id else None
-        self.sign_in()
-
-    def on_stop(self):
-        self.transport.close()
+        self.offset = runner.worker_index if isinstance(runner, WorkerRunner) else 0
 
     def report(self, operation: str, started: float, failure: str | None = None) -> None:
         self.environment.events.request.fire(
             request_type=self.kind, name=operation, response_time=(time.perf_counter() - started) * 1000,
             response_length=0, exception=LoadFailure(failure) if failure else None, context={})
 
+    def address(self, *which) -> str:
+        """An address of this machine's loopback that is this user's alone (or its sign-in's): per-address limits
+        meet one user's traffic, as they would meet one client's of a deployed product."""
+        return address_of(":".join(map(str, (state.plan.scope, state.origin, self.kind, self.turn, *which))))
+
+    def sign_in_as(self, persona: PlannedPersona, transport: Transport) -> Session | None:
+        """A sign-in, reported; the product's refusal as too frequent is its limit's, reported apart."""
+        started, account = time.perf_counter(), account_of(persona)
+        try:
+            session = drive(self.deployment.sign_in(account, persona.name), transport.send)
+        except ProductRefused as refused:
+            if refused.refusal is not None and refused.refusal.kind is RefusalKind.TOO_MANY:
+                self.report(SIGN_IN_THROTTLED, started)
+                self.refused_until = time.monotonic() + (refused.refusal.retry_after_s or LIMIT_WAIT_S)
+            else:
+                self.report(SIGN_IN, started, f"{persona.name} could not sign in: {refused}")
+            return None
+        except Exception as error:
+            self.report(SIGN_IN, started, f"{persona.name} could not sign in: {error}")
+            return None
+        self.report(SIGN_IN, started)
+        return session
+
+
+class Persona(LoadUser):
+    """One persona's user: it signs in once, from an address of its own, and keeps that session until the
+    deployment would have it sign in again, as a client of the product keeps the session it was given."""
+
+    abstract = True
+
+    def on_start(self):
+        super().on_start()
+        personas = state.plan.of_kind(self.kind)
+        self.persona = personas[(self.turn + self.offset) % len(personas)]
+        self.org = OrgRef(self.persona.org_id, self.persona.org_name) if self.persona.org_id else None
+        self.transport, self.session, self.refused_until = transport_for(state.plan, self.address()), None, 0.0
+        self.signed_in()
+
+    def on_stop(self):
+        self.transport.close()
+
     def perform(self, coroutine):
         return drive(coroutine, self.transport.send)
 
-    @task(1)
-    def sign_in(self):
-        started = time.perf_counter()
-        try:
-            self.session = self.perform(self.deployment.sign_in(self.account, self.persona.name))
-        except ProductRefused as refused:  # the user goes on with the session it has, if any
-            if refused.refusal is not None and refused.refusal.kind is RefusalKind.TOO_MANY:
-                self.report(SIGN_IN_THROTTLED, started)
-            else:
-                self.report(SIGN_IN, started, f"{self.persona.name} could not sign in: {refused}")
-            return
-        except Exception as error:
-            self.report(SIGN_IN, started, f"{self.persona.name} could not sign in: {error}")
-            return
-        self.report(SIGN_IN, started)
-
     def signed_in(self) -> bool:
-        if self.session is None or time.monotonic() - self.session.signed_in_at > self.deployment.session_max_age_s:
-            self.sign_in()
+        """A session to act with: the one the user has, or a new one when it has none or it is too old. A user the
+        product's limit refused waits as long as the refusal says before it tries again."""
+        expired = self.session is None or \
+            time.monotonic() - self.session.signed_in_at > self.deployment.session_max_age_s
+        if expired and time.monotonic() >= self.refused_until:
+            self.session = self.sign_in_as(self.persona, self.transport)
         return self.session is not None
 
 
@@ -243,6 +292,8 @@ class Caller(Persona):
                         response_length=0, exception=None, context={})
         elif result.refusal.kind is RefusalKind.PAYMENT:
             self.report(REFUSED_FOR_PAYMENT, started)
+        elif result.refusal.kind is RefusalKind.TOO_MANY:
+            self.report(CALL_THROTTLED, started)
         else:
             self.report(CHARGED_CALL, started, f"{self.persona.name}'s call: Ops-Center {result.describe()}")
 
@@ -252,6 +303,9 @@ class Caller(Persona):
             return
         started = time.perf_counter()
         reply = self.perform(self.deployment.balance(self.session))
+        if limited(reply):
+            self.report(READ_THROTTLED, started)
+            return
         self.report(BALANCE_READ, started, None if reply.ok else f"{self.persona.name}'s balance: {reply.describe()}")
 
 
@@ -285,12 +339,47 @@ class Admin(Persona):
             return
         started = time.perf_counter()
         reply = self.perform(self.deployment.pool(self.session, self.org))
+        if limited(reply):
+            self.report(READ_THROTTLED, started)
+            return
         self.report(ORG_READ, started, None if reply.ok else f"{self.persona.name}'s organization: {reply.describe()}")
+
+
+class SignIn(LoadUser):
+    """Signs in again and again, each time as a new client (a connection, and an address, of its own) of one
+    persona after another: the load's share of sign-ins beyond each user's first, as people opening the product."""
+
+    kind = "signin"
+
+    def on_start(self):
+        super().on_start()
+        self.wait_time = types.MethodType(constant_throughput(state.plan.profile.sign_in_rate), self)
+        self.signed_in_count, self.refused_until = 0, 0.0
+
+    @task
+    def sign_in(self):
+        personas = state.plan.personas
+        persona = personas[(self.turn + self.offset + self.signed_in_count) % len(personas)]
+        self.signed_in_count += 1
+        transport = transport_for(state.plan, self.address(self.signed_in_count))
+        try:
+            self.sign_in_as(persona, transport)
+        finally:
+            transport.close()
+
+
+def limited(reply) -> bool:
+    """The product refused as too many requests: one of its own limits, not the credit flow."""
+    return reply.refusal is not None and reply.refusal.kind is RefusalKind.TOO_MANY
+
+
+def account_of(persona: PlannedPersona) -> Account:
+    return Account(persona.user_id, persona.username, persona.email, persona.password, persona.plan)
 
 
 def weigh_by_the_mix(plan: Plan) -> None:
     """The master dispatches users by their classes' weights (a kind the mix leaves out is not on its command line)."""
-    for kind_of_user in (Individual, Member, Byok, Admin):
+    for kind_of_user in (Individual, Member, Byok, Admin, SignIn):
         kind_of_user.weight = plan.mix.get(kind_of_user.kind) or kind_of_user.weight
 
 

@@ -15,18 +15,23 @@ MODEL, TOKENS = "gpt-3.5-turbo", 100  # every load call: the scenarios' usual ca
 PERSONAL_PLAN = "professional"
 # Each kind of Locust user, and the persona of the scenarios it acts as.
 PERSONA_NAMES = {"individual": "Cody", "member": "Olivia", "byok": "Bea", "admin": "Alice"}
-DEFAULT_MIX = "individual=5,member=3,byok=1,admin=1"
+# Users who sign in again and again, each time as a new client of one persona after another: the load's sign-ins
+# beyond each user's first (every other user keeps the session it opened until the deployment would expire it).
+SIGN_IN = "signin"
+KINDS = [*PERSONA_NAMES, SIGN_IN]
+CALLERS = ("individual", "member", "byok")
+DEFAULT_MIX = "individual=5,member=3,byok=1,admin=1,signin=1"
 
 
 def parse_mix(text: str) -> dict[str, int]:
-    """"individual=5,member=3,byok=1,admin=1": the relative number of Locust users of each kind."""
+    """"individual=5,member=3,byok=1,admin=1,signin=1": the relative number of Locust users of each kind."""
     mix = {}
     for part in filter(None, (piece.strip() for piece in text.split(","))):
         kind, _, weight = part.partition("=")
-        if kind not in PERSONA_NAMES or not weight.isdigit():
-            raise ValueError(f"the mix names {part!r}: write kind=weight with kinds {', '.join(PERSONA_NAMES)}")
+        if kind not in KINDS or not weight.isdigit():
+            raise ValueError(f"the mix names {part!r}: write kind=weight with kinds {', '.join(KINDS)}")
         mix[kind] = int(weight)
-    if not any(weight for kind, weight in mix.items() if kind != "admin"):
+    if not any(mix.get(kind) for kind in CALLERS):
         raise ValueError(f"the mix {text!r} makes no LLM calls: give individual, member or byok a weight")
     return mix
 
@@ -35,7 +40,8 @@ def parse_mix(text: str) -> dict[str, int]:
 class Profile:
     """How the load runs: `step_users` more users every `step_seconds`, `steps` times, each user doing
     `user_rate` tasks a second; `calls_each`: credits for that many calls per persona (users run out mid-run
-    and keep calling), or None for credits enough for every call the run can make."""
+    and keep calling), or None for credits enough for every call the run can make; `until_knee`: the steps end
+    early, once the rate of charged calls has stopped rising."""
 
     name: str
     step_users: int
@@ -43,6 +49,10 @@ class Profile:
     steps: int
     user_rate: float
     calls_each: int | None = None
+    until_knee: bool = False  # stop adding users once the rate of charged calls stops rising (at most `steps`)
+    # Sign-ins a second of each signin user: people opening the product are few beside the calls of those in it
+    # (a sign-in costs Keycloak more CPU than a charged call costs the whole stack).
+    sign_in_rate: float = 0.2
 
     @property
     def seconds(self) -> float:
