@@ -14,6 +14,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import asyncpg
+import httpx
 import pytest
 from behave.model import ScenarioOutline
 from behave.parser import parse_file
@@ -362,6 +364,38 @@ def category_of(result: dict) -> str | None:
         if result["status"] in category["matchedStatuses"] and (pattern is None or re.fullmatch(pattern, message)):
             return category["name"]
     return None
+
+
+async def test_every_credit_a_full_run_put_in_came_from_a_payment_that_succeeded_or_a_platform_admins_grant(
+        full_run, stack):
+    """Every ledger row of the run's accounts that added credits is one of the two ways in: a purchase whose payment
+    succeeded at the payment provider, for its price, credited once; or a grant naming a platform admin of the run."""
+    runs = json.loads((full_run["tmp"] / "results.json").read_text())["run"]["Run"].split("+")
+    patterns = [f"%-{run}-%" for run in runs]
+    database = stack.urls["postgres"].replace("unicorn@", f"unicorn:{stack.secrets['unicorn_password']}@")
+    connection = await asyncpg.connect(database)
+    try:
+        rows = await connection.fetch(
+            """SELECT t.kind, t.amount, t.request_id, a.email AS granted_by FROM credit_transactions t
+               JOIN user_credits u ON u.user_id = t.user_id LEFT JOIN user_credits a ON a.user_id = t.granted_by
+               WHERE t.amount > 0 AND u.email LIKE ANY($1::text[])""", patterns)
+    finally:
+        await connection.close()
+    async with httpx.AsyncClient(base_url=stack.urls["payments"], auth=(stack.secrets["stripe_secret_key"], "")) as api:
+        paid = {row["request_id"]: (await api.get(f"/v1/payment_intents/{row['request_id']}")).json()
+                for row in rows if row["kind"] == "purchase"}
+    kinds = {row["kind"] for row in rows}
+    assert {"purchase", "grant"} <= kinds and kinds <= {"purchase", "grant"}, f"credits came in as {kinds}"
+    purchases = [row for row in rows if row["kind"] == "purchase"]
+    assert len({row["request_id"] for row in purchases}) == len(purchases), "a payment was credited twice"
+    for row in purchases:
+        intent = paid[row["request_id"]]
+        assert intent.get("status") == "succeeded" and intent["amount"] * 10 == row["amount"], (
+            f"{row['amount']} credits came in for the payment {row['request_id']}, which the provider shows {intent}")
+    for row in rows:
+        if row["kind"] == "grant":
+            assert row["granted_by"] and any(f"-{run}-" in row["granted_by"] for run in runs), (
+                f"a grant of {row['amount']} credits names no platform admin of the run: {row['granted_by']}")
 
 
 def test_behave_reports_how_long_the_run_took(full_run):

@@ -40,11 +40,12 @@ class Ledger:
     async def users_by_email(self, email: str) -> list[asyncpg.Record]:
         return await self.pool.fetch("SELECT * FROM user_credits WHERE lower(email) = lower($1)", email)
 
-    async def grant(self, user_id: str, credits: int, request_id: str) -> asyncpg.Record:
+    async def grant(self, user_id: str, credits: int, request_id: str, admin_id: str) -> asyncpg.Record:
         async with self.pool.acquire() as connection, connection.transaction():
             await connection.execute(
-                "INSERT INTO credit_transactions (request_id, user_id, kind, amount) VALUES ($1, $2, 'grant', $3)",
-                request_id, user_id, credits,
+                """INSERT INTO credit_transactions (request_id, user_id, kind, amount, granted_by)
+                   VALUES ($1, $2, 'grant', $3, $4)""",
+                request_id, user_id, credits, admin_id,
             )
             return await connection.fetchrow(
                 """UPDATE user_credits SET credits = credits + $2, version = version + 1

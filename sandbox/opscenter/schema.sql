@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS credit_transactions (
     amount      BIGINT NOT NULL,
     model       TEXT,
     tokens      INTEGER,
+    granted_by  TEXT,  -- a grant's platform admin: credits come in only paid for, or granted by someone named
     created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
     -- A request id names one caller's request: two callers may choose the same id, one caller charges it once.
     UNIQUE (user_id, request_id)

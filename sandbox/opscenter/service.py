@@ -159,7 +159,7 @@ class OpsCenter:
         if not caller.is_platform_admin:
             raise Refused("forbidden", "Only a platform administrator may grant credits.")
         user = await self.account_named(user_id, email)
-        row = await self.ledger.grant(user["user_id"], credits, f"grant_{uuid.uuid4().hex}")
+        row = await self.ledger.grant(user["user_id"], credits, f"grant_{uuid.uuid4().hex}", caller.user_id)
         await self.cache_balance(user["user_id"], row)
         return {"user_email": user["email"], "credits": row["credits"]}
 
