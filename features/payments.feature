@@ -25,13 +25,13 @@ Feature: Credits come in only through a payment that succeeded, or a platform ad
       Then Alice has 100 credits left
 
     @critical
-    Scenario: Ivy buys 1,000 credits for herself with her card on file
+    Scenario: Ivy buys 10,000 credits for herself with her card on file
       Given Ivy has just signed up on the Professional plan and bought nothing
-      When Ivy buys 1,000 credits for herself
-      Then Ivy has 1,000 credits left
-      And the payment provider charged Ivy $1.00 for them
+      When Ivy buys 10,000 credits for herself
+      Then Ivy has 10,000 credits left
+      And the payment provider charged Ivy $10.00 for them
 
-    @critical
+    @critical @needs.org-payments
     Scenario Outline: Alice's purchase paid with <a payment method> is refused as unpaid, and adds nothing
       Given Acme pays with <a payment method>
       When Alice tries to buy 10,000 credits for Acme
@@ -43,17 +43,18 @@ Feature: Credits come in only through a payment that succeeded, or a platform ad
         | a card its bank declines                                       |
         | a card whose bank asks the cardholder to confirm each payment |
 
+    @needs.org-payments
     Scenario: A card the bank refuses as soon as Alice puts it on file is refused there
       When Alice tries to put on file for Acme a card its bank refuses as soon as it is put on file
       Then Alice is told the card was declined
 
-    @critical
+    @critical @needs.org-payments
     Scenario: Alice's bank debit for Acme that bounces adds nothing
       Given Acme pays with a bank debit that bounces
       When Alice buys 10,000 credits for Acme
       Then once the payment has failed, Acme holds 0 credits
 
-  @invariant.money-in
+  @invariant.money-in @needs.org-payments
   Rule: Only the payment provider's signed events count, and each payment counts once
 
     @critical
@@ -86,7 +87,7 @@ Feature: Credits come in only through a payment that succeeded, or a platform ad
       When someone else pays the payment provider 10,000 credits' worth, labelled as Acme's
       Then Acme holds no credits
 
-  @contract.money-in
+  @contract.money-in @needs.org-payments @needs.payment-refunds
   Rule: A platform admin's refund takes back the purchase's credits still unspent and unallocated, and no more
 
     @critical

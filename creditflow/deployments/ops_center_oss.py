@@ -36,7 +36,6 @@ from creditflow.deployments.base import (
     CacheReader,
     CallRequest,
     CallResult,
-    Capability,
     Charge,
     ClaimedAddress,
     DeployedFinding,
@@ -82,11 +81,16 @@ from creditflow.deployments.http import (
     unfinished_stream,
     unreadable,
 )
+from creditflow.deployments.oss_payments import ORG_PAYMENTS, PAYMENT_REFUNDS, STRIPE_NOT_ROUTED, OssPayments
 from creditflow.evidence import Evidence
 from creditflow.systems.identity import EMAIL_DOMAIN, Identity
 from creditflow.systems.lago import Lago
-from creditflow.verdicts import NotApplicable, Verdict
+from creditflow.systems.payment_provider import Delivery, PaymentProvider, PayWith
+from creditflow.verdicts import NotApplicable, TargetLacksPart, Verdict
 
+# The packages the product's page sells for a pool, credits to dollars (src/pages/organization/CreditPurchase.jsx,
+# 44-66): the price it sends with a purchase, which nothing charges.
+PAGE_PRICES = {1_000: "10", 5_000: "45", 10_000: "80"}
 # How the product prices a chat call (litellm_credit_system.py): tokens / 1,000 x the provider's base
 # price x the power level's multiplier x (1 + the tier's markup), to six places.
 BASE_PER_1K = Decimal("0.015")  # openai/ and anthropic/ models, which is every model of the guide
@@ -253,9 +257,9 @@ class OssApi:
         return await self.send(session, "POST", f"/api/v1/org/{org_id}/members",
                                json={"user_id": user_id, "role": "member"})
 
-    async def add_pool_credits(self, session: Session, org_id: str, amount: Any) -> Answer:
+    async def add_pool_credits(self, session: Session, org_id: str, amount: Any, price: str) -> Answer:
         return await self.send(session, "POST", f"/api/v1/org-billing/credits/{org_id}/add",
-                               params={"credits": amount, "purchase_amount": "0.00"})
+                               params={"credits": amount, "purchase_amount": price})
 
     async def allocate(self, session: Session, org_id: str, user_id: str | None, amount: Any) -> Answer:
         """The member named by `user_id`, or (a request the product should refuse) named not at all."""
@@ -523,9 +527,8 @@ class OpsCenterOssDeployment(Deployment):
                            "and user name (backend/rate_limiter.py:52, :346-355), is judged by the Rules of invalid "
                            "sign-ins, and whether Keycloak locks an account is the operator's realm's setting, which "
                            "the product does not ship",
-        Capability.PAYMENTS: "creditflow does not yet point the product's Stripe calls at the sandbox's payment "
-                             "provider (backend/credit_purchase_api.py calls api.stripe.com): its purchases are not "
-                             "graded against the provider's records yet",
+        "org-payments": ORG_PAYMENTS,
+        "payment-refunds": PAYMENT_REFUNDS,
         "byok-opt-out": "BYOK is switched per account and provider (POST /api/v1/llm/byok/keys/{provider}/toggle, "
                         "backend/litellm_api.py:3151); a chat request carries no BYOK choice (ChatCompletionRequest, "
                         "backend/litellm_api.py:359-370)",
@@ -602,10 +605,12 @@ class OpsCenterOssDeployment(Deployment):
     in_flight_at_most = 9  # its asyncpg pool of 10 deadlocks with 10 calls in flight (server.py:881-889)
 
     def __init__(self, api: OssApi, identity: Identity, arrangements: Arrangements, ledger: OssLedger,
-                 cache: OssCache, billing: OssBilling):
+                 cache: OssCache, billing: OssBilling, provider: PaymentProvider | None = None):
         self.api, self.identity, self.arrangements = api, identity, arrangements
         self.prices = OssPrices()
         self.ledger, self.cache, self.billing = ledger, cache, billing
+        self.provider = provider
+        self.payments = OssPayments(provider)
         self.profiles: dict[str, dict] = {}  # what the product's sign-in said of each session's user
         self._administrator: tuple[Account, Session] | None = None
 
@@ -618,9 +623,11 @@ class OpsCenterOssDeployment(Deployment):
                                            server_settings={"default_transaction_read_only": "on"})
         writer = await asyncpg.create_pool(config.database_url, password=password, min_size=1, max_size=2)
         http = HttpClient(config.ops_center_url, evidence, **CLIENT_OPTIONS)
+        provider = PaymentProvider(config.payments_url, config.payments_api_key,
+                                   config.payments_webhook_secret) if config.payments_url else None
         return cls(OssApi(http), identity, Arrangements(writer, config.redis_url), OssLedger(reader),
                    OssCache(config.redis_url),
-                   OssBilling(Lago(config.lago_url, config.lago_api_key)))
+                   OssBilling(Lago(config.lago_url, config.lago_api_key)), provider)
 
     @classmethod
     def requests_only(cls, ops_center_url: str, client, identity) -> "OpsCenterOssDeployment":
@@ -636,6 +643,8 @@ class OpsCenterOssDeployment(Deployment):
         await self.api.http.close()
         await self.arrangements.close()
         await self.ledger.close()
+        if self.provider is not None:
+            await self.provider.close()
         await self.cache.close()
 
     # -- people -------------------------------------------------------------------------------
@@ -753,9 +762,33 @@ class OpsCenterOssDeployment(Deployment):
         return reply(await self.api.delete_org(await self._admin(), org.org_id))
 
     async def buy(self, admin: Session, org: OrgRef, amount: Any) -> Reply[Purchase]:
-        """The pool's credits arrive with the answer; the product starts no payment for them (org_billing_api.py)."""
-        answer = await self.api.add_pool_credits(admin, org.org_id, plain(amount))
+        """As the product's page buys a package (src/pages/organization/CreditPurchase.jsx:151-156): the credits and
+        the page's own price, which nothing charges; the credits arrive with the answer (org_billing_api.py:532-597)."""
+        price = PAGE_PRICES.get(amount, "0.00") if isinstance(amount, int | Decimal) else "0.00"
+        answer = await self.api.add_pool_credits(admin, org.org_id, plain(amount), price)
         return reply(answer, Purchase(None, credited=True) if answer.ok else None)
+
+    async def stock_pool(self, operator: Session, admin: Session, org: OrgRef, amount: Decimal) -> Reply[Purchase]:
+        """The product takes no payment for a pool: its starting credits are a platform admin's grant, through the
+        same route, which a system administrator may call for any organization (org_billing_api.py:557-561)."""
+        answer = await self.api.add_pool_credits(operator, org.org_id, plain(amount), "0.00")
+        return reply(answer, Purchase(None, credited=True, granted=True) if answer.ok else None)
+
+    # -- money in -------------------------------------------------------------------------------
+    async def buy_own(self, session: Session, amount: Any) -> Reply[Purchase]:
+        raise TargetLacksPart(STRIPE_NOT_ROUTED)
+
+    async def put_on_file(self, session: Session, org: OrgRef | None, method: PayWith) -> Reply[None]:
+        if org is not None:
+            raise NotApplicable(ORG_PAYMENTS)
+        raise TargetLacksPart(STRIPE_NOT_ROUTED)
+
+    async def refund(self, operator: Session, payment_id: str, credits: Decimal | None) -> Reply[Decimal]:
+        raise NotApplicable(PAYMENT_REFUNDS)
+
+    async def deliver(self, delivery: Delivery) -> Reply[None]:
+        # The scenarios deliver again the event of an organization's payment, which the product never takes.
+        raise NotApplicable(ORG_PAYMENTS)
 
     async def add_member(self, admin: Session, org: OrgRef, member: Account) -> Reply[None]:
         return await self.invite_naming(admin, org, member.user_id, None)

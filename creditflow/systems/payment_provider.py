@@ -102,10 +102,17 @@ class PaymentProvider:
 
     # -- the provider's records ---------------------------------------------------------------
     async def customers_since(self, last_seen: str | None) -> list[dict]:
-        """The customers made after `last_seen` (all, for None): a provider lists them oldest first."""
+        return await self._since("/customers", last_seen)
+
+    async def charges_since(self, last_seen: str | None) -> list[dict]:
+        return await self._since("/charges", last_seen)
+
+    async def _since(self, path: str, last_seen: str | None) -> list[dict]:
+        """The objects made after `last_seen` (all, for None): a provider lists them oldest first, and exports only
+        those it lists."""
         found = []
         while True:
-            page = await self._get("/customers", limit=100, **({"starting_after": last_seen} if last_seen else {}))
+            page = await self._get(path, limit=100, **({"starting_after": last_seen} if last_seen else {}))
             found += page["data"]
             if not page.get("has_more") or not page["data"]:
                 return found
