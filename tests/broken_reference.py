@@ -100,9 +100,17 @@ async def any_admin_in_any_organization(self, org_id, caller, admin):
 purchase_once = service.OpsCenter.purchase
 
 
-async def book_then_refuse(self, caller, org_id, amount):
-    await purchase_once(self, caller, org_id, amount)
-    raise Refused("invalid_request", "The purchase could not be confirmed.")
+async def credit_purchase_twice(self, caller, org_id, amount):
+    """A paid purchase credited, and credited again with a ledger row of its own that no payment stands behind."""
+    answer = await purchase_once(self, caller, org_id, amount)
+    async with self.pg.acquire() as connection, connection.transaction():
+        await connection.execute(
+            """INSERT INTO credit_transactions (request_id, user_id, org_id, kind, amount)
+               VALUES ($1, $2, $3, 'purchase', $4)""", f"again_{uuid.uuid4().hex}", caller.user_id, org_id, amount)
+        await connection.execute(
+            """UPDATE organization_credits SET allocated = allocated + $2, remaining = remaining + $2
+               WHERE org_id = $1 AND holder = 'pool'""", org_id, amount)
+    return answer
 
 
 settle_own_once = ledger.Ledger.settle_own
@@ -195,8 +203,8 @@ BREAKAGES = {
     "key_stored_as_base64": (service.OpsCenter, "store_key", store_key_as_base64),
     # the organization named in the path is trusted: an admin of one organization acts in any (OWASP API1)
     "any_admin_in_any_organization": (service.OpsCenter, "org_role", any_admin_in_any_organization),
-    # a purchase is booked, then answered as refused: the client is told nothing moved, but the pool grew
-    "purchase_booked_then_refused": (service.OpsCenter, "purchase", book_then_refuse),
+    # a purchase is credited twice, each time with its ledger row: the books balance, but only one payment was made
+    "purchase_credited_twice": (service.OpsCenter, "purchase", credit_purchase_twice),
     # a call settled while another of the same user's settles is charged twice: only simultaneous calls show it
     "charged_twice_under_contention": (ledger.Ledger, "settle_own", settle_twice_when_contended),
     # the limit on invalid sign-ins is keyed on the address X-Forwarded-For claims, believed from anyone: a client

@@ -58,7 +58,8 @@ async def test_the_reference_bills_a_resent_usage_once_and_does_not_fail(stack):
         customer, transaction = subscribed(client), f"req_{uuid.uuid4().hex}"
     settings = Settings(database_url="", redis_url="", keycloak_url="", realm="", client_id="", litellm_url="",
                         litellm_key="", lago_url=stack.urls["lago"], lago_key=stack.secrets["lago_api_key"],
-                        byok_encryption_key="", upgrade_url="")
+                        byok_encryption_key="", upgrade_url="", stripe_api_base="", stripe_secret_key="",
+                        stripe_webhook_secret="", starter_card=None)
     service = OpsCenter(settings)
     service.http = httpx.AsyncClient()
     try:

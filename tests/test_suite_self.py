@@ -233,7 +233,7 @@ def test_allure_results_carry_epic_story_severity_and_environment(full_run):
     assert len(results) == scenario_count(feature_files(measured_alone=False))
     for result in results:
         labels = {label["name"]: label["value"] for label in result["labels"]}
-        epics = ("Flow ", "Integration", "Performance", "Tenant isolation", "Limits")
+        epics = ("Flow ", "Integration", "Performance", "Tenant isolation", "Limits", "Money in")
         assert labels.get("epic", "").startswith(epics), labels
         assert labels.get("story") and labels.get("feature") and labels.get("severity"), labels
     assert any(r["name"].startswith("Olivia's call is paid from her allocation") and
@@ -312,7 +312,7 @@ def broken_ops_center(stack, breakage: str):
      "Bea's BYOK key is stored in a form anyone can turn back: base64"),
     ("any_admin_in_any_organization", ["-n", "^Oscar, the admin of Globex, cannot buy credits for Acme"],
      "Tenant Isolation", "Acme's books changed after an attempt from outside: it held 10,000 credits and now holds "
-     "10,100"),
+     "11,000"),
     ("stream_charged_twice", ["-n", "^Ivy's streamed call is charged once to her own credits$"], "Individual Flow",
      "the ledger should show 1 charge to Ivy, but shows 2"),
     ("left_stream_free", ["-n", "^Ivy stops reading after the first words"], "Edge Cases",
@@ -406,14 +406,14 @@ def test_behave_reports_how_long_the_run_took(full_run):
 
 def test_a_cleanup_that_fails_is_reported_beside_the_scenarios_verdict(stack, tmp_path):
     with broken_ops_center(stack, "org_delete_crashes") as url:
-        run = behave("-n", "^Alice's new organization Acme is billed on the Platform plan$", "-f", "plain",
-                     env={"OPS_CENTER_URL": url, **isolated_reports(tmp_path)})
+        run = behave("-n", "^Alice's new organization Acme is billed on the Platform plan, \\$50.00 a month$",
+                     "-f", "plain", env={"OPS_CENTER_URL": url, **isolated_reports(tmp_path)})
     assert summary(run.stdout)["passed"] == 1, run.stdout[-3000:] + run.stderr[-3000:]
     report = (tmp_path / "report.txt").read_text()
-    assert "✓ Alice's new organization Acme is billed on the Platform plan: PASSED" in report
+    assert "✓ Alice's new organization Acme is billed on the Platform plan, $50.00 a month: PASSED" in report
     assert "cleanup: could not delete the organization Acme: FlowError: Ops-Center answered 500" in report
     errors = (tmp_path / "errors.log").read_text()
-    assert "Alice's new organization Acme is billed on the Platform plan: PASSED" in errors
+    assert "Alice's new organization Acme is billed on the Platform plan, $50.00 a month: PASSED" in errors
     assert "cleanup: could not delete the organization Acme" in errors
     assert "Traceback" not in run.stdout + run.stderr
 
