@@ -79,7 +79,6 @@ class Organization:
     admin: str
     bought: Decimal = Decimal(0)  # what the scenario bought into its pool
     purchases: list[Purchase] = field(default_factory=list)  # its admin's accepted purchases, oldest first
-    held_when_answered: Decimal | None = None  # what its pool held when a purchase was answered before it was paid
     books_before: tuple | None = None  # its books in the ledger before someone else's attempt on it
 
     @property

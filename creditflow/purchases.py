@@ -29,8 +29,6 @@ class Purchases:
         admin.last_reply = await self.w.deployment.buy(await admin.current_session(), org.ref, amount)
         if admin.last_reply.ok:
             org.purchases.append(admin.last_reply.value)
-            if not admin.last_reply.value.credited:  # what the pool held when the purchase was answered
-                org.held_when_answered = (await self.w.deployment.ledger.org_statement(org.org_id)).left
             if not self.w.deployment.has(Capability.PAYMENTS):
                 self.w.services.money.credit(ORGANIZATION, org.org_id, f"{org_name} ({org.ref.name})",
                                              Decimal(amount))
@@ -99,7 +97,7 @@ class Purchases:
         return status
 
     async def _told(self, payment_id: str) -> None:
-        """The provider delivers an event a moment after the payment's news (localstripe: a second later)."""
+        """The provider delivers an event a moment after the payment's news; waits as long as it may take."""
         if await self.w.deployment.payments.status(payment_id) == "succeeded":
             await self._event_about(payment_id)
         await asyncio.sleep(DELIVERED_WITHIN_S)

@@ -17,7 +17,8 @@ from enum import Enum
 import httpx
 
 STRIPE_TOLERANCE_S = 300  # how old a signature Stripe's libraries accept
-# How long after a payment's news its event has reached the webhook endpoint: localstripe sends it a second later.
+# How long after a payment's news its event has reached the webhook endpoint: localstripe sends it a second later, a
+# tenth of that as the sandbox runs it (sandbox/payments.py); Stripe's own take a few seconds at most.
 DELIVERED_WITHIN_S = 3
 
 
