@@ -15,6 +15,7 @@ import json
 import os
 import time
 import types
+from decimal import Decimal
 from pathlib import Path
 
 import gevent.event
@@ -33,6 +34,8 @@ from creditflow.load.figures import (
     CREDIT_DEDUCTION,
     LOAD_ERROR,
     ORG_READ,
+    PURCHASE,
+    PURCHASE_THROTTLED,
     READ_THROTTLED,
     REFUSED_FOR_PAYMENT,
     SIGN_IN,
@@ -247,10 +250,11 @@ class Persona(LoadUser):
     deployment would have it sign in again, as a client of the product keeps the session it was given."""
 
     abstract = True
+    acts_as: str | None = None  # the persona kind it acts as, where that is not its own kind
 
     def on_start(self):
         super().on_start()
-        personas = state.plan.of_kind(self.kind)
+        personas = state.plan.of_kind(self.acts_as or self.kind)
         self.persona = personas[(self.turn + self.offset) % len(personas)]
         self.org = OrgRef(self.persona.org_id, self.persona.org_name) if self.persona.org_id else None
         self.transport, self.session, self.refused_until = transport_for(state.plan, self.address()), None, 0.0
@@ -345,6 +349,25 @@ class Admin(Persona):
         self.report(ORG_READ, started, None if reply.ok else f"{self.persona.name}'s organization: {reply.describe()}")
 
 
+class Buyer(Persona):
+    """An admin at the checkout (Alice): buys the smallest package of credits the deployment sells for her
+    organization, paid with its card on file at the payment provider."""
+
+    kind = "buyer"
+    acts_as = "admin"
+
+    @task
+    def buy(self):
+        if not self.signed_in():
+            return
+        started = time.perf_counter()
+        reply = self.perform(self.deployment.buy(self.session, self.org, self.deployment.purchasable(Decimal(1))))
+        if limited(reply):
+            self.report(PURCHASE_THROTTLED, started)
+            return
+        self.report(PURCHASE, started, None if reply.ok else f"{self.persona.name}'s purchase: {reply.describe()}")
+
+
 class SignIn(LoadUser):
     """Signs in again and again, each time as a new client (a connection, and an address, of its own) of one
     persona after another: the load's share of sign-ins beyond each user's first, as people opening the product."""
@@ -379,7 +402,7 @@ def account_of(persona: PlannedPersona) -> Account:
 
 def weigh_by_the_mix(plan: Plan) -> None:
     """The master dispatches users by their classes' weights (a kind the mix leaves out is not on its command line)."""
-    for kind_of_user in (Individual, Member, Byok, Admin, SignIn):
+    for kind_of_user in (Individual, Member, Byok, Admin, SignIn, Buyer):
         kind_of_user.weight = plan.mix.get(kind_of_user.kind) or kind_of_user.weight
 
 

@@ -38,7 +38,8 @@ from sandbox import stack as sandbox  # noqa: E402
 from sandbox.launcher import SandboxLauncher  # noqa: E402
 
 LOCUSTFILE = ROOT / "loadtest" / "locustfile.py"
-USER_CLASSES = {"individual": "Individual", "member": "Member", "byok": "Byok", "admin": "Admin", "signin": "SignIn"}
+USER_CLASSES = {"individual": "Individual", "member": "Member", "byok": "Byok", "admin": "Admin", "signin": "SignIn",
+                "buyer": "Buyer"}
 # step: users grow until the budgets break; knee: users grow until the rate of charged calls stops rising (at most
 # 80 users); exhaust: credits for a few calls each, and the users keep calling.
 PROFILES = {

@@ -25,6 +25,7 @@ from creditflow.load.figures import (
     CALL_THROTTLED,
     CHARGED_CALL,
     ORG_READ,
+    PURCHASE,
     SIGN_IN,
     SIGN_IN_THROTTLED,
     Sample,
@@ -495,6 +496,19 @@ def test_a_tiny_distributed_load_runs_out_of_credits_and_keeps_every_credit(stac
     assert calls["refused_for_payment"] > 0  # the users ran out of credits mid-run and kept calling
     assert summary["money"].startswith("Money conservation holds") and summary["failures"] == []
     assert (tmp_path / "locust.html").exists() and (tmp_path / "locust_stats.csv").exists()
+
+
+@pytest.mark.live
+def test_buyers_in_the_mix_pay_at_the_provider_and_the_money_check_counts_their_payments(stack, tmp_path):
+    """An admin buying the smallest package again and again beside the calls: every purchase paid at the payment
+    provider, and the money check, which reads the provider's records, still balances."""
+    finished = load("--profile", "exhaust", "--mix", "individual=1,buyer=1", "--personas", "1", "--step-users", "2",
+                    "--step-seconds", "6", "--calls-each", "3", out=tmp_path)
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    summary = json.loads((tmp_path / "load.json").read_text())
+    purchases = summary["operations"][PURCHASE]
+    assert purchases["count"] >= 1 and purchases["failures"] == 0, purchases
+    assert summary["money"].startswith("Money conservation holds"), summary["money"]
 
 
 @pytest.mark.live

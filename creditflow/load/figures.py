@@ -11,11 +11,13 @@ from creditflow.metrics import BUDGETS_MS, percentile
 SIGN_IN, CHARGED_CALL, BYOK_CALL, BALANCE_READ, ORG_READ = (
     "sign-in", "charged call", "BYOK call", "balance read", "organization read")
 REFUSED_FOR_PAYMENT = "call refused for payment"
+PURCHASE = "purchase paid at the provider"
 # The product's own limits (429, too many requests): its refusals, apart from the credit flow's figures.
 SIGN_IN_THROTTLED = "sign-in refused as too frequent"
 CALL_THROTTLED = "call refused as too frequent"
 READ_THROTTLED = "read refused as too frequent"
-THROTTLED = (SIGN_IN_THROTTLED, CALL_THROTTLED, READ_THROTTLED)
+PURCHASE_THROTTLED = "purchase refused as too frequent"
+THROTTLED = (SIGN_IN_THROTTLED, CALL_THROTTLED, READ_THROTTLED, PURCHASE_THROTTLED)
 LOAD_ERROR = "error in a Locust user"  # the load generator's own failure (its console has the traceback)
 CREDIT_DEDUCTION, USAGE_TRACKING = "credit deduction (server)", "usage tracking (server)"
 LLM_CALL_BUDGET_MS = 2000  # the guide expects an LLM call to take 500 to 2,000 ms
@@ -27,7 +29,7 @@ BUDGETS = {
     USAGE_TRACKING: BUDGETS_MS["usage tracking"],
 }
 ORDER = [SIGN_IN, CHARGED_CALL, BYOK_CALL, REFUSED_FOR_PAYMENT, CREDIT_DEDUCTION, USAGE_TRACKING, BALANCE_READ,
-         ORG_READ, LOAD_ERROR]
+         ORG_READ, PURCHASE, LOAD_ERROR]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
-from creditflow.actors import expect
+from creditflow.actors import FlowError, expect
+from creditflow.deployments.base import Capability
 from creditflow.people import MEMBER_PLAN
 from creditflow.world import World
 
@@ -18,7 +19,10 @@ PERSONA_NAMES = {"individual": "Cody", "member": "Olivia", "byok": "Bea", "admin
 # Users who sign in again and again, each time as a new client of one persona after another: the load's sign-ins
 # beyond each user's first (every other user keeps the session it opened until the deployment would expire it).
 SIGN_IN = "signin"
-KINDS = [*PERSONA_NAMES, SIGN_IN]
+# Admins at the checkout: each buys the smallest package the deployment sells for her organization, paid at the payment
+# provider, again and again (money coming in under load, which the money check holds against the provider's records).
+BUYER = "buyer"
+KINDS = [*PERSONA_NAMES, SIGN_IN, BUYER]
 CALLERS = ("individual", "member", "byok")
 DEFAULT_MIX = "individual=5,member=3,byok=1,admin=1,signin=1"
 
@@ -113,9 +117,10 @@ class Plan:
 
 
 def persona_count(mix: dict[str, int], per_kind: int) -> dict[str, int]:
-    """Personas of each kind: `per_kind` of each kind in the mix; members need an organization, so an admin."""
+    """Personas of each kind: `per_kind` of each kind in the mix; members need an organization, and buyers buy for
+    one, so an admin."""
     counts = {kind: per_kind if mix.get(kind) else 0 for kind in PERSONA_NAMES}
-    if counts["member"] and not counts["admin"]:
+    if (counts["member"] or mix.get(BUYER)) and not counts["admin"]:
         counts["admin"] = 1
     return counts
 
@@ -123,6 +128,10 @@ def persona_count(mix: dict[str, int], per_kind: int) -> dict[str, int]:
 async def arrange(world: World, plan: Plan, per_kind: int) -> Plan:
     """The plan's personas, arranged as the scenarios arrange them; the world removes them afterwards."""
     people, calls = world.people, plan.profile.calls_paid_for()
+    if plan.mix.get(BUYER) and not world.deployment.has(Capability.PAYMENTS):
+        # Its purchases would put in credits the money check could hold against nothing.
+        raise FlowError(f"the mix has buyers, but the deployment {plan.deployment} takes no payment at a provider: "
+                        f"{world.deployment.lacks[Capability.PAYMENTS]}")
     counts = persona_count(plan.mix, per_kind)
     own_credits = world.worth(calls, plan.model, plan.tokens, PERSONAL_PLAN)
     # An organization's credits are bought and allocated whole (a product may move no fraction of them there):
