@@ -76,7 +76,11 @@ class Stripe:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         answer = await self.http.request(method, f"{self.base}/v1{path}", data=form(data or {}), auth=(self.key, ""),
                                          headers=headers, timeout=20)
-        body = answer.json()
+        try:
+            body = answer.json()
+        except ValueError:  # not the provider's API answering (a proxy's error page, say)
+            raise PaymentRefused(502, "payment_error",
+                                 f"the payment provider answered {answer.status_code}, not in its API's form") from None
         if answer.status_code >= 400:
             error = body.get("error", {}) if isinstance(body, dict) else {}
             raise PaymentRefused(answer.status_code, error.get("code") or "payment_error",
