@@ -43,6 +43,14 @@ Feature: Credits come in only through a payment that succeeded, or a platform ad
         | a card its bank declines                                       |
         | a card whose bank asks the cardholder to confirm each payment |
 
+    @critical
+    Scenario: Ivy's purchase paid with a card her bank declines is refused as unpaid, and adds nothing
+      Given Ivy has just signed up on the Professional plan and bought nothing
+      And Ivy pays with a card its bank declines
+      When Ivy tries to buy 10,000 credits for herself
+      Then Ivy's purchase is refused as unpaid, saying why
+      And Ivy has 0 credits left
+
     @needs.org-payments
     Scenario: A card the bank refuses as soon as Alice puts it on file is refused there
       When Alice tries to put on file for Acme a card its bank refuses as soon as it is put on file

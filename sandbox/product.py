@@ -71,6 +71,24 @@ EGRESS_NOTE = (
     "BYOK calls go to a hard-coded https://openrouter.ai: the product alone reaches it, through an HTTPS proxy on "
     "loopback that answers as the provider double does (its CA is given in `SSL_CERT_FILE`). *As deployed:* "
     "OpenRouter itself.")
+STRIPE_NOTE = (
+    "Its Stripe calls (https://api.stripe.com, stripe 10.0.0) go through the same proxy to the sandbox's payment "
+    "provider, localstripe, with the stack's secret key in `STRIPE_SECRET_KEY`; stripe checks that host against its "
+    "own certificate bundle, not `SSL_CERT_FILE`, so a `sitecustomize.py` on the product's `PYTHONPATH`, in the "
+    "stack's folder, sets `stripe.ca_bundle_path` to the proxy's CA. *As deployed:* Stripe itself, with the bundle "
+    "stripe ships.")
+# Loaded by the product's interpreter at start (it is on the product's PYTHONPATH alone): see STRIPE_NOTE.
+STRIPE_SITE = '''"""Written by creditflow's sandbox for the product's process alone: stripe checks api.stripe.com
+against its own certificate bundle; the sandbox's egress proxy answers for that host with the CA in SSL_CERT_FILE."""
+import os
+
+try:
+    import stripe
+except ImportError:
+    pass
+else:
+    stripe.ca_bundle_path = os.environ["SSL_CERT_FILE"]
+'''
 ENVIRONMENT_NOTE = (
     "Environment as docker-compose.direct.yml gives it: realm `uchub`, `OAUTH_CLIENT_ID=ops-center`, a master-realm "
     "administrator for plan lookups; `CSRF_ENABLED=false` (sign-in by API), `TIER_ENFORCEMENT_ENABLED=true`, "
@@ -117,6 +135,7 @@ OPS_CENTER_OSS = Build(
         "`api_base_url` (litellm_api.py:1111-1146) and uses `LITELLM_PROXY_URL` only for health and model lists. "
         "*As deployed:* the same: the path is the code's.",
         EGRESS_NOTE,
+        STRIPE_NOTE,
         ENVIRONMENT_NOTE.format(csrf_default_line=347),
         REALM_NOTE,
     ),
@@ -166,6 +185,7 @@ SAASHQ_OPS_CENTER = Build(
         "(litellm_api.py:3728). "
         "*As deployed:* the same: the path is the code's.",
         EGRESS_NOTE,
+        STRIPE_NOTE,
         "Its sign-in reaches Keycloak at https://auth.localhost, a name its code builds from `EXTERNAL_HOST` "
         "(server.py:5423-5446, no setting names another): the same HTTPS proxy answers for that name with the "
         "sandbox's Keycloak. *As deployed:* https://auth.<its domain>, which its proxy routes to Keycloak; a "
@@ -267,7 +287,8 @@ async def create_schema(admin_url: str, admin_password: str, owner_url: str, own
 
 def environment(*, database_url: str, database_password: str, redis_url: str, keycloak_url: str,
                 client_secret: str, keycloak_admin_password: str, lago_url: str, lago_key: str, litellm_url: str,
-                byok_key: str, session_secret: str, proxy_url: str, ca_file: Path) -> dict[str, str]:
+                byok_key: str, session_secret: str, proxy_url: str, ca_file: Path, stripe_key: str,
+                site_dir: Path) -> dict[str, str]:
     """The product's environment (notes §1.7): its parts on loopback, CSRF off for direct sign-in, billing on.
 
     Keycloak as the product's own docker-compose.direct.yml gives it: the realm and `OAUTH_CLIENT_ID` for
@@ -293,8 +314,16 @@ def environment(*, database_url: str, database_password: str, redis_url: str, ke
         # BYOK calls go to https://openrouter.ai: this process alone reaches it through the egress double.
         "HTTPS_PROXY": proxy_url, "https_proxy": proxy_url, "NO_PROXY": "127.0.0.1,localhost",
         "no_proxy": "127.0.0.1,localhost", "SSL_CERT_FILE": str(ca_file),
+        "STRIPE_SECRET_KEY": stripe_key, "PYTHONPATH": str(site_dir),
         "PYTHONUNBUFFERED": "1",
     }
+
+
+def stripe_site(site_dir: Path) -> Path:
+    """The folder of the `sitecustomize.py` that lets stripe trust the egress proxy (STRIPE_NOTE)."""
+    site_dir.mkdir(parents=True, exist_ok=True)
+    (site_dir / "sitecustomize.py").write_text(STRIPE_SITE)
+    return site_dir
 
 
 async def point_at_provider(owner_url: str, owner_password: str, provider_url: str, platform_key: str,

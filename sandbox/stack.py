@@ -566,6 +566,7 @@ def start_product(source: str) -> Stack:
         egress_port = free_port()
         keycloak_host = product.build_of(Path(source)).keycloak_host
         routes = [f"{keycloak_host}={stack.urls['keycloak']}"] if keycloak_host else []
+        routes.append(f"api.stripe.com={stack.urls['payments']}")  # the product's Stripe calls: the payment provider
         stack.pids["egress"] = spawn("egress", [sys.executable, "-m", "sandbox.doubles.egress", str(egress_port),
                                                 stack.urls["provider"], str(STATE_DIR / "egress-ca"), *routes])
         wait_until("egress", lambda: (STATE_DIR / "egress-ca" / "ca.pem").exists() and port_open(egress_port), 30,
@@ -599,7 +600,8 @@ def spawn_product(stack: Stack, python: Path, port: int | None = None) -> None:
         keycloak_admin_password=stack.secrets["keycloak_admin_password"], lago_url=stack.urls["lago"],
         lago_key=stack.secrets["lago_api_key"], litellm_url=stack.urls["litellm"],
         byok_key=stack.secrets["oss_byok_key"], session_secret=stack.secrets["oss_session_secret"],
-        proxy_url=stack.urls["egress"], ca_file=STATE_DIR / "egress-ca" / "ca.pem")
+        proxy_url=stack.urls["egress"], ca_file=STATE_DIR / "egress-ca" / "ca.pem",
+        stripe_key=stack.secrets["stripe_secret_key"], site_dir=product.stripe_site(STATE_DIR / "ops-center-oss-site"))
     server = [str(python), "-m", "uvicorn", "server:app", "--host", "127.0.0.1", "--port", str(port),
               "--log-level", "warning", "--no-access-log"]
     stack.pids["ops-center-oss"] = spawn("ops-center-oss", product.with_own_data(server, PRODUCT_DATA), env,

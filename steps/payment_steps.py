@@ -9,11 +9,14 @@ from creditflow.verdicts import claims
 from creditflow.wording import counted, dollars, number
 
 
-@given("{org} pays with {method:PayWith}")
-async def org_pays_with(context, org, method):
+@given("{payer} pays with {method:PayWith}")
+async def pays_with(context, payer, method):
+    """`payer`: an organization, whose admin puts the method on file, or a person paying for themself."""
     world = context.world
-    expect(await world.purchases.pay_with(org, world.org(org).admin, method),
-           f"{world.org(org).admin} could not put {method.name.lower().replace('_', ' ')} on file for {org}")
+    org = payer if payer in world.orgs else None
+    who = world.org(org).admin if org else payer
+    expect(await world.purchases.pay_with(org, who, method),
+           f"{who} could not put {method.name.lower().replace('_', ' ')} on file for {payer}")
 
 
 @when("{admin} tries to put on file for {org} {method:PayWith}")

@@ -81,7 +81,7 @@ from creditflow.deployments.http import (
     unfinished_stream,
     unreadable,
 )
-from creditflow.deployments.oss_payments import ORG_PAYMENTS, PAYMENT_REFUNDS, STRIPE_NOT_ROUTED, OssPayments
+from creditflow.deployments.oss_payments import CREDITS_PER_DOLLAR, ORG_PAYMENTS, PAYMENT_REFUNDS, OssPayments
 from creditflow.evidence import Evidence
 from creditflow.systems.identity import EMAIL_DOMAIN, Identity
 from creditflow.systems.lago import Lago
@@ -256,6 +256,10 @@ class OssApi:
     async def add_member(self, session: Session, org_id: str, user_id: str | None) -> Answer:
         return await self.send(session, "POST", f"/api/v1/org/{org_id}/members",
                                json={"user_id": user_id, "role": "member"})
+
+    async def buy_credits(self, session: Session, dollars: Any, stripe_token: str) -> Answer:
+        return await self.send(session, "POST", "/api/v1/llm/credits/purchase",
+                               json={"amount": dollars, "stripe_token": stripe_token})
 
     async def add_pool_credits(self, session: Session, org_id: str, amount: Any, price: str) -> Answer:
         return await self.send(session, "POST", f"/api/v1/org-billing/credits/{org_id}/add",
@@ -611,6 +615,7 @@ class OpsCenterOssDeployment(Deployment):
         self.ledger, self.cache, self.billing = ledger, cache, billing
         self.provider = provider
         self.payments = OssPayments(provider)
+        self._cards: dict[str, str] = {}  # the payment method each sign-in pays with, as the product's page holds it
         self.profiles: dict[str, dict] = {}  # what the product's sign-in said of each session's user
         self._administrator: tuple[Account, Session] | None = None
 
@@ -776,12 +781,25 @@ class OpsCenterOssDeployment(Deployment):
 
     # -- money in -------------------------------------------------------------------------------
     async def buy_own(self, session: Session, amount: Any) -> Reply[Purchase]:
-        raise TargetLacksPart(STRIPE_NOT_ROUTED)
+        """The product's card purchase (litellm_api.py:2242-2306): a package named by its price in dollars, at the
+        product's 1,000 credits a dollar, and a payment method its page makes at the provider (Stripe.js's part)."""
+        if self.provider is None:
+            raise TargetLacksPart("this target names no payment provider (PAYMENTS_URL)")
+        card = self._cards.get(session.secret) or await self.provider.payment_method(PayWith.CARD)
+        dollars = float(amount) / CREDITS_PER_DOLLAR if isinstance(amount, int | Decimal) else amount
+        answer = await self.api.buy_credits(session, dollars, card)
+        return reply(answer, Purchase(answer.field("transaction_id"), credited=True) if answer.ok else None)
 
     async def put_on_file(self, session: Session, org: OrgRef | None, method: PayWith) -> Reply[None]:
+        """A user keeps no card at the product: each purchase carries a payment method its page makes at the provider
+        (CreditPurchaseRequest, litellm_api.py:373-375). The method is made now, as the page makes it from the card
+        the user types, and sent with the user's next purchases in this sign-in."""
         if org is not None:
             raise NotApplicable(ORG_PAYMENTS)
-        raise TargetLacksPart(STRIPE_NOT_ROUTED)
+        if self.provider is None:
+            raise TargetLacksPart("this target names no payment provider (PAYMENTS_URL)")
+        self._cards[session.secret] = await self.provider.payment_method(method)
+        return Reply()
 
     async def refund(self, operator: Session, payment_id: str, credits: Decimal | None) -> Reply[Decimal]:
         raise NotApplicable(PAYMENT_REFUNDS)

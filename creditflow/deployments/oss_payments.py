@@ -13,6 +13,7 @@ from creditflow.systems.payment_provider import PaymentProvider
 from creditflow.verdicts import NotApplicable
 
 CREDITS_PER_CENT = 10  # the product's card charge sells 10,000 credits for $10.00 (litellm_api.py:2258)
+CREDITS_PER_DOLLAR = 100 * CREDITS_PER_CENT
 ORG_PAYMENTS = ("an organization's pool is never paid for at a payment provider: its purchase, POST "
                 "/api/v1/org-billing/credits/{org_id}/add, adds the credits and calls no provider "
                 "(backend/org_billing_api.py:532-597; its own page says it simulates the purchase, "
@@ -21,11 +22,6 @@ ORG_PAYMENTS = ("an organization's pool is never paid for at a payment provider:
 PAYMENT_REFUNDS = ("nothing gives back the money of a purchase of credits: stripe.Refund.create is called only for "
                    "add-ons (backend/stripe_extensions.py:248), and the one charge.refunded handler "
                    "(backend/stripe_webhook_handler.py:31-32) is for add-ons and imported by no module")
-# The sandbox does not yet reach the product's card charge: stripe 10.0.0 sends it to https://api.stripe.com and checks
-# the certificate against its own bundle, which ignores the egress double's CA (SSL_CERT_FILE).
-STRIPE_NOT_ROUTED = ("the sandbox does not route the product's Stripe calls to its payment provider yet (stripe 10.0.0 "
-                     "checks api.stripe.com against its own certificate bundle): a user's card purchase, POST "
-                     "/api/v1/llm/credits/purchase (backend/litellm_api.py:2242-2306), is not tried")
 
 
 class OssPayments(PaymentsReader):
