@@ -783,9 +783,7 @@ class OpsCenterOssDeployment(Deployment):
     async def buy_own(self, session: Session, amount: Any) -> Reply[Purchase]:
         """The product's card purchase (litellm_api.py:2242-2306): a package named by its price in dollars, at the
         product's 1,000 credits a dollar, and a payment method its page makes at the provider (Stripe.js's part)."""
-        if self.provider is None:
-            raise TargetLacksPart("this target names no payment provider (PAYMENTS_URL)")
-        card = self._cards.get(session.secret) or await self.provider.payment_method(PayWith.CARD)
+        card = self._cards.get(session.secret) or await self._payment_provider().payment_method(PayWith.CARD)
         dollars = float(amount) / CREDITS_PER_DOLLAR if isinstance(amount, int | Decimal) else amount
         answer = await self.api.buy_credits(session, dollars, card)
         return reply(answer, Purchase(answer.field("transaction_id"), credited=True) if answer.ok else None)
@@ -796,10 +794,14 @@ class OpsCenterOssDeployment(Deployment):
         the user types, and sent with the user's next purchases in this sign-in."""
         if org is not None:
             raise NotApplicable(ORG_PAYMENTS)
+        self._cards[session.secret] = await self._payment_provider().payment_method(method)
+        return Reply()
+
+    def _payment_provider(self) -> PaymentProvider:
+        """The payment provider in the payer's browser's role (Stripe.js's): it makes the payment methods."""
         if self.provider is None:
             raise TargetLacksPart("this target names no payment provider (PAYMENTS_URL)")
-        self._cards[session.secret] = await self.provider.payment_method(method)
-        return Reply()
+        return self.provider
 
     async def refund(self, operator: Session, payment_id: str, credits: Decimal | None) -> Reply[Decimal]:
         raise NotApplicable(PAYMENT_REFUNDS)
