@@ -68,9 +68,10 @@ class PaymentProvider:
         answer.raise_for_status()
         return answer.json()
 
-    async def _all(self, path: str, **params) -> list[dict]:
-        """Every object of a list, page by page (a provider exports each one it lists: list only what you read)."""
-        found, after = [], None
+    async def _all(self, path: str, after: str | None = None, **params) -> list[dict]:
+        """Every object of a list made after `after` (all, for None), page by page: a provider lists them oldest first,
+        and exports each one it lists, so list only what you read."""
+        found = []
         while True:
             page = await self._get(path, limit=100, **params, **({"starting_after": after} if after else {}))
             found += page["data"]
@@ -103,21 +104,10 @@ class PaymentProvider:
 
     # -- the provider's records ---------------------------------------------------------------
     async def customers_since(self, last_seen: str | None) -> list[dict]:
-        return await self._since("/customers", last_seen)
+        return await self._all("/customers", after=last_seen)
 
     async def charges_since(self, last_seen: str | None) -> list[dict]:
-        return await self._since("/charges", last_seen)
-
-    async def _since(self, path: str, last_seen: str | None) -> list[dict]:
-        """The objects made after `last_seen` (all, for None): a provider lists them oldest first, and exports only
-        those it lists."""
-        found = []
-        while True:
-            page = await self._get(path, limit=100, **({"starting_after": last_seen} if last_seen else {}))
-            found += page["data"]
-            if not page.get("has_more") or not page["data"]:
-                return found
-            last_seen = page["data"][-1]["id"]
+        return await self._all("/charges", after=last_seen)
 
     async def charges_of(self, customer: str) -> list[dict]:
         return await self._all("/charges", customer=customer)
