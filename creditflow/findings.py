@@ -17,8 +17,9 @@ from decimal import Decimal, InvalidOperation
 from creditflow.evidence import PYDANTIC_LINK
 from creditflow.verdicts import Verdict
 
-ID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b(?=[0-9a-f]*\d)[0-9a-f]{12,}\b",
-                re.IGNORECASE)
+# A UUID also where a product prefixes it with a word of its own ("org_<uuid>", the word joined by an underscore).
+ID = re.compile(r"(?<![0-9a-z])[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"
+                r"|\b(?=[0-9a-f]*\d)[0-9a-f]{12,}\b", re.IGNORECASE)
 AMOUNT = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?!\w)")  # not the digits of a word (v1, a1b2)
 MODEL = re.compile(r"\b(?:openai/|anthropic/)?(?:gpt|claude)-[\w.-]*[\w]")  # a model's name: one cause for any model
 TYPED_FIELD = re.compile(r"\{(\w+):\w+\}")  # a step pattern's "{credits:Credits}" reads "{credits}"

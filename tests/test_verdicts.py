@@ -68,6 +68,8 @@ def test_a_claim_names_a_known_section_and_one_rule_cites_one_claim():
 def test_causes_are_normalised_so_that_one_defect_met_by_many_actors_is_one_finding():
     text = "Olivia's allocation in Acme-1a2b3c-7 (id 0c9f6a34-5b7e-4c1a-9d3e-7f6a5b4c3d2e) is 2,491.5"
     assert normalised(text, ["Olivia", "Acme"]) == "{name}'s allocation in {name} (id {id}) is N"
+    prefixed = "POST /api/v1/org-billing/credits/org_0c9f6a34-5b7e-4c1a-9d3e-7f6a5b4c3d2e/add"
+    assert normalised(prefixed) == "POST /api/v1/org-billing/credits/org_{id}/add"
     failure = 'POST /api/v1/llm/chat/completions {"model": "gpt-4"} -> 500 {"detail": "Failed to deduct credits"}'
     one = cause_of(Verdict.ERROR, "{name}'s call is paid", "fact", failure, ["Olivia"])
     other = cause_of(Verdict.COULD_NOT_ARRANGE, "{name} asks", "other fact", failure, ["Max"])
@@ -261,11 +263,23 @@ def test_a_cause_read_from_the_products_deployment_files_is_a_finding_of_its_own
 
 
 def test_every_workaround_of_the_real_products_adapter_says_what_the_product_as_deployed_would_do():
-    from creditflow.deployments.ops_center_oss import OpsCenterOssDeployment
+    from creditflow.deployments.oss_builds import BUILDS
 
-    for workaround in OpsCenterOssDeployment.workarounds:
-        assert workaround.what and workaround.as_deployed, workaround
-    assert OpsCenterOssDeployment.deployed_findings
+    for build in BUILDS:
+        for workaround in build.workarounds:
+            assert workaround.what and workaround.as_deployed, (build.name, workaround)
+        assert build.deployed_findings, build.name
+
+
+def test_the_real_products_adapter_speaks_to_the_build_it_is_named_and_refuses_one_it_does_not_know():
+    from creditflow.config import ConfigError
+    from creditflow.deployments.oss_builds import OPS_CENTER_OSS, SAASHQ_OPS_CENTER, build_named
+
+    assert build_named("283233d38107989c31524de98aea6407880b11b0") is SAASHQ_OPS_CENTER
+    assert build_named("af179f13cf24-modified") is OPS_CENTER_OSS
+    for unknown in ("", "0123456789ab"):
+        with pytest.raises(ConfigError, match="knows no build .* af179f13cf24 .*283233d38107"):
+            build_named(unknown)
 
 
 def test_the_committed_conformance_reports_hide_no_fact_behind_a_placeholder():
