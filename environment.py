@@ -76,6 +76,8 @@ def before_scenario(context, scenario):
     lacking = context.scene.lacking()
     if lacking:
         scenario.skip(reason=f"not applicable: {lacking}")
+    else:
+        wait(context.scene.begin())
 
 
 def after_step(context, step):

@@ -24,7 +24,7 @@ from creditflow.money import ORGANIZATION, USER
 from creditflow.scene import Scene
 from creditflow.systems.provider_double import ProviderCall, ProviderDouble, RoutedCall
 from creditflow.verdicts import NotApplicable, TargetLacksPart
-from creditflow.wording import number, was_or_were
+from creditflow.wording import counted, number, was_or_were
 
 ORG_QUERIES = "organization queries"
 LITELLM_REPORTS_WITHIN_S = 8  # LiteLLM posts its reports every second (DEFAULT_FLUSH_INTERVAL_SECONDS, sandbox)
@@ -217,11 +217,28 @@ class Books:
             problems += found
             self.w.services.evidence.ledger_rows.extend(rows)
         problems += await self._served_against_paid()
+        problems += await self._charged_elsewhere()
         # Money in: each account's credits against what it paid at the payment provider and was granted.
         problems += await self.w.services.money.problems_of(self.w.deployment, [
             *((USER, actor.user_id) for actor in self.w.cast.values()),
             *((ORGANIZATION, org.org_id) for org in self.w.orgs.values())])
         return [self._named(problem) for problem in problems]
+
+    async def _charged_elsewhere(self) -> list[str]:
+        """No charge taken during the scenario went to an account nobody in the run holds: a product that charges
+        an account of its own making (one it keys on a name it could not read, say) takes money the books of the
+        scenario's accounts never show."""
+        if self.w.ledger_mark is None:
+            return []
+        ours = self.w.services.money.holders
+        elsewhere = [charge for charge in await self._ledger.charged_after(self.w.ledger_mark)
+                     if (USER, charge.user_id) not in ours and (ORGANIZATION, charge.org_id) not in ours]
+        if not elsewhere:
+            return []
+        accounts = ", ".join(sorted({f'"{charge.user_id}"' for charge in elsewhere}))
+        return [f"{counted(len(elsewhere), 'charge')} of {number(sum(charge.credits for charge in elsewhere))} "
+                f"credits in all went to {'an account' if accounts.count(',') == 0 else 'accounts'} that nobody in "
+                f"this run holds (the product's {accounts})"]
 
     async def _served_against_paid(self) -> list[str]:
         """Every call the provider served on the platform's key in this scenario was paid for.

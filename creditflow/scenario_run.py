@@ -8,6 +8,7 @@ import allure
 from allure_commons.types import AttachmentType, LinkType
 from behave.model_core import Status
 
+from creditflow.deployments.base import Capability
 from creditflow.flows import flow_tagged, title_of
 from creditflow.judging import BOOKS, judge, label_for_allure, outcome_of, rule_of
 from creditflow.reports import ScenarioResult
@@ -32,6 +33,11 @@ class ScenarioRun:
         self.claim = claim_of(tags)
         services.evidence.begin_scenario()
         label_in_allure(scenario, tags)
+
+    async def begin(self) -> None:
+        """Notes where the ledger stands, so that the books after the scenario take in every charge it caused."""
+        if self.run.services.deployment.has(Capability.LEDGER):
+            self.world.ledger_mark = await self.run.services.deployment.ledger.mark()
 
     def lacking(self) -> str | None:
         """Why the deployment cannot run the scenario (the features it needs that its product lacks), or None."""

@@ -22,6 +22,7 @@ class Scene:
         self.cast: dict[str, Actor] = {}
         self.orgs: dict[str, Organization] = {}
         self.cleanup_failures: list[str] = []
+        self.ledger_mark = None  # where the ledger stood when the scenario began (Books.charged_elsewhere)
         self._protagonist: Actor | None = None
         self._pending: list[tuple[str, Undo]] = []
         self._add_cleanup = add_cleanup or (lambda description, undo: self._pending.append((description, undo)))

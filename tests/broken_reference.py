@@ -56,6 +56,12 @@ async def provider_always_fails(self, payer, request):
 
 
 settle_once = calls.LlmCalls.settle
+record_once = ledger.Ledger._record_charge
+
+
+async def record_for_a_phantom_too(connection, request_id, user_id, org_id, amount, model, tokens):
+    await record_once(connection, request_id, user_id, org_id, amount, model, tokens)
+    await record_once(connection, f"{request_id}-again", "unknown", None, amount, model, tokens)
 
 
 async def settle_streams_twice(self, admission, request, tokens):
@@ -214,6 +220,9 @@ BREAKAGES = {
     "declined_purchase_credited": (payments.Payments, "buy", credit_even_if_declined),
     # an event is believed without its signature: anyone can tell Ops-Center a payment succeeded
     "unsigned_events_believed": (payments, "verify_signature", read_without_verifying),
+    # every charge is taken a second time from an account of the product's own, "unknown": the caller's books are
+    # right, and only the ledger's charges to accounts nobody in the run holds show it
+    "charged_to_a_phantom_too": (ledger.Ledger, "_record_charge", staticmethod(record_for_a_phantom_too)),
     # each delivery of a payment's success event credits it again
     "each_delivery_credited": (payments.Payments, "receive", credit_each_delivery),
 }

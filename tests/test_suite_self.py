@@ -36,7 +36,7 @@ RENDERED_BREAKAGE = "byok_charged"  # the broken reference whose HTML report is 
 # Breakages whose verdict class is held too: a limit a client lifts is an invariant broken, not the contract's wording
 # and money in that no payment paid for is money created.
 FILED_AS = dict.fromkeys(("trusts_forwarded_for", "declined_purchase_credited", "unsigned_events_believed",
-                          "each_delivery_credited"), "Failed: money or security")
+                          "each_delivery_credited", "charged_to_a_phantom_too"), "Failed: money or security")
 # The Allure categories of a claim the product broke (allure-categories.json), as against the run's own limits.
 FAILED_CLAIMS = {"Failed: money or security", "Failed: error", "Failed: differs from the guide",
                  "Failed: differs from creditflow's contract"}
@@ -330,6 +330,9 @@ def broken_ops_center(stack, breakage: str):
     ("each_delivery_credited", ["-n", "^The event of Alice's payment for Acme, delivered ten more times at once"],
      "Money In",
      re.compile(r"Acme \(acme-\w+-\d+\) received 100,000 credits more than were paid for or granted")),
+    ("charged_to_a_phantom_too", ["-n", "^Ivy pays for her gpt-3.5-turbo call from her own credits$"],
+     "Individual Flow", re.compile(r'1 charge of [\d,.]+ credits in all went to an account that nobody in this run '
+                                   r'holds \(the product\'s "unknown"\)')),
 ])
 def test_a_broken_reference_fails_with_the_business_fact(stack, tmp_path, breakage, selection, flow, fact):
     with broken_ops_center(stack, breakage) as url:

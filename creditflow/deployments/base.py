@@ -360,6 +360,15 @@ class LedgerReader(ABC):
     async def org_charges(self, org_id: str) -> list[Charge]: ...
 
     @abstractmethod
+    async def mark(self) -> Any:
+        """A point in the ledger's history: what is charged after it, `charged_after` lists."""
+
+    @abstractmethod
+    async def charged_after(self, mark: Any) -> list[Charge]:
+        """Every charge the ledger took after `mark`, whoever paid it: a charge to an account nobody in the run
+        holds is found only this way."""
+
+    @abstractmethod
     async def own_statement(self, user_id: str) -> Statement | None:
         """A user's own credits: what is left, and every charge to them (None: the ledger has no such user)."""
 
@@ -553,10 +562,11 @@ class Deployment(ABC):
         return self.limits
 
     @classmethod
-    def requests_only(cls, ops_center_url: str, client: Callable[..., Any], identity: Any) -> Deployment:
+    def requests_only(cls, ops_center_url: str, client: Callable[..., Any], identity: Any,
+                      build: str = "") -> Deployment:
         """The deployment's API alone: its HTTP client made by `client(base_url, **HttpClient's options)`, its
-        sign-ins through `identity`. What a load generator sends and how it reads the answers; no ledger, cache
-        or billing is connected."""
+        sign-ins through `identity`; `build`, the product's build where the deployment knows several. What a load
+        generator sends and how it reads the answers; no ledger, cache or billing is connected."""
         raise TargetLacksPart(f"the deployment {cls.name} cannot hand its requests to a load generator")
 
     # -- people -------------------------------------------------------------------------------

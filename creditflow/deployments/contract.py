@@ -310,6 +310,12 @@ class ContractLedger(LedgerReader):
     async def org_charges(self, org_id: str) -> list[Charge]:
         return await self._charges("org_id = $1", org_id)
 
+    async def mark(self) -> int:
+        return await self._pool.fetchval("SELECT COALESCE(max(id), 0) FROM credit_transactions")
+
+    async def charged_after(self, mark: int) -> list[Charge]:
+        return await self._charges("id > $1", mark)
+
     async def calls_counted(self, user_id: str) -> int | None:
         counted = await self._pool.fetchval("SELECT sum(api_calls) FROM usage_tracking WHERE user_id = $1", user_id)
         return int(counted or 0)
@@ -449,7 +455,7 @@ class ContractDeployment(Deployment):
                    if config.payments_url else None)
 
     @classmethod
-    def requests_only(cls, ops_center_url: str, client, identity) -> "ContractDeployment":
+    def requests_only(cls, ops_center_url: str, client, identity, build: str = "") -> "ContractDeployment":
         return cls(ContractApi(client(ops_center_url)), identity, None, None, None)
 
     @property
