@@ -49,6 +49,8 @@ SETTINGS = {
     "quota_concurrency": ("CREDITFLOW_QUOTA_CONCURRENCY", "parallel calls in the 700-call quota scenario"),
     "ops_center_source": ("OPS_CENTER_SOURCE", "embedded target: run the real Ops-Center from this checkout"),
     "ops_center_version": ("OPS_CENTER_VERSION", "the version a remote deployment's conformance report names"),
+    "ops_center_build": ("OPS_CENTER_BUILD", "the build of Ops-Center the ops-center-oss deployment speaks to: the "
+                         "commit it is or descends from (the embedded target's: the checkout's)"),
     "conformance_dir": ("CREDITFLOW_CONFORMANCE", "write docs/conformance/<deployment>-<version>.md here"),
     "test_systems": ("CREDITFLOW_TEST_SYSTEMS", "remote target: the hosts (host or host:port, comma-separated) "
                      "where the suite may create users and move credits; Ops-Center's and Keycloak's must be named"),
@@ -74,6 +76,7 @@ DEFAULTS = {
     "payments_webhook_secret": "",
     "ops_center_source": "",
     "ops_center_version": "",
+    "ops_center_build": "",
     "conformance_dir": "",
     "test_systems": "",
 }
@@ -129,6 +132,7 @@ class Config:
     quota_concurrency: int
     ops_center_source: str
     ops_center_version: str
+    ops_center_build: str
     conformance_dir: str
     test_systems: str
 

@@ -13,7 +13,7 @@ from creditflow.deployments.base import OrgRef, RefusalKind, Reply
 from creditflow.money import ORGANIZATION, USER
 from creditflow.scene import Scene
 from creditflow.systems.identity import EMAIL_DOMAIN
-from creditflow.verdicts import CannotArrange
+from creditflow.verdicts import CannotArrange, NotApplicable
 from creditflow.wording import counted, number
 
 BYOK_PROVIDER = "openrouter"
@@ -164,7 +164,10 @@ class People:
     async def _delete(self, org: Organization) -> None:
         money = self.w.services.money
         money.close(ORGANIZATION, org.org_id, await self.w.deployment.ledger.org_statement(org.org_id))
-        reply = await self.w.deployment.remove_org(await self.w.actor(org.admin).current_session(), org.ref)
+        try:
+            reply = await self.w.deployment.remove_org(await self.w.actor(org.admin).current_session(), org.ref)
+        except NotApplicable:
+            return  # the product cannot delete an organization: its report lists that among how it was run
         if not reply.ok and reply.refusal.kind is not RefusalKind.NOT_FOUND:
             raise FlowError(f"Ops-Center {reply.refusal.describe()}")
 

@@ -88,7 +88,7 @@ class LoadFailure(Exception):
 def receive_plan(plan: Plan) -> None:
     state.plan = plan
     state.deployment = deployment_class(plan.deployment).requests_only(plan.ops_center_url, WireClient,
-                                                                          WireIdentity(plan.keycloak))
+                                                                          WireIdentity(plan.keycloak), plan.build)
     plan_arrived.set()
 
 

@@ -85,9 +85,12 @@ class Stack:
 
         `product`: the real Ops-Center started from a checkout, instead of the reference."""
         if product:
+            from sandbox import product as checkout  # its git calls only when the product runs
+
             return self.suite_settings() | {
                 "deployment": "ops-center-oss", "ops_center_url": self.urls["ops_center_oss"],
                 "database_url": self.urls["postgres_oss"], "byok_cipher_key": self.secrets["oss_byok_key"],
+                "ops_center_build": checkout.build_of(Path(self.product_source)).commit,
             }
         return {
             "ops_center_url": self.urls["ops_center"],

@@ -138,7 +138,8 @@ async def load(options: argparse.Namespace, config, launcher: SandboxLauncher) -
     plan = Plan(config.deployment, config.ops_center_url,
                 {"url": config.keycloak_url, "realm": config.keycloak_realm, "client_id": config.keycloak_client_id,
                  "client_secret": config.keycloak_client_secret},
-                parse_mix(options.mix), profile, options.workers, str(workdir / "samples.json"), scope=world.scope)
+                parse_mix(options.mix), profile, options.workers, str(workdir / "samples.json"), scope=world.scope,
+                build=config.ops_center_build or config.ops_center_version)
     plan_file = workdir / "plan.json"
     try:
         await arrange(world, plan, options.personas)

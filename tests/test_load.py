@@ -19,6 +19,7 @@ from creditflow.deployments.base import Account, CallRequest, Charge, Payer, Ses
 from creditflow.deployments.contract import ContractDeployment, ContractPrices
 from creditflow.deployments.http import Answer
 from creditflow.deployments.ops_center_oss import OpsCenterOssDeployment
+from creditflow.deployments.oss_builds import OPS_CENTER_OSS
 from creditflow.deployments.wire import Transport, WireClient, WireIdentity, WireRequest, drive
 from creditflow.load.cpu import CpuUse, Reading, process_table, tree_cpu_s
 from creditflow.load.figures import (
@@ -455,7 +456,8 @@ def test_a_contract_sign_in_is_keycloaks_password_grant_sent_by_the_engine():
 
 
 def test_the_products_requests_keep_its_clients_rules_and_its_balance_takes_two_requests():
-    deployment = OpsCenterOssDeployment.requests_only("http://oss.test", WireClient, WireIdentity(KEYCLOAK))
+    deployment = OpsCenterOssDeployment.requests_only("http://oss.test", WireClient, WireIdentity(KEYCLOAK),
+                                                      OPS_CENTER_OSS.commit)
     sent = []
 
     def send(request):

@@ -22,6 +22,7 @@ from creditflow.deployments.base import (
 from creditflow.deployments.contract import ContractDeployment
 from creditflow.deployments.http import HttpClient
 from creditflow.deployments.ops_center_oss import OpsCenterOssDeployment
+from creditflow.deployments.oss_builds import BUILDS
 from creditflow.evidence import Evidence
 from creditflow.redaction import Redactor
 from creditflow.systems.identity import Identity
@@ -67,13 +68,13 @@ class Recorder:
         return httpx.Response(500, json={"detail": "the product's own answer"})
 
 
-def deployment(kind: type[Deployment], recorder: Recorder) -> Deployment:
+def deployment(kind: type[Deployment], recorder: Recorder, build: str) -> Deployment:
     def client(base_url, **options):
         return HttpClient(base_url, Evidence(Redactor([])), transport=httpx.MockTransport(recorder), **options)
 
     # Keycloak is asked through the deployment's own client too, where the deployment signs in there itself
     identity = Identity("http://keycloak.test", "uchub", "ops-center", "client-secret", "admin", "admin-password")
-    return kind.requests_only("http://product.test", client, identity=identity)
+    return kind.requests_only("http://product.test", client, identity=identity, build=build)
 
 
 def test_every_judged_operation_of_the_interface_is_listed_here():
@@ -81,15 +82,17 @@ def test_every_judged_operation_of_the_interface_is_listed_here():
     assert abstract - set(OPERATIONS) - NOT_JUDGED == set(), "a new operation: list it above"
 
 
-@pytest.mark.parametrize("kind", [ContractDeployment, OpsCenterOssDeployment], ids=lambda k: k.name)
+@pytest.mark.parametrize("kind, build", [(ContractDeployment, ""), *((OpsCenterOssDeployment, build.commit)
+                                                                       for build in BUILDS)],
+                         ids=lambda value: getattr(value, "name", value))
 @pytest.mark.parametrize("operation", sorted(OPERATIONS))
-def test_an_operation_asks_the_product_and_reports_its_answer(kind, operation):
+def test_an_operation_asks_the_product_and_reports_its_answer(kind, build, operation):
     recorder = Recorder()
-    target = deployment(kind, recorder)
+    target = deployment(kind, recorder, build)
     try:
         answer = asyncio.new_event_loop().run_until_complete(getattr(target, operation)(*OPERATIONS[operation]))
     except NotApplicable as declared:
-        assert str(declared) in kind.lacks.values(), f"{kind.name}.{operation} is not applicable without declaring why"
+        assert str(declared) in target.lacks.values(), f"{kind.name}.{operation}: not applicable, saying no why"
         assert recorder.requests == 0
         return
     except TargetLacksPart as limit:  # the run cannot reach what the operation needs: an environment limit, no verdict
@@ -103,6 +106,6 @@ def test_an_operation_asks_the_product_and_reports_its_answer(kind, operation):
 
 def test_usage_tracking_on_the_real_product_is_timed_by_asking_its_own_endpoint():
     recorder = Recorder()
-    target = deployment(OpsCenterOssDeployment, recorder)
+    target = deployment(OpsCenterOssDeployment, recorder, BUILDS[0].commit)
     answer = asyncio.new_event_loop().run_until_complete(target.time_operation(SESSION, "usage tracking"))
     assert recorder.requests == 1 and answer.refusal.status == 500

@@ -20,6 +20,7 @@ from creditflow.deployments.base import (
 )
 from creditflow.deployments.http import HttpClient
 from creditflow.deployments.ops_center_oss import OpsCenterOssDeployment, OssApi, OssPrices
+from creditflow.deployments.oss_builds import OPS_CENTER_OSS
 from creditflow.evidence import Evidence
 from creditflow.redaction import Redactor
 from creditflow.verdicts import NotApplicable
@@ -31,7 +32,7 @@ ACME = OrgRef("ORG-ID", "acme")
 
 def deployment_answering(*names: str) -> tuple[OpsCenterOssDeployment, list[httpx.Request]]:
     client, sent = client_answering("ops-center-oss", *names, headers={"Accept-Encoding": "identity"})
-    return OpsCenterOssDeployment(OssApi(client), None, None, None, None, None), sent
+    return OpsCenterOssDeployment(OPS_CENTER_OSS, OssApi(client, OPS_CENTER_OSS), None, None, None, None, None), sent
 
 
 async def call(name: str, model: str = "gpt-3.5-turbo"):
@@ -151,7 +152,7 @@ async def test_an_unanswered_request_is_a_refusal_and_is_counted():
         raise httpx.ReadTimeout("no answer")
 
     client = HttpClient("http://ops-center.test", Evidence(Redactor()), transport=httpx.MockTransport(hang))
-    deployment = OpsCenterOssDeployment(OssApi(client), None, None, None, None, None)
+    deployment = OpsCenterOssDeployment(OPS_CENTER_OSS, OssApi(client, OPS_CENTER_OSS), None, None, None, None, None)
     result = await deployment.call(SESSION, CallRequest("gpt-4", 100))
     assert result.refusal.kind is RefusalKind.NO_ANSWER and deployment.unanswered == 1
 
@@ -203,7 +204,7 @@ def deployment_giving(answer: httpx.Response) -> tuple[OpsCenterOssDeployment, l
         return answer
 
     client = HttpClient("http://ops-center.test", Evidence(Redactor()), transport=httpx.MockTransport(handler))
-    return OpsCenterOssDeployment(OssApi(client), None, None, None, None, None), sent
+    return OpsCenterOssDeployment(OPS_CENTER_OSS, OssApi(client, OPS_CENTER_OSS), None, None, None, None, None), sent
 
 
 @pytest.mark.parametrize(("answer", "kind", "retry_after_s"), [

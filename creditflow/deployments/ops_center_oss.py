@@ -20,6 +20,7 @@ import asyncio
 import re
 import secrets
 import time
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -38,12 +39,10 @@ from creditflow.deployments.base import (
     CallResult,
     Charge,
     ClaimedAddress,
-    DeployedFinding,
     Deployment,
     ForeignSignIn,
     Hold,
     LedgerReader,
-    Limits,
     Malformed,
     MemberUsage,
     MoneyIn,
@@ -59,7 +58,6 @@ from creditflow.deployments.base import (
     Session,
     Statement,
     UsageEvent,
-    Workaround,
 )
 from creditflow.deployments.http import (
     COMPRESSED,
@@ -81,12 +79,13 @@ from creditflow.deployments.http import (
     unfinished_stream,
     unreadable,
 )
-from creditflow.deployments.oss_payments import CREDITS_PER_DOLLAR, ORG_PAYMENTS, PAYMENT_REFUNDS, OssPayments
+from creditflow.deployments.oss_builds import OPS_CENTER_OSS, OssBuild, build_named, build_of
+from creditflow.deployments.oss_payments import CREDITS_PER_DOLLAR, OssPayments
 from creditflow.evidence import Evidence
 from creditflow.systems.identity import EMAIL_DOMAIN, Identity
 from creditflow.systems.lago import Lago
 from creditflow.systems.payment_provider import Delivery, PaymentProvider, PayWith
-from creditflow.verdicts import NotApplicable, TargetLacksPart, Verdict
+from creditflow.verdicts import NotApplicable, TargetLacksPart
 
 # The packages the product's page sells for a pool, credits to dollars (src/pages/organization/CreditPurchase.jsx,
 # 44-66): the price it sends with a purchase, which nothing charges.
@@ -106,19 +105,6 @@ HOLD_AT_MOST_S = 5  # how long calls sent at once are held for the last of them 
 # A compressed chat answer arrives empty, and a 500 drops its connection: no compression, no reuse.
 CLIENT_OPTIONS = {"headers": {"Accept-Encoding": "identity"}, "keepalive": False, "timeout_s": ANSWER_WITHIN_S,
                   "own_addresses": True}
-
-
-# Its own limit on sign-ins (backend/rate_limiter.py): 5 attempts a minute, every attempt counted, successes too
-# (:52, :181-196), checked before Keycloak is asked (server.py:5836-5857). It locks no account of its own: nothing in
-# backend/ counts an account's failures. Its 1,000 requests an hour (server.py:379-381, 750-751) is
-# per address and path, in memory, and is not judged here: reaching it takes 1,000 requests a scenario.
-OSS_LIMITS = Limits(
-    failed_sign_ins_before_lockout=None, lockout_keyed_on="nothing: the product locks no account",
-    lockout_seen_at="no lockout in backend/; failed logins raise an alert only (backend/alert_conditions.py:310-330)",
-    invalid_sign_ins_per_window=5, window_s=60,
-    rate_keyed_on="the first X-Forwarded-For address (else the connection's peer) and the user name given "
-                  "(backend/rate_limiter.py:346-355)",
-    rate_seen_at="backend/rate_limiter.py:52, :181-196; backend/server.py:5836-5857")
 
 
 class OssPrices(PriceList):
@@ -201,8 +187,8 @@ def call_result(request: CallRequest, sent_at: float, answer: Answer) -> CallRes
 class OssApi:
     """The product's routes, one method each."""
 
-    def __init__(self, http: HttpClient):
-        self.http = http
+    def __init__(self, http: HttpClient, build: OssBuild):
+        self.http, self.build = http, build
 
     @staticmethod
     def _cookie(session: Session | None) -> dict[str, str]:
@@ -238,7 +224,7 @@ class OssApi:
                                json={"service": "llm", "model": "gpt-3.5-turbo", "tokens": 100, "is_free": True})
 
     async def status(self) -> Answer:
-        return await self.send(None, "GET", "/api/v1/system/status")
+        return await self.send(None, "GET", self.build.status_path)
 
     async def balance(self, session: Session, user_id: str | None = None) -> Answer:
         params = {"user_id": user_id} if user_id else None
@@ -253,9 +239,11 @@ class OssApi:
     async def delete_org(self, session: Session, org_id: str) -> Answer:
         return await self.send(session, "DELETE", f"/api/v1/org/{org_id}", params={"confirm": "true"})
 
-    async def add_member(self, session: Session, org_id: str, user_id: str | None) -> Answer:
+    async def add_member(self, session: Session, org_id: str, user_id: str | None, email: str | None = None) -> Answer:
+        """The member named by `user_id`, or by `email` where the build takes one (saashqdev's OrganizationMemberAdd,
+        org_api.py:33-39)."""
         return await self.send(session, "POST", f"/api/v1/org/{org_id}/members",
-                               json={"user_id": user_id, "role": "member"})
+                               json={**names_given(user_id=user_id, email=email), "role": "member"})
 
     async def buy_credits(self, session: Session, dollars: Any, stripe_token: str) -> Answer:
         return await self.send(session, "POST", "/api/v1/llm/credits/purchase",
@@ -386,7 +374,7 @@ class OssLedger(LedgerReader):
             rows = await self._pool.fetch(
                 """SELECT request_id, user_id, org_id::text, credits_used::numeric AS credits, service_name AS model,
                           NULL::int AS tokens FROM credit_usage_attribution
-                   WHERE user_id = $1 AND org_id = $2::uuid ORDER BY created_at""", user_id, org_id)
+                   WHERE user_id = $1 AND org_id::text = $2 ORDER BY created_at""", user_id, org_id)
         else:
             rows = await self._pool.fetch(
                 """SELECT id::text AS request_id, user_id, NULL AS org_id, -amount AS credits, model,
@@ -397,7 +385,20 @@ class OssLedger(LedgerReader):
     async def org_charges(self, org_id: str) -> list[Charge]:
         rows = await self._pool.fetch(
             """SELECT request_id, user_id, org_id::text, credits_used::numeric AS credits, service_name AS model,
-                      NULL::int AS tokens FROM credit_usage_attribution WHERE org_id = $1::uuid""", org_id)
+                      NULL::int AS tokens FROM credit_usage_attribution WHERE org_id::text = $1""", org_id)
+        return [Charge(**dict(row)) for row in rows]
+
+    async def mark(self) -> datetime:
+        return await self._pool.fetchval("SELECT clock_timestamp()")
+
+    async def charged_after(self, mark: datetime) -> list[Charge]:
+        """A user's debits (credit_transactions) and a member's charges to an organization (usage attribution)."""
+        rows = await self._pool.fetch(
+            """SELECT id::text AS request_id, user_id, NULL AS org_id, -amount AS credits, model, tokens_used AS tokens
+               FROM credit_transactions WHERE transaction_type = 'usage' AND created_at > $1
+               UNION ALL
+               SELECT request_id, user_id, org_id::text, credits_used::numeric, service_name, NULL::int
+               FROM credit_usage_attribution WHERE created_at > $1""", mark)
         return [Charge(**dict(row)) for row in rows]
 
     async def orgs_created_by(self, user_id: str) -> list[str]:
@@ -407,7 +408,7 @@ class OssLedger(LedgerReader):
         return [row["id"] for row in rows]
 
     async def members(self, org_id: str) -> list[str]:
-        rows = await self._pool.fetch("SELECT user_id FROM organization_members WHERE org_id = $1::uuid", org_id)
+        rows = await self._pool.fetch("SELECT user_id FROM organization_members WHERE org_id::text = $1", org_id)
         return [row["user_id"] for row in rows]
 
     async def own_statement(self, user_id: str) -> Statement | None:
@@ -424,7 +425,7 @@ class OssLedger(LedgerReader):
             """SELECT p.total_credits - p.used_credits AS left,
                       (SELECT COALESCE(sum(credits_used), 0) FROM credit_usage_attribution u
                         WHERE u.org_id = p.org_id) AS charged
-               FROM organization_credit_pools p WHERE p.org_id = $1::uuid""", org_id)
+               FROM organization_credit_pools p WHERE p.org_id::text = $1""", org_id)
         return None if row is None else Statement(Decimal(row["left"]), Decimal(row["charged"]))
 
     async def calls_counted(self, user_id: str) -> int | None:
@@ -454,12 +455,12 @@ class OssLedger(LedgerReader):
     async def org_violations(self, org_id: str) -> tuple[list[str], list[dict]]:
         pool = await self._pool.fetchrow(
             """SELECT total_credits, allocated_credits, used_credits FROM organization_credit_pools
-               WHERE org_id = $1::uuid""", org_id)
+               WHERE org_id::text = $1""", org_id)
         members = await self._pool.fetch(
             """SELECT a.user_id, a.allocated_credits, a.used_credits,
                       (SELECT COALESCE(sum(credits_used), 0) FROM credit_usage_attribution u
                         WHERE u.org_id = a.org_id AND u.user_id = a.user_id) AS attributed
-               FROM user_credit_allocations a WHERE a.org_id = $1::uuid""", org_id)
+               FROM user_credit_allocations a WHERE a.org_id::text = $1""", org_id)
         problems = []
         for row in members:
             if row["used_credits"] > row["allocated_credits"] or row["used_credits"] < 0:
@@ -512,104 +513,17 @@ class OssBilling(BillingReader):
 class OpsCenterOssDeployment(Deployment):
     name = "ops-center-oss"
     openapi_path = "/openapi.json"
-    lacks = {
-        "grant-by-email": "a platform administrator grants credits to a user id only (POST /api/v1/credits/allocate "
-                          "takes user_id, backend/credit_api.py:127-131); nothing in the product grants credits to an "
-                          "e-mail",
-        "phase-timing": "credit deduction runs inside the chat handler (backend/litellm_api.py:1518-1553) and the "
-                        "product reports no timing of it (no Server-Timing, no metric): only the whole call can be "
-                        "timed",
-        "allocate-by-email": "an organization admin names the member of an allocation by user id only "
-                             "(UserCreditAllocationCreate, backend/org_billing_api.py:119-124); nothing in the "
-                             "product allocates to an e-mail",
-        "invite-by-email": "an organization owner adds a member by user id only (OrganizationMemberAdd, "
-                           "backend/org_api.py:97-100, stored as given, org_api.py:938-946); nothing in the product "
-                           "looks an account up by its e-mail to add it",
-        "sign-in-lockout": "the product locks no account after failed sign-ins: nothing in backend/ counts an "
-                           "account's failures (its failed logins only raise an alert per address, "
-                           "backend/alert_conditions.py:310-330); its own limit on sign-ins, 5 a minute per address "
-                           "and user name (backend/rate_limiter.py:52, :346-355), is judged by the Rules of invalid "
-                           "sign-ins, and whether Keycloak locks an account is the operator's realm's setting, which "
-                           "the product does not ship",
-        "org-payments": ORG_PAYMENTS,
-        "payment-refunds": PAYMENT_REFUNDS,
-        "byok-opt-out": "BYOK is switched per account and provider (POST /api/v1/llm/byok/keys/{provider}/toggle, "
-                        "backend/litellm_api.py:3151); a chat request carries no BYOK choice (ChatCompletionRequest, "
-                        "backend/litellm_api.py:359-370)",
-    }
-    workarounds = (
-        Workaround(
-            "Every user the suite enrolls gets a `user_credits` row on the tier of their plan, written by the adapter. "
-            "The product writes none itself: its sign-in's attempt fails (backend/server.py:686-696, "
-            "credit_system.py:170-205), and a user without one is on the free tier, exempt from charges "
-            "(litellm_credit_system.py:729-740).",
-            "The same: its sign-in's attempt fails there too (an e-mail passed as a uuid, credit_system.py:173; an "
-            "INSERT naming a `balance` column that no schema or migration of the product creates, "
-            "credit_system.py:197-203), so a user who has only signed up is served free, as a scenario shows."),
-        Workaround(
-            "The credits a scenario starts with are written as a `purchase` transaction added to the wallet, and the "
-            "cached balance is dropped, as the product's own credit_credits does (litellm_credit_system.py:446-500): "
-            "its admin grant (POST /api/v1/credits/allocate) reads a `balance` column `user_credits` lacks "
-            "(credit_system.py:264-267) and answers 500; the scenarios of the grant itself call it.",
-            "The same: the grant reads and writes the `balance` column there too (credit_system.py:265, 282) and "
-            "answers 500."),
-        Workaround(
-            "Requests ask for an unencoded answer (Accept-Encoding: identity): a chat answer compressed by the "
-            "product's GZip middleware arrives empty (credit_deduction_middleware.py:427-445).",
-            "The same, and it costs the caller: GZip is mounted (server.py:734) inside the credit middleware "
-            "(server.py:847), which drains a compressed answer and never restores it "
-            "(credit_deduction_middleware.py:430-446), so a browser or the OpenAI SDK, which ask for gzip, gets an "
-            "empty 200 for any answer of 1,000 bytes or more, after the debit (litellm_api.py:1542); the scenario of "
-            "a client that accepts compressed answers shows it."),
-        Workaround(
-            "Each request opens a new connection: after an unhandled error the product drops the connection it used.",
-            "No difference a client sees, as far as its files tell: behind its Traefik (docker-compose.direct.yml:"
-            "78-123) the connection the backend drops after a 500 is the proxy's, and the client still reads the 500."),
-        Workaround(
-            "The product runs with `EXTERNAL_HOST=localhost`, for which it sets its session cookie without a Domain "
-            "(server.py:5984-5985), and each actor keeps its own session cookie, read from Set-Cookie.",
-            "No difference a browser sees: `EXTERNAL_HOST=magicunicorn.dev` and https (docker-compose.direct.yml:"
-            "23-24) give `Domain=.magicunicorn.dev; Secure; SameSite=None` (server.py:5979-5985), which a browser on "
-            "that domain accepts."),
-        Workaround(
-            "Each user calls from an address of their own in 127.0.0.0/8: the product allows 1,000 requests an hour "
-            "per address and path (backend/server.py:750-751, slowapi's default key), which the suite, run from one "
-            "machine, would otherwise cross on every user's behalf.",
-            "Differs, and the difference is a defect (a finding below): behind its Traefik every request reaches the "
-            "backend from the proxy's one address, so that limit, and the 20 a minute on an organization's "
-            "purchases and allocations, are shared by all users."),
-        Workaround(
-            "The 700 calls before the quota is tested go 9 at a time: with 10 in flight the product's pool deadlocks "
-            "(the scenarios of simultaneous calls show it), and the quota's Rule is not about simultaneity.",
-            "The same deadlock: the pool of 10 connections is the code's (server.py:881-889), whatever runs it."),
-        Workaround(
-            "Calls a scenario sends at once are held at their first step in the product, the provider lookup, by a "
-            "lock on `llm_providers`, until they are all in flight (at most 5 s), then let go together: \"at once\" "
-            "means at once in every run, so what the product does with that many calls in flight is the same in "
-            "every run.",
-            "Nothing the product does differs: the hold makes \"at once\" the same in every run, as it is in a "
-            "burst of real traffic."),
-    )
-    deployed_findings = (
-        DeployedFinding(
-            Verdict.MONEY_OR_SECURITY.value,
-            "one user's traffic does not use up another user's limit (docs/contract.md#limits)",
-            "behind the proxy its deployment files put it behind, every user reaches the backend from the proxy's one "
-            "address, so one user's 1,000 requests an hour to a path (and 20 a minute to an organization's purchase "
-            "or allocation) refuse every other user's",
-            "docker-compose.direct.yml:78-123 routes /api and /auth to the backend through Traefik, which connects "
-            "from its own container address; the backend runs `uvicorn server:app --host 0.0.0.0 --port 8084` "
-            "(Dockerfile:82) without --forwarded-allow-ips, so uvicorn believes X-Forwarded-For only from 127.0.0.1 "
-            "and request.client.host is Traefik's address for every user; the limits key on that address "
-            "(server.py:750-751 with slowapi's get_remote_address; org_billing_api.py:50, 221, 533, 605)",
-            "the sandbox gives each user an address of their own (see How the product was run)"),
-    )
     session_max_age_s = 3600  # the product keeps a session for 2 hours
-    limits = OSS_LIMITS
-    in_flight_at_most = 9  # its asyncpg pool of 10 deadlocks with 10 calls in flight (server.py:881-889)
+    # What the class declares is the newest build's; each deployment declares its own build's (oss_builds.py).
+    lacks, limits, in_flight_at_most = OPS_CENTER_OSS.lacks, OPS_CENTER_OSS.limits, OPS_CENTER_OSS.in_flight_at_most
+    workarounds, deployed_findings = OPS_CENTER_OSS.workarounds, OPS_CENTER_OSS.deployed_findings
 
-    def __init__(self, api: OssApi, identity: Identity, arrangements: Arrangements, ledger: OssLedger,
-                 cache: OssCache, billing: OssBilling, provider: PaymentProvider | None = None):
+    def __init__(self, build: OssBuild, api: OssApi, identity: Identity, arrangements: Arrangements | None,
+                 ledger: OssLedger | None, cache: OssCache | None, billing: OssBilling | None,
+                 provider: PaymentProvider | None = None):
+        self.build = build
+        self.lacks, self.limits, self.in_flight_at_most = build.lacks, build.limits, build.in_flight_at_most
+        self.workarounds, self.deployed_findings = build.workarounds, build.deployed_findings
         self.api, self.identity, self.arrangements = api, identity, arrangements
         self.prices = OssPrices()
         self.ledger, self.cache, self.billing = ledger, cache, billing
@@ -630,13 +544,14 @@ class OpsCenterOssDeployment(Deployment):
         http = HttpClient(config.ops_center_url, evidence, **CLIENT_OPTIONS)
         provider = PaymentProvider(config.payments_url, config.payments_api_key,
                                    config.payments_webhook_secret) if config.payments_url else None
-        return cls(OssApi(http), identity, Arrangements(writer, config.redis_url), OssLedger(reader),
-                   OssCache(config.redis_url),
+        return cls(build_of(config), OssApi(http, build_of(config)), identity, Arrangements(writer, config.redis_url),
+                   OssLedger(reader), OssCache(config.redis_url),
                    OssBilling(Lago(config.lago_url, config.lago_api_key)), provider)
 
     @classmethod
-    def requests_only(cls, ops_center_url: str, client, identity) -> "OpsCenterOssDeployment":
-        return cls(OssApi(client(ops_center_url, **CLIENT_OPTIONS)), identity, None, None, None, None)
+    def requests_only(cls, ops_center_url: str, client, identity, build: str = "") -> "OpsCenterOssDeployment":
+        known = build_named(build)
+        return cls(known, OssApi(client(ops_center_url, **CLIENT_OPTIONS), known), identity, None, None, None, None)
 
     @property
     def unanswered(self) -> int:
@@ -763,7 +678,10 @@ class OpsCenterOssDeployment(Deployment):
         return reply(await self.api.delete_org(admin, org.org_id))
 
     async def remove_org(self, admin: Session, org: OrgRef) -> Reply[None]:
-        """The product lets only a platform administrator delete an organization."""
+        """The product lets only a platform administrator delete an organization; a build that cannot delete one says
+        so (`org-deletion`)."""
+        if "org-deletion" in self.lacks:
+            raise NotApplicable(self.lacks["org-deletion"])
         return reply(await self.api.delete_org(await self._admin(), org.org_id))
 
     async def buy(self, admin: Session, org: OrgRef, amount: Any) -> Reply[Purchase]:
@@ -793,7 +711,7 @@ class OpsCenterOssDeployment(Deployment):
         (CreditPurchaseRequest, litellm_api.py:373-375). The method is made now, as the page makes it from the card
         the user types, and sent with the user's next purchases in this sign-in."""
         if org is not None:
-            raise NotApplicable(ORG_PAYMENTS)
+            raise NotApplicable(self.lacks["org-payments"])
         self._cards[session.secret] = await self._payment_provider().payment_method(method)
         return Reply()
 
@@ -804,19 +722,19 @@ class OpsCenterOssDeployment(Deployment):
         return self.provider
 
     async def refund(self, operator: Session, payment_id: str, credits: Decimal | None) -> Reply[Decimal]:
-        raise NotApplicable(PAYMENT_REFUNDS)
+        raise NotApplicable(self.lacks["payment-refunds"])
 
     async def deliver(self, delivery: Delivery) -> Reply[None]:
         # The scenarios deliver again the event of an organization's payment, which the product never takes.
-        raise NotApplicable(ORG_PAYMENTS)
+        raise NotApplicable(self.lacks["org-payments"])
 
     async def add_member(self, admin: Session, org: OrgRef, member: Account) -> Reply[None]:
         return await self.invite_naming(admin, org, member.user_id, None)
 
     async def invite_naming(self, admin: Session, org: OrgRef, user_id: str | None, email: str | None) -> Reply[None]:
-        if email is not None:
+        if email is not None and "invite-by-email" in self.lacks:
             raise NotApplicable(self.lacks["invite-by-email"])
-        return reply(await self.api.add_member(admin, org.org_id, user_id))
+        return reply(await self.api.add_member(admin, org.org_id, user_id, email))
 
     async def allocate(self, admin: Session, org: OrgRef, member: Account, amount: Any) -> Reply[Allocation]:
         return await self.allocate_naming(admin, org, member.user_id, None, amount)
@@ -891,11 +809,17 @@ class OpsCenterOssDeployment(Deployment):
         return reply(await self.api.chat(session, malformed_body(problem, scope)))
 
     async def health(self) -> Reply[dict[str, str]]:
-        """The product has no health report of its parts; its public status answer is what there is."""
+        """Ops-Center-OSS has no health report of its parts: its public status answer is what there is. A build with
+        one reports each part of the credit flow it checks, a "healthy" one as the suite's "ok"."""
         answer = await self.api.status()
         if not answer.ok:
             return reply(answer)
         body = answer.body if isinstance(answer.body, dict) else {}
+        if self.build.health_parts:
+            checks = body.get("checks") if isinstance(body.get("checks"), dict) else {}
+            states = {part: str((checks.get(part) or {}).get("status")) for part in self.build.health_parts
+                      if part in checks}
+            return reply(answer, {part: "ok" if state == "healthy" else state for part, state in states.items()})
         return reply(answer, {key: str(value) for key, value in body.items() if isinstance(value, str)})
 
 

@@ -102,6 +102,7 @@ class Plan:
     tokens: int = TOKENS
     scope: str = ""  # named in every call, so the provider double's log of the load's calls is the load's own
     personas: list[Persona] = field(default_factory=list)
+    build: str = ""  # the product's build, where the deployment knows several (OPS_CENTER_BUILD)
 
     def of_kind(self, kind: str) -> list[Persona]:
         return [persona for persona in self.personas if persona.kind == kind]
