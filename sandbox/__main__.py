@@ -11,6 +11,8 @@ def main() -> int:
     parser.add_argument("command", choices=["prepare", "up", "status", "down"])
     parser.add_argument("--ops-center-source", metavar="PATH",
                         help="also run the real Ops-Center from this checkout (Ops-Center-OSS)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="with --ops-center-source: start it again from a new database, as if just deployed")
     arguments = parser.parse_args()
     command = arguments.command
     if command == "prepare":
@@ -23,7 +25,8 @@ def main() -> int:
         return 0
     if command == "up":
         try:
-            stack = sandbox.start_product(arguments.ops_center_source) if arguments.ops_center_source else sandbox.up()
+            stack = (sandbox.start_product(arguments.ops_center_source, fresh=arguments.fresh)
+                     if arguments.ops_center_source else sandbox.up())
         except sandbox.StartError as error:
             print(f"sandbox: cannot start: {error}", file=sys.stderr)
             return 1

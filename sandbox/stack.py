@@ -545,8 +545,9 @@ def start_unless_running() -> Stack:
     return stack
 
 
-def start_product(source: str) -> Stack:
-    """The real Ops-Center from the checkout at `source`, beside the reference on the same stack."""
+def start_product(source: str, fresh: bool = False) -> Stack:
+    """The real Ops-Center from the checkout at `source`, beside the reference on the same stack; `fresh`: started
+    again from a new database even where the same code runs, as if just deployed."""
     from sandbox import product
 
     stack = up()
@@ -554,7 +555,7 @@ def start_product(source: str) -> Stack:
     parts = [stack.pids[name] for name in ("ops-center-oss", "egress") if name in stack.pids]
     revision = product.revision(Path(source))
     running = stack.product_source == source and stack.product_revision == revision
-    if running and len(parts) == 2 and all(alive(pid) for pid in parts):
+    if running and not fresh and len(parts) == 2 and all(alive(pid) for pid in parts):
         return stack  # the same code already runs; code changed since it started is started afresh
     for pid in parts:
         with contextlib.suppress(ProcessLookupError):
