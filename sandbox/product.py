@@ -2,9 +2,9 @@
 
     python -m sandbox up --ops-center-source PATH      (or OPS_CENTER_SOURCE=PATH)
 
-A checkout is booted as the build it is (BUILDS, by commit): Ops-Center-OSS at af179f13cf24, or
-saashqdev/ops-center at 283233d, an earlier build of the same product with its own requirements and
-SQL files, whose sign-in reaches Keycloak by a name its code builds.
+A checkout is booted as the build it is (BUILDS, by commit): Ops-Center-OSS at af179f13cf24 or at its tag v2.5.0
+(another line of its history), or saashqdev/ops-center at 283233d, an earlier build of the same product with its own
+requirements and SQL files; the two earlier builds' sign-ins reach Keycloak by a name their code builds.
 
 What it takes to boot the product here (../shared/notes/ops-center-oss-live.md has the measurements):
 its own virtualenv; the schema its credit flow needs, in a database of its own; an environment that
@@ -194,7 +194,52 @@ SAASHQ_OPS_CENTER = Build(
         REALM_NOTE,
     ),
 )
-BUILDS = (OPS_CENTER_OSS, SAASHQ_OPS_CENTER)
+# Ops-Center-OSS at its tag v2.5.0 (2d65da407a3d, 2026-02-18), on a branch of its own: neither af179f13cf24 nor
+# 283233d is in its history. Its own backend/requirements.txt (the file A installs by tag), without the optional
+# memory packages (imports guarded: colonel/memory/kuzu_client.py:31-33, mem0_client.py:44, :79); nothing it imports
+# at start-up is missing (aiohttp only under model_adapters/, imported by model_server_manager.py:17, which nothing
+# imports; no cachetools import). The same five SQL files as A (byte-identical); no file of the tag creates `users`
+# or the `user_provider_keys` its code uses (byok_manager.py:133-136; sql/litellm_schema.sql:95-114 has another
+# layout: encrypted_api_key, is_active).
+OSS_V2_5_0 = Build(
+    name="Ops-Center-OSS v2.5.0 2d65da407a3d",
+    commit="2d65da407a3d188d5a92afd3ab27cda6df1445de",
+    requirements_tag=None,
+    left_out=("kuzu", "mem0ai"),
+    unlisted=(),
+    schema_files=CREDIT_FLOW_SCHEMA,
+    missing_tables=USERS_TABLE + PROVIDER_KEYS_TABLE,
+    # A platform call goes to the row's `api_base_url`, else `config.base_url` (litellm_api.py:997-1030).
+    provider_row="""
+        INSERT INTO llm_providers (name, type, api_key_encrypted, api_base_url, enabled, priority)
+        VALUES ('creditflow provider double', 'openrouter', $1, $2, true, 1000)""",
+    # Its sign-in posts the password grant and asks userinfo at https://auth.<EXTERNAL_HOST> (server.py:5361-5384).
+    keycloak_host="auth.localhost",
+    # Public: Depends(get_current_user_optional) (server.py:2306-2307, :2254-2259); no auth middleware in the tag.
+    ready_path="/api/v1/system/status",
+    how_it_runs=(
+        "The backend runs from the checkout (`uvicorn server:app`) in its own virtualenv, from the checkout's own "
+        "`backend/requirements.txt` without kuzu and mem0ai (optional: colonel/memory/kuzu_client.py:31-33, "
+        "mem0_client.py:44, :79). *As deployed:* the whole file (Dockerfile:39-40).",
+        f"Its database `{DATABASE}` in the sandbox's PostgreSQL, made by the product's own SQL files, in this order: "
+        + ", ".join(f"`{name}`" for name in CREDIT_FLOW_SCHEMA) + ". The product creates the rest itself at "
+        "start-up. *As deployed:* the same files.",
+        "Two tables its code uses and no SQL file of the checkout creates, made from the columns the code reads: "
+        "`users` (kept empty) and `user_provider_keys` (byok_manager.py:133-136; sql/litellm_schema.sql:95 has "
+        "another layout). *As deployed:* a database that lacks them fails the code that reads them.",
+        DATA_FOLDER_NOTE,
+        "One provider row: `llm_providers` of type `openrouter` pointing at the LLM provider double in "
+        "`api_base_url` (litellm_api.py:1030), with the platform's key " + PROVIDER_TYPE_NOTE,
+        EGRESS_NOTE,
+        STRIPE_NOTE,
+        "Its sign-in reaches Keycloak at https://auth.localhost, a name its code builds from `EXTERNAL_HOST` "
+        "(server.py:5361): the same HTTPS proxy answers for that name with the sandbox's Keycloak. *As deployed:* "
+        "https://auth.<its domain>.",
+        ENVIRONMENT_NOTE.format(csrf_default_line=310),
+        REALM_NOTE,
+    ),
+)
+BUILDS = (OPS_CENTER_OSS, SAASHQ_OPS_CENTER, OSS_V2_5_0)
 
 
 class ProductError(Exception):
