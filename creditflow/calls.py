@@ -21,6 +21,7 @@ from creditflow.deployments.base import (
     Reply,
 )
 from creditflow.deployments.http import question
+from creditflow.forgeries import Forger, Forgery
 from creditflow.scene import Scene
 from creditflow.verdicts import CannotArrange, TargetLacksPart
 from creditflow.wording import counted, number
@@ -76,6 +77,20 @@ class Calls:
         actor = self.w.acting(self.w.actor(name))
         await self._remember_opening(actor)
         session = await self.w.deployment.foreign_session(actor.account, sign_in)
+        self.w.services.redactor.remember(session.secret)
+        call = await self.w.deployment.call(session, CallRequest(model, tokens, scope=self.w.scope))
+        actor.calls.append(call)
+        return call
+
+    async def ask_forged(self, name: str, forgery: Forgery, model: str, tokens: int) -> CallResult:
+        """A call made with a sign-in forged from a real token the realm issued to `name`."""
+        actor = self.w.acting(self.w.actor(name))
+        await self._remember_opening(actor)
+        if self.w.deployment.identity is None:
+            raise TargetLacksPart("the deployment signs no one in through the realm whose tokens could be forged")
+        forger = Forger(self.w.deployment.identity)
+        self.w.on_cleanup("take back the signing key the forgeries were signed with", forger.close)
+        session = await self.w.deployment.forged_session(actor.account, lambda token: forger.forge(token, forgery))
         self.w.services.redactor.remember(session.secret)
         call = await self.w.deployment.call(session, CallRequest(model, tokens, scope=self.w.scope))
         actor.calls.append(call)

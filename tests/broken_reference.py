@@ -14,7 +14,9 @@ import time
 import uuid
 from collections import Counter
 
-from sandbox.opscenter import app, calls, ledger, limits, models, payments, service
+import jwt
+
+from sandbox.opscenter import app, auth, calls, ledger, limits, models, payments, service
 from sandbox.opscenter.calls import Reservation
 from sandbox.opscenter.service import Refused
 
@@ -150,6 +152,18 @@ def read_without_verifying(payload, signature, secret, now=None):
     return json.loads(payload)
 
 
+class SignaturesUnchecked:
+    """PyJWT as the reference's verifier calls it, but decoding a token never checks its signature: the claims (issuer,
+    client, expiry) are still read and checked."""
+
+    def __getattr__(self, name):
+        return getattr(jwt, name)
+
+    @staticmethod
+    def decode(token, key, algorithms, options):
+        return jwt.decode(token, options=options | {"verify_signature": False, "verify_exp": True, "verify_nbf": True})
+
+
 async def credit_each_delivery(self, payload, signature):
     """Every delivery of a success event credits its payment's credits, with a ledger row of its own."""
     event = payments.verify_signature(payload, signature, self.webhook_secret)
@@ -214,6 +228,8 @@ BREAKAGES = {
     "declined_purchase_credited": (payments.Payments, "buy", credit_even_if_declined),
     # an event is believed without its signature: anyone can tell Ops-Center a payment succeeded
     "unsigned_events_believed": (payments, "verify_signature", read_without_verifying),
+    # a bearer token is believed without its signature: anyone who has seen a token of the realm signs in as anyone
+    "signature_unchecked": (auth, "jwt", SignaturesUnchecked()),
     # each delivery of a payment's success event credits it again
     "each_delivery_credited": (payments.Payments, "receive", credit_each_delivery),
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -597,6 +597,11 @@ class Deployment(ABC):
     async def foreign_session(self, account: Account, kind: ForeignSignIn) -> Session:
         """A sign-in of `account` that must be refused: expired, or issued by another realm."""
         raise TargetLacksPart(f"this deployment has no sign-in that could be {kind}")
+
+    async def forged_session(self, account: Account, forge: Callable[[str], Awaitable[str]]) -> Session:
+        """A sign-in an attacker forged (`forge`) from a real token the realm issued to `account`, presented where the
+        product takes a token."""
+        raise TargetLacksPart(f"the deployment {self.name} takes no token of the realm that could be forged")
 
     async def recreate(self, account: Account, owner: str) -> tuple[Account, Session]:
         """The account removed and created again with the same username and e-mail (a new identity)."""

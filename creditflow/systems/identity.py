@@ -171,6 +171,28 @@ class Identity:
         await self._admin.a_set_user_password(user_id, password, temporary=False)
         return password
 
+    async def published_keys(self) -> list[dict]:
+        """The realm's keys as it publishes them (its JWKS): what a verifier of its tokens trusts."""
+        return (await self._openid.a_certs())["keys"]
+
+    async def add_signing_key(self, name: str, private_pem: str) -> tuple[str, str]:
+        """The realm publishes a signing key of the caller's (an RSA key in PEM) beside its own, below them in
+        priority, so Keycloak goes on signing its tokens with its own key. Returns the key's component and key id."""
+        realm = await self._admin.a_get_realm(self._realm)
+        component = await self._admin.a_create_component({
+            "name": name, "providerId": "rsa", "providerType": "org.keycloak.keys.KeyProvider",
+            "parentId": realm["id"], "config": {"priority": ["-100"], "enabled": ["true"], "active": ["true"],
+                                                "algorithm": ["RS256"], "privateKey": [private_pem]}})
+        keys = await self._admin.a_get_keys()
+        return component, next(key["kid"] for key in keys["keys"] if key.get("providerId") == component)
+
+    async def remove_signing_key(self, component: str) -> None:
+        try:
+            await self._admin.a_delete_component(component)
+        except KeycloakError as error:
+            if error.response_code != 404:
+                raise
+
     async def other_realm_token(self) -> str:
         """A valid token of the master realm: signed by Keycloak, but for another realm than Ops-Center's."""
         # A client of its own, made here: one scenario asks for it, and each client costs its process an SSL context.
