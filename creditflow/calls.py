@@ -57,11 +57,13 @@ class Calls:
     async def ask(self, name: str, model: str, tokens: int, use_byok: bool | None = None,
                   request_id: str | None = None, stream: bool = False, leave_after: int | None = None,
                   compressed: bool = False, sender: str | None = None,
-                  answers_tool_call: str | None = None) -> CallResult:
+                  answers_tool_call: str | None = None, paid_by: str | None = None) -> CallResult:
+        """`paid_by`: the organization of `name`'s the call names to pay for it."""
         actor = self.w.acting(self.w.actor(name))
         await self._remember_opening(actor)
+        org = self.w.org(paid_by).ref if paid_by is not None else None
         call = await self._call(actor, CallRequest(model, tokens, use_byok, request_id, stream, leave_after,
-                                                   self.w.scope, compressed, sender, answers_tool_call))
+                                                   self.w.scope, compressed, sender, answers_tool_call, org))
         actor.calls.append(call)
         return call
 

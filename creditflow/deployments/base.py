@@ -234,6 +234,7 @@ class CallRequest:
     compressed: bool = False  # the client accepts a compressed answer, as browsers and HTTP libraries do
     sender: str | None = None  # the name the question is signed with (a message's name in OpenAI's chat API)
     answers_tool_call: str | None = None  # the id of a tool call the conversation answers with the tool's answer
+    org: OrgRef | None = None  # the organization the call names to pay for it (None: the call names none)
 
 
 @dataclass(frozen=True)

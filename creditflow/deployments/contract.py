@@ -258,9 +258,12 @@ class ContractApi:
 
     async def chat(self, session: Session | None, model: str, max_tokens: int, use_byok: bool | None = None,
                    request_id: str | None = None, stream: bool = False, leave_after: int | None = None,
-                   messages: list[dict] | None = None, compressed: bool = False) -> Answer:
-        """`messages`: the conversation, by default the question of a call that names no scenario's scope."""
+                   messages: list[dict] | None = None, compressed: bool = False, org_id: str | None = None) -> Answer:
+        """`messages`: the conversation, by default the question of a call that names no scenario's scope; `org_id`:
+        the organization named to pay."""
         headers = {"Accept-Encoding": COMPRESSED} if compressed else {}
+        if org_id is not None:
+            headers["X-Organization-Id"] = org_id
         if use_byok is not None:
             headers["X-Use-BYOK"] = "true" if use_byok else "false"
         if request_id is not None:
@@ -633,7 +636,7 @@ class ContractDeployment(Deployment):
         answer = await self.api.chat(session, request.model, request.tokens, request.use_byok, request.request_id,
                                      request.stream, request.leave_after,
                                      conversation(request.scope, request.sender, request.answers_tool_call),
-                                     request.compressed)
+                                     request.compressed, request.org.org_id if request.org else None)
         return call_result(request, sent_at, answer)
 
     async def call_malformed(self, session: Session, problem: Malformed, scope: str = "") -> Reply[None]:

@@ -537,6 +537,12 @@ class OpsCenterOssDeployment(Deployment):
         "byok-opt-out": "BYOK is switched per account and provider (POST /api/v1/llm/byok/keys/{provider}/toggle, "
                         "backend/litellm_api.py:3151); a chat request carries no BYOK choice (ChatCompletionRequest, "
                         "backend/litellm_api.py:359-370)",
+        "org-named-in-call": "a chat request cannot name the organization that pays: the product reads an "
+                             "`active_org_id` from the request's state (org_credit_integration.py:64-70), but the chat "
+                             "route hands it the state of its JSON body, which has none (backend/litellm_api.py:920), "
+                             "and ChatCompletionRequest carries no organization (litellm_api.py:360-371); a member of "
+                             "two pays with her default organization, else the one she joined last "
+                             "(org_credit_integration.py:75-98)",
     }
     workarounds = (
         Workaround(
