@@ -129,6 +129,25 @@ Feature: Organization members pay from the organization's pool and their own all
       And Olivia still has all 2,500 of her allocated credits in Acme
       And the ledger shows no charge to Olivia
 
+  @contract.lago
+  Rule: A member's usage reaches billing on the organization's subscription, as the ledger charged it
+
+    @critical
+    Scenario: Olivia's call that uses 40 of its 100 tokens reaches billing on Acme's subscription as charged
+      Given the LLM provider uses 40 percent of each call's token budget
+      When Olivia asks gpt-4 a question of 100 tokens
+      Then the call costs the price of 40 tokens of gpt-4
+      And billing received the usage of Olivia's call on Acme's subscription
+      And billing received the usage of Olivia's call as the ledger charged it
+
+    @critical @streaming
+    Scenario: Olivia's stream that uses 40 of its 100 tokens reaches billing on Acme's subscription as charged
+      Given the LLM provider uses 40 percent of each call's token budget
+      When Olivia asks gpt-4 a question of 100 tokens and reads the answer as it is written
+      Then the call costs the price of 40 tokens of gpt-4
+      And billing received the usage of Olivia's call on Acme's subscription
+      And billing received the usage of Olivia's call as the ledger charged it
+
   @guide.flow-2
   Rule: Usage is attributed to the member who made it
 
