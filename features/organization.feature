@@ -62,6 +62,14 @@ Feature: Organization members pay from the organization's pool and their own all
       And Olivia's allocation in Acme is down from 2,500 by the price of that call
       And Acme's pool is down by the price of that call
 
+    @critical @streaming
+    Scenario: Olivia's allocation pays for the 40 tokens her stream used, not for its budget of 100
+      Given the LLM provider uses 40 percent of each call's token budget
+      When Olivia asks gpt-4 a question of 100 tokens and reads the answer as it is written
+      Then the call costs the price of 40 tokens of gpt-4
+      And Olivia's allocation in Acme is down from 2,500 by the price of that call
+      And Acme's pool is down by the price of that call
+
   @contract.streaming
   Rule: A member's streamed call is charged once, to the allocation and the pool
 
@@ -85,6 +93,16 @@ Feature: Organization members pay from the organization's pool and their own all
     Scenario: Olivia's call on Globex's account is paid by Globex, not by Acme, which she joined first
       Given Olivia is a member of Globex with 500 allocated credits
       When Olivia asks gpt-3.5-turbo a question of 100 tokens on Globex's account
+      Then the call is billed to the organization at the price of that call
+      And Olivia's allocation in Globex is down from 500 by the price of that call
+      And Globex's pool is down by the price of that call
+      And Olivia still has all 2,500 of her allocated credits in Acme
+      And nothing was charged to Acme
+
+    @critical @streaming @needs.org-named-in-call
+    Scenario: Olivia's stream on Globex's account is paid by Globex, not by Acme, which she joined first
+      Given Olivia is a member of Globex with 500 allocated credits
+      When Olivia asks gpt-3.5-turbo a question of 100 tokens on Globex's account and reads the answer as it is written
       Then the call is billed to the organization at the price of that call
       And Olivia's allocation in Globex is down from 500 by the price of that call
       And Globex's pool is down by the price of that call
@@ -154,6 +172,12 @@ Feature: Organization members pay from the organization's pool and their own all
     @critical
     Scenario: Alice sees Olivia's usage attributed to Olivia
       When Olivia asks gpt-3.5-turbo a question of 100 tokens
+      Then Acme's usage report attributes the price of that call and 1 API call to Olivia
+      And billing received the usage of Olivia's call on Acme's subscription
+
+    @critical @streaming
+    Scenario: Alice sees Olivia's streamed usage attributed to Olivia
+      When Olivia asks gpt-3.5-turbo a question of 100 tokens and reads the answer as it is written
       Then Acme's usage report attributes the price of that call and 1 API call to Olivia
       And billing received the usage of Olivia's call on Acme's subscription
 

@@ -172,6 +172,7 @@ def streamed_result(request: CallRequest, sent_at: float, answer: Answer) -> Cal
         request, sent_at, answer.elapsed_ms, cost=credits(last.get("cost_credits")),
         paid_by=PAYERS.get(last.get("billed_to")), tokens=(last.get("usage") or {}).get("total_tokens"),
         request_id=last.get("request_id", request_id), pieces=sum(map(streamed_piece, answer.events)),
+        calls_left=calls_left(answer), resets_at=resets_at(answer),  # the quota headers come with a stream's too
     )
 
 
