@@ -27,7 +27,7 @@ A_DAY_S = 24 * 3600
 class Forgery(StrEnum):
     OTHER_KEY = "signed by a key that is not the realm's"
     UNSIGNED = "with no signature, claiming it needs none"
-    PUBLIC_KEY_AS_PASSWORD = "signed with the realm's public key as a shared secret"
+    PUBLIC_KEY_AS_SECRET = "signed with the realm's public key as a shared secret"
     UNKNOWN_KEY = "naming a signing key the realm does not have"
     OTHER_ISSUER = "claiming another realm issued it"
     OTHER_CLIENT = "issued to another application"
@@ -103,7 +103,7 @@ class Forger:
                 return rs256(header, claims, fresh_key())
             case Forgery.UNSIGNED:
                 return f"{encoded(header | {'alg': 'none'})}.{encoded(claims)}."
-            case Forgery.PUBLIC_KEY_AS_PASSWORD:
+            case Forgery.PUBLIC_KEY_AS_SECRET:
                 public = RSAAlgorithm.from_jwk(json.dumps(await self._signing_key(header["kid"])))
                 pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
                 return hs256(header, claims, pem)

@@ -57,6 +57,11 @@ def test_redactor_masks_known_secrets_tokens_and_keys_everywhere():
     assert "abcdefabcdef" not in cleaned and "sk-or-...9876" in cleaned
 
 
+def test_redactor_masks_a_token_whose_signature_is_removed():
+    cleaned = Redactor().text("sent eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0. as a sign-in")
+    assert cleaned == "sent <token redacted> as a sign-in"
+
+
 def test_redactor_masks_secret_fields_in_bodies():
     body = {"provider": "openrouter", "api_key": "anything", "nested": [{"password": "p"}], "credits": 5}
     assert Redactor().data(body) == {"provider": "openrouter", "api_key": "<redacted>",
