@@ -85,7 +85,7 @@ class Forger:
             key = fresh_key()
             pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                                     serialization.NoEncryption()).decode()
-            component, kid = await self.identity.add_signing_key(f"creditflow-forgery-{secrets.token_hex(4)}", pem)
+            component, kid = await self.identity.add_signing_key(pem)
             self._realm_key = component, kid, key
         _, kid, key = self._realm_key
         return kid, key

@@ -27,9 +27,10 @@ class Realm:
         return [json.loads(RSAAlgorithm.to_jwk(key.public_key())) | {"kid": kid, "use": "sig", "alg": "RS256"}
                 for kid, key in self.private.items()]
 
-    async def add_signing_key(self, name: str, private_pem: str) -> tuple[str, str]:
-        self.private[name] = serialization.load_pem_private_key(private_pem.encode(), None)
-        return f"component-{name}", name
+    async def add_signing_key(self, private_pem: str) -> tuple[str, str]:
+        kid = f"added-{len(self.private)}"
+        self.private[kid] = serialization.load_pem_private_key(private_pem.encode(), None)
+        return f"component-{kid}", kid
 
     async def remove_signing_key(self, component: str) -> None:
         self.removed.append(component)
