@@ -68,6 +68,20 @@ async def settle_streams_twice(self, admission, request, tokens):
     return charged
 
 
+async def settle_billing_the_reservation(self, admission, request, tokens):
+    """Charged for what the call used, but billing is told its whole budget and what was reserved for it."""
+    service, bill = self.s, type(self.s).bill_usage
+
+    async def bill_reserved(request_id, customer_id, model, used, credits, email):
+        await bill(service, request_id, customer_id, model, request.max_tokens, admission.reservation.amount, email)
+
+    service.bill_usage = bill_reserved
+    try:
+        return await settle_once(self, admission, request, tokens)
+    finally:
+        del service.bill_usage
+
+
 relay_to_the_end = calls.LlmCalls.relay_stream
 
 
@@ -208,6 +222,8 @@ BREAKAGES = {
     "prefixed_id_rejected": (models, "canonical_model", bare_model_names_only),
     # a streamed call is charged at its last chunk and again when the stream closes
     "stream_charged_twice": (calls.LlmCalls, "settle", settle_streams_twice),
+    # billing is told what a call reserved, not what the ledger charged for it
+    "billed_the_reservation": (calls.LlmCalls, "settle", settle_billing_the_reservation),
     # a stream is settled only while its caller listens: one the caller left is served free
     "left_stream_free": (calls.LlmCalls, "relay_stream", relay_while_listened_to),
     # a grant is booked twice, each time with its ledger row: every balance agrees with its rows, but money

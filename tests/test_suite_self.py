@@ -315,6 +315,9 @@ def broken_ops_center(stack, breakage: str):
      "11,000"),
     ("stream_charged_twice", ["-n", "^Ivy's streamed call is charged once to her own credits$"], "Individual Flow",
      "the ledger should show 1 charge to Ivy, but shows 2"),
+    ("billed_the_reservation", ["-n", "^Ivy's call that uses 40 of its 100 tokens reaches billing"],
+     "Integration Checklist", "billing should have received the 20 credits the ledger charged for Ivy's call, but "
+     "received 48"),
     ("left_stream_free", ["-n", "^Ivy stops reading after the first words"], "Edge Cases",
      "Ivy should be charged once for the stream she left, but the ledger shows 0 charges: the stream she left was "
      "served free"),
