@@ -124,6 +124,19 @@ class Books:
             charges = [charge for charge in charges if charge.request_id == call.request_id]
         return sum((charge.credits for charge in charges), Decimal(0))
 
+    async def charges_of_last_call(self, name: str) -> list[Charge]:
+        """The ledger's charges for `name`'s last served call, to their own credits or to an organization of theirs:
+        those under its request id, or, where the product records none, every charge of theirs since the scenario
+        began (its accounts are its own)."""
+        actor = self.w.actor(name)
+        call = actor.succeeded_call()
+        charges = await self.own_charges(name)
+        for org in actor.memberships:
+            charges += await self.member_charges(name, org)
+        if call.request_id and any(charge.request_id for charge in charges):
+            charges = [charge for charge in charges if charge.request_id == call.request_id]
+        return charges
+
     async def charges_settled(self, name: str) -> list[Charge]:
         """`name`'s own charges once a call they left is settled: Ops-Center settles it after the caller has
         gone, so the ledger is read until a charge appears (or SETTLING_S pass), then once more after a pause

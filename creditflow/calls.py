@@ -21,6 +21,7 @@ from creditflow.deployments.base import (
     Reply,
 )
 from creditflow.deployments.http import question
+from creditflow.forgeries import Forger, Forgery
 from creditflow.scene import Scene
 from creditflow.verdicts import CannotArrange, TargetLacksPart
 from creditflow.wording import counted, number
@@ -56,11 +57,13 @@ class Calls:
     async def ask(self, name: str, model: str, tokens: int, use_byok: bool | None = None,
                   request_id: str | None = None, stream: bool = False, leave_after: int | None = None,
                   compressed: bool = False, sender: str | None = None,
-                  answers_tool_call: str | None = None) -> CallResult:
+                  answers_tool_call: str | None = None, paid_by: str | None = None) -> CallResult:
+        """`paid_by`: the organization of `name`'s the call names to pay for it."""
         actor = self.w.acting(self.w.actor(name))
         await self._remember_opening(actor)
+        org = self.w.org(paid_by).ref if paid_by is not None else None
         call = await self._call(actor, CallRequest(model, tokens, use_byok, request_id, stream, leave_after,
-                                                   self.w.scope, compressed, sender, answers_tool_call))
+                                                   self.w.scope, compressed, sender, answers_tool_call, org))
         actor.calls.append(call)
         return call
 
@@ -76,6 +79,20 @@ class Calls:
         actor = self.w.acting(self.w.actor(name))
         await self._remember_opening(actor)
         session = await self.w.deployment.foreign_session(actor.account, sign_in)
+        self.w.services.redactor.remember(session.secret)
+        call = await self.w.deployment.call(session, CallRequest(model, tokens, scope=self.w.scope))
+        actor.calls.append(call)
+        return call
+
+    async def ask_forged(self, name: str, forgery: Forgery, model: str, tokens: int) -> CallResult:
+        """A call made with a sign-in forged from a real token the realm issued to `name`."""
+        actor = self.w.acting(self.w.actor(name))
+        await self._remember_opening(actor)
+        if self.w.deployment.identity is None:
+            raise TargetLacksPart("the deployment signs no one in through the realm whose tokens could be forged")
+        forger = Forger(self.w.deployment.identity)
+        self.w.on_cleanup("take back the signing key the forgeries were signed with", forger.close)
+        session = await self.w.deployment.forged_session(actor.account, lambda token: forger.forge(token, forgery))
         self.w.services.redactor.remember(session.secret)
         call = await self.w.deployment.call(session, CallRequest(model, tokens, scope=self.w.scope))
         actor.calls.append(call)

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from creditflow.deployments.base import Account, Deployment, OrgRef
-from creditflow.systems.identity import RUN_MARK, MarkedAccount
+from creditflow.systems.identity import RUN_MARK, MarkedAccount, MarkedKey
 
 HOST_MARK, PID_MARK = "creditflow_host", "creditflow_pid"
 OTHER_HOST_AGE_S = 12 * 3600
@@ -30,11 +30,11 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def left_by_a_dead_run(account: MarkedAccount, now: float | None = None) -> bool:
-    host, pid = account.marks.get(HOST_MARK), account.marks.get(PID_MARK, "")
+def left_by_a_dead_run(left: MarkedAccount | MarkedKey, now: float | None = None) -> bool:
+    host, pid = left.marks.get(HOST_MARK), left.marks.get(PID_MARK, "")
     if host == socket.gethostname() and pid.isdigit():
         return not process_alive(int(pid))
-    return (now or time.time()) - account.created_s > OTHER_HOST_AGE_S
+    return (now or time.time()) - left.created_s > OTHER_HOST_AGE_S
 
 
 @dataclass
@@ -42,13 +42,15 @@ class Leftovers:
     runs: set[str] = field(default_factory=set)
     users: int = 0
     organizations: int = 0
+    signing_keys: int = 0  # added to the realm to sign forgeries
     failures: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         if not self.runs:
             return "no leftovers of dead runs"
-        removed = (f"removed {self.users} users and {self.organizations} organizations left by "
-                   f"{len(self.runs)} dead runs ({', '.join(sorted(self.runs))})")
+        what = (f"{self.users} users, {self.organizations} organizations and {self.signing_keys} signing keys"
+                if self.signing_keys else f"{self.users} users and {self.organizations} organizations")
+        removed = f"removed {what} left by {len(self.runs)} dead runs ({', '.join(sorted(self.runs))})"
         return removed + "".join(f"; could not {failure}" for failure in self.failures)
 
 
@@ -78,4 +80,9 @@ async def remove_leftovers(deployment: Deployment) -> Leftovers:
             found.users += 1
         except Exception as error:  # one leftover that resists must not keep the others
             found.failures.append(f"remove {username}: {type(error).__name__}: {error}"[:200])
+    for key in await identity.signing_keys_of_other_runs():
+        if left_by_a_dead_run(key):
+            found.runs.add(key.marks[RUN_MARK])
+            await identity.remove_signing_key(key.component)
+            found.signing_keys += 1
     return found

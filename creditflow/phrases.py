@@ -11,6 +11,7 @@ from behave import register_type
 
 from creditflow.calls import AtALimit
 from creditflow.deployments.base import AddressHeader, ForeignSignIn, Malformed, RefusalKind
+from creditflow.forgeries import Forgery
 from creditflow.people import NamedBy, NoOnesName, OrgAct
 from creditflow.systems.payment_provider import PayWith, Signing
 
@@ -58,6 +59,7 @@ MALFORMED = {
 }
 FOREIGN_SIGN_INS = {"an expired sign-in": ForeignSignIn.EXPIRED,
                     "a sign-in from another realm": ForeignSignIn.OTHER_REALM}
+FORGERIES = {f"a sign-in {forgery.value}": forgery for forgery in Forgery}
 ORG_ACTS = {
     "read the credits of": OrgAct.READ_CREDITS,
     "read the usage report of": OrgAct.READ_USAGE,
@@ -119,6 +121,7 @@ def register() -> None:
     """Before the step modules load (behave loads environment.py first)."""
     register_type(Credits=credits, Count=count, Plan=plan, Dollars=dollars, Malformed=one_of(MALFORMED),
                   PayWith=one_of(PAYMENT_METHODS), Signing=one_of(SIGNINGS),
-                  ForeignSignIn=one_of(FOREIGN_SIGN_INS), OrgAct=one_of(ORG_ACTS), AtALimit=at_a_limit,
+                  ForeignSignIn=one_of(FOREIGN_SIGN_INS), Forgery=one_of(FORGERIES),
+                  OrgAct=one_of(ORG_ACTS), AtALimit=at_a_limit,
                   NoOnesName=no_ones_name, NameRefusal=one_of(NAME_REFUSALS),
                   AddressHeader=one_of({header.value: header for header in AddressHeader}))

@@ -5,7 +5,7 @@ from typing import Any
 
 SECRET_FIELDS = {"password", "access_token", "refresh_token", "id_token", "api_key", "client_secret",
                  "authorization", "token", "secret", "value"}
-JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+")
+JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")  # a token without its signature too
 PROVIDER_KEY = re.compile(r"\bsk-[\w-]{8,}")
 
 

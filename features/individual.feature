@@ -23,6 +23,11 @@ Feature: An individual pays for LLM calls from their own credits
       When Ivy asks gpt-3.5-turbo a question of 100 tokens
       Then the call counted one more of Ivy's 10,000 API calls
 
+    @critical @streaming
+    Scenario: Ivy's streamed call uses one more of her 10,000 API calls
+      When Ivy asks gpt-3.5-turbo a question of 100 tokens and reads the answer as it is written
+      Then the call counted one more of Ivy's 10,000 API calls
+
   @contract.six-steps
   Rule: Every answer says how many API calls are left in the period
 
@@ -30,11 +35,21 @@ Feature: An individual pays for LLM calls from their own credits
       When Ivy asks gpt-3.5-turbo a question of 100 tokens
       Then Ivy's answer says 9,999 API calls are left in the period
 
+    @streaming
+    Scenario: Ivy's streamed answer says 9,999 of her 10,000 API calls are left
+      When Ivy asks gpt-3.5-turbo a question of 100 tokens and reads the answer as it is written
+      Then Ivy's answer says 9,999 API calls are left in the period
+
   @contract.six-steps
   Rule: A spent quota comes back when its period ends, at the start of the next calendar month in UTC
 
     Scenario: Ivy's answer says her API calls come back at the start of next month
       When Ivy asks gpt-3.5-turbo a question of 100 tokens
+      Then Ivy's answer says her API calls come back at the start of next month
+
+    @streaming
+    Scenario: Ivy's streamed answer says her API calls come back at the start of next month
+      When Ivy asks gpt-3.5-turbo a question of 100 tokens and reads the answer as it is written
       Then Ivy's answer says her API calls come back at the start of next month
 
   @guide.flow-1

@@ -48,6 +48,23 @@ Feature: Integration checklist: every part of the stack does its part
       Then billing has Ivy subscribed to the professional plan at $49.00 a month
       And billing received the usage of Ivy's call
 
+  @contract.lago
+  Rule: Billing receives the usage the ledger charged, not what the call reserved
+
+    @critical
+    Scenario: Ivy's call that uses 40 of its 100 tokens reaches billing as the ledger charged it
+      Given the LLM provider uses 40 percent of each call's token budget
+      When Ivy asks gpt-4 a question of 100 tokens
+      Then the call costs the price of 40 tokens of gpt-4
+      And billing received the usage of Ivy's call as the ledger charged it
+
+    @critical @streaming
+    Scenario: Ivy's stream that uses 40 of its 100 tokens reaches billing as the ledger charged it
+      Given the LLM provider uses 40 percent of each call's token budget
+      When Ivy asks gpt-4 a question of 100 tokens and reads the answer as it is written
+      Then the call costs the price of 40 tokens of gpt-4
+      And billing received the usage of Ivy's call as the ledger charged it
+
   @guide.checklist
   Rule: Errors are graceful: bad requests get a clear refusal, never a server error
 

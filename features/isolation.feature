@@ -94,3 +94,22 @@ Feature: One tenant never reaches into another's books
         | sign-in                      |
         | an expired sign-in           |
         | a sign-in from another realm |
+
+    Scenario Outline: Ivy's call with <forgery> is refused and moves nothing
+      Given Ivy is an individual on the Professional plan with 1,000 credits
+      When Ivy asks gpt-3.5-turbo a question of 100 tokens with <forgery>
+      Then Ivy's call is turned away as not signed in
+      And Ivy's credits are untouched
+      And the ledger shows no charge to Ivy
+      And the LLM provider served none of Ivy's calls
+
+      Examples:
+        | forgery                                                           |
+        | a sign-in signed by a key that is not the realm's                 |
+        | a sign-in with no signature, claiming it needs none               |
+        | a sign-in signed with the realm's public key as a shared secret   |
+        | a sign-in naming a signing key the realm does not have            |
+        | a sign-in claiming another realm issued it                        |
+        | a sign-in issued to another application                           |
+        | a sign-in valid only from tomorrow                                |
+        | a sign-in with its signature cut short                            |

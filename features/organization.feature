@@ -62,6 +62,14 @@ Feature: Organization members pay from the organization's pool and their own all
       And Olivia's allocation in Acme is down from 2,500 by the price of that call
       And Acme's pool is down by the price of that call
 
+    @critical @streaming
+    Scenario: Olivia's allocation pays for the 40 tokens her stream used, not for its budget of 100
+      Given the LLM provider uses 40 percent of each call's token budget
+      When Olivia asks gpt-4 a question of 100 tokens and reads the answer as it is written
+      Then the call costs the price of 40 tokens of gpt-4
+      And Olivia's allocation in Acme is down from 2,500 by the price of that call
+      And Acme's pool is down by the price of that call
+
   @contract.streaming
   Rule: A member's streamed call is charged once, to the allocation and the pool
 
@@ -74,12 +82,102 @@ Feature: Organization members pay from the organization's pool and their own all
       And Acme's pool is down by the price of that call
       And the ledger shows exactly 1 charge to Olivia in Acme, each the price of one such call
 
+  @contract.six-steps
+  Rule: A member of two organizations is paid for by the one the call names, else by the one joined first
+
+    Background:
+      Given Oscar has created the organization Globex on the Platform plan
+      And Globex has bought 10,000 credits
+
+    @critical @needs.org-named-in-call
+    Scenario: Olivia's call on Globex's account is paid by Globex, not by Acme, which she joined first
+      Given Olivia is a member of Globex with 500 allocated credits
+      When Olivia asks gpt-3.5-turbo a question of 100 tokens on Globex's account
+      Then the call is billed to the organization at the price of that call
+      And Olivia's allocation in Globex is down from 500 by the price of that call
+      And Globex's pool is down by the price of that call
+      And Olivia still has all 2,500 of her allocated credits in Acme
+      And nothing was charged to Acme
+
+    @critical @streaming @needs.org-named-in-call
+    Scenario: Olivia's stream on Globex's account is paid by Globex, not by Acme, which she joined first
+      Given Olivia is a member of Globex with 500 allocated credits
+      When Olivia asks gpt-3.5-turbo a question of 100 tokens on Globex's account and reads the answer as it is written
+      Then the call is billed to the organization at the price of that call
+      And Olivia's allocation in Globex is down from 500 by the price of that call
+      And Globex's pool is down by the price of that call
+      And Olivia still has all 2,500 of her allocated credits in Acme
+      And nothing was charged to Acme
+
+    @critical
+    Scenario: Olivia's call that names no organization is paid by Acme, which she joined first
+      Given Olivia is a member of Globex with 500 allocated credits
+      When Olivia asks gpt-3.5-turbo a question of 100 tokens
+      Then the call is billed to the organization at the price of that call
+      And Olivia's allocation in Acme is down from 2,500 by the price of that call
+      And Acme's pool is down by the price of that call
+      And Olivia still has all 500 of her allocated credits in Globex
+      And nothing was charged to Globex
+
+    @critical @needs.org-named-in-call
+    Scenario: Max, whose allocation in Acme is spent, is served on Globex's account
+      Given Max is a member of Acme with credits allocated for just under one gpt-3.5-turbo call of 100 tokens
+      And Max is a member of Globex with 500 allocated credits
+      When Max asks gpt-3.5-turbo a question of 100 tokens on Globex's account
+      Then the call is billed to the organization at the price of that call
+      And Max's allocation in Globex is down from 500 by the price of that call
+      And Globex's pool is down by the price of that call
+      And nothing was charged to Acme
+
+    @critical @needs.org-named-in-call
+    Scenario: Max, whose allocation in Acme is spent, is refused on Acme's account though Globex's would pay
+      Given Max is a member of Acme with credits allocated for just under one gpt-3.5-turbo call of 100 tokens
+      And Max is a member of Globex with 500 allocated credits
+      When Max asks gpt-3.5-turbo a question of 100 tokens on Acme's account
+      Then the call is refused with 402 Payment Required
+      And nothing was charged to Acme
+      And Max still has all 500 of his allocated credits in Globex
+      And the ledger shows no charge to Max
+
+    @critical @needs.org-named-in-call
+    Scenario: Olivia's call on the account of Globex, whose member she is not, is refused and costs nothing
+      When Olivia asks gpt-3.5-turbo a question of 100 tokens on Globex's account
+      Then Olivia is told her call names an organization that is not hers
+      And nothing was charged to Globex
+      And Olivia still has all 2,500 of her allocated credits in Acme
+      And the ledger shows no charge to Olivia
+
+  @contract.lago
+  Rule: A member's usage reaches billing on the organization's subscription, as the ledger charged it
+
+    @critical
+    Scenario: Olivia's call that uses 40 of its 100 tokens reaches billing on Acme's subscription as charged
+      Given the LLM provider uses 40 percent of each call's token budget
+      When Olivia asks gpt-4 a question of 100 tokens
+      Then the call costs the price of 40 tokens of gpt-4
+      And billing received the usage of Olivia's call on Acme's subscription
+      And billing received the usage of Olivia's call as the ledger charged it
+
+    @critical @streaming
+    Scenario: Olivia's stream that uses 40 of its 100 tokens reaches billing on Acme's subscription as charged
+      Given the LLM provider uses 40 percent of each call's token budget
+      When Olivia asks gpt-4 a question of 100 tokens and reads the answer as it is written
+      Then the call costs the price of 40 tokens of gpt-4
+      And billing received the usage of Olivia's call on Acme's subscription
+      And billing received the usage of Olivia's call as the ledger charged it
+
   @guide.flow-2
   Rule: Usage is attributed to the member who made it
 
     @critical
     Scenario: Alice sees Olivia's usage attributed to Olivia
       When Olivia asks gpt-3.5-turbo a question of 100 tokens
+      Then Acme's usage report attributes the price of that call and 1 API call to Olivia
+      And billing received the usage of Olivia's call on Acme's subscription
+
+    @critical @streaming
+    Scenario: Alice sees Olivia's streamed usage attributed to Olivia
+      When Olivia asks gpt-3.5-turbo a question of 100 tokens and reads the answer as it is written
       Then Acme's usage report attributes the price of that call and 1 API call to Olivia
       And billing received the usage of Olivia's call on Acme's subscription
 

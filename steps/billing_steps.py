@@ -2,7 +2,7 @@
 
 from behave import then
 
-from creditflow.wording import dollars, listing
+from creditflow.wording import counted, dollars, figure, listing
 
 
 @then("billing has {customer} subscribed to the {plan} plan at {price:Dollars} a month")
@@ -24,6 +24,23 @@ async def usage_on_org(context, name, org):
         f"{name}'s usage should be billed on {org}'s subscription, not on {event.customer}")
     assert event.member in (world.actor(name).email, world.actor(name).user_id), (
         f"the usage billed to {org} should name {name}, but names {event.member}")
+
+
+@then("billing received the usage of {name}'s call as the ledger charged it")
+async def usage_as_charged(context, name):
+    books = context.world.books
+    _, event = await books.usage_event(name)
+    charges = await books.charges_of_last_call(name)
+    assert len(charges) == 1, f"the ledger should show 1 charge for {name}'s call, but shows {len(charges)}"
+    charged = charges[0]
+    assert event is not None, f"billing should have received the usage of {name}'s call"
+    assert event.credits == charged.credits, (
+        f"billing should have received the {counted(charged.credits, 'credit')} the ledger charged for {name}'s call, "
+        f"but received {figure(event.credits, 'no credits')}")
+    if charged.tokens is not None:
+        assert event.tokens == charged.tokens, (
+            f"billing should have received the {counted(charged.tokens, 'token')} the ledger charged {name}'s call "
+            f"for, but received {figure(event.tokens, 'no tokens')}")
 
 
 @then("billing received the usage of {name}'s call")

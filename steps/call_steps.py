@@ -11,6 +11,11 @@ async def ask(context, name, model, tokens):
     await context.world.calls.ask(name, model, tokens)
 
 
+@when("{name} asks {model} a question of {tokens:Count} tokens on {org}'s account")
+async def ask_on_account_of(context, name, model, tokens, org):
+    await context.world.calls.ask(name, model, tokens, paid_by=org)
+
+
 @when("{name} asks {model} a question of {tokens:Count} tokens without her own key")
 async def ask_without_byok(context, name, model, tokens):
     await context.world.calls.ask(name, model, tokens, use_byok=False)

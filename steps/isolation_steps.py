@@ -5,6 +5,7 @@ from behave import then, when
 
 from creditflow.books import books_change
 from creditflow.deployments.base import RefusalKind
+from creditflow.wording import counted
 
 
 @when("{name} attempts to {act:OrgAct} {org:w}")
@@ -25,6 +26,18 @@ async def key_settings_naming(context, asker, named):
 @when("{name} asks {model} a question of {tokens:Count} tokens with {sign_in:ForeignSignIn}")
 async def ask_with_foreign_sign_in(context, name, model, tokens, sign_in):
     await context.world.calls.ask_signed_in_as(name, sign_in, model, tokens)
+
+
+@when("{name} asks {model} a question of {tokens:Count} tokens with {forgery:Forgery}")
+async def ask_with_forged_sign_in(context, name, model, tokens, forgery):
+    await context.world.calls.ask_forged(name, forgery, model, tokens)
+
+
+@then("the LLM provider served none of {name}'s calls")
+async def provider_served_none(context, name):
+    served = await context.world.books.provider_calls_of(name)
+    assert not served, (f"the LLM provider should have served none of {name}'s calls, but served "
+                        f"{counted(len(served), 'call')}")
 
 
 @then("nothing moved in {org}'s books")

@@ -136,11 +136,12 @@ async def no_allocation(context, name, org):
 
 
 @then("{name} still has all {credits:Credits} of her allocated credits in {org}")
+@then("{name} still has all {credits:Credits} of his allocated credits in {org}")
 @claims("invariant.money")
 async def allocation_untouched(context, name, credits, org):
     allocation = await context.world.books.allocation(name, org)
     assert (allocation.allocated, allocation.used, allocation.remaining) == (credits, 0, credits), (
-        f"{name} should still have all {credits} credits allocated to her in {org}, none used, but has "
+        f"{name} should still have all {credits} credits allocated in {org}, none used, but has "
         f"{allocation.remaining} left of {allocation.allocated}, {allocation.used} used")
 
 

@@ -136,6 +136,15 @@ def no_such_org(context, name):
     refused(context, name, (RefusalKind.NOT_FOUND,), "as an outsider to whom the organization looks absent (404)")
 
 
+@then("{name} is told her call names an organization that is not hers")
+@claims("contract.six-steps")  # 404 rather than 403 is creditflow's rule; that nothing moved is the Rule's invariant
+def call_names_no_org_of_hers(context, name):
+    call = context.world.actor(name).last_call
+    assert call.refusal is not None and call.refusal.kind is RefusalKind.NOT_FOUND, (
+        f"{name}'s call names an organization she is not a member of, and should be refused as naming no organization "
+        f"of hers (404), but the call {call.describe()}")
+
+
 @then("{org}'s usage report attributes the price of that call and {calls:Count} API call to {name}")
 async def attribution(context, org, calls, name):
     world = context.world

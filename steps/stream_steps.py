@@ -10,6 +10,12 @@ async def ask_streamed(context, name, model, tokens):
     await context.world.calls.ask(name, model, tokens, stream=True)
 
 
+@when("{name} asks {model} a question of {tokens:Count} tokens on {org}'s account and reads the answer as it is "
+      "written")
+async def ask_streamed_on_account_of(context, name, model, tokens, org):
+    await context.world.calls.ask(name, model, tokens, stream=True, paid_by=org)
+
+
 @when("{name} asks {model} a question of {tokens:Count} tokens as a stream, and stops reading after the first words")
 async def leave_stream(context, name, model, tokens):
     await context.world.calls.leave_stream(name, model, tokens)

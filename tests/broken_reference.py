@@ -14,7 +14,9 @@ import time
 import uuid
 from collections import Counter
 
-from sandbox.opscenter import app, calls, ledger, limits, models, payments, service
+import jwt
+
+from sandbox.opscenter import app, auth, calls, ledger, limits, models, payments, service
 from sandbox.opscenter.calls import Reservation
 from sandbox.opscenter.service import Refused
 
@@ -70,6 +72,20 @@ async def settle_streams_twice(self, admission, request, tokens):
         await self.s.ledger.settle_own(admission.caller.user_id, 0, charged, f"{admission.request_id}-final",
                                        request.model, tokens)
     return charged
+
+
+async def settle_billing_the_reservation(self, admission, request, tokens):
+    """Charged for what the call used, but billing is told its whole budget and what was reserved for it."""
+    service, bill = self.s, type(self.s).bill_usage
+
+    async def bill_reserved(request_id, customer_id, model, used, credits, email):
+        await bill(service, request_id, customer_id, model, request.max_tokens, admission.reservation.amount, email)
+
+    service.bill_usage = bill_reserved
+    try:
+        return await settle_once(self, admission, request, tokens)
+    finally:
+        del service.bill_usage
 
 
 relay_to_the_end = calls.LlmCalls.relay_stream
@@ -156,6 +172,18 @@ def read_without_verifying(payload, signature, secret, now=None):
     return json.loads(payload)
 
 
+class SignaturesUnchecked:
+    """PyJWT as the reference's verifier calls it, but decoding a token never checks its signature: the claims (issuer,
+    client, expiry) are still read and checked."""
+
+    def __getattr__(self, name):
+        return getattr(jwt, name)
+
+    @staticmethod
+    def decode(token, key, algorithms, options):
+        return jwt.decode(token, options=options | {"verify_signature": False, "verify_exp": True, "verify_nbf": True})
+
+
 async def credit_each_delivery(self, payload, signature):
     """Every delivery of a success event credits its payment's credits, with a ledger row of its own."""
     event = payments.verify_signature(payload, signature, self.webhook_secret)
@@ -200,6 +228,8 @@ BREAKAGES = {
     "prefixed_id_rejected": (models, "canonical_model", bare_model_names_only),
     # a streamed call is charged at its last chunk and again when the stream closes
     "stream_charged_twice": (calls.LlmCalls, "settle", settle_streams_twice),
+    # billing is told what a call reserved, not what the ledger charged for it
+    "billed_the_reservation": (calls.LlmCalls, "settle", settle_billing_the_reservation),
     # a stream is settled only while its caller listens: one the caller left is served free
     "left_stream_free": (calls.LlmCalls, "relay_stream", relay_while_listened_to),
     # a grant is booked twice, each time with its ledger row: every balance agrees with its rows, but money
@@ -223,6 +253,8 @@ BREAKAGES = {
     # every charge is taken a second time from an account of the product's own, "unknown": the caller's books are
     # right, and only the ledger's charges to accounts nobody in the run holds show it
     "charged_to_a_phantom_too": (ledger.Ledger, "_record_charge", staticmethod(record_for_a_phantom_too)),
+    # a bearer token is believed without its signature: anyone who has seen a token of the realm signs in as anyone
+    "signature_unchecked": (auth, "jwt", SignaturesUnchecked()),
     # each delivery of a payment's success event credits it again
     "each_delivery_credited": (payments.Payments, "receive", credit_each_delivery),
 }

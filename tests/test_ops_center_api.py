@@ -7,6 +7,7 @@ import time
 from decimal import Decimal
 
 import asyncpg
+import httpx
 import jwt
 import pytest
 import redis.asyncio as redis
@@ -28,16 +29,21 @@ async def test_health_reports_every_dependency_ok(api):
                            "payments": "ok"}
 
 
-def forged_token() -> str:
+async def forged_token(stack) -> str:
+    """Under the key id of the realm's signing key, so the reference gets as far as the signature, which is another
+    key's."""
+    async with httpx.AsyncClient() as http:
+        keys = (await http.get(f"{stack.urls['keycloak']}/realms/uchub/protocol/openid-connect/certs")).json()["keys"]
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     claims = {"sub": "x", "azp": "ops-center", "iss": "http://127.0.0.1/realms/uchub", "exp": time.time() + 60}
-    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "forged"})
+    signing = next(k["kid"] for k in keys if k["use"] == "sig")
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": signing})
 
 
 @pytest.mark.parametrize("token", [None, "garbage", "forged"])
-async def test_every_endpoint_refuses_a_missing_or_foreign_token(api, token):
+async def test_every_endpoint_refuses_a_missing_or_foreign_token(api, stack, token):
     # from an address of its own: its five refusals never count against an address anyone else calls from
-    stranger = Session(forged_token() if token == "forged" else token or "", 0.0,
+    stranger = Session(await forged_token(stack) if token == "forged" else token or "", 0.0,
                        origin=api.http.origin_for(f"stranger-{secrets.token_hex(4)}"))
     for answer in [
         await api.balance(stranger),

@@ -36,7 +36,8 @@ RENDERED_BREAKAGE = "byok_charged"  # the broken reference whose HTML report is 
 # Breakages whose verdict class is held too: a limit a client lifts is an invariant broken, not the contract's wording
 # and money in that no payment paid for is money created.
 FILED_AS = dict.fromkeys(("trusts_forwarded_for", "declined_purchase_credited", "unsigned_events_believed",
-                          "each_delivery_credited", "charged_to_a_phantom_too"), "Failed: money or security")
+                          "each_delivery_credited", "charged_to_a_phantom_too", "signature_unchecked"),
+                         "Failed: money or security")
 # The Allure categories of a claim the product broke (allure-categories.json), as against the run's own limits.
 FAILED_CLAIMS = {"Failed: money or security", "Failed: error", "Failed: differs from the guide",
                  "Failed: differs from creditflow's contract"}
@@ -315,6 +316,9 @@ def broken_ops_center(stack, breakage: str):
      "11,000"),
     ("stream_charged_twice", ["-n", "^Ivy's streamed call is charged once to her own credits$"], "Individual Flow",
      "the ledger should show 1 charge to Ivy, but shows 2"),
+    ("billed_the_reservation", ["-n", "^Ivy's call that uses 40 of its 100 tokens reaches billing"],
+     "Integration Checklist", "billing should have received the 20 credits the ledger charged for Ivy's call, but "
+     "received 48"),
     ("left_stream_free", ["-n", "^Ivy stops reading after the first words"], "Edge Cases",
      "Ivy should be charged once for the stream she left, but the ledger shows 0 charges: the stream she left was "
      "served free"),
@@ -327,6 +331,8 @@ def broken_ops_center(stack, breakage: str):
      "Money In",
      "Acme's payment event, delivered again with no signature, should be refused as not the payment provider's, "
      "but Ops-Center succeeded"),
+    ("signature_unchecked", ["-n", "^Ivy's call with a sign-in signed by a key that is not the realm's"],
+     "Tenant Isolation", "Ivy's call should be refused as not signed in (401), but the call succeeded"),
     ("each_delivery_credited", ["-n", "^The event of Alice's payment for Acme, delivered ten more times at once"],
      "Money In",
      re.compile(r"Acme \(acme-\w+-\d+\) received 100,000 credits more than were paid for or granted")),

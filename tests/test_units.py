@@ -25,7 +25,7 @@ from creditflow.people import NamedBy, NoOnesName, People
 from creditflow.phrases import at_a_limit, no_ones_name
 from creditflow.redaction import Redactor, hint
 from creditflow.reports import ScenarioResult, error_log, text_report
-from creditflow.systems.identity import EMAIL_DOMAIN, MarkedAccount
+from creditflow.systems.identity import EMAIL_DOMAIN, MarkedAccount, MarkedKey, marked_key, signing_key_name
 from creditflow.wording import listing, number
 
 
@@ -55,6 +55,11 @@ def test_redactor_masks_known_secrets_tokens_and_keys_everywhere():
     assert "TestPassword123!" not in cleaned
     assert "eyJhbGciOiJSUzI1NiJ9" not in cleaned
     assert "abcdefabcdef" not in cleaned and "sk-or-...9876" in cleaned
+
+
+def test_redactor_masks_a_token_whose_signature_is_removed():
+    cleaned = Redactor().text("sent eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0. as a sign-in")
+    assert cleaned == "sent <token redacted> as a sign-in"
 
 
 def test_redactor_masks_secret_fields_in_bodies():
@@ -193,6 +198,16 @@ def test_an_account_is_a_leftover_when_its_run_died_here_or_is_old_elsewhere():
     assert not left_by_a_dead_run(user(here, os.getpid(), 99_999), now)
     assert not left_by_a_dead_run(user("elsewhere", 1, 3600), now)
     assert left_by_a_dead_run(user("elsewhere", 1, 13 * 3600), now)
+
+
+def test_a_signing_key_the_suite_added_to_the_realm_carries_its_runs_marks_and_is_a_leftover_when_the_run_died():
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    marks = {"creditflow_run": "r1", "creditflow_host": socket.gethostname(), "creditflow_pid": str(dead.pid)}
+    key = marked_key("component-1", signing_key_name(marks, 1_000.0))
+    assert key == MarkedKey("component-1", marks, 1_000)
+    assert left_by_a_dead_run(key)
+    assert marked_key("component-2", "rsa-generated") is None
 
 
 def test_samples_taken_beside_other_shards_are_listed_apart_and_not_judged():

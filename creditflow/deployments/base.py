@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -234,6 +234,7 @@ class CallRequest:
     compressed: bool = False  # the client accepts a compressed answer, as browsers and HTTP libraries do
     sender: str | None = None  # the name the question is signed with (a message's name in OpenAI's chat API)
     answers_tool_call: str | None = None  # the id of a tool call the conversation answers with the tool's answer
+    org: OrgRef | None = None  # the organization the call names to pay for it (None: the call names none)
 
 
 @dataclass(frozen=True)
@@ -607,6 +608,11 @@ class Deployment(ABC):
     async def foreign_session(self, account: Account, kind: ForeignSignIn) -> Session:
         """A sign-in of `account` that must be refused: expired, or issued by another realm."""
         raise TargetLacksPart(f"this deployment has no sign-in that could be {kind}")
+
+    async def forged_session(self, account: Account, forge: Callable[[str], Awaitable[str]]) -> Session:
+        """A sign-in an attacker forged (`forge`) from a real token the realm issued to `account`, presented where the
+        product takes a token."""
+        raise TargetLacksPart(f"the deployment {self.name} takes no token of the realm that could be forged")
 
     async def recreate(self, account: Account, owner: str) -> tuple[Account, Session]:
         """The account removed and created again with the same username and e-mail (a new identity)."""

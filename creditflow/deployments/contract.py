@@ -7,6 +7,7 @@ place that knows its paths, headers and fields. Keycloak bearer tokens sign acto
 import math
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -68,6 +69,7 @@ from creditflow.deployments.http import (
     unreadable,
 )
 from creditflow.evidence import Evidence
+from creditflow.forgeries import stranger_token
 from creditflow.systems.identity import EMAIL_DOMAIN, Identity
 from creditflow.systems.lago import Lago
 from creditflow.systems.payment_provider import Delivery, PaymentProvider, PayWith
@@ -76,7 +78,6 @@ from creditflow.verdicts import TargetLacksPart
 # Credits per 1,000 tokens (docs/contract.md, "Units and prices").
 RATES = {"gpt-3.5-turbo": 90, "gpt-4": 480, "gpt-4-turbo": 240, "claude-3-sonnet": 150}
 PAYERS = {"user": Payer.OWN_CREDITS, "organization": Payer.ORGANIZATION, "byok": Payer.BYOK}
-FORGED_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
 # The realm's brute-force detection and the reference's limit on invalid sign-ins (docs/contract.md, "Limits a client
 # cannot lift").
 CONTRACT_LIMITS = Limits(
@@ -171,6 +172,7 @@ def streamed_result(request: CallRequest, sent_at: float, answer: Answer) -> Cal
         request, sent_at, answer.elapsed_ms, cost=credits(last.get("cost_credits")),
         paid_by=PAYERS.get(last.get("billed_to")), tokens=(last.get("usage") or {}).get("total_tokens"),
         request_id=last.get("request_id", request_id), pieces=sum(map(streamed_piece, answer.events)),
+        calls_left=calls_left(answer), resets_at=resets_at(answer),  # the quota headers come with a stream's too
     )
 
 
@@ -257,9 +259,12 @@ class ContractApi:
 
     async def chat(self, session: Session | None, model: str, max_tokens: int, use_byok: bool | None = None,
                    request_id: str | None = None, stream: bool = False, leave_after: int | None = None,
-                   messages: list[dict] | None = None, compressed: bool = False) -> Answer:
-        """`messages`: the conversation, by default the question of a call that names no scenario's scope."""
+                   messages: list[dict] | None = None, compressed: bool = False, org_id: str | None = None) -> Answer:
+        """`messages`: the conversation, by default the question of a call that names no scenario's scope; `org_id`:
+        the organization named to pay."""
         headers = {"Accept-Encoding": COMPRESSED} if compressed else {}
+        if org_id is not None:
+            headers["X-Organization-Id"] = org_id
         if use_byok is not None:
             headers["X-Use-BYOK"] = "true" if use_byok else "false"
         if request_id is not None:
@@ -490,8 +495,14 @@ class ContractDeployment(Deployment):
 
     async def stranger_sessions(self) -> list[Session]:
         """Each from an address of its own: a stranger's refusals never count against anyone else's address."""
+        signing = next(key["kid"] for key in await self.identity.published_keys() if key.get("use") == "sig")
         return [Session(secret, 0.0, origin=self.api.http.origin_for(f"stranger-{secrets.token_hex(6)}"))
-                for secret in ("", "not-a-token", FORGED_TOKEN)]
+                for secret in ("", "not-a-token", stranger_token(signing))]
+
+    async def forged_session(self, account: Account, forge: Callable[[str], Awaitable[str]]) -> Session:
+        token, _ = await self.identity.sign_in(account.username, account.password)
+        return Session(await forge(token), time.monotonic(), owner=account.username.split("-")[0].title(),
+                       origin=self.api.http.origin_for(account.username))
 
     def tool_headers(self, session: Session) -> dict[str, str]:
         return ContractApi._auth(session)
@@ -632,7 +643,7 @@ class ContractDeployment(Deployment):
         answer = await self.api.chat(session, request.model, request.tokens, request.use_byok, request.request_id,
                                      request.stream, request.leave_after,
                                      conversation(request.scope, request.sender, request.answers_tool_call),
-                                     request.compressed)
+                                     request.compressed, request.org.org_id if request.org else None)
         return call_result(request, sent_at, answer)
 
     async def call_malformed(self, session: Session, problem: Malformed, scope: str = "") -> Reply[None]:

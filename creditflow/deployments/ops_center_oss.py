@@ -20,6 +20,7 @@ import asyncio
 import re
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -637,6 +638,14 @@ class OpsCenterOssDeployment(Deployment):
                 raise ProductRefused(f"Ops-Center did not end the session: {refused.describe()}", refused)
             return session
         return Session(await self.identity.other_realm_token(), time.monotonic(), presented_as=BEARER,
+                       owner=account.username.split("-")[0].title(), origin=self.api.http.origin_for(account.username))
+
+    async def forged_session(self, account: Account, forge: Callable[[str], Awaitable[str]]) -> Session:
+        """Forged from a token Keycloak issued to the account, presented as a bearer: the chat route takes a bearer
+        JWT beside its session cookie (get_user_id, backend/litellm_api.py:681-808), which it verifies as HS256 with
+        the product's own secret (api_key_manager.py:37-38, :322-327)."""
+        token, _ = await self.identity.sign_in(account.username, account.password)
+        return Session(await forge(token), time.monotonic(), presented_as=BEARER,
                        owner=account.username.split("-")[0].title(), origin=self.api.http.origin_for(account.username))
 
     def tool_headers(self, session: Session) -> dict[str, str]:

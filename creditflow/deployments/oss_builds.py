@@ -66,6 +66,12 @@ OSS_LACKS = {
     "byok-opt-out": "BYOK is switched per account and provider (POST /api/v1/llm/byok/keys/{provider}/toggle, "
                     "backend/litellm_api.py:3151); a chat request carries no BYOK choice (ChatCompletionRequest, "
                     "backend/litellm_api.py:359-370)",
+    "org-named-in-call": "a chat request cannot name the organization that pays: the product reads an "
+                         "`active_org_id` from the request's state (org_credit_integration.py:64-70), but the chat "
+                         "route hands it the state of its JSON body, which has none (backend/litellm_api.py:920), "
+                         "and ChatCompletionRequest carries no organization (litellm_api.py:360-371); a member of "
+                         "two pays with her default organization, else the one she joined last "
+                         "(org_credit_integration.py:75-98)",
 }
 OSS_WORKAROUNDS = (
     Workaround(
@@ -176,6 +182,12 @@ SAASHQ_LACKS = {
                     "org_manager.py has no method that would (:260-628), and the tenant deletion of its admin API "
                     "(tenant_management_api.py:717-765) looks up PostgreSQL's `organizations`, where this build's "
                     "organizations, kept in org_manager's files (org_manager.py:290), are not",
+    "org-named-in-call": "a chat request cannot name the organization that pays: the product reads an "
+                         "`active_org_id` from the request's state (org_credit_integration.py:64-70), but the chat "
+                         "route hands it the state of its JSON body, which has none (backend/litellm_api.py:916), "
+                         "and ChatCompletionRequest carries no organization (litellm_api.py:322-332); its lookup of a "
+                         "member's organization asks `organization_members.is_default`, which its SQL files do not "
+                         "create (org_credit_integration.py:76-83), so a member pays from her own credits",
 }
 SAASHQ_WORKAROUNDS = (
     Workaround(
@@ -282,6 +294,12 @@ V2_5_0_LACKS = {
     "org-deletion": "no route deletes an organization: backend/org_api.py declares none (its routes, :151-942), "
                     "org_manager.py has no method that would (:260-628), and no admin API of this build deletes one; "
                     "this build's organizations are kept in org_manager's files (org_manager.py:290)",
+    "org-named-in-call": "a chat request cannot name the organization that pays: the product reads an "
+                         "`active_org_id` from the request's state (org_credit_integration.py:64-70), but the chat "
+                         "route hands it the state of its JSON body, which has none (backend/litellm_api.py:911), "
+                         "and ChatCompletionRequest carries no organization (litellm_api.py:353-363); its lookup of a "
+                         "member's organization asks `organization_members.is_default`, which its SQL files do not "
+                         "create (org_credit_integration.py:76-83), so a member pays from her own credits",
 }
 V2_5_0_WORKAROUNDS = (
     Workaround(

@@ -8,7 +8,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 from argon2.low_level import Type, hash_secret_raw
@@ -20,6 +20,8 @@ from creditflow.verdicts import TargetLacksPart
 
 EMAIL_DOMAIN = "@creditflow.test"  # of every account the suite creates
 RUN_MARK = "creditflow_run"  # the attribute naming the run that created an account
+# The name of each signing key the suite adds to the realm, followed by the marks of the run that added it.
+SIGNING_KEY_NAME = "creditflow-forgery"
 # Where the browser sign-in of an expired token is sent back to: never visited, the token rides in its fragment.
 IMPLICIT_REDIRECT = "http://127.0.0.1/creditflow/expired-sign-in"
 # How Keycloak 26 hashes a password in a realm without a password policy: Argon2id, the parameters it writes into
@@ -79,6 +81,29 @@ class MarkedAccount:
     email: str
     marks: dict[str, str]
     created_s: float  # Unix seconds
+
+
+@dataclass(frozen=True)
+class MarkedKey:
+    """A signing key the suite added to the realm, with the marks of the run that added it."""
+
+    component: str
+    marks: dict[str, str]
+    created_s: float  # Unix seconds
+
+
+def signing_key_name(marks: dict[str, str], created_s: float) -> str:
+    return f"{SIGNING_KEY_NAME} {urlencode(marks | {'created': str(int(created_s))})}"
+
+
+def marked_key(component: str, name: str) -> MarkedKey | None:
+    """The key a component's name marks as the suite's, or None for any other component."""
+    prefix, _, query = name.partition(" ")
+    if prefix != SIGNING_KEY_NAME:
+        return None
+    marks = dict(parse_qsl(query))
+    created = marks.pop("created", "0")
+    return MarkedKey(component, marks, int(created) if created.isdigit() else 0)
 
 
 class Identity:
@@ -170,6 +195,39 @@ class Identity:
         password = f"Cf-{secrets.token_urlsafe(15)}"
         await self._admin.a_set_user_password(user_id, password, temporary=False)
         return password
+
+    async def published_keys(self) -> list[dict]:
+        """The realm's keys as it publishes them (its JWKS): what a verifier of its tokens trusts."""
+        return (await self._openid.a_certs())["keys"]
+
+    async def add_signing_key(self, private_pem: str) -> tuple[str, str]:
+        """The realm publishes a signing key of the caller's (an RSA key in PEM) beside its own, below them in
+        priority, so Keycloak goes on signing its tokens with its own key; the key is named with the run's marks, so
+        a later run removes it if this one dies first. Returns the key's component and key id."""
+        realm = await self._admin.a_get_realm(self._realm)
+        component = await self._admin.a_create_component({
+            "name": signing_key_name(self.run_marks, time.time()), "providerId": "rsa",
+            "providerType": "org.keycloak.keys.KeyProvider",
+            "parentId": realm["id"], "config": {"priority": ["-100"], "enabled": ["true"], "active": ["true"],
+                                                "algorithm": ["RS256"], "privateKey": [private_pem]}})
+        keys = await self._admin.a_get_keys()
+        return component, next(key["kid"] for key in keys["keys"] if key.get("providerId") == component)
+
+    async def signing_keys_of_other_runs(self) -> list[MarkedKey]:
+        """Every signing key a run of the suite added to the realm, but not this run."""
+        realm = await self._admin.a_get_realm(self._realm)
+        components = await self._admin.a_get_components({"parent": realm["id"],
+                                                         "type": "org.keycloak.keys.KeyProvider"})
+        keys = [marked_key(component["id"], component.get("name", "")) for component in components]
+        return [key for key in keys if key is not None
+                and key.marks.get(RUN_MARK) not in (None, "", self.run_marks.get(RUN_MARK))]
+
+    async def remove_signing_key(self, component: str) -> None:
+        try:
+            await self._admin.a_delete_component(component)
+        except KeycloakError as error:
+            if error.response_code != 404:
+                raise
 
     async def other_realm_token(self) -> str:
         """A valid token of the master realm: signed by Keycloak, but for another realm than Ops-Center's."""

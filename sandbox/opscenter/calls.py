@@ -36,6 +36,7 @@ class CallRequest:
     body: dict  # the OpenAI chat body, passed on to the provider
     use_byok: bool | None
     request_id: str | None
+    org_id: str | None = None  # the organization the request names to pay for it, if any
 
 
 @dataclass(frozen=True)
@@ -190,12 +191,16 @@ class LlmCalls:
         return await self.s.take_call(caller)
 
     async def choose_payer(self, caller: Caller, request: CallRequest) -> Payer:
+        """The caller's own key; else the organization the request names, or the first the caller joined; else the
+        caller's own credits (docs/contract.md, "The six steps of an LLM call")."""
+        if request.org_id is not None and await self.s.ledger.membership(request.org_id, caller.user_id) is None:
+            raise Refused("org_not_found", "No such organization among yours.")
         cipher = await self.s.ledger.stored_key(caller.user_id, "openrouter")
         if request.use_byok is True and cipher is None:
             raise Refused("byok_not_configured", "BYOK was demanded but no OpenRouter key is stored.")
         if cipher is not None and request.use_byok is not False:
             return Payer("byok", caller, byok_cipher=cipher)
-        org_id = await self.s.ledger.first_org_of(caller.user_id)
+        org_id = request.org_id or await self.s.ledger.first_org_of(caller.user_id)
         return Payer("organization", caller, org_id=org_id) if org_id else Payer("user", caller)
 
     async def reserve(self, payer: Payer, request: CallRequest) -> Reservation:

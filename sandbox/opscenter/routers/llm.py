@@ -18,7 +18,7 @@ def rate_headers(quota: QuotaState) -> dict[str, str]:
 
 
 def router(calls: LlmCalls, Credentials) -> APIRouter:  # noqa: N803 (a type alias, as FastAPI reads it)
-    api = APIRouter(prefix="/api/v1/llm", responses=refusals(400, 401, 402, 409, 422, 429, 502))
+    api = APIRouter(prefix="/api/v1/llm", responses=refusals(400, 401, 402, 404, 409, 422, 429, 502))
 
     @api.post("/chat/completions", responses={200: {"content": {"application/json": {}, "text/event-stream": {}},
                                                     "description": "the completion, or its stream"}})
@@ -27,9 +27,11 @@ def router(calls: LlmCalls, Credentials) -> APIRouter:  # noqa: N803 (a type ali
         authorization: Credentials,
         x_use_byok: Annotated[Literal["true", "false"] | None, Header()] = None,
         x_request_id: Annotated[str | None, Header()] = None,
+        x_organization_id: Annotated[str | None, Header()] = None,
     ):
         use_byok = None if x_use_byok is None else x_use_byok == "true"
-        request = CallRequest(body.model, body.max_tokens, body.model_dump(exclude_none=True), use_byok, x_request_id)
+        request = CallRequest(body.model, body.max_tokens, body.model_dump(exclude_none=True), use_byok, x_request_id,
+                              x_organization_id)
         if body.stream:
             streamed = await calls.stream(authorization, request)
             return StreamingResponse(streamed.events, media_type="text/event-stream",
