@@ -84,8 +84,8 @@ def conformance(run: Finished) -> list[str]:
                "Date": time.strftime("%Y-%m-%d", time.gmtime())}
     if config.target == "embedded" and not config.ops_center_source:
         details["Build"] = run.launcher.versions()["ops_center_build"]  # the commit of the suite, and its reference
-    deployment = deployment_class(config.deployment)
-    how_run = [f"- {workaround.what} *As deployed:* {workaround.as_deployed}" for workaround in deployment.workarounds]
+    workarounds, deployed_findings = deployment_class(config.deployment).declared_for(config)
+    how_run = [f"- {workaround.what} *As deployed:* {workaround.as_deployed}" for workaround in workarounds]
     if config.ops_center_source and config.target == "embedded":
         details["Product boot (s)"] = run.launcher.product_boot_s()
         how_run = [f"- {line}" for line in run.launcher.how_the_product_runs()] + how_run
@@ -95,7 +95,7 @@ def conformance(run: Finished) -> list[str]:
                                                                                      config.deployment)
     known = diagnoses_for(config.deployment, version, ROOT)
     path.write_text(redactor.text(conformance_report(run.results, f"{config.deployment} {version}", details,
-                                                     reproduce, how_run, known, deployment.deployed_findings)))
+                                                     reproduce, how_run, known, deployed_findings)))
     verdicts = [{"feature": r.feature, "rule": r.rule, "scenario": r.name, "verdict": r.verdict, "claim": r.claim,
                  "message": r.message, "cause": r.cause, "evidence": r.evidence} for r in run.results]
     path.with_suffix(".json").write_text(redactor.text(json.dumps(

@@ -192,6 +192,16 @@ SAASHQ_OPS_CENTER = Build(
         "deployment whose Keycloak is elsewhere cannot sign anyone in by this route.",
         ENVIRONMENT_NOTE.format(csrf_default_line=322),
         REALM_NOTE,
+        "Not applied, though its checkout holds them: `migrations/003_fix_schema_mismatches.sql`, which would add "
+        "`credit_transactions.balance_after` (:12-13) and three of the columns `usage_events` lacks (:25-26, :53-55); "
+        "its migrations README lists only 001 as applied (migrations/README.md:121), and the file fails at its UPDATE "
+        "of a column `llm_usage_logs` lacks (:43). With it, the balance and the grant would not fail on "
+        "`balance_after`; the grant still would, on a transaction type the table refuses (credit_system.py:268). And "
+        "its Alembic baseline, which its deployment script runs (scripts/deploy.sh:133-134), builds the organization "
+        "tables in the layout its organization code reads, but `create_org_billing.sql` cannot then reference "
+        "`organizations(id)` as a UUID; either way its organizations are not written to PostgreSQL "
+        "(org_api.py:437-447), so its organization scenarios cannot be arranged. *As deployed:* which of these its "
+        "operators apply is not found in the checkout.",
     ),
 )
 # Ops-Center-OSS at its tag v2.5.0 (2d65da407a3d, 2026-02-18), on a branch of its own: neither af179f13cf24 nor

@@ -553,6 +553,12 @@ class Deployment(ABC):
             if capability in cls.lacks:
                 setattr(cls, reader, Lacking(cls.lacks[capability]))
 
+    @classmethod
+    def declared_for(cls, config: Any) -> tuple[tuple[Workaround, ...], tuple[DeployedFinding, ...]]:
+        """The workarounds and deployed findings the deployment declares for the product a run's configuration
+        names, as its report lists them once the run is over."""
+        return cls.workarounds, cls.deployed_findings
+
     def has(self, capability: Capability) -> bool:
         return capability not in self.lacks
 

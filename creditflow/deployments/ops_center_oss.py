@@ -40,6 +40,7 @@ from creditflow.deployments.base import (
     CallResult,
     Charge,
     ClaimedAddress,
+    DeployedFinding,
     Deployment,
     ForeignSignIn,
     Hold,
@@ -59,6 +60,7 @@ from creditflow.deployments.base import (
     Session,
     Statement,
     UsageEvent,
+    Workaround,
 )
 from creditflow.deployments.http import (
     COMPRESSED,
@@ -548,6 +550,11 @@ class OpsCenterOssDeployment(Deployment):
         return cls(build_of(config), OssApi(http, build_of(config)), identity, Arrangements(writer, config.redis_url),
                    OssLedger(reader), OssCache(config.redis_url),
                    OssBilling(Lago(config.lago_url, config.lago_api_key)), provider)
+
+    @classmethod
+    def declared_for(cls, config: Config) -> tuple[tuple[Workaround, ...], tuple[DeployedFinding, ...]]:
+        build = build_of(config)
+        return build.workarounds, build.deployed_findings
 
     @classmethod
     def requests_only(cls, ops_center_url: str, client, identity, build: str = "") -> "OpsCenterOssDeployment":
