@@ -39,6 +39,9 @@ class Build:
     unlisted: tuple[str, ...]  # packages its code imports that the file does not list
     schema_files: tuple[str, ...]  # its own SQL files for its credit flow, from backend/migrations, in order
     missing_tables: str  # tables its code uses that no SQL file of the checkout creates, from the columns it uses
+    # SQL files of backend/migrations its own notes say its operators ran on its deployment, after the others: run as
+    # `psql -f` runs a file, each statement on its own, one that fails reported and passed over
+    operator_files: tuple[str, ...]
     provider_row: str  # its system provider pointing at the provider double: $1 the platform's key, $2 the URL
     keycloak_host: str | None  # a public name its code builds for Keycloak, answered by the egress double
     ready_path: str  # a route that answers 200 without a sign-in once the product has started
@@ -111,6 +114,7 @@ OPS_CENTER_OSS = Build(
     unlisted=("aiohttp==3.9.3", "cachetools==5.3.2"),
     schema_files=CREDIT_FLOW_SCHEMA,
     missing_tables=USERS_TABLE + PROVIDER_KEYS_TABLE,
+    operator_files=(),
     # A platform call goes to the row's `api_base_url` (litellm_api.py:1147).
     provider_row="""
         INSERT INTO llm_providers (name, type, api_key_encrypted, api_base_url, enabled, priority)
@@ -153,6 +157,8 @@ SAASHQ_OPS_CENTER = Build(
     unlisted=(),
     schema_files=("001_create_llm_tables.sql", *CREDIT_FLOW_SCHEMA),
     missing_tables=USERS_TABLE,  # user_provider_keys comes from its own 001_create_llm_tables.sql
+    # "Migration Status: SUCCESSFULLY EXECUTED" (docs/internal/CRITICAL_FIXES_APPLIED.md:44-65)
+    operator_files=("003_fix_schema_mismatches.sql",),
     # A platform call goes to the `openrouter` row's `config.base_url`, https://openrouter.ai/api/v1 when unset; the
     # row's `api_base_url` is not read (litellm_api.py:999-1021).
     provider_row="""
@@ -192,16 +198,17 @@ SAASHQ_OPS_CENTER = Build(
         "deployment whose Keycloak is elsewhere cannot sign anyone in by this route.",
         ENVIRONMENT_NOTE.format(csrf_default_line=322),
         REALM_NOTE,
-        "Not applied, though its checkout holds them: `migrations/003_fix_schema_mismatches.sql`, which would add "
-        "`credit_transactions.balance_after` (:12-13) and three of the columns `usage_events` lacks (:25-26, :53-55); "
-        "its migrations README lists only 001 as applied (migrations/README.md:121), and the file fails at its UPDATE "
-        "of a column `llm_usage_logs` lacks (:43). With it, the balance and the grant would not fail on "
-        "`balance_after`; the grant still would, on a transaction type the table refuses (credit_system.py:268). And "
-        "its Alembic baseline, which its deployment script runs (scripts/deploy.sh:133-134), builds the organization "
-        "tables in the layout its organization code reads, but `create_org_billing.sql` cannot then reference "
-        "`organizations(id)` as a UUID; either way its organizations are not written to PostgreSQL "
-        "(org_api.py:437-447), so its organization scenarios cannot be arranged. *As deployed:* which of these its "
-        "operators apply is not found in the checkout.",
+        "After its own SQL files, `migrations/003_fix_schema_mismatches.sql`, which its notes record as run on its "
+        "deployment (docs/internal/CRITICAL_FIXES_APPLIED.md:44-65), run as `psql -f` runs it: it adds "
+        "`credit_transactions.balance_after` (:12-13) and three of the columns `usage_events` lacks (:25-26, :53-55), "
+        "and its UPDATE of a column `llm_usage_logs` lacks here (:43) fails and is passed over (psql's output: "
+        "`.sandbox/logs/ops-center-oss-schema.log`). *As deployed:* the same file; its deployment's `llm_usage_logs` "
+        "had the column (CRITICAL_FIXES_APPLIED.md:67-73).",
+        "Not applied: its Alembic baseline, which its deployment script runs (scripts/deploy.sh:133-134) and which "
+        "builds the organization tables in the layout its organization code reads; `create_org_billing.sql` cannot "
+        "then reference `organizations(id)` as a UUID, and either way its organizations are not written to "
+        "PostgreSQL (org_api.py:437-447), so its organization scenarios cannot be arranged. *As deployed:* which of "
+        "the two layouts its operators keep is not found in the checkout.",
     ),
 )
 # Ops-Center-OSS at its tag v2.5.0 (2d65da407a3d, 2026-02-18), on a branch of its own: neither af179f13cf24 nor
@@ -219,6 +226,7 @@ OSS_V2_5_0 = Build(
     unlisted=(),
     schema_files=CREDIT_FLOW_SCHEMA,
     missing_tables=USERS_TABLE + PROVIDER_KEYS_TABLE,
+    operator_files=(),
     # A platform call goes to the row's `api_base_url`, else `config.base_url` (litellm_api.py:997-1030).
     provider_row="""
         INSERT INTO llm_providers (name, type, api_key_encrypted, api_base_url, enabled, priority)
@@ -316,7 +324,8 @@ def virtualenv(source: Path, cache: Path, log: Path) -> Path:
 
 BACKEND_CODE = (":(glob)backend/**/*.py", ":(glob)backend/**/*.sql")  # git pathspecs of the code the sandbox runs
 async def create_schema(admin_url: str, admin_password: str, owner_url: str, owner_password: str,
-                        source: Path) -> None:
+                        source: Path) -> str:
+    """The product's database, made by its own SQL files; returns what psql reported of its operators' files."""
     import asyncpg
 
     admin = await asyncpg.connect(admin_url, password=admin_password)
@@ -338,6 +347,16 @@ async def create_schema(admin_url: str, admin_password: str, owner_url: str, own
         await owner.execute(build.missing_tables)
     finally:
         await owner.close()
+    return "".join(as_psql_runs(owner_url, owner_password, backend(source) / "migrations" / name)
+                   for name in build.operator_files)
+
+
+def as_psql_runs(database_url: str, password: str, sql_file: Path) -> str:
+    """`sql_file` run as `psql -f` runs it (each statement on its own, a failing one reported and passed over); what
+    psql reported."""
+    ran = subprocess.run(["psql", "-X", "-q", "-d", database_url, "-f", str(sql_file)], capture_output=True, text=True,
+                         env=os.environ | {"PGPASSWORD": password})
+    return f"{sql_file.name}: exit {ran.returncode}\n{ran.stderr}"
 
 
 def environment(*, database_url: str, database_password: str, redis_url: str, keycloak_url: str,

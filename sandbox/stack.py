@@ -565,8 +565,10 @@ def start_product(source: str, fresh: bool = False) -> Stack:
         python = product.virtualenv(Path(source), CACHE_DIR, LOG_DIR / "ops-center-oss-install.log")
         admin_url, owner_url = stack.urls["postgres_admin"], stack.urls["postgres"].rsplit("/", 1)[0]
         stack.urls["postgres_oss"] = f"{owner_url}/{product.DATABASE}"
-        run_async(product.create_schema(admin_url, stack.secrets["postgres_password"], stack.urls["postgres_oss"],
-                                        stack.secrets["unicorn_password"], Path(source)))
+        reported = run_async(product.create_schema(admin_url, stack.secrets["postgres_password"],
+                                                   stack.urls["postgres_oss"], stack.secrets["unicorn_password"],
+                                                   Path(source)))
+        (LOG_DIR / "ops-center-oss-schema.log").write_text(reported)
         egress_port = free_port()
         keycloak_host = product.build_of(Path(source)).keycloak_host
         routes = [f"{keycloak_host}={stack.urls['keycloak']}"] if keycloak_host else []
