@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from creditflow.config import SETTINGS
+from creditflow.deployments.oss_builds import BUILDS
 from creditflow.verdicts import Verdict
 from tests.user_reports import isolated_reports
 
@@ -47,18 +48,19 @@ def test_the_two_commands_exist_and_ci_runs_the_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
-def test_the_committed_conformance_report_of_the_real_product_has_a_verdict_for_every_scenario():
+@pytest.mark.parametrize("version", [build.commit for build in BUILDS])
+def test_the_committed_conformance_report_of_each_build_of_the_real_product_has_a_verdict_for_every_scenario(version):
     from tests.test_suite_self import scenario_count
 
-    report = (ROOT / "docs" / "conformance" / "ops-center-oss-af179f13cf24.md").read_text()
-    assert "docs/conformance/ops-center-oss-af179f13cf24.md" in README
+    report = (ROOT / "docs" / "conformance" / f"ops-center-oss-{version}.md").read_text()
+    assert f"docs/conformance/ops-center-oss-{version}.md" in README
     summary = re.search(r"\*\*(\d+) scenarios: (.*?)\*\*", report)
     assert summary and int(summary.group(1)) == scenario_count()
     counts = dict((verdict, int(count)) for count, verdict in re.findall(r"(\d+) ([^;]+)", summary.group(2)))
     assert sum(counts.values()) == scenario_count() and "suite defect" not in counts, counts
     assert set(counts) <= {verdict.value for verdict in Verdict}
     assert report.index("## Findings") < report.index("## Every Rule and scenario")
-    expectations = json.loads((ROOT / "docs/conformance/expectations/ops-center-oss-af179f13cf24.json").read_text())
+    expectations = json.loads((ROOT / f"docs/conformance/expectations/ops-center-oss-{version}.json").read_text())
     assert len(expectations["scenarios"]) == scenario_count()
 
 

@@ -83,6 +83,26 @@ def test_a_checkout_boots_as_the_build_its_history_holds_and_one_of_no_known_bui
         product.build_of(other)
 
 
+def test_a_schema_file_its_operators_ran_is_run_as_psql_runs_it_a_failing_statement_reported_and_passed_over(stack,
+                                                                                                            tmp_path):
+    table = f"creditflow_probe_{secrets.token_hex(4)}"
+    sql = tmp_path / "fix.sql"
+    sql.write_text(f"CREATE TABLE {table} (a int);\nUPDATE {table} SET a = no_such_column;\n"
+                   f"ALTER TABLE {table} ADD COLUMN b int;\n")
+    try:
+        reported = product.as_psql_runs(stack.urls["postgres"], stack.secrets["unicorn_password"], sql)
+        assert 'column "no_such_column" does not exist' in reported
+        columns = subprocess.run(["psql", "-X", "-At", "-d", stack.urls["postgres"], "-c",
+                                  f"SELECT string_agg(column_name, ',' ORDER BY column_name) FROM "
+                                  f"information_schema.columns WHERE table_name = '{table}'"],
+                                 capture_output=True, text=True, env=os.environ | {"PGPASSWORD":
+                                                                                   stack.secrets["unicorn_password"]})
+        assert columns.stdout.strip() == "a,b", columns.stderr
+    finally:
+        subprocess.run(["psql", "-X", "-q", "-d", stack.urls["postgres"], "-c", f"DROP TABLE IF EXISTS {table}"],
+                       env=os.environ | {"PGPASSWORD": stack.secrets["unicorn_password"]}, capture_output=True)
+
+
 async def test_accounts_made_before_and_after_the_suite_hashes_their_password_sign_in_with_it_only(config):
     """The first account's password is hashed by Keycloak, the next ones' by the suite (Keycloak's default)."""
     identity = Identity(config.keycloak_url, config.keycloak_realm, config.keycloak_client_id,

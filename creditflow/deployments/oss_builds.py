@@ -196,16 +196,19 @@ SAASHQ_WORKAROUNDS = (
         "registration route writes one, keyed by e-mail, server.py:5184-5187), and a user without one is on the free "
         "tier (litellm_credit_system.py:666-674), which this build does not exempt: the handler debits whenever the "
         "cost is above zero (litellm_api.py:1303) and the debit answers 404 for a user without a row "
-        "(litellm_credit_system.py:313-314), after the provider served the call.",
-        "The same: a user who has only signed in has no row, so each of their calls is served by the provider and "
-        "then answered 404 (read from the code; no scenario of this build shows it)."),
+        "(litellm_credit_system.py:313-314), after the provider served the call. A user the scenarios enroll as only "
+        "signed up gets no row from the adapter; their first balance read makes one, with the trial tier's 5 credits "
+        "that nobody paid for (credit_system.py:57, 134-137, 167-191), as a scenario shows.",
+        "The same: a user who has only signed in has no row until a balance read makes one with 5 unpaid credits; "
+        "before that, each of their calls is served by the provider and then answered 404."),
     Workaround(
         "The credits a scenario starts with are written as a `purchase` transaction added to the wallet, and the "
         "cached balance is dropped, as the product's own credit_credits does (litellm_credit_system.py:424-478): its "
         "admin grant (POST /api/v1/credits/allocate) updates `credits_remaining` (credit_system.py:255-263) but logs "
-        "the grant into a `balance_after` column `credit_transactions` lacks (credit_system.py:716-727; "
-        "create_credit_system_tables.sql:32-46) and answers 500; the scenarios of the grant itself call it.",
-        "The same: the grant writes `balance_after` there too (credit_system.py:719) and answers 500."),
+        "the grant as a transaction of type `allocation` (credit_system.py:266-272), which the table's CHECK refuses "
+        "(create_credit_system_tables.sql:43-45), and answers 500; the scenarios of the grant itself call it.",
+        "The same: the same CHECK refuses it there (the `balance_after` column its log also names is there too, added "
+        "by 003_fix_schema_mismatches.sql:12-13)."),
     Workaround(
         "Requests ask for an unencoded answer (Accept-Encoding: identity): a chat answer compressed by the product's "
         "GZip middleware arrives empty (credit_deduction_middleware.py:275-294). In this build an unencoded answer "
