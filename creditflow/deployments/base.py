@@ -366,8 +366,9 @@ class LedgerReader(ABC):
 
     @abstractmethod
     async def charged_after(self, mark: Any) -> list[Charge]:
-        """Every charge the ledger took after `mark`, whoever paid it: a charge to an account nobody in the run
-        holds is found only this way."""
+        """Every charge the ledger took after `mark` from an account that is none of the suite's, in this run or
+        another sharing the system (where the ledger can tell): a charge to an account of the product's own making
+        is found only this way."""
 
     @abstractmethod
     async def own_statement(self, user_id: str) -> Statement | None:

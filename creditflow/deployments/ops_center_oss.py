@@ -395,7 +395,8 @@ class OssLedger(LedgerReader):
         return await self._pool.fetchval("SELECT clock_timestamp()")
 
     async def charged_after(self, mark: datetime) -> list[Charge]:
-        """A user's debits (credit_transactions) and a member's charges to an organization (usage attribution)."""
+        """A user's debits (credit_transactions) and a member's charges to an organization (usage attribution). The
+        product's tables keep no e-mail to tell the suite's accounts by; a product is graded by one run at a time."""
         rows = await self._pool.fetch(
             """SELECT id::text AS request_id, user_id, NULL AS org_id, -amount AS credits, model, tokens_used AS tokens
                FROM credit_transactions WHERE transaction_type = 'usage' AND created_at > $1
