@@ -83,7 +83,7 @@ from creditflow.deployments.http import (
     unreadable,
 )
 from creditflow.deployments.oss_builds import OPS_CENTER_OSS, OssBuild, build_named, build_of
-from creditflow.deployments.oss_payments import CREDITS_PER_DOLLAR, OssPayments
+from creditflow.deployments.oss_payments import PACKAGES, OssPayments
 from creditflow.evidence import Evidence
 from creditflow.systems.identity import EMAIL_DOMAIN, Identity
 from creditflow.systems.lago import Lago
@@ -517,7 +517,7 @@ class OssBilling(BillingReader):
 class OpsCenterOssDeployment(Deployment):
     name = "ops-center-oss"
     openapi_path = "/openapi.json"
-    session_max_age_s = 3600  # the product keeps a session for 2 hours
+    session_max_age_s = 3600  # renewed at half the product's session of 2 hours (redis_session.py:22, every build)
     # What the class declares is the newest build's; each deployment declares its own build's (oss_builds.py).
     lacks, limits, in_flight_at_most = OPS_CENTER_OSS.lacks, OPS_CENTER_OSS.limits, OPS_CENTER_OSS.in_flight_at_most
     workarounds, deployed_findings = OPS_CENTER_OSS.workarounds, OPS_CENTER_OSS.deployed_findings
@@ -716,10 +716,13 @@ class OpsCenterOssDeployment(Deployment):
 
     # -- money in -------------------------------------------------------------------------------
     async def buy_own(self, session: Session, amount: Any) -> Reply[Purchase]:
-        """The product's card purchase (litellm_api.py:2242-2306): a package named by its price in dollars, at the
-        product's 1,000 credits a dollar, and a payment method its page makes at the provider (Stripe.js's part)."""
+        """The product's card purchase (litellm_api.py:2242-2306): a package named by its price in dollars (PACKAGES),
+        and a payment method its page makes at the provider (Stripe.js's part)."""
         card = self._cards.get(session.secret) or await self._payment_provider().payment_method(PayWith.CARD)
-        dollars = float(amount) / CREDITS_PER_DOLLAR if isinstance(amount, int | Decimal) else amount
+        priced = {credits: float(dollars) for dollars, credits in PACKAGES.items()}
+        # An amount no package holds is sent at the $10 package's rate, 1,000 credits a dollar: the product refuses it,
+        # as it refuses every amount its table lacks.
+        dollars = priced.get(amount, float(amount) / PACKAGES[10] * 10) if isinstance(amount, int | Decimal) else amount
         answer = await self.api.buy_credits(session, dollars, card)
         return reply(answer, Purchase(answer.field("transaction_id"), credited=True) if answer.ok else None)
 

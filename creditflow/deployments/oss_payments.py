@@ -12,8 +12,9 @@ from creditflow.deployments.base import PaidIn, PaymentsReader
 from creditflow.systems.payment_provider import PaymentProvider
 from creditflow.verdicts import NotApplicable
 
-CREDITS_PER_CENT = 10  # the product's card charge sells 10,000 credits for $10.00 (litellm_api.py:2258)
-CREDITS_PER_DOLLAR = 100 * CREDITS_PER_CENT
+# The packages the product's card charge sells, dollars to credits: the same table in every build (litellm_api.py:2258
+# in af179f13cf24, :2031 in 283233d, :2060 in v2.5.0); it refuses any other amount before it charges.
+PACKAGES = {10: 10_000, 50: 55_000, 100: 120_000}
 ORG_PAYMENTS = ("an organization's pool is never paid for at a payment provider: its purchase, POST "
                 "/api/v1/org-billing/credits/{org_id}/add, adds the credits and calls no provider "
                 "(backend/org_billing_api.py:532-597; its own page says it simulates the purchase, "
@@ -40,7 +41,9 @@ class OssPayments(PaymentsReader):
             self._last_charge = charge["id"]
         paid = [charge for charge in self._charges.get(key, []) if charge.get("status") == "succeeded"]
         cents = sum(charge["amount"] for charge in paid)
-        return PaidIn(Decimal(cents * CREDITS_PER_CENT), Decimal(0), len(paid), Decimal(cents) / 100, Decimal(0))
+        # A charge of another amount buys nothing at the product's prices: credits it brought would be unpaid for.
+        credits = sum(PACKAGES.get(charge["amount"] / 100, 0) for charge in paid)
+        return PaidIn(Decimal(credits), Decimal(0), len(paid), Decimal(cents) / 100, Decimal(0))
 
     async def status(self, payment_id: str) -> str:
         raise NotApplicable(ORG_PAYMENTS)
