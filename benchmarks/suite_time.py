@@ -5,7 +5,8 @@
                                                                pytest's slowest tests (where the time goes)
     python3 benchmarks/suite_time.py fresh [--into DIR]        a fresh clone of this checkout: make acceptance,
                                                                then make test, from a stopped stack and an empty
-                                                               download cache (Keycloak, LiteLLM), then down
+                                                               download cache (Keycloak, LiteLLM), then down; each
+                                                               part of the setup with its wall time
 
 Each command runs as a reader would type it, in a shell; the wall time is the script's own clock. Every
 measurement is appended to reports/bench/suite-time.jsonl with the date, the machine's cores and load, and
@@ -31,6 +32,7 @@ CONSOLES = OUT.parent / "consoles"  # each measured command's whole output, to r
 SLOWEST = re.compile(r"^([\d.]+)s (call|setup|teardown) +(\S+)", re.M)
 MAKE_SETTINGS = ("JOBS", "TEST_JOBS")  # the Makefile's settings a measurement may be taken with (from the environment)
 CLOSING = re.compile(r"^(=+ .* in [\d.]+s.* =+|\d+ scenarios passed.*)$", re.M)
+SETUP_PART = re.compile(r"^== setup: (.*) \((\d+) s\)$", re.M)  # each part of scripts/setup.sh, as it ends
 
 
 def timed(command: str, cwd: Path, env: dict[str, str] | None = None) -> dict:
@@ -44,6 +46,7 @@ def timed(command: str, cwd: Path, env: dict[str, str] | None = None) -> dict:
     console.write_text(said)
     return {"command": command, "seconds": seconds, "exit": finished.returncode, "console": str(console),
             "closing": CLOSING.findall(said)[-2:],
+            "setup": [f"{int(s):4d} s {part}" for part, s in SETUP_PART.findall(said)],
             "slowest": [f"{float(s):.1f} s {phase} {test}" for s, phase, test in SLOWEST.findall(said)[:15]]}
 
 
@@ -57,6 +60,8 @@ def record(kind: str, measured: list[dict]) -> None:
         lines.write(json.dumps(entry) + "\n")
     for run in measured:
         print(f"{run['seconds']:8.1f} s  exit {run['exit']}  {run['command']}")
+        for line in run["setup"]:
+            print(f"            setup: {line}")
         for line in run["closing"]:
             print(f"            {line}")
         for line in run["slowest"]:

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the suite, the sandbox and the tests need, on a fresh Debian machine.
 # Idempotent: each part is skipped when it is already there. Caches live outside the checkout.
+# Parts that do not need each other run side by side (most wait on the network): each prints one line as it ends,
+# with its wall time; a part that fails names itself and its log, and the others are stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,8 +10,36 @@ CACHE="${CREDITFLOW_CACHE:-$HOME/.cache/creditflow}"
 KEYCLOAK_VERSION=26.7.3
 PYTHON="${PYTHON:-python3}"
 mkdir -p "$CACHE"
+LOGS="$(mktemp -d "${TMPDIR:-/tmp}/creditflow-setup.XXXXXX")"
+declare -A LABEL=() STARTED=() FINISHED=()
+set -m  # each part in a process group of its own, so that a failure stops the parts' own children too
 
-step() { printf '\n== setup: %s\n' "$*"; }
+# start KEY LABEL FUNCTION: runs FUNCTION in the background, its output in $LOGS/KEY.log
+start() {
+  LABEL[$1]="$2"
+  "$3" >"$LOGS/$1.log" 2>&1 &
+  STARTED[$1]="$! $SECONDS"
+}
+
+# finish KEY...: waits for each part started and not yet waited for; one that failed stops the rest and the setup
+finish() {
+  local key pid began other
+  for key in "$@"; do
+    [ -n "${STARTED[$key]:-}" ] && [ -z "${FINISHED[$key]:-}" ] || continue
+    FINISHED[$key]=1
+    read -r pid began <<<"${STARTED[$key]}"
+    if wait "$pid"; then
+      printf '== setup: %s (%d s)\n' "${LABEL[$key]}" "$((SECONDS - began))"
+    else
+      printf 'setup: %s failed; its log: %s\n' "${LABEL[$key]}" "$LOGS/$key.log" >&2
+      tail -n 20 "$LOGS/$key.log" >&2
+      for other in "${!STARTED[@]}"; do
+        [ -n "${FINISHED[$other]:-}" ] || kill -- "-${STARTED[$other]%% *}" 2>/dev/null || true
+      done
+      exit 1
+    fi
+  done
+}
 
 missing_debs=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing_debs+=(postgresql-15)
@@ -19,41 +49,52 @@ command -v mvn >/dev/null || missing_debs+=(maven)
 command -v unzip >/dev/null || missing_debs+=(unzip)
 command -v chromium >/dev/null || missing_debs+=(chromium)
 command -v npm >/dev/null || missing_debs+=(npm)
-if [ ${#missing_debs[@]} -gt 0 ]; then
-  step "Debian packages: ${missing_debs[*]}"
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "setup: run as root, or install these packages first: ${missing_debs[*]}" >&2
-    exit 1
-  fi
+if [ ${#missing_debs[@]} -gt 0 ] && [ "$(id -u)" -ne 0 ]; then
+  echo "setup: run as root, or install these packages first: ${missing_debs[*]}" >&2
+  exit 1
+fi
+
+debian_packages() {
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_debs[@]}" >/dev/null
-fi
-
-if ! "$PYTHON" scripts/requirements_met.py requirements.txt 2>/dev/null; then
-  step "Python packages (suite, sandbox, tests)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_debs[@]}"
+}
+python_packages() {
   "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore -r requirements.txt
-fi
-
-if [ ! -x "$CACHE/litellm-venv/bin/litellm" ] \
-   || ! "$CACHE/litellm-venv/bin/python" scripts/requirements_met.py requirements-litellm.txt 2>/dev/null; then
-  step "LiteLLM proxy in its own virtualenv ($CACHE/litellm-venv)"
+}
+litellm_virtualenv() {
   [ -x "$CACHE/litellm-venv/bin/python" ] || "$PYTHON" -m venv "$CACHE/litellm-venv"
-  "$CACHE/litellm-venv/bin/pip" install -q --disable-pip-version-check --root-user-action=ignore -r requirements-litellm.txt
-fi
-
-if [ ! -x "$CACHE/keycloak-$KEYCLOAK_VERSION/bin/kc.sh" ]; then
-  step "Keycloak $KEYCLOAK_VERSION distribution from Maven Central"
+  "$CACHE/litellm-venv/bin/pip" install -q --disable-pip-version-check --root-user-action=ignore \
+    -r requirements-litellm.txt
+}
+keycloak_download() {
   mvn -q dependency:copy -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" \
       -DoutputDirectory="$CACHE"
   unzip -q -o "$CACHE/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip" -d "$CACHE"
   rm -f "$CACHE/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip"
-fi
+}
+allure() {
+  npm ci --no-audit --no-fund --silent || npm install --no-audit --no-fund --silent
+}
+keycloak_build() {
+  "$PYTHON" -m sandbox prepare
+}
 
-step "Keycloak built for PostgreSQL (once per download; each checkout's stack only reads it)"
-"$PYTHON" -m sandbox prepare
-
-if [ ! -x node_modules/.bin/allure ]; then
-  step "Allure 3 report generator (npm)"
-  npm ci --no-audit --no-fund --silent 2>/dev/null || npm install --no-audit --no-fund --silent
-fi
-step "done"
+# First what needs only Python and the network, beside the Debian packages.
+[ ${#missing_debs[@]} -eq 0 ] || start debian "Debian packages: ${missing_debs[*]}" debian_packages
+"$PYTHON" scripts/requirements_met.py requirements.txt 2>/dev/null \
+  || start python "Python packages (suite, sandbox, tests)" python_packages
+{ [ -x "$CACHE/litellm-venv/bin/litellm" ] \
+  && "$CACHE/litellm-venv/bin/python" scripts/requirements_met.py requirements-litellm.txt 2>/dev/null; } \
+  || start litellm "LiteLLM proxy in its own virtualenv ($CACHE/litellm-venv)" litellm_virtualenv
+# Maven and npm come with the Debian packages.
+finish debian
+[ -x "$CACHE/keycloak-$KEYCLOAK_VERSION/bin/kc.sh" ] \
+  || start keycloak "Keycloak $KEYCLOAK_VERSION distribution from Maven Central" keycloak_download
+[ -x node_modules/.bin/allure ] || start allure "Allure 3 report generator (npm)" allure
+# Keycloak's build needs its download and the suite's Python packages.
+finish python keycloak
+start keycloak-build "Keycloak built for PostgreSQL (once per download; each checkout's stack only reads it)" \
+  keycloak_build
+finish "${!STARTED[@]}"
+rm -rf "$LOGS"
+printf '== setup: done (%d s)\n' "$SECONDS"
