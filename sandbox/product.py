@@ -61,7 +61,11 @@ CREATE TABLE IF NOT EXISTS user_provider_keys (
     api_key_encrypted TEXT NOT NULL, enabled BOOLEAN DEFAULT true, metadata JSONB DEFAULT '{}'::jsonb,
     created_at TIMESTAMPTZ DEFAULT now(), updated_at TIMESTAMPTZ DEFAULT now(), UNIQUE (user_id, provider));
 """
-# The SQL files of the credit flow, the same bytes in both builds, in the order they apply cleanly (the notes, §1.3).
+# The provider double as a build's `openrouter` provider row whose `api_base_url` its platform calls go to.
+API_BASE_ROW = """
+    INSERT INTO llm_providers (name, type, api_key_encrypted, api_base_url, enabled, priority)
+    VALUES ('creditflow provider double', 'openrouter', $1, $2, true, 1000)"""
+# The SQL files of the credit flow, the same bytes in every build, in the order they apply cleanly (the notes, §1.3).
 CREDIT_FLOW_SCHEMA = ("001_organization_tables.sql", "create_credit_system_tables.sql", "create_org_billing.sql",
                       "add_subscription_tiers.sql", "add_llm_markup_percentage.sql")
 PROVIDER_TYPE_NOTE = ("(a row of another type is treated as local and free). *As deployed:* an operator adds the "
@@ -116,9 +120,7 @@ OPS_CENTER_OSS = Build(
     missing_tables=USERS_TABLE + PROVIDER_KEYS_TABLE,
     operator_files=(),
     # A platform call goes to the row's `api_base_url` (litellm_api.py:1147).
-    provider_row="""
-        INSERT INTO llm_providers (name, type, api_key_encrypted, api_base_url, enabled, priority)
-        VALUES ('creditflow provider double', 'openrouter', $1, $2, true, 1000)""",
+    provider_row=API_BASE_ROW,
     keycloak_host=None,  # its sign-in asks KEYCLOAK_EXTERNAL_URL (server.py:5869-5873)
     ready_path="/api/v1/system/status",  # public by design (auth_middleware.py:44)
     how_it_runs=(
@@ -228,9 +230,7 @@ OSS_V2_5_0 = Build(
     missing_tables=USERS_TABLE + PROVIDER_KEYS_TABLE,
     operator_files=(),
     # A platform call goes to the row's `api_base_url`, else `config.base_url` (litellm_api.py:997-1030).
-    provider_row="""
-        INSERT INTO llm_providers (name, type, api_key_encrypted, api_base_url, enabled, priority)
-        VALUES ('creditflow provider double', 'openrouter', $1, $2, true, 1000)""",
+    provider_row=API_BASE_ROW,
     # Its sign-in posts the password grant and asks userinfo at https://auth.<EXTERNAL_HOST> (server.py:5361-5384).
     keycloak_host="auth.localhost",
     # Public: Depends(get_current_user_optional) (server.py:2306-2307, :2254-2259); no auth middleware in the tag.

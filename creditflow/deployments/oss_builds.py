@@ -6,7 +6,7 @@ for a build (a route, an id's form, a feature it lacks, the lines a workaround c
 here, never guessed at run time from the product's answers.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from creditflow.config import Config, ConfigError
 from creditflow.deployments.base import DeployedFinding, Limits, Workaround
@@ -142,6 +142,13 @@ OSS_DEPLOYED_FINDINGS = (
 )
 
 
+def deducted_twice(handler_lines: str, middleware_lines: str) -> str:
+    """Why a build that charges in its chat handler and again in its credit middleware has no phase to time."""
+    return (f"credit deduction runs inside the chat handler (backend/litellm_api.py:{handler_lines}) and again in the "
+            f"credit middleware after the handler returns (backend/credit_deduction_middleware.py:{middleware_lines}); "
+            "the product reports no timing of either (no Server-Timing, no metric): only the whole call can be timed")
+
+
 # saashqdev/ops-center 283233d (February 2026), an earlier build of the same product. Where a text below differs from
 # Ops-Center-OSS's only in its lines, the fact is the same; where the fact differs, the text says what this build does.
 SAASHQ_LIMITS = Limits(
@@ -153,10 +160,7 @@ SAASHQ_LIMITS = Limits(
     rate_seen_at="backend/rate_limiter.py:52, :175-190; backend/server.py:5390-5411")
 SAASHQ_LACKS = {
     "grant-by-email": OSS_LACKS["grant-by-email"],  # the same model and route, at the same lines
-    "phase-timing": "credit deduction runs inside the chat handler (backend/litellm_api.py:1305-1340) and again in "
-                    "the credit middleware after the handler returns (backend/credit_deduction_middleware.py:547-573); "
-                    "the product reports no timing of either (no Server-Timing, no metric): only the whole call can be "
-                    "timed",
+    "phase-timing": deducted_twice("1305-1340", "547-573"),
     "allocate-by-email": "an organization admin names the member of an allocation by user id only "
                          "(UserCreditAllocationCreate, backend/org_billing_api.py:107-112); nothing in the product "
                          "allocates to an e-mail",
@@ -266,19 +270,11 @@ SAASHQ_DEPLOYED_FINDINGS = (
 
 # Ops-Center-OSS at its tag v2.5.0 (2d65da407a3d, February 2026), on a line of history of its own: neither build above
 # is in its history. As saashqdev's build, its credit middleware charges a second time, to `unknown`.
-V2_5_0_LIMITS = Limits(
-    failed_sign_ins_before_lockout=None, lockout_keyed_on="nothing: the product locks no account",
-    lockout_seen_at="no lockout in backend/; failed logins raise an alert only (backend/alert_conditions.py:310-330)",
-    invalid_sign_ins_per_window=5, window_s=60,
-    rate_keyed_on="the first X-Forwarded-For address (else the connection's peer) and the user name given "
-                  "(backend/rate_limiter.py:340-349)",
-    rate_seen_at="backend/rate_limiter.py:52, :175-190; backend/server.py:5328-5353")
+# Its rate_limiter.py is saashqdev's at the lines cited; its sign-in checks it at its own lines.
+V2_5_0_LIMITS = replace(SAASHQ_LIMITS, rate_seen_at="backend/rate_limiter.py:52, :175-190; backend/server.py:5328-5353")
 V2_5_0_LACKS = {
     "grant-by-email": OSS_LACKS["grant-by-email"],  # the same model and route, at the same lines
-    "phase-timing": "credit deduction runs inside the chat handler (backend/litellm_api.py:1311-1369) and again in "
-                    "the credit middleware after the handler returns (backend/credit_deduction_middleware.py:632-657); "
-                    "the product reports no timing of either (no Server-Timing, no metric): only the whole call can be "
-                    "timed",
+    "phase-timing": deducted_twice("1311-1369", "632-657"),
     "allocate-by-email": SAASHQ_LACKS["allocate-by-email"],  # UserCreditAllocationCreate at the same lines
     "invite-by-email": "an organization owner adds a member by user id only (OrganizationMemberAdd, "
                        "backend/org_api.py:30-33, stored as given in the product's organization files, "
