@@ -151,10 +151,9 @@ def deducted_twice(handler_lines: str, middleware_lines: str) -> str:
 
 # saashqdev/ops-center 283233d (February 2026), an earlier build of the same product. Where a text below differs from
 # Ops-Center-OSS's only in its lines, the fact is the same; where the fact differs, the text says what this build does.
-SAASHQ_LIMITS = Limits(
-    failed_sign_ins_before_lockout=None, lockout_keyed_on="nothing: the product locks no account",
-    lockout_seen_at="no lockout in backend/; failed logins raise an alert only (backend/alert_conditions.py:310-330)",
-    invalid_sign_ins_per_window=5, window_s=60,
+# The same limits as Ops-Center-OSS's (alert_conditions.py is byte-identical), at its own lines.
+SAASHQ_LIMITS = replace(
+    OSS_LIMITS,
     rate_keyed_on="the first X-Forwarded-For address (else the connection's peer) and the user name given "
                   "(backend/rate_limiter.py:340-349)",
     rate_seen_at="backend/rate_limiter.py:52, :175-190; backend/server.py:5390-5411")
