@@ -68,7 +68,11 @@ def verdict(run: subprocess.CompletedProcess) -> str:
     """What the suite said, in a few lines: the error log names the scenario that failed and the business fact."""
     errors = RUN_DIR / "errors.log"
     if errors.exists():
-        return "\n".join(errors.read_text().splitlines()[:8])
+        # The log opens with the run's money; the scenario that failed comes first here, so a mutant that only the
+        # end-of-run money check caught can be told from one a scenario named (issue 32: every Rule named).
+        lines = errors.read_text().splitlines()
+        money = [line for line in lines if "money conservation" in line.lower()]
+        return "\n".join(([line for line in lines if line not in money] + money)[:8])
     lines = [line for line in (run.stdout + run.stderr).splitlines()
              if re.search(r"FAILED|Assertion|HOOK-ERROR|money was not conserved|invariant", line)]
     return "\n".join(lines[:12]) or (run.stdout + run.stderr)[-1500:]
