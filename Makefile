@@ -2,12 +2,15 @@
 PYTHON ?= python3
 BEHAVE = $(PYTHON) -m behave
 
-.PHONY: setup up down status acceptance quick test report bench lint conformance matrix soak fuzz load mutate
+.PHONY: setup setup-scenarios up down status acceptance quick test report bench lint conformance matrix soak fuzz load mutate
 
-setup:
+setup:  ## everything: what the scenarios need, and the tests' tools (pytest, Schemathesis, Chromium, Allure, ...)
 	bash scripts/setup.sh
 
-up: setup
+setup-scenarios:  ## only what running the scenarios needs: a newcomer's first command waits for nothing else
+	bash scripts/setup.sh --scenarios
+
+up: setup-scenarios
 	$(PYTHON) -m sandbox up
 
 down:
@@ -17,10 +20,10 @@ status:
 	$(PYTHON) -m sandbox status
 
 JOBS ?= 3
-acceptance: setup  ## every scenario, on the embedded stack (started when not running), JOBS behave processes side by side
+acceptance: setup-scenarios  ## every scenario, on the embedded stack (started when not running), JOBS behave processes side by side
 	$(PYTHON) scripts/acceptance.py --jobs $(JOBS)
 
-quick: setup  ## every scenario but the @slow ones
+quick: setup-scenarios  ## every scenario but the @slow ones
 	$(PYTHON) scripts/acceptance.py --jobs $(JOBS) --tags 'not @slow'
 
 TEST_JOBS ?= 4
@@ -28,7 +31,7 @@ test: setup  ## unit tests and the suite's self-tests (the sandbox is started wh
 	$(PYTHON) -m pytest -m exclusive
 	$(PYTHON) -m pytest -m 'not exclusive' -n $(TEST_JOBS)
 
-report:  ## the single-file Allure HTML report of the last run, named after it, with the trend of its deployment's runs
+report: setup  ## the single-file Allure HTML report of the last run, named after it, with the trend of its deployment's runs
 	$(PYTHON) scripts/report.py
 
 # FUZZ_ARGS, SOAK_ARGS, LOAD_ARGS, MUTATE_ARGS and CONFORMANCE_ARGS are passed as written ($(value ...)): a regular expression's $ reaches the shell,
@@ -41,14 +44,14 @@ EXAMPLES ?= 30
 fuzz: setup  ## Schemathesis against the target's OpenAPI document as real personas, then the money check
 	$(PYTHON) scripts/fuzz.py --examples $(EXAMPLES) $(value FUZZ_ARGS)
 
-bench: setup  ## p50/p95 latency figures of the embedded stack
+bench: setup-scenarios  ## p50/p95 latency figures of the embedded stack
 	$(PYTHON) benchmarks/bench.py
 
 lint:
 	$(PYTHON) -m ruff check .
 
 EXPECT ?= compare
-conformance: setup  ## the whole suite, docs/conformance/<deployment>-<version>.md, and a gate on unexpected results (OPS_CENTER_SOURCE=PATH: the real product; EXPECT=update records the expectations)
+conformance: setup-scenarios  ## the whole suite, docs/conformance/<deployment>-<version>.md, and a gate on unexpected results (OPS_CENTER_SOURCE=PATH: the real product; EXPECT=update records the expectations)
 	$(PYTHON) scripts/conformance.py $(if $(filter update,$(EXPECT)),--update) $(value CONFORMANCE_ARGS)
 
 matrix:  ## docs/conformance/matrix.md (and reports/matrix.html) from the committed JSON reports: a column per implementation

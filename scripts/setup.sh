@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# Installs everything the suite, the sandbox and the tests need, on a fresh Debian machine.
+# Installs what the suite, the sandbox and the tests need, on a fresh Debian machine.
+#   scripts/setup.sh              everything: the scenarios' stack, then the tests' tools (make test, fuzz, mutate, ...)
+#   scripts/setup.sh --scenarios  only what running the scenarios needs (make acceptance, quick, up, conformance):
+#                                 no Chromium, npm, Allure or requirements-dev.txt, which a newcomer's first command
+#                                 would otherwise wait for
 # Idempotent: each part is skipped when it is already there. Caches live outside the checkout.
 # Parts that do not need each other run side by side (most wait on the network): each prints one line as it ends,
 # with its wall time; a part that fails names itself and its log, and the others are stopped.
@@ -9,6 +13,12 @@ cd "$(dirname "$0")/.."
 CACHE="${CREDITFLOW_CACHE:-$HOME/.cache/creditflow}"
 KEYCLOAK_VERSION=26.7.3
 PYTHON="${PYTHON:-python3}"
+case "${1:-}" in
+  "") tools=1 ;;
+  --scenarios) tools=0 ;;
+  *) echo "setup: unknown argument '$1' (none: everything; --scenarios: only what running the scenarios needs)" >&2
+     exit 2 ;;
+esac
 mkdir -p "$CACHE"
 LOGS="$(mktemp -d "${TMPDIR:-/tmp}/creditflow-setup.XXXXXX")"
 declare -A LABEL=() STARTED=() FINISHED=()
@@ -47,8 +57,12 @@ command -v redis-server >/dev/null || missing_debs+=(redis-server)
 command -v java >/dev/null || missing_debs+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || missing_debs+=(maven)
 command -v unzip >/dev/null || missing_debs+=(unzip)
-command -v chromium >/dev/null || missing_debs+=(chromium)
-command -v npm >/dev/null || missing_debs+=(npm)
+if [ "$tools" -eq 1 ]; then
+  command -v chromium >/dev/null || missing_debs+=(chromium)
+  command -v npm >/dev/null || missing_debs+=(npm)
+fi
+requirements=(requirements.txt)
+[ "$tools" -eq 0 ] || requirements+=(requirements-dev.txt)
 if [ ${#missing_debs[@]} -gt 0 ] && [ "$(id -u)" -ne 0 ]; then
   echo "setup: run as root, or install these packages first: ${missing_debs[*]}" >&2
   exit 1
@@ -59,7 +73,7 @@ debian_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_debs[@]}"
 }
 python_packages() {
-  "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore -r requirements.txt
+  "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore "${requirements[@]/#/-r}"
 }
 litellm_virtualenv() {
   [ -x "$CACHE/litellm-venv/bin/python" ] || "$PYTHON" -m venv "$CACHE/litellm-venv"
@@ -81,8 +95,8 @@ keycloak_build() {
 
 # First what needs only Python and the network, beside the Debian packages.
 [ ${#missing_debs[@]} -eq 0 ] || start debian "Debian packages: ${missing_debs[*]}" debian_packages
-"$PYTHON" scripts/requirements_met.py requirements.txt 2>/dev/null \
-  || start python "Python packages (suite, sandbox, tests)" python_packages
+"$PYTHON" scripts/requirements_met.py "${requirements[@]}" 2>/dev/null \
+  || start python "Python packages (${requirements[*]})" python_packages
 { [ -x "$CACHE/litellm-venv/bin/litellm" ] \
   && "$CACHE/litellm-venv/bin/python" scripts/requirements_met.py requirements-litellm.txt 2>/dev/null; } \
   || start litellm "LiteLLM proxy in its own virtualenv ($CACHE/litellm-venv)" litellm_virtualenv
@@ -90,7 +104,7 @@ keycloak_build() {
 finish debian
 [ -x "$CACHE/keycloak-$KEYCLOAK_VERSION/bin/kc.sh" ] \
   || start keycloak "Keycloak $KEYCLOAK_VERSION distribution from Maven Central" keycloak_download
-[ -x node_modules/.bin/allure ] || start allure "Allure 3 report generator (npm)" allure
+[ "$tools" -eq 0 ] || [ -x node_modules/.bin/allure ] || start allure "Allure 3 report generator (npm)" allure
 # Keycloak's build needs its download and the suite's Python packages.
 finish python keycloak
 start keycloak-build "Keycloak built for PostgreSQL (once per download; each checkout's stack only reads it)" \
