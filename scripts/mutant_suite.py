@@ -4,8 +4,9 @@ the acceptance suite. Exit 0: every scenario passed (the mutant survived); non-z
 cosmic-ray runs this in the mutation tree (scripts/mutate.py copies the committed `sandbox/` there), where it
 has just written one mutant. The reference is started from that tree, the way the self-tests start a broken
 reference (tests/test_suite_self.py); the suite runs unmutated from the commit the run was started on
-(.mutation/suite), against the checkout's running stack. The quick suite goes first and
-stops at the first failing scenario; the @slow scenarios run only for a mutant that survived it, and then
+(.mutation/suite), against the checkout's running stack. The quick suite goes first, its @critical scenarios
+before the others (most mutants break a critical Rule, and are caught in a third of the time), and stops at the
+first failing scenario; the @slow scenarios run only for a mutant that survived it, and then
 `make fuzz` on a small budget: the OpenAPI document is part of the contract (each route's refusals,
 docs/contract.md "Endpoints"), and only the fuzzer reads it.
 
@@ -101,7 +102,8 @@ def main() -> int:
             print("killed: the mutated reference does not start")
             print((RUN_DIR / "ops-center-mutant.log").read_text()[-1500:])
             return 1
-        for selection in (["--tags", "not @slow", "--stop"], ["--tags", "@slow"]):
+        for selection in (["--tags", "@critical and not @slow", "--stop"],
+                          ["--tags", "not @critical and not @slow", "--stop"], ["--tags", "@slow"]):
             run = suite(url, *selection)
             if environment_failed(run):
                 abandon("the suite could not reach the stack")
