@@ -14,7 +14,7 @@ from creditflow.money import ORGANIZATION, USER
 from creditflow.scene import Scene
 from creditflow.systems.identity import EMAIL_DOMAIN
 from creditflow.verdicts import CannotArrange, NotApplicable
-from creditflow.wording import counted, number
+from creditflow.wording import counted, figure, number
 
 BYOK_PROVIDER = "openrouter"
 MEMBER_PLAN = "platform"  # the plan of an organization's members
@@ -81,6 +81,17 @@ class People:
         reply = await self.w.deployment.grant(operator, self.w.actor(name).account, credits)
         expect(reply, f"the platform admin could not grant {credits} credits to {name}")
         self._credit(self.w.actor(name), credits)
+
+    async def use_calls(self, name: str, used: int, limit: int) -> None:
+        """`name` has already used `used` of her plan's `limit` API calls this period: set where the product counts
+        them, then read back from the product, which must report just that."""
+        actor = self.w.actor(name)
+        await self.w.deployment.arrange_calls_used(actor.account, used)
+        balance = await self.books.balance(name)
+        if (balance.calls_used, balance.calls_limit) != (used, limit):
+            raise CannotArrange(f"{name} should have used {number(used)} of her {number(limit)} API calls, but "
+                                f"Ops-Center reports {figure(balance.calls_used, 'no count')} of "
+                                f"{figure(balance.calls_limit, 'no limit')}")
 
     async def recreate(self, name: str) -> Actor:
         """`name`'s account removed and created again with the same e-mail, as support staff do."""

@@ -38,6 +38,14 @@ Feature: BYOK users call with their own OpenRouter key and pay no credits
       Then the call counted one more of Bea's 10,000 API calls
       And billing received the usage of Bea's call
 
+    @critical
+    Scenario: Bea's BYOK call after all 10,000 API calls of her month is refused until the quota resets
+      Given Bea has already used 10,000 of her 10,000 API calls this month
+      When Bea asks gpt-4 a question of 100 tokens
+      Then the call is refused with 429 Too Many Requests
+      And the refusal's X-RateLimit-Reset names the start of next month
+      And the LLM provider served none of Bea's calls
+
   @contract.endpoints @needs.byok-opt-out
   Rule: A user may opt out of BYOK for a call
 

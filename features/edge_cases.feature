@@ -49,6 +49,26 @@ Feature: Edge cases fail clearly and never lose or invent money
   @guide.quota-exceeded
   Rule: The API-call quota is enforced with 429 and the time it resets
 
+    @critical
+    Scenario: Tess's last API call of the month on the Trial plan is still served
+      Given Tess is an individual on the Trial plan with credits for exactly 10 gpt-3.5-turbo calls of 100 tokens
+      And Tess has already used 699 of her 700 API calls this month
+      When Tess asks gpt-3.5-turbo a question of 100 tokens
+      Then Tess's call is served
+      And Tess has used 700 of her 700 API calls on the trial plan
+      And Tess has credits for exactly 9 such calls left
+
+    @critical
+    Scenario: Tess's call after all 700 API calls of her month is refused until the quota resets, and costs nothing
+      Given Tess is an individual on the Trial plan with credits for exactly 10 gpt-3.5-turbo calls of 100 tokens
+      And Tess has already used 700 of her 700 API calls this month
+      When Tess asks gpt-3.5-turbo a question of 100 tokens
+      Then the call is refused with 429 Too Many Requests
+      And the refusal's X-RateLimit-Reset names the start of next month
+      And Tess's credits are untouched
+      And the LLM provider served none of Tess's calls
+      And Tess has used 700 of her 700 API calls on the trial plan
+
     @slow @critical
     Scenario: Tess's 701st call on the Trial plan is refused until the quota resets
       Given Tess is an individual on the Trial plan with credits for exactly 1,000 gpt-3.5-turbo calls of 100 tokens

@@ -2,7 +2,7 @@
 
 from collections import Counter
 
-from behave import then
+from behave import given, then
 
 from creditflow.books import served_unpaid
 from creditflow.deployments.base import RefusalKind
@@ -22,6 +22,11 @@ def outcomes_of(batch) -> str:
     """What became of a batch of calls, most frequent first: "100 succeeded, 100 payment"."""
     outcomes = Counter(call.refusal.kind.value if call.refusal else "succeeded" for call in batch)
     return ", ".join(f"{number(count)} {kind}" for kind, count in outcomes.most_common())
+
+
+@given("{name} has already used {used:Count} of her {limit:Count} API calls this month")
+async def calls_already_used(context, name, used, limit):
+    await context.world.people.use_calls(name, used, limit)
 
 
 @then("{name} has used {used:Count} of her {limit:Count} API calls on the {plan} plan")

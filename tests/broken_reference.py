@@ -18,7 +18,7 @@ import jwt
 
 from sandbox.opscenter import app, auth, calls, ledger, limits, models, payments, service
 from sandbox.opscenter.calls import Reservation
-from sandbox.opscenter.service import Refused
+from sandbox.opscenter.service import QuotaState, Refused
 
 
 def charge_byok_to_own_credits(payer):
@@ -202,6 +202,19 @@ async def credit_each_delivery(self, payload, signature):
     return {"received": True}
 
 
+take_call_as_written = service.OpsCenter.take_call
+
+
+async def refuse_the_last_call(self, caller):
+    quota = await take_call_as_written(self, caller)
+    if quota.used < quota.limit:
+        return quota
+    await self.return_call(caller, quota)
+    refusal = Refused("quota_exceeded", f"The {quota.limit:,} API calls of this period are used up.")
+    refusal.quota = QuotaState(quota.limit, quota.limit, quota.reset, quota.period)
+    raise refusal
+
+
 def address_the_client_claims(request):
     """The first address of X-Forwarded-For, believed from anyone, as a limiter keyed on it does."""
     claimed = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
@@ -255,6 +268,8 @@ BREAKAGES = {
     "charged_to_a_phantom_too": (ledger.Ledger, "_record_charge", staticmethod(record_for_a_phantom_too)),
     # a bearer token is believed without its signature: anyone who has seen a token of the realm signs in as anyone
     "signature_unchecked": (auth, "jwt", SignaturesUnchecked()),
+    # the quota is one call short: the plan's last call of the period is refused as past the limit
+    "quota_one_short": (service.OpsCenter, "take_call", refuse_the_last_call),
     # each delivery of a payment's success event credits it again
     "each_delivery_credited": (payments.Payments, "receive", credit_each_delivery),
 }

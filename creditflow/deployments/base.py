@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from creditflow.systems.identity import Account, Identity
 from creditflow.systems.payment_provider import Delivery, PayWith
-from creditflow.verdicts import NotApplicable, TargetLacksPart
+from creditflow.verdicts import CannotArrange, NotApplicable, TargetLacksPart
 
 T = TypeVar("T")
 
@@ -639,6 +639,12 @@ class Deployment(ABC):
     async def arrange_credits(self, operator: Session, account: Account, credits: Decimal) -> Reply[None]:
         """Credits a scenario starts with: through the product's own grant, where it has one."""
         return await self.grant(operator, account, credits)
+
+    async def arrange_calls_used(self, account: Account, used: int) -> None:
+        """The account has already used `used` API calls this period, set where the product counts them: a Rule about
+        the call at the quota's edge need not make the 699 calls before it. A product that keeps no count a call is
+        checked against cannot hold this (CannotArrange, with where its source shows it)."""
+        raise CannotArrange(f"the deployment {self.name} does not say where its product counts API calls")
 
     # -- organizations ------------------------------------------------------------------------
     @of_capability(Capability.ORGANIZATIONS)

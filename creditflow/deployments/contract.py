@@ -8,6 +8,7 @@ import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -423,6 +424,34 @@ class ContractCache(CacheReader):
         return int(await self._redis.get(sorted(keys)[-1]) or 0)
 
 
+class ContractArrangements:
+    """What a scenario arranges that the contract has no API for, written where and as the reference writes it:
+    named, never asserted on (the readers' connections are read-only)."""
+
+    def __init__(self, pool: asyncpg.Pool, redis_url: str):
+        self._pool = pool
+        self._redis = redis.from_url(redis_url, decode_responses=True)
+
+    @classmethod
+    async def connect(cls, url: str, password: str | None, redis_url: str) -> "ContractArrangements":
+        return cls(await asyncpg.create_pool(url, password=password or None, min_size=1, max_size=1), redis_url)
+
+    async def close(self) -> None:
+        await self._pool.close()
+        await self._redis.aclose()
+
+    async def count_calls(self, user_id: str, used: int) -> None:
+        """The period's API calls, counted in Redis (taken at step 2, kept a day past the period, as the reference
+        keeps it) and in usage_tracking (as each settled call counts it): both say `used`, so they never disagree
+        (docs/contract.md, "Redis")."""
+        now = datetime.now(UTC)
+        period, ends = now.strftime("%Y-%m"), datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=UTC)
+        await self._pool.execute(
+            """INSERT INTO usage_tracking (user_id, period, api_calls, byok_calls) VALUES ($1, $2, $3, 0)
+               ON CONFLICT (user_id, period) DO UPDATE SET api_calls = EXCLUDED.api_calls""", user_id, period, used)
+        await self._redis.set(f"quota:{user_id}:{period}", used, exat=int(ends.timestamp()) + 86_400)
+
+
 class ContractBilling(BillingReader):
     """Lago as the contract uses it: customers by user or org id, events keyed by the request id."""
 
@@ -443,8 +472,9 @@ class ContractDeployment(Deployment):
     session_max_age_s = 240  # well before the realm's 5-minute access tokens expire
 
     def __init__(self, api: ContractApi, identity: Identity, ledger: ContractLedger, cache: ContractCache,
-                 billing: ContractBilling, provider: PaymentProvider | None = None):
-        self.api, self.identity = api, identity
+                 billing: ContractBilling, arrangements: ContractArrangements | None = None,
+                 provider: PaymentProvider | None = None):
+        self.api, self.identity, self.arrangements = api, identity, arrangements
         self.prices = ContractPrices()
         self.ledger, self.cache, self.billing = ledger, cache, billing
         self.provider = provider
@@ -460,6 +490,7 @@ class ContractDeployment(Deployment):
         return cls(ContractApi(HttpClient(config.ops_center_url, evidence, own_addresses=True)), identity,
                    await ContractLedger.connect(config.database_url, config.database_password),
                    ContractCache(config.redis_url), ContractBilling(Lago(config.lago_url, config.lago_api_key)),
+                   await ContractArrangements.connect(config.database_url, config.database_password, config.redis_url),
                    PaymentProvider(config.payments_url, config.payments_api_key, config.payments_webhook_secret)
                    if config.payments_url else None)
 
@@ -475,6 +506,7 @@ class ContractDeployment(Deployment):
         await self.api.http.close()
         await self.ledger.close()
         await self.cache.close()
+        await self.arrangements.close()
         if self.provider is not None:
             await self.provider.close()
 
@@ -541,6 +573,9 @@ class ContractDeployment(Deployment):
     async def grant_naming(self, operator: Session, user_id: str | None, email: str | None,
                            amount: Decimal) -> Reply[None]:
         return reply(await self.api.grant(operator, email, whole(amount), user_id=user_id))
+
+    async def arrange_calls_used(self, account: Account, used: int) -> None:
+        await self.arrangements.count_calls(account.user_id, used)
 
     # -- organizations ------------------------------------------------------------------------
     async def create_org(self, admin: Session, name: str, plan: str) -> Reply[OrgRef]:

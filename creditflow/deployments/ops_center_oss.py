@@ -88,7 +88,7 @@ from creditflow.evidence import Evidence
 from creditflow.systems.identity import EMAIL_DOMAIN, Identity
 from creditflow.systems.lago import Lago
 from creditflow.systems.payment_provider import Delivery, PaymentProvider, PayWith
-from creditflow.verdicts import NotApplicable, TargetLacksPart
+from creditflow.verdicts import CannotArrange, NotApplicable, TargetLacksPart
 
 # The packages the product's page sells for a pool, credits to dollars (src/pages/organization/CreditPurchase.jsx,
 # 44-66): the price it sends with a purchase, which nothing charges.
@@ -675,6 +675,9 @@ class OpsCenterOssDeployment(Deployment):
     async def arrange_credits(self, operator: Session, account: Account, amount: Decimal) -> Reply[None]:
         await self.arrangements.give_credits(account.user_id, amount)
         return Reply()
+
+    async def arrange_calls_used(self, account: Account, used: int) -> None:
+        raise CannotArrange(self.build.calls_uncounted)
 
     async def _admin(self) -> Session:
         """The product lets only a platform administrator delete an organization: the deployment keeps one."""

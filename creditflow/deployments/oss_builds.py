@@ -26,6 +26,7 @@ class OssBuild:
     workarounds: tuple[Workaround, ...]
     deployed_findings: tuple[DeployedFinding, ...]
     in_flight_at_most: int  # calls in flight its database pool takes before it deadlocks
+    calls_uncounted: str  # why no count of API calls already used can be arranged: it keeps none a call is checked on
 
 
 # Ops-Center-OSS af179f13cf24 (Unicorn-Commander/Ops-Center-OSS, July 2026).
@@ -140,6 +141,15 @@ OSS_DEPLOYED_FINDINGS = (
         "(server.py:750-751 with slowapi's get_remote_address; org_billing_api.py:50, 221, 533, 605)",
         "the sandbox gives each user an address of their own (see How the product was run)"),
 )
+
+
+def no_call_count(cap_lines: str, middleware_lines: str) -> str:
+    """Why a build holds no count of API calls already used: nothing it runs counts them or checks a call on one."""
+    return (f"the product keeps no count of API calls that a call is checked against: its chat handler checks credits "
+            f"and a monthly spending cap in credits (backend/litellm_api.py:{cap_lines}); UsageTrackingMiddleware, "
+            f"which would count calls, is not among the middleware the server mounts (backend/server.py:"
+            f"{middleware_lines}); and TierEnforcementMiddleware exempts every path, \"/\" being among its exempt "
+            "prefixes (backend/tier_enforcement_middleware.py:35-36, 165-167)")
 
 
 def deducted_twice(handler_lines: str, middleware_lines: str) -> str:
@@ -376,6 +386,7 @@ OPS_CENTER_OSS = OssBuild(
     health_parts=(),
     lacks=OSS_LACKS, limits=OSS_LIMITS, workarounds=OSS_WORKAROUNDS, deployed_findings=OSS_DEPLOYED_FINDINGS,
     in_flight_at_most=9,  # its asyncpg pool of 10 deadlocks with 10 calls in flight (server.py:881-889)
+    calls_uncounted=no_call_count("942-947", "381-847"),
 )
 SAASHQ_OPS_CENTER = OssBuild(
     name="saashqdev/ops-center 283233d38107", commit="283233d38107",
@@ -387,6 +398,7 @@ SAASHQ_OPS_CENTER = OssBuild(
     lacks=SAASHQ_LACKS, limits=SAASHQ_LIMITS, workarounds=SAASHQ_WORKAROUNDS,
     deployed_findings=SAASHQ_DEPLOYED_FINDINGS,
     in_flight_at_most=9,  # its asyncpg pool of 10 (server.py:576-584), taken twice by a call as in Ops-Center-OSS
+    calls_uncounted=no_call_count("938-943", "356-542"),
 )
 OPS_CENTER_OSS_V2_5_0 = OssBuild(
     name="Ops-Center-OSS v2.5.0 2d65da407a3d", commit="2d65da407a3d",
@@ -395,6 +407,7 @@ OPS_CENTER_OSS_V2_5_0 = OssBuild(
     lacks=V2_5_0_LACKS, limits=V2_5_0_LIMITS, workarounds=V2_5_0_WORKAROUNDS,
     deployed_findings=V2_5_0_DEPLOYED_FINDINGS,
     in_flight_at_most=9,  # its asyncpg pool of 10 (server.py:799-807), taken twice by a call (litellm_api.py:994, 1045)
+    calls_uncounted=no_call_count("933-938", "344-765"),
 )
 BUILDS = (OPS_CENTER_OSS, SAASHQ_OPS_CENTER, OPS_CENTER_OSS_V2_5_0)
 
