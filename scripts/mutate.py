@@ -103,25 +103,59 @@ def sample_position(module: str, row: int, col: int, operator: str, occurrence: 
     return int(hashlib.sha256(key).hexdigest()[:12], 16) / 16 ** 12
 
 
-def mark_equivalents(db: sqlite3.Connection, equivalents: list[dict]) -> None:
+class DriftedEntry(Exception):
+    """An equivalent mutant of mutation.toml whose code names no line of its module, or more than one."""
+
+
+def anchored_line(source: str, code: str) -> int:
+    """The line (from 1) an equivalent mutant's `code` names. Its first line is the mutated line and any further
+    lines are the lines that follow it, each a part of the stripped line it must match: code is named by what it
+    says, never by a line number, which every edit above it would silently move onto another line's mutants."""
+    lines = [line.strip() for line in source.splitlines()]
+    parts = code.splitlines()
+    found = [number + 1 for number in range(len(lines) - len(parts) + 1)
+             if all(part.strip() in lines[number + offset] for offset, part in enumerate(parts))]
+    if len(found) != 1:
+        raise DriftedEntry(f"{len(found)} lines match {code!r}" + (f" ({found})" if found else ""))
+    return found[0]
+
+
+def equivalent_lines(equivalents: list[dict], root: Path) -> dict[tuple[str, int], list[dict]]:
+    """(module, line) -> the entries naming it, each line found by its code in the module's sources under `root`."""
+    lines: dict[tuple[str, int], list[dict]] = {}
+    for known in equivalents:
+        try:
+            line = anchored_line((root / known["module"]).read_text(), known["code"])
+        except DriftedEntry as drifted:
+            sys.exit(f"mutate: mutation.toml's equivalent mutant in {known['module']} ({known['reason']}): {drifted}; "
+                     "name its line by code that is there once")
+        lines.setdefault((known["module"], line), []).append(known)
+    return lines
+
+
+def mark_equivalents(db: sqlite3.Connection, equivalents: list[dict], root: Path) -> None:
     """Mutants listed as equivalent are skipped with their reason: pending ones, and survivors of an earlier run
-    (a survivor found equivalent is not a gap in the suite). An entry's `nth` (0, 1, ...) names one of the
-    operator's mutants on that line, in the order cosmic-ray made them, where the others are not equivalent."""
+    (a survivor found equivalent is not a gap in the suite). One marked earlier that no entry names now (its entry
+    was removed, or named another line) is pending again. An entry's `nth` (0, 1, ...) names one of the operator's
+    mutants on that line, in the order cosmic-ray made them, where the others are not equivalent."""
     rows = mutations(db)
+    named = equivalent_lines(equivalents, root)
     on_line: dict[tuple, list[int]] = {}
     for _job, module, row, _col, operator, occurrence, *_ in rows:
         on_line.setdefault((module, row, operator), []).append(occurrence)
-    for job_id, module, row, _col, operator, occurrence, outcome, worker, _output in rows:
-        if worker is not None and outcome != "SURVIVED":
+    for job_id, module, row, _col, operator, occurrence, outcome, worker, output in rows:
+        marked = worker == "SKIPPED" and (output or "").startswith(EQUIVALENT)
+        if worker is not None and outcome != "SURVIVED" and not marked:
             continue
         nth = sorted(on_line[(module, row, operator)]).index(occurrence)
-        for known in equivalents:
-            if (known["module"] == module and known["line"] == row and re.fullmatch(known["operator"], operator)
-                    and known.get("nth", nth) == nth):
-                db.execute("DELETE FROM work_results WHERE job_id = ?", (job_id,))
-                db.execute("INSERT INTO work_results (job_id, worker_outcome, output) VALUES (?, 'SKIPPED', ?)",
-                           (job_id, f"{EQUIVALENT}: {known['reason']}"))
-                break
+        known = next((known for known in named.get((module, row), [])
+                      if re.fullmatch(known["operator"], operator) and known.get("nth", nth) == nth), None)
+        if known is not None:
+            db.execute("DELETE FROM work_results WHERE job_id = ?", (job_id,))
+            db.execute("INSERT INTO work_results (job_id, worker_outcome, output) VALUES (?, 'SKIPPED', ?)",
+                       (job_id, f"{EQUIVALENT}: {known['reason']}"))
+        elif marked:
+            db.execute("DELETE FROM work_results WHERE job_id = ?", (job_id,))
     db.commit()
 
 
@@ -252,7 +286,7 @@ def main() -> int:
             tool(cosmic_ray_bin("cosmic-ray"), "init", str(CONFIG), str(SESSION))
             tool(cosmic_ray_bin("cr-filter-operators"), str(SESSION), str(CONFIG))
         with sqlite3.connect(SESSION) as db:
-            mark_equivalents(db, base["filters"]["equivalent-mutants"]["mutants"])
+            mark_equivalents(db, base["filters"]["equivalent-mutants"]["mutants"], SUITE)
             before = session_file(facts, "before", ".json")
             if args.retest_survivors and not before.exists():  # the baseline is the first run's: remove it to move it
                 before.parent.mkdir(parents=True, exist_ok=True)
