@@ -213,9 +213,10 @@ def survivors(db: sqlite3.Connection) -> list[tuple[str, str, str]]:
 
 
 def session_file(facts: dict, kind: str, suffix: str) -> Path:
-    """A session's own report or baseline, named by its modules (report-calls-ledger.md): sessions of other
-    modules keep theirs."""
-    return REPORTS / f"{kind}-{'-'.join(Path(module).stem for module in facts['modules'])}{suffix}"
+    """A session's own report or baseline, named by its modules and, for a sample, its share
+    (report-calls-ledger.md, report-calls-ledger-share40.md): sessions of other modules or shares keep theirs."""
+    share = "" if facts["share"] >= 1 else f"-share{round(facts['share'] * 100)}"
+    return REPORTS / f"{kind}-{'-'.join(Path(module).stem for module in facts['modules'])}{share}{suffix}"
 
 
 def report(db: sqlite3.Connection, facts: dict) -> Path:
