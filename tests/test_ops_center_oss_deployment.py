@@ -20,19 +20,20 @@ from creditflow.deployments.base import (
 )
 from creditflow.deployments.http import HttpClient
 from creditflow.deployments.ops_center_oss import OpsCenterOssDeployment, OssApi, OssPrices
-from creditflow.deployments.oss_builds import OPS_CENTER_OSS
+from creditflow.deployments.oss_builds import BUILDS, OPS_CENTER_OSS, OssBuild
 from creditflow.evidence import Evidence
 from creditflow.redaction import Redactor
-from creditflow.verdicts import NotApplicable
+from creditflow.verdicts import CannotArrange, NotApplicable
 from tests.recorded import client_answering
 
 SESSION = Session("SESSION", 0.0, owner="Ivy")
 ACME = OrgRef("ORG-ID", "acme")
 
 
-def deployment_answering(*names: str) -> tuple[OpsCenterOssDeployment, list[httpx.Request]]:
+def deployment_answering(*names: str, build: OssBuild = OPS_CENTER_OSS
+                         ) -> tuple[OpsCenterOssDeployment, list[httpx.Request]]:
     client, sent = client_answering("ops-center-oss", *names, headers={"Accept-Encoding": "identity"})
-    return OpsCenterOssDeployment(OPS_CENTER_OSS, OssApi(client, OPS_CENTER_OSS), None, None, None, None, None), sent
+    return OpsCenterOssDeployment(build, OssApi(client, build), None, None, None, None, None), sent
 
 
 async def call(name: str, model: str = "gpt-3.5-turbo"):
@@ -235,3 +236,11 @@ async def test_a_valid_sign_in_is_the_senders_own_password():
     deployment, sent = deployment_answering("login")
     assert (await deployment.present_sign_in(MALLORY, SESSION, True)).ok
     assert json.loads(sent[0].content) == {"username": "mallory", "password": "her password"}
+
+
+@pytest.mark.parametrize("build", BUILDS, ids=lambda build: build.commit)
+async def test_api_calls_already_used_cannot_be_arranged_where_no_count_is_kept_and_nothing_is_sent(build):
+    deployment, sent = deployment_answering("allocate", build=build)
+    with pytest.raises(CannotArrange, match=r"keeps no count of API calls .*backend/litellm_api.py:\d+-\d+"):
+        await deployment.arrange_calls_used(MALLORY, 699)
+    assert sent == []
