@@ -1,5 +1,6 @@
 """Forged sign-ins, made as an attacker makes them from a real token of the realm (RFC 8725; OWASP's JSON Web Token
-cheat sheet): each keeps the real token's claims, or changes one, and signs it in a way the realm never would.
+cheat sheet): each keeps the real token's claims, or changes one, and signs it in a way the realm never would; and,
+as their control, the real claims signed by a key the realm has just published, as its own key rotation signs them.
 
 A forgery that changes a claim (the issuer, the client, when the token becomes valid) is signed with a key the realm
 publishes for the scenario: a verifier that checks only the signature accepts it, so only the claim's own check turns
@@ -33,6 +34,10 @@ class Forgery(StrEnum):
     OTHER_CLIENT = "issued to another application"
     NOT_YET_VALID = "valid only from tomorrow"
     CUT_SIGNATURE = "with its signature cut short"
+    # Not a forgery: the real token's claims under a key the realm has just published, as the realm's own rotation
+    # would sign it. A verifier that reads the realm's keys once, and never again for a key id it has not seen, turns
+    # it away (RFC 7517: keys are looked up by their key id, and a key set changes).
+    REALM_KEY_JUST_PUBLISHED = "signed by a key the realm has just published"
 
 
 def encoded(part: dict) -> str:
@@ -111,6 +116,9 @@ class Forger:
                 return rs256(header | {"kid": secrets.token_urlsafe(32)}, claims, fresh_key())
             case Forgery.CUT_SIGNATURE:
                 return f"{header_part}.{claims_part}.{signature[:len(signature) // 2]}"
+            case Forgery.REALM_KEY_JUST_PUBLISHED:
+                kid, key = await self._published_by_the_realm()
+                return rs256(header | {"kid": kid}, claims, key)
         changed = {Forgery.OTHER_ISSUER: {"iss": claims["iss"] + "-other"},
                    Forgery.OTHER_CLIENT: {"azp": "another-application", "aud": "another-application"},
                    Forgery.NOT_YET_VALID: {"nbf": int(time.time()) + A_DAY_S}}[forgery]

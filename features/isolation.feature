@@ -113,3 +113,10 @@ Feature: One tenant never reaches into another's books
         | a sign-in issued to another application                           |
         | a sign-in valid only from tomorrow                                |
         | a sign-in with its signature cut short                            |
+
+    @needs.realm-tokens
+    Scenario: Ivy's call with a sign-in signed by a key the realm has just published is served, as after a key rotation
+      Given Ivy is an individual on the Professional plan with 1,000 credits
+      When Ivy asks gpt-3.5-turbo a question of 100 tokens with a sign-in signed by a key the realm has just published
+      Then Ivy's call is served
+      And Ivy's credits are down by the price of that call

@@ -184,6 +184,12 @@ class SignaturesUnchecked:
         return jwt.decode(token, options=options | {"verify_signature": False, "verify_exp": True, "verify_nbf": True})
 
 
+async def keys_read_once(self, kid):
+    if kid not in self._keys:
+        raise auth.AuthError("the token was not signed by this realm")
+    return self._keys[kid]
+
+
 async def credit_each_delivery(self, payload, signature):
     """Every delivery of a success event credits its payment's credits, with a ledger row of its own."""
     event = payments.verify_signature(payload, signature, self.webhook_secret)
@@ -268,6 +274,9 @@ BREAKAGES = {
     "charged_to_a_phantom_too": (ledger.Ledger, "_record_charge", staticmethod(record_for_a_phantom_too)),
     # a bearer token is believed without its signature: anyone who has seen a token of the realm signs in as anyone
     "signature_unchecked": (auth, "jwt", SignaturesUnchecked()),
+    # the realm's keys are read only by the health probe (asked once Ops-Center starts), never for a key id they lack:
+    # a key the realm publishes later (a rotation) is not looked up, and every sign-in it signs is turned away
+    "keys_read_once": (auth.TokenVerifier, "_key_for", keys_read_once),
     # the quota is one call short: the plan's last call of the period is refused as past the limit
     "quota_one_short": (service.OpsCenter, "take_call", refuse_the_last_call),
     # each delivery of a payment's success event credits it again

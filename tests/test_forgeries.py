@@ -64,7 +64,8 @@ def test_a_real_token_passes_the_verifier(realm):
     assert realm.verify(real_token(realm))["sub"] == "ivy"
 
 
-@pytest.mark.parametrize("forgery", list(Forgery), ids=lambda forgery: forgery.name)
+@pytest.mark.parametrize("forgery", [forgery for forgery in Forgery if forgery is not Forgery.REALM_KEY_JUST_PUBLISHED],
+                         ids=lambda forgery: forgery.name)
 def test_each_forgery_is_refused_and_a_claim_forgery_only_for_its_claim(realm, forgery):
     forger, token = Forger(realm), real_token(realm)
     forged = asyncio.run(forger.forge(token, forgery))
@@ -75,3 +76,12 @@ def test_each_forgery_is_refused_and_a_claim_forgery_only_for_its_claim(realm, f
         assert realm.verify(forged, check_claims=False)["sub"] == "ivy"
     asyncio.run(forger.close())
     assert len(realm.removed) == (forgery in CLAIM_FORGERIES)
+
+
+def test_the_real_claims_under_a_key_the_realm_has_just_published_are_accepted_and_the_key_taken_back(realm):
+    forger, token = Forger(realm), real_token(realm)
+    resigned = asyncio.run(forger.forge(token, Forgery.REALM_KEY_JUST_PUBLISHED))
+    assert jwt.get_unverified_header(resigned)["kid"] != "realm-key"
+    assert realm.verify(resigned) == realm.verify(token)
+    asyncio.run(forger.close())
+    assert len(realm.removed) == 1

@@ -336,6 +336,8 @@ def broken_ops_center(stack, breakage: str):
     ("each_delivery_credited", ["-n", "^The event of Alice's payment for Acme, delivered ten more times at once"],
      "Money In",
      re.compile(r"Acme \(acme-\w+-\d+\) received 100,000 credits more than were paid for or granted")),
+    ("keys_read_once", ["-n", "^Ivy's call with a sign-in signed by a key the realm has just published is served"],
+     "Tenant Isolation", "Ivy's call should be served, but Ops-Center answered 401"),
     ("quota_one_short", ["-n", "^Tess's last API call of the month on the Trial plan is still served$"],
      "Edge Cases", "Tess's call should be served, but Ops-Center answered 429"),
     ("charged_to_a_phantom_too", ["-n", "^Ivy pays for her gpt-3.5-turbo call from her own credits$"],

@@ -43,6 +43,14 @@ OSS_LIMITS = Limits(
     rate_seen_at="backend/rate_limiter.py:52, :181-196; backend/server.py:5836-5857")
 
 
+def no_realm_tokens(user_id_lines: str) -> str:
+    """Why a build takes no token of the Keycloak realm from a client, whichever key signed it."""
+    return ("the product takes no token of the Keycloak realm from a client: its sessions are its own cookie, and the "
+            f"chat route's bearer JWT is its own, checked as HS256 with the product's secret (get_user_id, "
+            f"backend/litellm_api.py:{user_id_lines}; validate_jwt_token, backend/api_key_manager.py:38, 312-328), so "
+            "a key the realm publishes signs nothing the product reads from a client")
+
+
 OSS_LACKS = {
     "grant-by-email": "a platform administrator grants credits to a user id only (POST /api/v1/credits/allocate "
                       "takes user_id, backend/credit_api.py:127-131); nothing in the product grants credits to an "
@@ -73,6 +81,7 @@ OSS_LACKS = {
                          "and ChatCompletionRequest carries no organization (litellm_api.py:360-371); a member of "
                          "two pays with her default organization, else the one she joined last "
                          "(org_credit_integration.py:75-98)",
+    "realm-tokens": no_realm_tokens("681, 802"),
 }
 OSS_WORKAROUNDS = (
     Workaround(
@@ -201,6 +210,7 @@ SAASHQ_LACKS = {
                          "and ChatCompletionRequest carries no organization (litellm_api.py:322-332); its lookup of a "
                          "member's organization asks `organization_members.is_default`, which its SQL files do not "
                          "create (org_credit_integration.py:76-83), so a member pays from her own credits",
+    "realm-tokens": no_realm_tokens("683, 798"),
 }
 SAASHQ_WORKAROUNDS = (
     Workaround(
@@ -308,6 +318,7 @@ V2_5_0_LACKS = {
                          "and ChatCompletionRequest carries no organization (litellm_api.py:353-363); its lookup of a "
                          "member's organization asks `organization_members.is_default`, which its SQL files do not "
                          "create (org_credit_integration.py:76-83), so a member pays from her own credits",
+    "realm-tokens": no_realm_tokens("674, 793"),
 }
 V2_5_0_WORKAROUNDS = (
     Workaround(
