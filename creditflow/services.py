@@ -36,19 +36,18 @@ class Services:
     async def connect(cls, config: Config) -> "Services":
         redactor = Redactor(config.secrets())
         evidence = Evidence(redactor)
-        services = cls(
+        run_id = secrets.token_hex(3)
+        return cls(
             config=config,
-            deployment=await deployments.connect(config, evidence),
+            deployment=await deployments.connect(config, evidence, run_marks(run_id)),
             provider=ProviderDouble(config.provider_url) if config.provider_url else None,
             payment_provider=PaymentProvider(config.payments_url, config.payments_api_key,
                                              config.payments_webhook_secret) if config.payments_url else None,
             evidence=evidence,
             redactor=redactor,
             metrics=Metrics(),
+            run_id=run_id,
         )
-        if services.deployment.identity is not None:
-            services.deployment.identity.run_marks = run_marks(services.run_id)
-        return services
 
     def unique(self, name: str) -> str:
         return f"{name.lower()}-{self.run_id}-{next(self._serial)}"

@@ -1,6 +1,6 @@
 """Deployments: each Ops-Center API the suite can drive, behind one interface (base.Deployment).
 
-To add one: write a module here with a `Deployment` subclass and an async `connect(config, evidence)`,
+To add one: write a module here with a `Deployment` subclass and an async `connect(config, evidence, run_marks)`,
 and name it below (or name it as `module:Class`). README.md, "Deployments", says what each method must do.
 """
 
@@ -31,5 +31,6 @@ def deployment_class(name: str) -> type[Deployment]:
     return found
 
 
-async def connect(config: Config, evidence: Evidence) -> Deployment:
-    return await deployment_class(config.deployment).connect(config, evidence)
+async def connect(config: Config, evidence: Evidence, run_marks: dict[str, str]) -> Deployment:
+    """The deployment the configuration names, connected; every account it creates carries `run_marks`."""
+    return await deployment_class(config.deployment).connect(config, evidence, run_marks)

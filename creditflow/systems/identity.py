@@ -108,12 +108,13 @@ def marked_key(component: str, name: str) -> MarkedKey | None:
 
 class Identity:
     def __init__(self, url: str, realm: str, client_id: str, client_secret: str, admin_user: str,
-                 admin_password: str):
+                 admin_password: str, run_marks: dict[str, str] | None = None):
         server = url.rstrip("/") + "/"  # python-keycloak joins paths onto it
         self._server, self._realm = server, realm
         self._client_id, self._admin_user, self._admin_password = client_id, admin_user, admin_password
         self._client_secret = client_secret
-        self.run_marks: dict[str, str] = {}  # attributes that tie each created account to the run that made it
+        # Attributes that tie each account created to the run that made it (none where this process creates none).
+        self.run_marks: dict[str, str] = run_marks or {}
         self._openid = KeycloakOpenID(server_url=server, realm_name=realm, client_id=client_id,
                                       client_secret_key=client_secret)
         self._admin = KeycloakAdmin(connection=KeycloakOpenIDConnection(
