@@ -39,7 +39,7 @@ async def bench(samples_wanted: int) -> dict[str, list[float]]:
             "usage tracking (server)", "balance read", "org read (organization queries)")}
         for _ in range(10):  # warm-up: connections, caches, JIT in Keycloak
             await world.calls.ask("Ivy", "gpt-3.5-turbo", 100)
-            await deployment.balance(ivy.session)
+            await deployment.own_credits.balance(ivy.session)
             await world.books.pool_reply("Acme")
         for _ in range(samples_wanted):
             results["token issue (authentication)"].append(await services.sign_in(ivy))
@@ -51,7 +51,7 @@ async def bench(samples_wanted: int) -> dict[str, list[float]]:
             results["credit deduction (server)"].append(call.phases["credits"])
             results["usage tracking (server)"].append(call.phases["usage"])
         for _ in range(samples_wanted):
-            reply = checked(await deployment.balance(await ivy.current_session()), "balance read")
+            reply = checked(await deployment.own_credits.balance(await ivy.current_session()), "balance read")
             results["balance read"].append(reply.elapsed_ms)
         for _ in range(samples_wanted):
             reply = checked(await world.books.pool_reply("Acme"), "organization read")

@@ -12,13 +12,13 @@ from creditflow.deployments.base import (
     Balance,
     ByokSettings,
     CallResult,
-    Capability,
     Charge,
     MemberUsage,
     Pool,
     Reply,
     UsageEvent,
 )
+from creditflow.deployments.declarations import Capability
 from creditflow.keys_at_rest import opens_with, opens_with_another_key, readable_in
 from creditflow.money import ORGANIZATION, USER
 from creditflow.scene import Scene
@@ -43,7 +43,7 @@ class Books:
     # -- Ops-Center ---------------------------------------------------------------------------
     async def balance(self, name: str) -> Balance:
         actor = self.w.actor(name)
-        reply = await self.w.deployment.balance(await actor.current_session())
+        reply = await self.w.deployment.own_credits.balance(await actor.current_session())
         return expect(reply, f"{name}'s balance could not be read")
 
     def opening(self, name: str) -> Balance:
@@ -57,17 +57,18 @@ class Books:
 
     async def stranger_balances(self) -> list[Reply]:
         deployment = self.w.deployment
-        return [await deployment.balance(session) for session in await deployment.stranger_sessions()]
+        return [await deployment.own_credits.balance(session)
+                for session in await deployment.accounts.stranger_sessions()]
 
     async def plan_in_identity(self, name: str) -> tuple[str | None, str | None]:
-        return await self.w.deployment.plan_in_identity(await self.w.actor(name).current_session())
+        return await self.w.deployment.accounts.plan_in_identity(await self.w.actor(name).current_session())
 
     async def health(self) -> Reply[dict[str, str]]:
         return await self.w.deployment.health()
 
     async def pool_reply(self, org_name: str, asker: str | None = None) -> Reply[Pool]:
         actor = self.w.acting(self.w.actor(asker)) if asker else self.w.admin_of(org_name)
-        reply = await self.w.deployment.pool(await actor.current_session(), self.w.org(org_name).ref)
+        reply = await self.w.deployment.orgs.pool(await actor.current_session(), self.w.org(org_name).ref)
         self._timed(reply)
         actor.last_reply = reply
         return reply
@@ -84,14 +85,14 @@ class Books:
 
     async def allocation(self, name: str, org_name: str) -> Allocation:
         actor = self.w.actor(name)
-        reply = await self.w.deployment.allocation(await actor.current_session(), self.w.org(org_name).ref)
+        reply = await self.w.deployment.orgs.allocation(await actor.current_session(), self.w.org(org_name).ref)
         self._timed(reply)
         return expect(reply, f"{name} could not read their allocation in {org_name}")
 
     async def attribution(self, org_name: str, name: str) -> MemberUsage | None:
         """What the organization's usage report attributes to `name` (None: the report omits them)."""
         admin = self.w.admin_of(org_name)
-        reply = await self.w.deployment.attribution(await admin.current_session(), self.w.org(org_name).ref)
+        reply = await self.w.deployment.orgs.attribution(await admin.current_session(), self.w.org(org_name).ref)
         self._timed(reply)
         rows = expect(reply, f"{admin.name} could not read {org_name}'s usage report")
         member = self.w.actor(name).account
@@ -104,7 +105,7 @@ class Books:
 
     async def byok_settings(self, name: str) -> ByokSettings:
         actor = self.w.actor(name)
-        return expect(await self.w.deployment.byok_settings(await actor.current_session()),
+        return expect(await self.w.deployment.keys.settings(await actor.current_session()),
                       f"{name}'s key settings could not be read")
 
     # -- the ledger and the cache -------------------------------------------------------------
@@ -184,12 +185,13 @@ class Books:
     async def balance_naming(self, asker: str, named: str) -> Reply[Balance]:
         """`asker` asks for a balance, naming `named`'s account in the request."""
         actor = self.w.acting(self.w.actor(asker))
-        actor.last_reply = await self.w.deployment.balance(await actor.current_session(), self.w.actor(named).account)
+        actor.last_reply = await self.w.deployment.own_credits.balance(await actor.current_session(),
+                                                                       self.w.actor(named).account)
         return actor.last_reply
 
     async def byok_settings_naming(self, asker: str, named: str) -> Reply[ByokSettings]:
         actor = self.w.acting(self.w.actor(asker))
-        actor.last_reply = await self.w.deployment.byok_settings(await actor.current_session(),
+        actor.last_reply = await self.w.deployment.keys.settings(await actor.current_session(),
                                                                  self.w.actor(named).account)
         return actor.last_reply
 

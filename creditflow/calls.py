@@ -12,7 +12,6 @@ from creditflow.books import Books
 from creditflow.deployments.base import (
     CallRequest,
     CallResult,
-    Capability,
     ForeignSignIn,
     Malformed,
     ProductRefused,
@@ -20,7 +19,8 @@ from creditflow.deployments.base import (
     RefusalKind,
     Reply,
 )
-from creditflow.deployments.http import question
+from creditflow.deployments.chat import question
+from creditflow.deployments.declarations import Capability
 from creditflow.forgeries import Forger, Forgery
 from creditflow.scene import Scene
 from creditflow.verdicts import CannotArrange, TargetLacksPart
@@ -78,9 +78,9 @@ class Calls:
         """A call made with a sign-in of `name` that must be refused (expired, or of another realm)."""
         actor = self.w.acting(self.w.actor(name))
         await self._remember_opening(actor)
-        session = await self.w.deployment.foreign_session(actor.account, sign_in)
+        session = await self.w.deployment.accounts.foreign_session(actor.account, sign_in)
         self.w.services.redactor.remember(session.secret)
-        call = await self.w.deployment.call(session, CallRequest(model, tokens, scope=self.w.scope))
+        call = await self.w.deployment.calls.make(session, CallRequest(model, tokens, scope=self.w.scope))
         actor.calls.append(call)
         return call
 
@@ -92,9 +92,10 @@ class Calls:
             raise TargetLacksPart("the deployment signs no one in through the realm whose tokens could be forged")
         forger = Forger(self.w.deployment.identity)
         self.w.on_cleanup("take back the signing key the forgeries were signed with", forger.close)
-        session = await self.w.deployment.forged_session(actor.account, lambda token: forger.forge(token, forgery))
+        session = await self.w.deployment.accounts.forged_session(actor.account,
+                                                                  lambda token: forger.forge(token, forgery))
         self.w.services.redactor.remember(session.secret)
-        call = await self.w.deployment.call(session, CallRequest(model, tokens, scope=self.w.scope))
+        call = await self.w.deployment.calls.make(session, CallRequest(model, tokens, scope=self.w.scope))
         actor.calls.append(call)
         return call
 
@@ -168,7 +169,7 @@ class Calls:
                 progress(done, count)
             return call
 
-        hold = await self.w.deployment.hold_calls()
+        hold = await self.w.deployment.calls.hold()
         calls = [asyncio.ensure_future(one()) for _ in range(count)]
         await hold.release(min(count, concurrency or count))
         actor.batch = list(await asyncio.gather(*calls))
@@ -178,7 +179,7 @@ class Calls:
     async def malformed(self, name: str, problem: Malformed) -> Reply:
         actor = self.w.acting(self.w.actor(name))
         await self._remember_opening(actor)
-        actor.last_reply = await self.w.deployment.call_malformed(await actor.current_session(), problem, self.w.scope)
+        actor.last_reply = await self.w.deployment.calls.malformed(await actor.current_session(), problem, self.w.scope)
         return actor.last_reply
 
     async def _remember_opening(self, actor: Actor) -> None:
@@ -187,7 +188,7 @@ class Calls:
             actor.opening = await self.books.balance(actor.name)
 
     async def _call(self, actor: Actor, request: CallRequest, session=None, under_load: bool = False) -> CallResult:
-        call = await self.w.deployment.call(session or await actor.current_session(), request)
+        call = await self.w.deployment.calls.make(session or await actor.current_session(), request)
         # Budgets are for one caller at a time; samples taken inside a burst are reported apart.
         suffix = " under load" if under_load else ""
         metrics = self.w.services.metrics
@@ -232,7 +233,7 @@ class Calls:
         phase = next((phase for phase, known in PHASES.items() if known == operation), None)
         if phase is None:
             raise FlowError(f"the guide budgets no operation called {operation!r}")
-        timed = await self.w.deployment.time_operation(await self.w.actor(name).current_session(), operation)
+        timed = await self.w.deployment.calls.time_operation(await self.w.actor(name).current_session(), operation)
         if timed is not None:
             if not timed.ok:
                 raise FlowError(f"{operation} cannot be measured: Ops-Center {timed.describe()}")

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from creditflow.deployments.base import OrgRef
+from creditflow.deployments.hooks import FuzzTarget
 from creditflow.money import ORGANIZATION, Conservation
 from creditflow.systems import schemathesis
 from creditflow.systems.schemathesis import FuzzError, ToolRun
@@ -116,7 +117,7 @@ async def fuzz(world: World, examples: int, seed: int | None = None, keep: Path 
                operations: str | None = None) -> FuzzReport:
     """`operations`: a regular expression the fuzzed paths must match (all of them when None)."""
     deployment, config = world.deployment, world.services.config
-    if deployment.openapi_path is None:
+    if not isinstance(deployment, FuzzTarget):
         raise FuzzError(f"the deployment {deployment.name} publishes no OpenAPI document to fuzz")
     arranged = await arrange(world)
     org = arranged["org"]
@@ -148,5 +149,5 @@ async def fuzz(world: World, examples: int, seed: int | None = None, keep: Path 
 
 async def delete_created(world: World, persona: str, org_id: str) -> None:
     session = await world.actor(persona).current_session()
-    await world.deployment.remove_org(session, OrgRef(org_id, ""))
+    await world.deployment.orgs.remove(session, OrgRef(org_id, ""))
 

@@ -9,7 +9,8 @@ import socket
 import time
 from dataclasses import dataclass, field
 
-from creditflow.deployments.base import Account, Deployment, OrgRef
+from creditflow.deployments.base import Account, OrgRef
+from creditflow.deployments.deployment import Deployment
 from creditflow.systems.identity import RUN_MARK, MarkedAccount, MarkedKey
 
 HOST_MARK, PID_MARK = "creditflow_host", "creditflow_pid"
@@ -69,14 +70,14 @@ async def remove_leftovers(deployment: Deployment) -> Leftovers:
             account = Account(user_id, username, left.email, await identity.take_over(user_id), "")
             org_ids = await deployment.ledger.orgs_created_by(user_id)
             if org_ids:
-                session = await deployment.sign_in(account, "leftover")
+                session = await deployment.accounts.sign_in(account, "leftover")
                 for org_id in org_ids:
-                    reply = await deployment.remove_org(session, OrgRef(org_id, ""))
+                    reply = await deployment.orgs.remove(session, OrgRef(org_id, ""))
                     if reply.ok:
                         found.organizations += 1
                     else:
                         found.failures.append(f"delete organization {org_id}: {reply.describe()}")
-            await deployment.remove(account)
+            await deployment.accounts.remove(account)
             found.users += 1
         except Exception as error:  # one leftover that resists must not keep the others
             found.failures.append(f"remove {username}: {type(error).__name__}: {error}"[:200])

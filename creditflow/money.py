@@ -7,7 +7,10 @@ scenarios) is caught."""
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from creditflow.deployments.base import Capability, Deployment, LedgerReader, PaidIn, PaymentsReader, Statement
+from creditflow.deployments.base import PaidIn, Statement
+from creditflow.deployments.declarations import Capability
+from creditflow.deployments.deployment import Deployment
+from creditflow.deployments.readers import LedgerReader, PaymentsReader
 from creditflow.wording import counted, number, was_or_were
 
 USER, ORGANIZATION = "user", "organization"

@@ -63,7 +63,7 @@ class People:
         actor = await self.w.services.enroll(name, plan, arranged=arranged)
         self.w.cast[name] = actor
         self._touch(actor)
-        self.w.on_cleanup(f"remove the account of {name}", lambda: self.w.deployment.remove(actor.account))
+        self.w.on_cleanup(f"remove the account of {name}", lambda: self.w.deployment.accounts.remove(actor.account))
         if credits:
             await self.grant(name, credits)
         return actor
@@ -71,14 +71,14 @@ class People:
     async def grant(self, name: str, credits: Decimal) -> None:
         """The credits `name` starts the scenario with."""
         operator = await self.w.services.operator_session()
-        reply = await self.w.deployment.arrange_credits(operator, self.w.actor(name).account, credits)
+        reply = await self.w.deployment.own_credits.arrange_credits(operator, self.w.actor(name).account, credits)
         expect(reply, f"{name} could not be given {credits} credits")
         self._credit(self.w.actor(name), credits)
 
     async def admin_grants(self, name: str, credits: Decimal) -> None:
         """A platform administrator grants `name` credits: the act under test."""
         operator = await self.w.services.operator_session()
-        reply = await self.w.deployment.grant(operator, self.w.actor(name).account, credits)
+        reply = await self.w.deployment.own_credits.grant(operator, self.w.actor(name).account, credits)
         expect(reply, f"the platform admin could not grant {credits} credits to {name}")
         self._credit(self.w.actor(name), credits)
 
@@ -86,7 +86,7 @@ class People:
         """`name` has already used `used` of her plan's `limit` API calls this period: set where the product counts
         them, then read back from the product, which must report just that."""
         actor = self.w.actor(name)
-        await self.w.deployment.arrange_calls_used(actor.account, used)
+        await self.w.deployment.calls.arrange_used(actor.account, used)
         balance = await self.books.balance(name)
         if (balance.calls_used, balance.calls_limit) != (used, limit):
             raise CannotArrange(f"{name} should have used {number(used)} of her {number(limit)} API calls, but "
@@ -96,7 +96,7 @@ class People:
     async def recreate(self, name: str) -> Actor:
         """`name`'s account removed and created again with the same e-mail, as support staff do."""
         actor = self.w.actor(name)
-        actor.account, actor.session = await self.w.deployment.recreate(actor.account, name)
+        actor.account, actor.session = await self.w.deployment.accounts.recreate(actor.account, name)
         self.w.services.redactor.remember(actor.account.password, actor.session.secret)
         self._touch(actor)
         actor.opening = None
@@ -112,7 +112,8 @@ class People:
     async def grant_naming(self, credits: Decimal, user_id: str | None, email: str | None) -> Reply:
         """The platform admin grants credits to an account named by `user_id` or by `email`, anyone's or not."""
         operator = self.w.acting(await self.w.services.operator_actor())
-        operator.last_reply = await self.w.deployment.grant_naming(operator.session, user_id, email, credits)
+        operator.last_reply = await self.w.deployment.own_credits.grant_naming(operator.session, user_id, email,
+                                                                               credits)
         return operator.last_reply
 
     def no_ones(self, name: NoOnesName) -> tuple[str | None, str | None]:
@@ -133,12 +134,13 @@ class People:
         org.books_before = await self.books.org_books(org_name)
         session, deployment = await actor.current_session(), self.w.deployment
         attempts = {
-            OrgAct.READ_CREDITS: lambda: deployment.pool(session, org.ref),
-            OrgAct.READ_USAGE: lambda: deployment.attribution(session, org.ref),
-            OrgAct.BUY: lambda: deployment.buy(session, org.ref, ATTEMPTED_CREDITS),
-            OrgAct.ALLOCATE_TO_SELF: lambda: deployment.allocate(session, org.ref, actor.account, ATTEMPTED_CREDITS),
-            OrgAct.JOIN: lambda: deployment.add_member(session, org.ref, actor.account),
-            OrgAct.DELETE: lambda: deployment.delete_org(session, org.ref),
+            OrgAct.READ_CREDITS: lambda: deployment.orgs.pool(session, org.ref),
+            OrgAct.READ_USAGE: lambda: deployment.orgs.attribution(session, org.ref),
+            OrgAct.BUY: lambda: deployment.orgs.buy(session, org.ref, ATTEMPTED_CREDITS),
+            OrgAct.ALLOCATE_TO_SELF: lambda: deployment.orgs.allocate(session, org.ref, actor.account,
+                                                                      ATTEMPTED_CREDITS),
+            OrgAct.JOIN: lambda: deployment.orgs.add_member(session, org.ref, actor.account),
+            OrgAct.DELETE: lambda: deployment.orgs.delete(session, org.ref),
         }
         actor.last_reply = await attempts[act]()
         return actor.last_reply
@@ -152,7 +154,7 @@ class People:
     async def create_org(self, admin: str, org_name: str, plan: str) -> Organization:
         actor = await self.sign_up(admin, plan)
         session = await actor.current_session()
-        reply = await self.w.deployment.create_org(session, self.w.services.unique(org_name), plan)
+        reply = await self.w.deployment.orgs.create(session, self.w.services.unique(org_name), plan)
         return self._created(org_name, expect(reply, f"{admin} could not create the organization {org_name}"), admin)
 
     async def try_create_org(self, admin: str, org_name: str, plan: str, name_length: int) -> Reply:
@@ -160,7 +162,7 @@ class People:
         (its run-unique name, cut or padded); one that is accepted is removed after the scenario as any other."""
         actor = self.w.acting(self.w.actor(admin))
         name = of_length(self.w.services.unique(org_name), name_length)
-        actor.last_reply = await self.w.deployment.create_org(await actor.current_session(), name, plan)
+        actor.last_reply = await self.w.deployment.orgs.create(await actor.current_session(), name, plan)
         if actor.last_reply.ok:
             self._created(org_name, actor.last_reply.value, admin)
         return actor.last_reply
@@ -176,7 +178,7 @@ class People:
         money = self.w.services.money
         money.close(ORGANIZATION, org.org_id, await self.w.deployment.ledger.org_statement(org.org_id))
         try:
-            reply = await self.w.deployment.remove_org(await self.w.actor(org.admin).current_session(), org.ref)
+            reply = await self.w.deployment.orgs.remove(await self.w.actor(org.admin).current_session(), org.ref)
         except NotApplicable:
             return  # the product cannot delete an organization: its report lists that among how it was run
         if not reply.ok and reply.refusal.kind is not RefusalKind.NOT_FOUND:
@@ -185,14 +187,14 @@ class People:
     async def join(self, name: str, org_name: str) -> None:
         member = await self.sign_up(name, MEMBER_PLAN)
         admin = self.w.admin_of(org_name)
-        reply = await self.w.deployment.add_member(await admin.current_session(), self.w.org(org_name).ref,
+        reply = await self.w.deployment.orgs.add_member(await admin.current_session(), self.w.org(org_name).ref,
                                                    member.account)
         expect(reply, f"{name} could not join {org_name}")
         member.memberships.append(org_name)
 
     async def allocate(self, org_name: str, name: str, credits: Any) -> Reply:
         admin = self.w.acting(self.w.admin_of(org_name))
-        reply = await self.w.deployment.allocate(await admin.current_session(), self.w.org(org_name).ref,
+        reply = await self.w.deployment.orgs.allocate(await admin.current_session(), self.w.org(org_name).ref,
                                                  self.w.actor(name).account, credits)
         admin.last_reply = reply
         return reply
@@ -224,7 +226,7 @@ class People:
     async def invite_naming(self, org_name: str, user_id: str | None, email: str | None) -> Reply:
         """The organization's admin adds a member named by `user_id` or by `email`, anyone's or not."""
         admin = self.w.acting(self.w.admin_of(org_name))
-        admin.last_reply = await self.w.deployment.invite_naming(await admin.current_session(),
+        admin.last_reply = await self.w.deployment.orgs.invite_naming(await admin.current_session(),
                                                                  self.w.org(org_name).ref, user_id, email)
         return admin.last_reply
 
@@ -232,7 +234,7 @@ class People:
         """The organization's admin allocates credits to a member named by `user_id`, by `email`, by both or by
         neither, as a careless client might name one."""
         admin = self.w.acting(self.w.admin_of(org_name))
-        admin.last_reply = await self.w.deployment.allocate_naming(await admin.current_session(),
+        admin.last_reply = await self.w.deployment.orgs.allocate_naming(await admin.current_session(),
                                                                    self.w.org(org_name).ref, user_id, email, credits)
         return admin.last_reply
 
@@ -248,7 +250,7 @@ class People:
 
     async def _store_key(self, actor: Actor, key: str) -> Reply:
         self.w.services.redactor.remember(key)
-        actor.last_reply = await self.w.deployment.store_byok_key(await actor.current_session(), BYOK_PROVIDER, key)
+        actor.last_reply = await self.w.deployment.keys.store(await actor.current_session(), BYOK_PROVIDER, key)
         return actor.last_reply
 
     async def break_provider(self) -> None:

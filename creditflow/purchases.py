@@ -8,7 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from creditflow.actors import FlowError, expect
-from creditflow.deployments.base import Capability, PaidIn, Purchase, Reply
+from creditflow.deployments.base import PaidIn, Purchase, Reply
+from creditflow.deployments.declarations import Capability
 from creditflow.money import ORGANIZATION, USER
 from creditflow.scene import Scene
 from creditflow.systems.payment_provider import DELIVERED_WITHIN_S, PayWith, Signing
@@ -26,7 +27,7 @@ class Purchases:
         """The organization's admin buys credits into its pool; `amount` may be invalid on purpose. Where the
         product takes no payment at the provider, the run counts what the purchase put in itself."""
         org, admin = self.w.org(org_name), self.w.acting(self.w.admin_of(org_name))
-        admin.last_reply = await self.w.deployment.buy(await admin.current_session(), org.ref, amount)
+        admin.last_reply = await self.w.deployment.orgs.buy(await admin.current_session(), org.ref, amount)
         if admin.last_reply.ok:
             org.purchases.append(admin.last_reply.value)
             if not self.w.deployment.has(Capability.PAYMENTS):
@@ -36,7 +37,7 @@ class Purchases:
 
     async def buy_own(self, name: str, amount: Any) -> Reply[Purchase]:
         actor = self.w.acting(self.w.actor(name))
-        actor.last_reply = await self.w.deployment.buy_own(await actor.current_session(), amount)
+        actor.last_reply = await self.w.deployment.purchases.buy_own(await actor.current_session(), amount)
         if actor.last_reply.ok:
             actor.purchases.append(actor.last_reply.value)
         return actor.last_reply
@@ -45,7 +46,7 @@ class Purchases:
         """`name` puts `method` on file for `org_name` (as its admin), or for themself."""
         actor = self.w.acting(self.w.actor(name))
         org = self.w.org(org_name).ref if org_name else None
-        actor.last_reply = await self.w.deployment.put_on_file(await actor.current_session(), org, method)
+        actor.last_reply = await self.w.deployment.purchases.put_on_file(await actor.current_session(), org, method)
         return actor.last_reply
 
     def last_purchase(self, whose: str) -> Purchase:
@@ -66,7 +67,8 @@ class Purchases:
         event = await self._event_about(self.last_purchase(whose).payment_id)
         delivery = self.w.services.payments(f"delivering {whose}'s payment event").deliver(event, signing, new_id)
         self.delivered = f"{whose}'s payment event, delivered again {signing.value}"
-        self.deliveries = list(await asyncio.gather(*(self.w.deployment.deliver(delivery) for _ in range(copies))))
+        self.deliveries = list(await asyncio.gather(*(self.w.deployment.purchases.deliver(delivery)
+                                                      for _ in range(copies))))
         return self.deliveries
 
     async def _event_about(self, payment_id: str) -> dict:
@@ -107,7 +109,7 @@ class Purchases:
         """A platform admin refunds the organization's last purchase, all of it or `credits` of it."""
         operator = self.w.acting(await self.w.services.operator_actor())
         payment_id = self.last_purchase(org_name).payment_id
-        operator.last_reply = await self.w.deployment.refund(operator.session, payment_id, credits)
+        operator.last_reply = await self.w.deployment.purchases.refund(operator.session, payment_id, credits)
         return operator.last_reply
 
     async def stock(self, org_name: str, credits: Decimal) -> None:
@@ -115,7 +117,7 @@ class Purchases:
         platform admin's grant, which the run counts as put in."""
         org = self.w.org(org_name)
         operator, admin = await self.w.services.operator_session(), self.w.admin_of(org_name)
-        reply = await self.w.deployment.stock_pool(operator, await admin.current_session(), org.ref, credits)
+        reply = await self.w.deployment.orgs.stock_pool(operator, await admin.current_session(), org.ref, credits)
         org.purchases.append(expect(reply, f"{org_name}'s purchase of {credits:,} credits was not accepted"))
         org.bought += credits
         if org.purchases[-1].granted or not self.w.deployment.has(Capability.PAYMENTS):

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from creditflow.config import Config, ConfigError, resolve
-from creditflow.deployments.base import Capability
+from creditflow.deployments.declarations import Capability
 from creditflow.launcher import Launcher
 from creditflow.leftovers import remove_leftovers
 from creditflow.metrics import Metrics

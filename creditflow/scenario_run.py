@@ -8,7 +8,7 @@ import allure
 from allure_commons.types import AttachmentType, LinkType
 from behave.model_core import Status
 
-from creditflow.deployments.base import Capability
+from creditflow.deployments.declarations import Capability
 from creditflow.flows import flow_tagged, title_of
 from creditflow.judging import BOOKS, judge, label_for_allure, outcome_of, rule_of
 from creditflow.reports import ScenarioResult

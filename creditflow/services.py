@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from creditflow import deployments
 from creditflow.actors import Actor
 from creditflow.config import Config
-from creditflow.deployments.base import Deployment
+from creditflow.deployments.deployment import Deployment
 from creditflow.evidence import Evidence
 from creditflow.leftovers import run_marks
 from creditflow.metrics import Metrics
@@ -66,14 +66,15 @@ class Services:
         return self.payment_provider
 
     async def enroll(self, name: str, plan: str, platform_admin: bool = False, arranged: bool = True) -> Actor:
-        account, session = await self.deployment.enroll(self.unique(name), plan, name, platform_admin, arranged)
+        account, session = await self.deployment.accounts.enroll(self.unique(name), plan, name, platform_admin,
+                                                                 arranged)
         self.redactor.remember(account.password, session.secret)
         self.metrics.add("authentication", session.elapsed_ms)
         return Actor(name, account, session, self.sign_in, self.deployment.session_max_age_s)
 
     async def sign_in(self, actor: Actor) -> float:
         """Signs the actor in again; returns how long it took, in milliseconds."""
-        actor.session = await self.deployment.sign_in(actor.account, actor.name)
+        actor.session = await self.deployment.accounts.sign_in(actor.account, actor.name)
         self.redactor.remember(actor.session.secret)
         self.metrics.add("authentication", actor.session.elapsed_ms)
         return actor.session.elapsed_ms
@@ -90,7 +91,7 @@ class Services:
 
     async def close(self) -> None:
         if self.operator is not None:
-            await self.deployment.remove(self.operator.account)
+            await self.deployment.accounts.remove(self.operator.account)
         await self.deployment.close()
         if self.provider is not None:
             await self.provider.close()

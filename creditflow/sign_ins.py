@@ -33,12 +33,14 @@ class SignIns:
             raise FlowError("the deployment declares no lockout of accounts, yet does not declare that it lacks one")
         by, account = self.w.acting(self.w.actor(attacker)), self.w.actor(target).account
         for claim in itertools.islice(claims(header), allowed):
-            by.last_reply = await self.w.deployment.sign_in_with(account, f"not-{account.password}", by.account, claim)
+            by.last_reply = await self.w.deployment.sign_ins.attempt(account, f"not-{account.password}", by.account,
+                                                                     claim)
 
     async def sign_in(self, name: str) -> None:
         """`name` signs in with her right credentials, from her own address."""
         actor = self.w.acting(self.w.actor(name))
-        actor.last_reply = await self.w.deployment.sign_in_with(actor.account, actor.account.password, actor.account)
+        actor.last_reply = await self.w.deployment.sign_ins.attempt(actor.account, actor.account.password,
+                                                                    actor.account)
 
     async def present_invalid(self, name: str, header: AddressHeader | None = None) -> None:
         """`name` presents invalid sign-ins from her own address, one more than the deployment allows an address
@@ -46,12 +48,12 @@ class SignIns:
         allowed = self.w.deployment.declared_limits().invalid_sign_ins_per_window
         actor = self.w.acting(self.w.actor(name))
         for claim in itertools.islice(claims(header), allowed + 1):
-            actor.last_reply = await self.w.deployment.present_sign_in(actor.account, actor.session, False, claim)
+            actor.last_reply = await self.w.deployment.sign_ins.present(actor.account, actor.session, False, claim)
 
     async def present_valid(self, name: str) -> None:
         """`name` presents her own sign-in, from her own address, where invalid ones are limited."""
         actor = self.w.acting(self.w.actor(name))
-        actor.last_reply = await self.w.deployment.present_sign_in(actor.account, await actor.current_session(), True)
+        actor.last_reply = await self.w.deployment.sign_ins.present(actor.account, await actor.current_session(), True)
 
     def apart(self, name: str, other: str) -> None:
         """`name` and `other` call from addresses of their own, as users of a deployed product do; where the target

@@ -24,6 +24,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from creditflow.deployments import deployment_class
 from creditflow.deployments.base import Account, CallRequest, OrgRef, Payer, ProductRefused, RefusalKind, Session
+from creditflow.deployments.hooks import load_target
 from creditflow.deployments.http import address_of
 from creditflow.deployments.wire import Transport, WireClient, WireIdentity, drive
 from creditflow.load.figures import (
@@ -87,8 +88,8 @@ class LoadFailure(Exception):
 
 def receive_plan(plan: Plan) -> None:
     state.plan = plan
-    state.deployment = deployment_class(plan.deployment).requests_only(plan.ops_center_url, WireClient,
-                                                                          WireIdentity(plan.keycloak), plan.build)
+    state.deployment = load_target(deployment_class(plan.deployment)).requests_only(
+        plan.ops_center_url, WireClient, WireIdentity(plan.keycloak), plan.build)
     plan_arrived.set()
 
 
@@ -230,7 +231,7 @@ class LoadUser(User):
         """A sign-in, reported; the product's refusal as too frequent is its limit's, reported apart."""
         started, account = time.perf_counter(), account_of(persona)
         try:
-            session = drive(self.deployment.sign_in(account, persona.name), transport.send)
+            session = drive(self.deployment.accounts.sign_in(account, persona.name), transport.send)
         except ProductRefused as refused:
             if refused.refusal is not None and refused.refusal.kind is RefusalKind.TOO_MANY:
                 self.report(SIGN_IN_THROTTLED, started)
@@ -285,8 +286,8 @@ class Caller(Persona):
         if not self.signed_in():
             return
         plan, started = state.plan, time.perf_counter()
-        result = self.perform(self.deployment.call(self.session, CallRequest(plan.model, plan.tokens, self.use_byok,
-                                                                                scope=plan.scope)))
+        result = self.perform(self.deployment.calls.make(self.session, CallRequest(plan.model, plan.tokens,
+                                                                                   self.use_byok, scope=plan.scope)))
         if result.succeeded:
             self.report(BYOK_CALL if result.paid_by is Payer.BYOK else CHARGED_CALL, started)
             for phase, operation in PHASES.items():
@@ -306,7 +307,7 @@ class Caller(Persona):
         if not self.signed_in():
             return
         started = time.perf_counter()
-        reply = self.perform(self.deployment.balance(self.session))
+        reply = self.perform(self.deployment.own_credits.balance(self.session))
         if limited(reply):
             self.report(READ_THROTTLED, started)
             return
@@ -342,7 +343,7 @@ class Admin(Persona):
         if not self.signed_in():
             return
         started = time.perf_counter()
-        reply = self.perform(self.deployment.pool(self.session, self.org))
+        reply = self.perform(self.deployment.orgs.pool(self.session, self.org))
         if limited(reply):
             self.report(READ_THROTTLED, started)
             return
@@ -361,7 +362,8 @@ class Buyer(Persona):
         if not self.signed_in():
             return
         started = time.perf_counter()
-        reply = self.perform(self.deployment.buy(self.session, self.org, self.deployment.purchasable(Decimal(1))))
+        orgs = self.deployment.orgs
+        reply = self.perform(orgs.buy(self.session, self.org, orgs.purchasable(Decimal(1))))
         if limited(reply):
             self.report(PURCHASE_THROTTLED, started)
             return

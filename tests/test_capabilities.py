@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from creditflow.deployments.base import Capability
-from tests.fixtures.minimal_deployment import LACKING, MinimalDeployment
+from creditflow.deployments.declarations import Capability
+from creditflow.evidence import Evidence
+from creditflow.redaction import Redactor
+from tests.fixtures.minimal_deployment import LACKING, MinimalDeployment, Product
 from tests.user_reports import isolated_reports
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +56,8 @@ def test_a_verdict_reached_without_asking_the_product_anything_is_a_suite_defect
 
 
 def test_a_deployment_that_neither_has_a_capability_nor_declares_it_lacking_is_refused():
-    with pytest.raises(TypeError, match="neither implements add_member nor declares in `lacks` that its product has no "
-                                        "organizations"):
-        type("Forgetful", (MinimalDeployment,), {"lacks": {
-            capability: "lacking" for capability in Capability if capability is not Capability.ORGANIZATIONS}})
+    forgetful = type("Forgetful", (MinimalDeployment,), {"lacks": {
+        capability: "lacking" for capability in Capability if capability is not Capability.ORGANIZATIONS}})
+    with pytest.raises(TypeError, match="Forgetful neither implements orgs nor declares in `lacks` that its "
+                                        "product has no organizations"):
+        forgetful(Product(Evidence(Redactor([]))))

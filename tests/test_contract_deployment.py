@@ -21,7 +21,8 @@ from creditflow.deployments.base import (
     RefusalKind,
     Session,
 )
-from creditflow.deployments.contract import ContractApi, ContractDeployment, created
+from creditflow.deployments.contract.answers import created
+from creditflow.deployments.contract.deployment import ContractDeployment
 from creditflow.deployments.http import Answer, HttpClient
 from creditflow.evidence import Evidence
 from creditflow.redaction import Redactor
@@ -32,14 +33,19 @@ SESSION = Session("a-token", 0.0, owner="Ivy")
 ACME = OrgRef("org_00000000-0000-0000-0000-0000000ac3e0", "Acme")
 
 
+def over(client: HttpClient, identity: Identity | None = None) -> ContractDeployment:
+    """The contract deployment's requests, sent through `client`: no ledger, cache or billing is connected."""
+    return ContractDeployment.requests_only("http://ops-center.test", lambda _: client, identity)
+
+
 def deployment_answering(name: str) -> tuple[ContractDeployment, list[httpx.Request]]:
     client, sent = client_answering("contract", name)
-    return ContractDeployment(ContractApi(client), None, None, None, None), sent
+    return over(client), sent
 
 
 async def call(name: str, request: CallRequest | None = None):
     deployment, sent = deployment_answering(name)
-    result = await deployment.call(SESSION, request or CallRequest("gpt-3.5-turbo", 100))
+    result = await deployment.calls.make(SESSION, request or CallRequest("gpt-3.5-turbo", 100))
     return result, sent[0]
 
 
@@ -116,16 +122,16 @@ async def test_a_quota_refusal_says_when_the_quota_resets():
 
 async def test_balance_pool_allocation_attribution_and_keys_are_typed():
     deployment, _ = deployment_answering("balance")
-    assert (await deployment.balance(SESSION)).value == Balance(Decimal(100), 0, 10_000, "professional")
+    assert (await deployment.own_credits.balance(SESSION)).value == Balance(Decimal(100), 0, 10_000, "professional")
     deployment, _ = deployment_answering("org_credits")
-    assert (await deployment.pool(SESSION, ACME)).value == Pool(Decimal(991), Decimal(500), Decimal(9))
+    assert (await deployment.orgs.pool(SESSION, ACME)).value == Pool(Decimal(991), Decimal(500), Decimal(9))
     deployment, _ = deployment_answering("my_allocation")
-    assert (await deployment.allocation(SESSION, ACME)).value == Allocation(Decimal(500), Decimal(9), Decimal(491))
+    assert (await deployment.orgs.allocation(SESSION, ACME)).value == Allocation(Decimal(500), Decimal(9), Decimal(491))
     deployment, _ = deployment_answering("usage_attribution")
-    usage = (await deployment.attribution(SESSION, ACME)).value
+    usage = (await deployment.orgs.attribution(SESSION, ACME)).value
     assert MemberUsage("olivia@creditflow.test", Decimal(9), 1) in usage
     deployment, _ = deployment_answering("byok_keys")
-    settings = (await deployment.byok_settings(SESSION)).value
+    settings = (await deployment.keys.settings(SESSION)).value
     assert settings.openrouter_configured and settings.hints == ("sk-or-...bea1",)
 
 
@@ -139,28 +145,27 @@ async def test_each_refusal_of_an_organization_operation_has_its_kind(fixture, o
     deployment, _ = deployment_answering(fixture)
     member = Account("00000000-0000-0000-0000-0000000011fa", "olivia", "olivia@creditflow.test", "", "platform")
     reply = await {
-        "allocate": lambda: deployment.allocate(SESSION, ACME, member, Decimal(5000)),
-        "buy": lambda: deployment.buy(SESSION, ACME, Decimal(-5)),
-        "pool": lambda: deployment.pool(SESSION, ACME),
+        "allocate": lambda: deployment.orgs.allocate(SESSION, ACME, member, Decimal(5000)),
+        "buy": lambda: deployment.orgs.buy(SESSION, ACME, Decimal(-5)),
+        "pool": lambda: deployment.orgs.pool(SESSION, ACME),
     }[operation]()
     assert not reply.ok and reply.value is None and reply.refusal.kind is kind
 
 
 async def test_a_server_error_that_is_not_json_is_a_server_error_refusal():
-    deployment, _ = deployment_answering("balance")
     client = HttpClient("http://ops-center.test", Evidence(Redactor()),
                         transport=httpx.MockTransport(lambda _: httpx.Response(500, text="Internal Server Error")))
-    deployment.api = ContractApi(client)
-    reply = await deployment.balance(SESSION)
+    deployment = over(client)
+    reply = await deployment.own_credits.balance(SESSION)
     assert reply.refusal.kind is RefusalKind.SERVER_ERROR and reply.refusal.detail == "Internal Server Error"
 
 
 async def test_accounts_are_named_by_their_identity_and_by_e_mail_only_when_asked():
     deployment, sent = deployment_answering("allocate")
     olivia = Account("00000000-0000-0000-0000-0000000011fa", "olivia", "olivia@creditflow.test", "", "platform")
-    await deployment.allocate(SESSION, ACME, olivia, Decimal(500))
-    await deployment.grant(SESSION, olivia, Decimal(100))
-    await deployment.grant_naming(SESSION, None, olivia.email, Decimal(100))
+    await deployment.orgs.allocate(SESSION, ACME, olivia, Decimal(500))
+    await deployment.own_credits.grant(SESSION, olivia, Decimal(100))
+    await deployment.own_credits.grant_naming(SESSION, None, olivia.email, Decimal(100))
     bodies = [json.loads(request.content) for request in sent]
     assert bodies == [{"user_id": olivia.user_id, "credits": 500}, {"user_id": olivia.user_id, "credits": 100},
                       {"user_email": olivia.email, "credits": 100}]
@@ -168,9 +173,9 @@ async def test_accounts_are_named_by_their_identity_and_by_e_mail_only_when_aske
 
 async def test_an_allocation_names_its_member_by_each_name_it_is_given():
     deployment, sent = deployment_answering("allocate")
-    await deployment.allocate_naming(SESSION, ACME, None, None, Decimal(500))
-    await deployment.allocate_naming(SESSION, ACME, "olivia-id", "max@creditflow.test", Decimal(500))
-    await deployment.allocate_naming(SESSION, ACME, "", None, Decimal(500))
+    await deployment.orgs.allocate_naming(SESSION, ACME, None, None, Decimal(500))
+    await deployment.orgs.allocate_naming(SESSION, ACME, "olivia-id", "max@creditflow.test", Decimal(500))
+    await deployment.orgs.allocate_naming(SESSION, ACME, "", None, Decimal(500))
     assert [json.loads(request.content) for request in sent] == [
         {"credits": 500}, {"user_id": "olivia-id", "user_email": "max@creditflow.test", "credits": 500},
         {"user_id": "", "credits": 500}]
@@ -178,10 +183,10 @@ async def test_an_allocation_names_its_member_by_each_name_it_is_given():
 
 async def test_a_grant_and_an_invitation_name_their_account_by_each_name_they_are_given():
     deployment, sent = deployment_answering("allocate")
-    await deployment.grant_naming(SESSION, "x" * 256, None, Decimal(100))
-    await deployment.grant_naming(SESSION, None, None, Decimal(100))
-    await deployment.invite_naming(SESSION, ACME, "", None)
-    await deployment.invite_naming(SESSION, ACME, None, "n@o")
+    await deployment.own_credits.grant_naming(SESSION, "x" * 256, None, Decimal(100))
+    await deployment.own_credits.grant_naming(SESSION, None, None, Decimal(100))
+    await deployment.orgs.invite_naming(SESSION, ACME, "", None)
+    await deployment.orgs.invite_naming(SESSION, ACME, None, "n@o")
     assert [json.loads(request.content) for request in sent] == [
         {"user_id": "x" * 256, "credits": 100}, {"credits": 100}, {"user_id": "", "role": "member"},
         {"email": "n@o", "role": "member"}]
@@ -213,8 +218,8 @@ async def test_an_unanswered_request_is_a_refusal_and_is_counted_by_the_deployme
         raise httpx.ReadTimeout("no answer")
 
     client = HttpClient("http://ops-center.test", Evidence(Redactor()), transport=httpx.MockTransport(hang))
-    deployment = ContractDeployment(ContractApi(client), None, None, None, None)
-    result = await deployment.call(SESSION, CallRequest("gpt-4", 100))
+    deployment = over(client)
+    result = await deployment.calls.make(SESSION, CallRequest("gpt-4", 100))
     assert result.refusal.kind is RefusalKind.NO_ANSWER and deployment.unanswered == 1
 
 
@@ -228,7 +233,7 @@ def test_a_creation_is_the_contracts_success_only_when_answered_201_created(stat
 
 
 def test_only_the_contracts_quota_refusal_is_the_quota_and_any_other_429_a_rate_limit():
-    from creditflow.deployments.contract import refusal
+    from creditflow.deployments.contract.answers import refusal
     from creditflow.deployments.http import Answer
 
     assert refusal(Answer(429, {"error": "quota_exceeded", "detail": "..."})).kind is RefusalKind.QUOTA
@@ -242,9 +247,9 @@ IVY = Account("IVY-ID", "ivy-r1-1", "ivy-r1-1@creditflow.test", "ivy's password"
 async def test_a_failed_sign_in_at_keycloak_is_unauthorized_and_claims_the_address_it_was_given():
     client, sent = client_answering("contract", "sign_in_wrong_credentials")
     identity = Identity("http://keycloak.test", "uchub", "ops-center", "client-secret", "admin", "admin-password")
-    deployment = ContractDeployment(ContractApi(client), identity, None, None, None)
+    deployment = over(client, identity)
     claim = ClaimedAddress(AddressHeader.FORWARDED, "203.0.113.7")
-    reply = await deployment.sign_in_with(IVY, "a guess", MALLORY, claim)
+    reply = await deployment.sign_ins.attempt(IVY, "a guess", MALLORY, claim)
     assert reply.refusal.kind is RefusalKind.UNAUTHORIZED and reply.refusal.detail == "Invalid user credentials"
     assert str(sent[0].url) == "http://keycloak.test/realms/uchub/protocol/openid-connect/token"
     form = dict(httpx.QueryParams(sent[0].content.decode()))
@@ -255,7 +260,7 @@ async def test_a_failed_sign_in_at_keycloak_is_unauthorized_and_claims_the_addre
 async def test_an_address_refused_for_invalid_sign_ins_is_too_many_and_says_for_how_long():
     deployment, sent = deployment_answering("sign_in_too_many")
     claim = ClaimedAddress(AddressHeader.FORWARDED_FOR, "203.0.113.8")
-    reply = await deployment.present_sign_in(MALLORY, SESSION, False, claim)
+    reply = await deployment.sign_ins.present(MALLORY, SESSION, False, claim)
     assert (reply.refusal.kind, reply.refusal.status, reply.refusal.retry_after_s) == (RefusalKind.TOO_MANY, 429, 60)
     assert sent[0].url.path == "/api/v1/credits/balance" and sent[0].headers["x-forwarded-for"] == "203.0.113.8"
     assert sent[0].headers["authorization"] != f"Bearer {SESSION.secret}"
@@ -263,5 +268,5 @@ async def test_an_address_refused_for_invalid_sign_ins_is_too_many_and_says_for_
 
 async def test_a_valid_sign_in_presents_the_actors_own_token():
     deployment, sent = deployment_answering("balance")
-    assert (await deployment.present_sign_in(MALLORY, SESSION, True)).ok
+    assert (await deployment.sign_ins.present(MALLORY, SESSION, True)).ok
     assert sent[0].headers["authorization"] == "Bearer a-token" and "x-forwarded-for" not in sent[0].headers

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from creditflow.deployments.base import Account, CallRequest, Charge, Payer, Session, Statement
-from creditflow.deployments.contract import ContractDeployment, ContractPrices
+from creditflow.deployments.contract.deployment import ContractDeployment, ContractPrices
 from creditflow.deployments.http import Answer
-from creditflow.deployments.ops_center_oss import OpsCenterOssDeployment
-from creditflow.deployments.oss_builds import OPS_CENTER_OSS
+from creditflow.deployments.ops_center_oss.builds import OPS_CENTER_OSS
+from creditflow.deployments.ops_center_oss.deployment import OpsCenterOssDeployment
 from creditflow.deployments.wire import Transport, WireClient, WireIdentity, WireRequest, drive
 from creditflow.load.cpu import CpuUse, Reading, process_table, tree_cpu_s
 from creditflow.load.figures import (
@@ -139,7 +139,8 @@ class FakeWorld:
         self.accounts: dict[str, Account] = {}
         self.people = FakePeople(self)
         self.purchases = FakePurchases(self.people)
-        self.deployment = type("Deployment", (), {"purchasable": staticmethod(lambda credits: credits)})
+        orgs = type("Organizations", (), {"purchasable": staticmethod(lambda credits: credits)})
+        self.deployment = type("Deployment", (), {"orgs": orgs})
 
     def worth(self, count, model, tokens, plan=None):
         return count * ContractPrices().price(model, tokens, plan)
@@ -434,7 +435,7 @@ def test_a_call_is_the_deployments_request_and_its_answer_is_read_by_the_deploym
         return Answer(200, {"cost_credits": 9, "billed_to": "user", "request_id": "req-1",
                             "usage": {"total_tokens": 100}}, {"server-timing": "credits;dur=2.5"}, 40.0)
 
-    result = drive(deployment.call(Session("token-1", 0.0), CallRequest("gpt-3.5-turbo", 100)), send)
+    result = drive(deployment.calls.make(Session("token-1", 0.0), CallRequest("gpt-3.5-turbo", 100)), send)
     assert (sent[0].method, sent[0].url) == ("POST", "http://ops.test/api/v1/llm/chat/completions")
     assert sent[0].headers["Authorization"] == "Bearer token-1" and sent[0].json["max_tokens"] == 100
     assert (result.cost, result.paid_by, result.phases, result.elapsed_ms) == (9, Payer.OWN_CREDITS,
@@ -449,7 +450,7 @@ def test_a_contract_sign_in_is_keycloaks_password_grant_sent_by_the_engine():
         sent.append(request)
         return Answer(200, {"access_token": "token-2"}, {}, 80.0)
 
-    session = drive(deployment.sign_in(Account("id", "cody-run", "c@t", "pw", "professional"), "Cody"), send)
+    session = drive(deployment.accounts.sign_in(Account("id", "cody-run", "c@t", "pw", "professional"), "Cody"), send)
     assert sent[0].url == "http://keycloak.test/realms/uchub/protocol/openid-connect/token"
     assert sent[0].form["grant_type"] == "password" and sent[0].form["username"] == "cody-run"
     assert (session.secret, session.elapsed_ms, session.owner) == ("token-2", 80.0, "Cody")
@@ -464,7 +465,7 @@ def test_the_products_requests_keep_its_clients_rules_and_its_balance_takes_two_
         sent.append(request)
         return Answer(200, {"balance": "1.5", "api_calls_used": 3, "api_calls_limit": 10}, {}, 5.0)
 
-    balance = drive(deployment.balance(Session("cookie-1", 0.0)), send)
+    balance = drive(deployment.own_credits.balance(Session("cookie-1", 0.0)), send)
     assert [request.url for request in sent] == ["http://oss.test/api/v1/credits/balance",
                                                  "http://oss.test/api/v1/usage/current"]
     assert all(r.headers["Accept-Encoding"] == "identity" and not r.keepalive for r in sent)

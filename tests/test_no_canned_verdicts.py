@@ -13,16 +13,25 @@ from creditflow.deployments.base import (
     AddressHeader,
     CallRequest,
     ClaimedAddress,
-    Deployment,
     Malformed,
     OrgRef,
     Reply,
     Session,
 )
-from creditflow.deployments.contract import ContractDeployment
+from creditflow.deployments.capabilities import (
+    Accounts,
+    Keys,
+    LlmCalls,
+    Organizations,
+    OwnCredits,
+    Purchases,
+    SignIns,
+)
+from creditflow.deployments.contract.deployment import ContractDeployment
+from creditflow.deployments.deployment import Deployment
 from creditflow.deployments.http import HttpClient
-from creditflow.deployments.ops_center_oss import OpsCenterOssDeployment
-from creditflow.deployments.oss_builds import BUILDS
+from creditflow.deployments.ops_center_oss.builds import BUILDS
+from creditflow.deployments.ops_center_oss.deployment import OpsCenterOssDeployment
 from creditflow.evidence import Evidence
 from creditflow.redaction import Redactor
 from creditflow.systems.identity import Identity
@@ -32,29 +41,41 @@ from creditflow.verdicts import NotApplicable, TargetLacksPart
 ACCOUNT = Account("0c9f6a34-5b7e-4c1a-9d3e-7f6a5b4c3d2e", "ivy-x1-1", "ivy-x1-1@example.test", "pw", "professional")
 ORG = OrgRef("4f1e2d3c-5b7e-4c1a-9d3e-7f6a5b4c3d2e", "Acme")
 SESSION = Session("a-session", 0.0, owner="Ivy")
-# Each operation whose answer a scenario judges, with arguments a scenario would give it.
+# Each operation whose answer a scenario judges, by its capability, with arguments a scenario would give it.
 OPERATIONS = {
-    "balance": (SESSION,), "grant": (SESSION, ACCOUNT, Decimal(100)),
-    "grant_naming": (SESSION, ACCOUNT.user_id, None, Decimal(100)), "create_org": (SESSION, "Acme", "platform"),
-    "delete_org": (SESSION, ORG), "buy": (SESSION, ORG, Decimal(10_000)), "add_member": (SESSION, ORG, ACCOUNT),
-    "invite_naming": (SESSION, ORG, "x" * 255, None),
-    "allocate": (SESSION, ORG, ACCOUNT, Decimal(2_500)), "pool": (SESSION, ORG), "allocation": (SESSION, ORG),
-    "allocate_naming": (SESSION, ORG, None, None, Decimal(500)),
-    "attribution": (SESSION, ORG), "store_byok_key": (SESSION, "openrouter", "sk-or-v1-" + "0" * 48),
-    "byok_settings": (SESSION,), "call": (SESSION, CallRequest("gpt-4", 100)),
-    "call_malformed": (SESSION, Malformed.NO_MESSAGES), "health": (),
-    "sign_in_with": (ACCOUNT, "a guess", ACCOUNT, ClaimedAddress(AddressHeader.FORWARDED_FOR, "203.0.113.7")),
-    "present_sign_in": (ACCOUNT, SESSION, False),
-    "buy_own": (SESSION, Decimal(1_000)), "stock_pool": (SESSION, SESSION, ORG, Decimal(10_000)),
-    "refund": (SESSION, "pi_0", None), "deliver": (Delivery(b"{}", {}),),
+    "own_credits.balance": (SESSION,), "own_credits.grant": (SESSION, ACCOUNT, Decimal(100)),
+    "own_credits.grant_naming": (SESSION, ACCOUNT.user_id, None, Decimal(100)),
+    "orgs.create": (SESSION, "Acme", "platform"), "orgs.delete": (SESSION, ORG),
+    "orgs.buy": (SESSION, ORG, Decimal(10_000)), "orgs.add_member": (SESSION, ORG, ACCOUNT),
+    "orgs.invite_naming": (SESSION, ORG, "x" * 255, None),
+    "orgs.allocate": (SESSION, ORG, ACCOUNT, Decimal(2_500)), "orgs.pool": (SESSION, ORG),
+    "orgs.allocation": (SESSION, ORG), "orgs.allocate_naming": (SESSION, ORG, None, None, Decimal(500)),
+    "orgs.attribution": (SESSION, ORG), "orgs.stock_pool": (SESSION, SESSION, ORG, Decimal(10_000)),
+    "keys.store": (SESSION, "openrouter", "sk-or-v1-" + "0" * 48), "keys.settings": (SESSION,),
+    "calls.make": (SESSION, CallRequest("gpt-4", 100)), "calls.malformed": (SESSION, Malformed.NO_MESSAGES),
+    "health": (),
+    "sign_ins.attempt": (ACCOUNT, "a guess", ACCOUNT, ClaimedAddress(AddressHeader.FORWARDED_FOR, "203.0.113.7")),
+    "sign_ins.present": (ACCOUNT, SESSION, False),
+    "purchases.buy_own": (SESSION, Decimal(1_000)), "purchases.refund": (SESSION, "pi_0", None),
+    "purchases.deliver": (Delivery(b"{}", {}),),
 }
 # Operations that are not a question to the product: arranging what it has no API for, and cleaning up; and
 # time_operation, whose None defers to the timing a call's own answer reports (tested below where it asks).
 # put_on_file first makes the payment method at the payment provider, which this test has none of; the product's
 # answer to it is then reported as every other is (tests/test_contract_deployment.py asks it of the reference).
-NOT_JUDGED = {"arrange_credits", "remove_org", "enroll", "remove", "sign_in", "recreate", "close",
-              "plan_in_identity", "stranger_sessions", "foreign_session", "forged_session", "time_operation",
-              "hold_calls", "put_on_file"}
+NOT_JUDGED = {"own_credits.arrange_credits", "orgs.remove", "accounts.enroll", "accounts.remove", "accounts.sign_in",
+              "accounts.recreate", "close", "accounts.plan_in_identity", "accounts.stranger_sessions",
+              "accounts.foreign_session", "accounts.forged_session", "calls.time_operation", "calls.hold",
+              "purchases.put_on_file", "calls.arrange_used", "connect"}
+# Each capability a deployment is asked through, by the attribute that holds it.
+CAPABILITIES = {"accounts": Accounts, "own_credits": OwnCredits, "orgs": Organizations, "keys": Keys,
+                "sign_ins": SignIns, "purchases": Purchases, "calls": LlmCalls}
+
+
+def operation_of(target: Deployment, operation: str):
+    """`health` of the deployment itself, `orgs.pool` of its organizations."""
+    part, _, name = operation.rpartition(".")
+    return getattr(getattr(target, part) if part else target, name)
 
 
 class Recorder:
@@ -78,8 +99,10 @@ def deployment(kind: type[Deployment], recorder: Recorder, build: str) -> Deploy
 
 
 def test_every_judged_operation_of_the_interface_is_listed_here():
-    abstract = {name for name, member in inspect.getmembers(Deployment) if inspect.iscoroutinefunction(member)}
-    assert abstract - set(OPERATIONS) - NOT_JUDGED == set(), "a new operation: list it above"
+    asked = {name for name, member in inspect.getmembers(Deployment) if inspect.iscoroutinefunction(member)}
+    asked |= {f"{part}.{name}" for part, capability in CAPABILITIES.items()
+              for name, member in inspect.getmembers(capability) if inspect.iscoroutinefunction(member)}
+    assert asked - set(OPERATIONS) - NOT_JUDGED == set(), "a new operation: list it above"
 
 
 @pytest.mark.parametrize("kind, build", [(ContractDeployment, ""), *((OpsCenterOssDeployment, build.commit)
@@ -90,7 +113,7 @@ def test_an_operation_asks_the_product_and_reports_its_answer(kind, build, opera
     recorder = Recorder()
     target = deployment(kind, recorder, build)
     try:
-        answer = asyncio.new_event_loop().run_until_complete(getattr(target, operation)(*OPERATIONS[operation]))
+        answer = asyncio.new_event_loop().run_until_complete(operation_of(target, operation)(*OPERATIONS[operation]))
     except NotApplicable as declared:
         assert str(declared) in target.lacks.values(), f"{kind.name}.{operation}: not applicable, saying no why"
         assert recorder.requests == 0
@@ -107,5 +130,5 @@ def test_an_operation_asks_the_product_and_reports_its_answer(kind, build, opera
 def test_usage_tracking_on_the_real_product_is_timed_by_asking_its_own_endpoint():
     recorder = Recorder()
     target = deployment(OpsCenterOssDeployment, recorder, BUILDS[0].commit)
-    answer = asyncio.new_event_loop().run_until_complete(target.time_operation(SESSION, "usage tracking"))
+    answer = asyncio.new_event_loop().run_until_complete(target.calls.time_operation(SESSION, "usage tracking"))
     assert recorder.requests == 1 and answer.refusal.status == 500

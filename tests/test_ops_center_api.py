@@ -14,7 +14,7 @@ import redis.asyncio as redis
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from creditflow.deployments.base import Payer, RefusalKind, Session
-from creditflow.deployments.http import conversation, server_timing
+from creditflow.deployments.chat import conversation, server_timing
 from creditflow.money import ORGANIZATION, USER, MoneyTrail
 from sandbox.opscenter.calls import CallRequest, own_count
 from sandbox.opscenter.service import current_period

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from creditflow.config import SETTINGS
-from creditflow.deployments.oss_builds import BUILDS
+from creditflow.deployments.ops_center_oss.builds import BUILDS
 from creditflow.verdicts import Verdict
 from tests.user_reports import isolated_reports
 

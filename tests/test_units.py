@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet
 
 from creditflow.calls import AtALimit, of_length
 from creditflow.config import ConfigError, resolve
-from creditflow.deployments.contract import ContractPrices
+from creditflow.deployments.contract.deployment import ContractPrices
 from creditflow.deployments.http import HttpClient, address_of
 from creditflow.evidence import Evidence
 from creditflow.flows import title_of

@@ -245,7 +245,7 @@ def test_where_several_classes_could_apply_they_win_in_the_order_the_readme_give
 
 
 def test_a_cause_read_from_the_products_deployment_files_is_a_finding_of_its_own_beside_the_runs():
-    from creditflow.deployments.base import DeployedFinding
+    from creditflow.deployments.declarations import DeployedFinding
 
     shared = DeployedFinding(Verdict.MONEY_OR_SECURITY.value, "one user's traffic does not use up another's limit",
                              "every user shares the proxy's address", "compose.yml:78; Dockerfile:82",
@@ -263,7 +263,7 @@ def test_a_cause_read_from_the_products_deployment_files_is_a_finding_of_its_own
 
 
 def test_every_workaround_of_the_real_products_adapter_says_what_the_product_as_deployed_would_do():
-    from creditflow.deployments.oss_builds import BUILDS
+    from creditflow.deployments.ops_center_oss.builds import BUILDS
 
     for build in BUILDS:
         for workaround in build.workarounds:
@@ -273,7 +273,7 @@ def test_every_workaround_of_the_real_products_adapter_says_what_the_product_as_
 
 def test_the_real_products_adapter_speaks_to_the_build_it_is_named_and_refuses_one_it_does_not_know():
     from creditflow.config import ConfigError
-    from creditflow.deployments.oss_builds import OPS_CENTER_OSS, SAASHQ_OPS_CENTER, build_named
+    from creditflow.deployments.ops_center_oss.builds import OPS_CENTER_OSS, SAASHQ_OPS_CENTER, build_named
 
     assert build_named("283233d38107989c31524de98aea6407880b11b0") is SAASHQ_OPS_CENTER
     assert build_named("af179f13cf24-modified") is OPS_CENTER_OSS

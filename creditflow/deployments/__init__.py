@@ -1,18 +1,19 @@
-"""Deployments: each Ops-Center API the suite can drive, behind one interface (base.Deployment).
+"""Deployments: each Ops-Center API the suite can drive, behind one interface (deployment.Deployment) made of one
+small interface per capability (capabilities.py) and one reader per part of the books (readers.py).
 
-To add one: write a module here with a `Deployment` subclass and an async `connect(config, evidence, run_marks)`,
-and name it below (or name it as `module:Class`). README.md, "Deployments", says what each method must do.
+To add one: write a package here with a `Deployment` subclass and an async `connect(config, evidence, run_marks)`,
+and name it below (or name it as `module:Class`). README.md, "Deployments", says what each capability must do.
 """
 
 import importlib
 
 from creditflow.config import Config, ConfigError
-from creditflow.deployments.base import Deployment
+from creditflow.deployments.deployment import Deployment
 from creditflow.evidence import Evidence
 
 DEPLOYMENTS = {
-    "contract": "creditflow.deployments.contract:ContractDeployment",
-    "ops-center-oss": "creditflow.deployments.ops_center_oss:OpsCenterOssDeployment",
+    "contract": "creditflow.deployments.contract.deployment:ContractDeployment",
+    "ops-center-oss": "creditflow.deployments.ops_center_oss.deployment:OpsCenterOssDeployment",
 }
 
 

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 from creditflow.actors import FlowError, expect
-from creditflow.deployments.base import Capability
+from creditflow.deployments.declarations import Capability
 from creditflow.people import MEMBER_PLAN
 from creditflow.world import World
 
@@ -150,7 +150,7 @@ async def arrange(world: World, plan: Plan, per_kind: int) -> Plan:
     for n in range(1, counts["member"] + 1):
         name, org = f"{PERSONA_NAMES['member']}{n}", orgs[admins[(n - 1) % len(admins)]]
         await people.join(name, org.name)
-        await world.purchases.stock(org.name, world.deployment.purchasable(allocation))
+        await world.purchases.stock(org.name, world.deployment.orgs.purchasable(allocation))
         expect(await people.allocate(org.name, name, allocation), f"{org.admin} could not allocate to {name}")
         plan.personas.append(persona("member", world, name, org))
     for n in range(1, counts["byok"] + 1):

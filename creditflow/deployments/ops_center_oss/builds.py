@@ -9,8 +9,8 @@ here, never guessed at run time from the product's answers.
 from dataclasses import dataclass, replace
 
 from creditflow.config import Config, ConfigError
-from creditflow.deployments.base import DeployedFinding, Limits, Workaround
-from creditflow.deployments.oss_payments import ORG_PAYMENTS, PAYMENT_REFUNDS
+from creditflow.deployments.declarations import DeployedFinding, Limits, Workaround
+from creditflow.deployments.ops_center_oss.payments import ORG_PAYMENTS, PAYMENT_REFUNDS
 from creditflow.verdicts import Verdict
 
 
@@ -430,7 +430,7 @@ def build_named(version: str) -> OssBuild:
             return build
     known = ", ".join(f"{build.commit} ({build.name})" for build in BUILDS)
     raise ConfigError(f"the ops-center-oss deployment knows no build {version or '(none named)'}: name one of {known} "
-                      "in OPS_CENTER_BUILD, or declare the new one in creditflow/deployments/oss_builds.py")
+                      "in OPS_CENTER_BUILD, or declare the new one in creditflow/deployments/ops_center_oss/builds.py")
 
 
 def build_of(config: Config) -> OssBuild:

@@ -7,7 +7,8 @@ provider account, whatever it says of itself) is never counted as the account's.
 
 from decimal import Decimal
 
-from creditflow.deployments.base import PaidIn, PaymentsReader
+from creditflow.deployments.base import PaidIn
+from creditflow.deployments.readers import PaymentsReader
 from creditflow.systems.payment_provider import PaymentProvider, PayWith
 
 CREDITS_PER_CENT = 10  # 1 credit = $0.001 (docs/contract.md, "Units and prices")

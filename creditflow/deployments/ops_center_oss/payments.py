@@ -8,7 +8,8 @@ provider is ever an organization's, and what the provider shows paid for one is 
 
 from decimal import Decimal
 
-from creditflow.deployments.base import PaidIn, PaymentsReader
+from creditflow.deployments.base import PaidIn
+from creditflow.deployments.readers import PaymentsReader
 from creditflow.systems.payment_provider import PaymentProvider
 from creditflow.verdicts import NotApplicable
 
