@@ -16,7 +16,7 @@ Arrangements the product has no API for are named as such (`Arrangements`): a bi
 what they wrote.
 
 api.py sends its requests, answers.py reads its answers, storage.py reads its tables, Redis keys and billing and writes
-the arrangements, payments.py reads the payment provider's records, builds.py declares what differs between its
-builds, capabilities.py does what a scenario asks, and deployment.py puts it all together.
+the arrangements, payments.py reads the payment provider's records, builds.py (with one module a build) declares what
+differs between its builds, capabilities.py does what a scenario asks, and deployment.py puts it all together.
 """
 
