@@ -103,6 +103,37 @@ def test_only_deployment_modules_name_the_contracts_paths():
             assert path.is_relative_to(ROOT / "creditflow" / "deployments"), f"{path} names an Ops-Center path"
 
 
+DEPLOYMENTS = ROOT / "creditflow" / "deployments"
+# Issue 31's "about 300 lines" and "about 20 public methods": Ops-Center-OSS's routes, one method each, are 21.
+MOST_LINES, MOST_PUBLIC_METHODS = 300, 21
+ADAPTERS = sorted(path.name for path in DEPLOYMENTS.iterdir() if (path / "__init__.py").exists())
+
+
+def test_what_deployments_share_knows_no_adapter_and_no_adapter_knows_another():
+    """The interface, the values and the plumbing every deployment shares import no adapter package; an adapter
+    imports only its own package and what is shared, so one product's quirks never reach another's."""
+    graph = creditflow_imports()
+    for module, imported in graph.items():
+        if not module.startswith("creditflow.deployments."):
+            continue
+        own = module.split(".")[2] if module.split(".")[2] in ADAPTERS else None
+        adapters = {name.split(".")[2] for name in imported if name.startswith("creditflow.deployments.")
+                    and name.split(".")[2] in ADAPTERS}
+        assert adapters <= {own} - {None}, f"{module} imports the adapters {sorted(adapters - {own})}"
+
+
+@pytest.mark.parametrize("path", sorted(DEPLOYMENTS.rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_each_module_of_the_deployments_is_short_and_each_class_small(path):
+    """A module a reader takes in at once, a class whose public methods are one capability's (issue 31)."""
+    source = path.read_text()
+    assert len(source.splitlines()) <= MOST_LINES, f"{path.name}: {len(source.splitlines())} lines"
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ClassDef):
+            public = [item.name for item in node.body if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
+                      and not item.name.startswith("_")]
+            assert len(public) <= MOST_PUBLIC_METHODS, f"{node.name} has {len(public)} public methods"
+
+
 def creditflow_imports() -> dict[str, set[str]]:
     """Each module of creditflow/ and the modules of creditflow/ it imports (at run time or for types alike)."""
     modules = {".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): path
