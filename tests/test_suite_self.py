@@ -500,12 +500,15 @@ async def accounts_of_process(services, pid: int) -> tuple[list[MarkedAccount], 
 @pytest.mark.exclusive  # any run removes the leftovers of dead runs: no other may run beside this one
 async def test_a_run_killed_half_way_leaves_accounts_the_next_run_finds_and_removes(services, tmp_path):
     inherited = {key: value for key, value in os.environ.items() if key != "OPS_CENTER_SOURCE"}
-    killed = subprocess.Popen([sys.executable, "-m", "behave", "--no-color", "features/organization.feature"],
-                              cwd=ROOT, env={**inherited, **isolated_reports(tmp_path)}, start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    output = tmp_path / "killed-run.txt"
+    with output.open("wb") as written:
+        killed = subprocess.Popen([sys.executable, "-m", "behave", "--no-color", "features/organization.feature"],
+                                  cwd=ROOT, env={**inherited, **isolated_reports(tmp_path)}, start_new_session=True,
+                                  stdout=written, stderr=subprocess.STDOUT)
     deadline, orgs = time.monotonic() + 120, []
     while not orgs and time.monotonic() < deadline and killed.poll() is None:
         accounts, orgs = await accounts_of_process(services, killed.pid)
+    assert killed.poll() is None, f"the run to kill ended by itself first:\n{output.read_text()[-3000:]}"
     os.killpg(killed.pid, signal.SIGKILL)
     killed.wait()
     accounts, orgs = await accounts_of_process(services, killed.pid)
