@@ -105,8 +105,7 @@ def test_a_schema_file_its_operators_ran_is_run_as_psql_runs_it_a_failing_statem
 
 async def test_accounts_made_before_and_after_the_suite_hashes_their_password_sign_in_with_it_only(config):
     """The first account's password is hashed by Keycloak, the next ones' by the suite (Keycloak's default)."""
-    identity = Identity(config.keycloak_url, config.keycloak_realm, config.keycloak_client_id,
-                        config.keycloak_client_secret, config.keycloak_admin_user, config.keycloak_admin_password)
+    identity = Identity.configured(config)
     names = [f"hashed-{secrets.token_hex(4)}" for _ in range(2)]
     accounts = [await identity.create_account(name, f"{name}{EMAIL_DOMAIN}", "professional") for name in names]
     try:

@@ -16,6 +16,7 @@ from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection
 from keycloak.exceptions import KeycloakError
 from keycloak.urls_patterns import URL_TOKEN
 
+from creditflow.config import Config
 from creditflow.verdicts import TargetLacksPart
 
 EMAIL_DOMAIN = "@creditflow.test"  # of every account the suite creates
@@ -107,6 +108,12 @@ def marked_key(component: str, name: str) -> MarkedKey | None:
 
 
 class Identity:
+    @classmethod
+    def configured(cls, config: Config, run_marks: dict[str, str] | None = None) -> "Identity":
+        """The realm and client a run's configuration names."""
+        return cls(config.keycloak_url, config.keycloak_realm, config.keycloak_client_id, config.keycloak_client_secret,
+                   config.keycloak_admin_user, config.keycloak_admin_password, run_marks)
+
     def __init__(self, url: str, realm: str, client_id: str, client_secret: str, admin_user: str,
                  admin_password: str, run_marks: dict[str, str] | None = None):
         server = url.rstrip("/") + "/"  # python-keycloak joins paths onto it

@@ -77,9 +77,7 @@ class ContractDeployment(Deployment, FuzzTarget, LoadTarget):
 
     @classmethod
     async def connect(cls, config: Config, evidence: Evidence, run_marks: dict[str, str]) -> "ContractDeployment":
-        identity = Identity(config.keycloak_url, config.keycloak_realm, config.keycloak_client_id,
-                            config.keycloak_client_secret, config.keycloak_admin_user, config.keycloak_admin_password,
-                            run_marks)
+        identity = Identity.configured(config, run_marks)
         # Each user calls from an address of their own, as users of a deployed product do: one user's refused
         # address never refuses another, and the suite's processes never share a limit.
         return cls(ContractApi(HttpClient(config.ops_center_url, evidence, own_addresses=True)), identity,

@@ -120,9 +120,7 @@ class OpsCenterOssDeployment(Deployment, FuzzTarget, LoadTarget):
 
     @classmethod
     async def connect(cls, config: Config, evidence: Evidence, run_marks: dict[str, str]) -> "OpsCenterOssDeployment":
-        identity = Identity(config.keycloak_url, config.keycloak_realm, config.keycloak_client_id,
-                            config.keycloak_client_secret, config.keycloak_admin_user, config.keycloak_admin_password,
-                            run_marks)
+        identity = Identity.configured(config, run_marks)
         password = config.database_password or None
         reader = await asyncpg.create_pool(config.database_url, password=password, min_size=1, max_size=4,
                                            server_settings={"default_transaction_read_only": "on"})
