@@ -340,9 +340,12 @@ def broken_ops_center(stack, breakage: str):
      "Tenant Isolation", "Ivy's call should be served, but Ops-Center answered 401"),
     ("quota_one_short", ["-n", "^Tess's last API call of the month on the Trial plan is still served$"],
      "Edge Cases", "Tess's call should be served, but Ops-Center answered 429"),
-    ("charged_to_a_phantom_too", ["-n", "^Ivy pays for her gpt-3.5-turbo call from her own credits$"],
-     "Individual Flow", re.compile(r'1 charge of [\d,.]+ credits in all went to an account that nobody in this run '
-                                   r'holds \(the product\'s "unknown"\)')),
+    # Its charges to "unknown" are in the stack's one ledger, where the check after every scenario of a run beside it
+    # finds them too: it runs in make test's exclusive phase, alone.
+    pytest.param("charged_to_a_phantom_too", ["-n", "^Ivy pays for her gpt-3.5-turbo call from her own credits$"],
+                 "Individual Flow", re.compile(r'1 charge of [\d,.]+ credits in all went to an account that nobody in '
+                                               r'this run holds \(the product\'s "unknown"\)'),
+                 marks=pytest.mark.exclusive),
 ])
 def test_a_broken_reference_fails_with_the_business_fact(stack, tmp_path, breakage, selection, flow, fact):
     with broken_ops_center(stack, breakage) as url:
