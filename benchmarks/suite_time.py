@@ -6,7 +6,9 @@
     python3 benchmarks/suite_time.py fresh [--into DIR]        a fresh clone of this checkout: make acceptance,
                                                                then make test, from a stopped stack and an empty
                                                                download cache (Keycloak, LiteLLM), then down; each
-                                                               part of the setup with its wall time
+                                                               part of the setup with its wall time; with
+                                                               PYTHON=<a new virtualenv's python>, as on a machine
+                                                               without the suite's Python packages
 
 Each command runs as a reader would type it, in a shell; the wall time is the script's own clock. Every
 measurement is appended to reports/bench/suite-time.jsonl with the date, the machine's cores and load, and
@@ -30,7 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "reports" / "bench" / "suite-time.jsonl"
 CONSOLES = OUT.parent / "consoles"  # each measured command's whole output, to read a failure from
 SLOWEST = re.compile(r"^([\d.]+)s (call|setup|teardown) +(\S+)", re.M)
-MAKE_SETTINGS = ("JOBS", "TEST_JOBS")  # the Makefile's settings a measurement may be taken with (from the environment)
+# The Makefile's settings a measurement may be taken with (from the environment).
+MAKE_SETTINGS = ("JOBS", "TEST_JOBS", "PYTHON")
 CLOSING = re.compile(r"^(=+ .* in [\d.]+s.* =+|\d+ scenarios passed.*)$", re.M)
 SETUP_PART = re.compile(r"^== setup: (.*) \((\d+) s\)$", re.M)  # each part of scripts/setup.sh, as it ends
 
