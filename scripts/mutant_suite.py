@@ -91,6 +91,9 @@ def abandon(reason: str) -> None:
 
 
 def main() -> int:
+    # A stopped `make mutate` ends this command with SIGTERM: as an exit, so that `finally` stops the mutant too (it
+    # runs in a session of its own, which no signal to this one reaches).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     stack = sandbox.Stack.load()
     if stack is None or "ok" not in str(sandbox.health(stack).get("postgres")):
         abandon("the embedded stack is not running (python3 -m sandbox up)")
