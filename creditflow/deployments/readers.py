@@ -24,6 +24,18 @@ class PriceList(ABC):
         """What `tokens` tokens of `model` cost a caller on `plan` (where prices depend on the plan)."""
 
 
+def balance_problems(owner: str, balance: Decimal, transactions_sum: Decimal) -> list[str]:
+    """A user's balance against the ledger's own invariants (docs/contract.md, "Storage"): never negative, and equal to
+    the sum of its transactions; `owner` names the account as the product's books name it."""
+    problems = []
+    if balance < 0:
+        problems.append(f"{owner} has a negative balance of {balance} credits")
+    if balance != transactions_sum:
+        problems.append(f"{owner}'s balance of {balance} credits differs from the {transactions_sum} credits its "
+                        "transactions add up to")
+    return problems
+
+
 class LedgerReader(ABC):
     """The deployment's books in PostgreSQL, read-only."""
 

@@ -9,7 +9,7 @@ import redis.asyncio as redis
 
 from creditflow.deployments.base import CallResult, Charge, Statement, UsageEvent
 from creditflow.deployments.http import credits
-from creditflow.deployments.readers import BillingReader, CacheReader, LedgerReader
+from creditflow.deployments.readers import BillingReader, CacheReader, LedgerReader, balance_problems
 from creditflow.systems.identity import EMAIL_DOMAIN
 
 
@@ -97,13 +97,7 @@ class ContractLedger(LedgerReader):
         )
         if row is None:
             return [], []
-        problems = []
-        if row["credits"] < 0:
-            problems.append(f"{row['email']} has a negative balance of {row['credits']} credits")
-        if row["credits"] != row["transactions_sum"]:
-            problems.append(f"{row['email']}'s balance of {row['credits']} credits differs from the "
-                            f"{row['transactions_sum']} credits its transactions add up to")
-        return problems, [dict(row)]
+        return balance_problems(row["email"], row["credits"], row["transactions_sum"]), [dict(row)]
 
     async def org_violations(self, org_id: str) -> tuple[list[str], list[dict]]:
         rows = await self._pool.fetch(

@@ -12,7 +12,7 @@ import redis.asyncio as redis
 from creditflow.deployments.base import CallResult, Charge, Statement, UsageEvent
 from creditflow.deployments.capabilities import Hold
 from creditflow.deployments.http import credits
-from creditflow.deployments.readers import BillingReader, CacheReader, LedgerReader
+from creditflow.deployments.readers import BillingReader, CacheReader, LedgerReader, balance_problems
 
 # The guide's plans as the product's wallet tiers (user_credits.tier allows free, trial, starter,
 # professional, enterprise; "platform" is an organization plan, its members hold professional wallets).
@@ -174,13 +174,7 @@ class OssLedger(LedgerReader):
                FROM user_credits w WHERE w.user_id = $1""", user_id)
         if row is None:
             return [], []
-        problems = []
-        if row["credits_remaining"] < 0:
-            problems.append(f"{user_id} has a negative balance of {row['credits_remaining']} credits")
-        if row["credits_remaining"] != row["transactions_sum"]:
-            problems.append(f"{user_id}'s balance of {row['credits_remaining']} credits differs from the "
-                            f"{row['transactions_sum']} credits its transactions add up to")
-        return problems, [dict(row)]
+        return balance_problems(user_id, row["credits_remaining"], row["transactions_sum"]), [dict(row)]
 
     async def org_violations(self, org_id: str) -> tuple[list[str], list[dict]]:
         pool = await self._pool.fetchrow(
