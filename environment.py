@@ -71,6 +71,7 @@ def before_scenario(context, scenario):
     context.scene = ScenarioRun(context.run, scenario, lambda description, undo: context.add_cleanup(
         wait, context.scene.world.undo(description, undo)))
     context.world = context.scene.world
+    phrases.STAGE.scene = context.scene.world  # whom the step's personas and organizations name
     # Registered first, so it runs after every other cleanup of the scenario.
     context.add_cleanup(context.scene.report_cleanup_failures, console)
     lacking = context.scene.lacking()

@@ -32,19 +32,19 @@ async def bench(samples_wanted: int) -> dict[str, list[float]]:
     services, world = run.services, run.world()
     deployment = services.deployment
     try:
-        ivy = await world.people.sign_up("Ivy", "professional", credits=samples_wanted * 20)
-        await world.people.create_org("Alice", "Acme", "platform")
+        ivy = await world.people.sign_up(world.persona("Ivy"), "professional", credits=samples_wanted * 20)
+        await world.people.create_org(world.persona("Alice"), world.organization("Acme"), "platform")
         results: dict[str, list[float]] = {name: [] for name in (
             "token issue (authentication)", "charged LLM call (client)", "credit deduction (server)",
             "usage tracking (server)", "balance read", "org read (organization queries)")}
         for _ in range(10):  # warm-up: connections, caches, JIT in Keycloak
-            await world.calls.ask("Ivy", "gpt-3.5-turbo", 100)
+            await world.calls.ask(world.persona("Ivy"), "gpt-3.5-turbo", 100)
             await deployment.own_credits.balance(ivy.session)
-            await world.books.pool_reply("Acme")
+            await world.books.pool_reply(world.organization("Acme"))
         for _ in range(samples_wanted):
             results["token issue (authentication)"].append(await services.sign_in(ivy))
         for _ in range(samples_wanted):
-            call = await world.calls.ask("Ivy", "gpt-3.5-turbo", 100)
+            call = await world.calls.ask(world.persona("Ivy"), "gpt-3.5-turbo", 100)
             if not call.succeeded:
                 raise SystemExit(f"benchmark call failed: {call.describe()}")
             results["charged LLM call (client)"].append(call.elapsed_ms)
@@ -54,7 +54,7 @@ async def bench(samples_wanted: int) -> dict[str, list[float]]:
             reply = checked(await deployment.own_credits.balance(await ivy.current_session()), "balance read")
             results["balance read"].append(reply.elapsed_ms)
         for _ in range(samples_wanted):
-            reply = checked(await world.books.pool_reply("Acme"), "organization read")
+            reply = checked(await world.books.pool_reply(world.organization("Acme")), "organization read")
             results["org read (organization queries)"].append(reply.elapsed_ms)
         return results
     finally:

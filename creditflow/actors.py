@@ -1,5 +1,7 @@
 """The people and organizations of one scenario: each actor holds its own session and memory."""
 
+from __future__ import annotations
+
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,28 +21,49 @@ class ActFailed(FlowError):
 
 @dataclass
 class Actor:
+    """A persona of the scenario. Named in a step before they are introduced (the step that introduces them, or a
+    dry run), they have no account yet: whatever needs one fails as a scenario that never introduced them."""
+
     name: str
-    account: Account
-    session: Session
+    enrolled_as: Account | None = None
+    session: Session | None = None
     # Signs the actor in again; given by whoever enrolled the actor (the run's services).
-    sign_in_again: Callable[["Actor"], Awaitable[object]] | None = field(default=None, repr=False)
+    sign_in_again: Callable[[Actor], Awaitable[object]] | None = field(default=None, repr=False)
     session_max_age_s: float = float("inf")  # the deployment's: a session this old is renewed before use
     opening: Balance | None = None  # the balance and usage before the actor's first call in the scenario
     calls: list[CallResult] = field(default_factory=list)
     batch: list[CallResult] = field(default_factory=list)  # the last batch of calls made at once
     last_reply: Reply | None = None  # the answer to the last thing the actor tried that was not a call
     samples: list[float] = field(default_factory=list)  # the last latency measurement, milliseconds
-    memberships: list[str] = field(default_factory=list)  # the organizations the actor joined
+    memberships: list[Organization] = field(default_factory=list)  # the organizations the actor joined
     purchases: list[Purchase] = field(default_factory=list)  # the actor's accepted purchases for themself
+
+    def __str__(self) -> str:
+        return self.name  # what the business sentences call the actor
+
+    @property
+    def account(self) -> Account:
+        if self.enrolled_as is None:
+            raise self.not_introduced()
+        return self.enrolled_as
+
+    @account.setter
+    def account(self, account: Account) -> None:
+        self.enrolled_as = account
+
+    def not_introduced(self) -> FlowError:
+        return FlowError(f"{self.name} has not been introduced in this scenario")
 
     async def current_session(self) -> Session:
         """The actor's session, renewed first when it is about to expire."""
+        if self.session is None:
+            raise self.not_introduced()
         if self.sign_in_again is not None and time.monotonic() - self.session.signed_in_at > self.session_max_age_s:
             await self.sign_in_again(self)
         return self.session
 
     @property
-    def member_of(self) -> str:
+    def member_of(self) -> Organization:
         if not self.memberships:
             raise FlowError(f"{self.name} is a member of no organization in this scenario")
         return self.memberships[-1]
@@ -74,12 +97,32 @@ class Actor:
 
 @dataclass
 class Organization:
+    """An organization of the scenario; named in a step before it is created, it has no id and no admin yet."""
+
     name: str
-    ref: OrgRef
-    admin: str
+    created_as: OrgRef | None = None
+    created_by: Actor | None = None
     bought: Decimal = Decimal(0)  # what the scenario bought into its pool
     purchases: list[Purchase] = field(default_factory=list)  # its admin's accepted purchases, oldest first
     books_before: tuple | None = None  # its books in the ledger before someone else's attempt on it
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def ref(self) -> OrgRef:
+        if self.created_as is None:
+            raise self.not_created()
+        return self.created_as
+
+    @property
+    def admin(self) -> Actor:
+        if self.created_by is None:
+            raise self.not_created()
+        return self.created_by
+
+    def not_created(self) -> FlowError:
+        return FlowError(f"the organization {self.name} has not been created in this scenario")
 
     @property
     def org_id(self) -> str:

@@ -6,7 +6,7 @@ import asyncio
 import time
 from decimal import Decimal
 
-from creditflow.actors import FlowError, expect
+from creditflow.actors import Actor, FlowError, Organization, expect
 from creditflow.deployments.base import (
     Allocation,
     Balance,
@@ -41,18 +41,16 @@ class Books:
         return self.w.deployment.ledger
 
     # -- Ops-Center ---------------------------------------------------------------------------
-    async def balance(self, name: str) -> Balance:
-        actor = self.w.actor(name)
+    async def balance(self, actor: Actor) -> Balance:
         reply = await self.w.deployment.own_credits.balance(await actor.current_session())
-        return expect(reply, f"{name}'s balance could not be read")
+        return expect(reply, f"{actor}'s balance could not be read")
 
-    def opening(self, name: str) -> Balance:
-        """`name`'s balance and usage before their first call in this scenario."""
+    def opening(self, actor: Actor) -> Balance:
+        """`actor`'s balance and usage before their first call in this scenario."""
         if not self.w.deployment.has(Capability.OWN_CREDITS):
             raise NotApplicable(self.w.deployment.lacks[Capability.OWN_CREDITS])
-        actor = self.w.actor(name)
         if actor.opening is None:
-            raise FlowError(f"{name} has made no call in this scenario")
+            raise FlowError(f"{actor} has made no call in this scenario")
         return actor.opening
 
     async def stranger_balances(self) -> list[Reply]:
@@ -60,42 +58,41 @@ class Books:
         return [await deployment.own_credits.balance(session)
                 for session in await deployment.accounts.stranger_sessions()]
 
-    async def plan_in_identity(self, name: str) -> tuple[str | None, str | None]:
-        return await self.w.deployment.accounts.plan_in_identity(await self.w.actor(name).current_session())
+    async def plan_in_identity(self, actor: Actor) -> tuple[str | None, str | None]:
+        return await self.w.deployment.accounts.plan_in_identity(await actor.current_session())
 
     async def health(self) -> Reply[dict[str, str]]:
         return await self.w.deployment.health()
 
-    async def pool_reply(self, org_name: str, asker: str | None = None) -> Reply[Pool]:
-        actor = self.w.acting(self.w.actor(asker)) if asker else self.w.admin_of(org_name)
-        reply = await self.w.deployment.orgs.pool(await actor.current_session(), self.w.org(org_name).ref)
+    async def pool_reply(self, org: Organization, asker: Actor | None = None) -> Reply[Pool]:
+        actor = self.w.acting(asker) if asker else org.admin
+        reply = await self.w.deployment.orgs.pool(await actor.current_session(), org.ref)
         self._timed(reply)
         actor.last_reply = reply
         return reply
 
-    async def pool(self, org_name: str) -> Pool:
-        admin = self.w.org(org_name).admin
-        return expect(await self.pool_reply(org_name), f"{admin} could not read {org_name}'s credits")
+    async def pool(self, org: Organization) -> Pool:
+        admin = org.admin
+        return expect(await self.pool_reply(org), f"{admin} could not read {org}'s credits")
 
-    async def organizations_of(self, name: str) -> list[str]:
-        """The organizations `name` has created that the ledger still holds, by their names in this scenario (an
+    async def organizations_of(self, actor: Actor) -> list[str]:
+        """The organizations `actor` has created that the ledger still holds, by their names in this scenario (an
         unknown one by its id)."""
         known = {org.org_id: org_name for org_name, org in self.w.orgs.items()}
-        return [known.get(org_id, org_id) for org_id in await self._ledger.orgs_created_by(self.w.actor(name).user_id)]
+        return [known.get(org_id, org_id) for org_id in await self._ledger.orgs_created_by(actor.user_id)]
 
-    async def allocation(self, name: str, org_name: str) -> Allocation:
-        actor = self.w.actor(name)
-        reply = await self.w.deployment.orgs.allocation(await actor.current_session(), self.w.org(org_name).ref)
+    async def allocation(self, actor: Actor, org: Organization) -> Allocation:
+        reply = await self.w.deployment.orgs.allocation(await actor.current_session(), org.ref)
         self._timed(reply)
-        return expect(reply, f"{name} could not read their allocation in {org_name}")
+        return expect(reply, f"{actor} could not read their allocation in {org}")
 
-    async def attribution(self, org_name: str, name: str) -> MemberUsage | None:
-        """What the organization's usage report attributes to `name` (None: the report omits them)."""
-        admin = self.w.admin_of(org_name)
-        reply = await self.w.deployment.orgs.attribution(await admin.current_session(), self.w.org(org_name).ref)
+    async def attribution(self, org: Organization, actor: Actor) -> MemberUsage | None:
+        """What the organization's usage report attributes to `actor` (None: the report omits them)."""
+        admin = org.admin
+        reply = await self.w.deployment.orgs.attribution(await admin.current_session(), org.ref)
         self._timed(reply)
-        rows = expect(reply, f"{admin.name} could not read {org_name}'s usage report")
-        member = self.w.actor(name).account
+        rows = expect(reply, f"{admin.name} could not read {org}'s usage report")
+        member = actor.account
         return next((row for row in rows if row.member in (member.email, member.user_id)), None)
 
     def _timed(self, reply: Reply) -> None:
@@ -103,119 +100,117 @@ class Books:
         if reply.ok:
             self.w.services.metrics.add(ORG_QUERIES, reply.elapsed_ms)
 
-    async def byok_settings(self, name: str) -> ByokSettings:
-        actor = self.w.actor(name)
+    async def byok_settings(self, actor: Actor) -> ByokSettings:
         return expect(await self.w.deployment.keys.settings(await actor.current_session()),
-                      f"{name}'s key settings could not be read")
+                      f"{actor}'s key settings could not be read")
 
     # -- the ledger and the cache -------------------------------------------------------------
     def _as_evidence(self, charges: list[Charge]) -> list[Charge]:
         self.w.services.evidence.ledger_rows.extend(charge.__dict__ for charge in charges)
         return charges
 
-    async def own_charges(self, name: str) -> list[Charge]:
-        return self._as_evidence(await self._ledger.charges(self.w.actor(name).user_id))
+    async def own_charges(self, actor: Actor) -> list[Charge]:
+        return self._as_evidence(await self._ledger.charges(actor.user_id))
 
-    async def charged_for_last_call(self, name: str) -> Decimal:
-        """What `name`'s own credits were charged for their last call: the charges under its request id, or, where
+    async def charged_for_last_call(self, actor: Actor) -> Decimal:
+        """What `actor`'s own credits were charged for their last call: the charges under its request id, or, where
         the product records none, every charge of theirs since the scenario began (its accounts are its own)."""
-        call = self.w.actor(name).last_call
-        charges = await self.own_charges(name)
+        call = actor.last_call
+        charges = await self.own_charges(actor)
         if call.request_id and any(charge.request_id for charge in charges):
             charges = [charge for charge in charges if charge.request_id == call.request_id]
         return sum((charge.credits for charge in charges), Decimal(0))
 
-    async def charges_of_last_call(self, name: str) -> list[Charge]:
-        """The ledger's charges for `name`'s last served call, to their own credits or to an organization of theirs:
+    async def charges_of_last_call(self, actor: Actor) -> list[Charge]:
+        """The ledger's charges for `actor`'s last served call, to their own credits or to an organization of theirs:
         those under its request id, or, where the product records none, every charge of theirs since the scenario
         began (its accounts are its own)."""
-        actor = self.w.actor(name)
         call = actor.succeeded_call()
-        charges = await self.own_charges(name)
+        charges = await self.own_charges(actor)
         for org in actor.memberships:
-            charges += await self.member_charges(name, org)
+            charges += await self.member_charges(actor, org)
         if call.request_id and any(charge.request_id for charge in charges):
             charges = [charge for charge in charges if charge.request_id == call.request_id]
         return charges
 
-    async def charges_settled(self, name: str) -> list[Charge]:
-        """`name`'s own charges once a call they left is settled: Ops-Center settles it after the caller has
+    async def charges_settled(self, actor: Actor) -> list[Charge]:
+        """`actor`'s own charges once a call they left is settled: Ops-Center settles it after the caller has
         gone, so the ledger is read until a charge appears (or SETTLING_S pass), then once more after a pause
         in which a second charge would show."""
         deadline = time.monotonic() + SETTLING_S
-        while not (charges := await self._ledger.charges(self.w.actor(name).user_id)) and time.monotonic() < deadline:
+        while not (charges := await self._ledger.charges(actor.user_id)) and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
         if charges:
             await asyncio.sleep(SECOND_CHARGE_S)
-        return await self.own_charges(name)
+        return await self.own_charges(actor)
 
-    async def member_charges(self, name: str, org_name: str) -> list[Charge]:
-        return self._as_evidence(await self._ledger.charges(self.w.actor(name).user_id, self.w.org(org_name).org_id))
+    async def member_charges(self, actor: Actor, org: Organization) -> list[Charge]:
+        return self._as_evidence(await self._ledger.charges(actor.user_id, org.org_id))
 
-    async def org_charges(self, org_name: str) -> list[Charge]:
-        return self._as_evidence(await self._ledger.org_charges(self.w.org(org_name).org_id))
+    async def org_charges(self, org: Organization) -> list[Charge]:
+        return self._as_evidence(await self._ledger.org_charges(org.org_id))
 
-    async def ledger_balance(self, name: str) -> Decimal | None:
-        return await self._ledger.own_balance(self.w.actor(name).user_id)
+    async def ledger_balance(self, actor: Actor) -> Decimal | None:
+        return await self._ledger.own_balance(actor.user_id)
 
-    async def ledger_calls(self, name: str) -> int | None:
-        return await self._ledger.calls_counted(self.w.actor(name).user_id)
+    async def ledger_calls(self, actor: Actor) -> int | None:
+        return await self._ledger.calls_counted(actor.user_id)
 
-    async def stored_keys(self, name: str) -> list[bytes]:
-        return await self._ledger.stored_byok_keys(self.w.actor(name).user_id)
+    async def stored_keys(self, actor: Actor) -> list[bytes]:
+        return await self._ledger.stored_byok_keys(actor.user_id)
 
-    async def org_statement(self, org_name: str):
+    async def org_statement(self, org: Organization):
         """What the ledger holds for an organization (None: it has no pool)."""
-        return await self._ledger.org_statement(self.w.org(org_name).org_id)
+        return await self._ledger.org_statement(org.org_id)
 
-    async def org_books(self, org_name: str) -> tuple:
+    async def org_books(self, org: Organization) -> tuple:
         """An organization's books in the ledger: its statement, its pool and allocations, its charges."""
-        org_id = self.w.org(org_name).org_id
+        org_id = org.org_id
         _, rows = await self._ledger.org_violations(org_id)
         return (await self._ledger.org_statement(org_id), sorted(repr(sorted(row.items())) for row in rows),
                 len(await self._ledger.org_charges(org_id)))
 
-    async def members(self, org_name: str) -> list[str]:
+    async def members(self, org: Organization) -> list[str]:
         """Who the ledger lists as the organization's members, by name and sorted; an account of no one in the
         scenario as "someone else"."""
         names = {actor.user_id: actor.name for actor in self.w.cast.values()}
         return sorted(names.get(user_id, "someone else")
-                      for user_id in await self._ledger.members(self.w.org(org_name).org_id))
+                      for user_id in await self._ledger.members(org.org_id))
 
-    async def balance_naming(self, asker: str, named: str) -> Reply[Balance]:
+    async def balance_naming(self, asker: Actor, named: Actor) -> Reply[Balance]:
         """`asker` asks for a balance, naming `named`'s account in the request."""
-        actor = self.w.acting(self.w.actor(asker))
+        actor = self.w.acting(asker)
         actor.last_reply = await self.w.deployment.own_credits.balance(await actor.current_session(),
-                                                                       self.w.actor(named).account)
+                                                                       named.account)
         return actor.last_reply
 
-    async def byok_settings_naming(self, asker: str, named: str) -> Reply[ByokSettings]:
-        actor = self.w.acting(self.w.actor(asker))
+    async def byok_settings_naming(self, asker: Actor, named: Actor) -> Reply[ByokSettings]:
+        actor = self.w.acting(asker)
         actor.last_reply = await self.w.deployment.keys.settings(await actor.current_session(),
-                                                                 self.w.actor(named).account)
+                                                                 named.account)
         return actor.last_reply
 
-    async def readable_stored_keys(self, name: str) -> list[str]:
-        """The reversible encodings of the run's BYOK key found in what is stored for `name`."""
+    async def readable_stored_keys(self, actor: Actor) -> list[str]:
+        """The reversible encodings of the run's BYOK key found in what is stored for `actor`."""
         key = self.w.services.config.byok_key
-        return [form for blob in await self.stored_keys(name) for form in readable_in(blob, key)]
+        return [form for blob in await self.stored_keys(actor) for form in readable_in(blob, key)]
 
-    async def open_stored_keys(self, name: str) -> tuple[bool, bool]:
+    async def open_stored_keys(self, actor: Actor) -> tuple[bool, bool]:
         """Whether each stored key opens to the run's BYOK key with the configured cipher key, and whether any
         opens with another key."""
         cipher_key = self.w.services.config.byok_cipher_key
         if not cipher_key:
             raise TargetLacksPart("proving a stored key is encrypted needs Ops-Center's cipher key "
                                   "(BYOK_ENCRYPTION_KEY); this target has none")
-        stored, key = await self.stored_keys(name), self.w.services.config.byok_key.encode()
+        stored, key = await self.stored_keys(actor), self.w.services.config.byok_key.encode()
         return (bool(stored) and all(opens_with(blob, cipher_key) == key for blob in stored),
                 any(opens_with_another_key(blob) for blob in stored))
 
-    async def cached_balance(self, name: str) -> Decimal | None:
-        return await self.w.deployment.cache.cached_balance(self.w.actor(name).user_id)
+    async def cached_balance(self, actor: Actor) -> Decimal | None:
+        return await self.w.deployment.cache.cached_balance(actor.user_id)
 
-    async def cached_calls(self, name: str) -> int | None:
-        return await self.w.deployment.cache.calls_this_period(self.w.actor(name).user_id)
+    async def cached_calls(self, actor: Actor) -> int | None:
+        return await self.w.deployment.cache.calls_this_period(actor.user_id)
 
     async def invariant_violations(self) -> list[str]:
         """The ledger's invariants for everyone in the scenario, and the provider's log against the charges;
@@ -283,14 +278,14 @@ class Books:
         return text
 
     # -- billing ------------------------------------------------------------------------------
-    async def billing_plans(self, customer: str) -> tuple[bool, dict[str, Decimal | None]]:
+    async def billing_plans(self, customer: Actor | Organization) -> tuple[bool, dict[str, Decimal | None]]:
         """Whether billing knows a persona or an organization, and the plans it is actively subscribed to, each with
         its monthly price in dollars."""
-        external_id = self.w.orgs[customer].org_id if customer in self.w.orgs else self.w.actor(customer).user_id
+        external_id = customer.org_id if isinstance(customer, Organization) else customer.user_id
         return await self.w.deployment.billing.customer_plans(external_id)
 
-    async def usage_event(self, name: str) -> tuple[CallResult, UsageEvent | None]:
-        call = self.w.actor(name).succeeded_call()
+    async def usage_event(self, actor: Actor) -> tuple[CallResult, UsageEvent | None]:
+        call = actor.succeeded_call()
         return call, await self.w.deployment.billing.usage_event(call)
 
     # -- the provider double ------------------------------------------------------------------
@@ -298,16 +293,16 @@ class Books:
         calls = await self.w.services.provider_double(purpose).calls_since(self.w.scope, since)
         return [c for c in calls if c.model and c.model.endswith(model)]
 
-    async def provider_calls_of(self, name: str) -> list[ProviderCall]:
-        """The calls the provider received for `name`'s last call, each with the fingerprint of its key."""
-        call = self.w.actor(name).last_call
+    async def provider_calls_of(self, actor: Actor) -> list[ProviderCall]:
+        """The calls the provider received for `actor`'s last call, each with the fingerprint of its key."""
+        call = actor.last_call
         return await self._provider_calls("seeing which key reached the provider", call.sent_at, call.model)
 
-    async def provider_calls_of_batch(self, name: str) -> list[ProviderCall]:
-        """The calls the provider received since `name`'s last batch of calls began."""
-        batch = self.w.actor(name).batch
+    async def provider_calls_of_batch(self, actor: Actor) -> list[ProviderCall]:
+        """The calls the provider received since `actor`'s last batch of calls began."""
+        batch = actor.batch
         if not batch:
-            raise FlowError(f"{name} has made no batch of calls in this scenario")
+            raise FlowError(f"{actor} has made no batch of calls in this scenario")
         return await self._provider_calls("counting the calls the provider served",
                                           min(call.sent_at for call in batch), batch[0].model)
 
@@ -315,10 +310,10 @@ class Books:
         """The calls of `model` the provider received since `since` (Unix seconds), each with its key's fingerprint."""
         return await self._provider_calls("counting the calls the provider served", since, model)
 
-    async def litellm_routed(self, name: str) -> list[RoutedCall]:
-        """LiteLLM's own reports of routing `name`'s last call; it reports in batches, so they are awaited."""
+    async def litellm_routed(self, actor: Actor) -> list[RoutedCall]:
+        """LiteLLM's own reports of routing `actor`'s last call; it reports in batches, so they are awaited."""
         provider = self.w.services.provider_double("asking LiteLLM what it routed")
-        model = self.w.actor(name).last_call.model
+        model = actor.last_call.model
         deadline = time.monotonic() + LITELLM_REPORTS_WITHIN_S
         while True:
             reports = [r for r in await provider.litellm_reports(self.w.scope) if r.model.endswith(model)]

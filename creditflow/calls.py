@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from creditflow.actors import Actor, FlowError
+from creditflow.actors import Actor, FlowError, Organization
 from creditflow.books import Books
 from creditflow.deployments.base import (
     CallRequest,
@@ -54,29 +54,29 @@ class Calls:
         self.w = scene
         self.books = books
 
-    async def ask(self, name: str, model: str, tokens: int, use_byok: bool | None = None,
+    async def ask(self, actor: Actor, model: str, tokens: int, use_byok: bool | None = None,
                   request_id: str | None = None, stream: bool = False, leave_after: int | None = None,
                   compressed: bool = False, sender: str | None = None,
-                  answers_tool_call: str | None = None, paid_by: str | None = None) -> CallResult:
-        """`paid_by`: the organization of `name`'s the call names to pay for it."""
-        actor = self.w.acting(self.w.actor(name))
+                  answers_tool_call: str | None = None, paid_by: Organization | None = None) -> CallResult:
+        """`paid_by`: the organization of `actor`'s the call names to pay for it."""
+        self.w.acting(actor)
         await self._remember_opening(actor)
-        org = self.w.org(paid_by).ref if paid_by is not None else None
+        org = paid_by.ref if paid_by is not None else None
         call = await self._call(actor, CallRequest(model, tokens, use_byok, request_id, stream, leave_after,
                                                    self.w.scope, compressed, sender, answers_tool_call, org))
         actor.calls.append(call)
         return call
 
-    async def ask_at_a_limit(self, name: str, model: str, limit: AtALimit) -> CallResult:
-        """`name`'s call of `model` at, or just past, one of the chat body's limits."""
-        sender = None if limit.sender_length is None else of_length(name, limit.sender_length)
+    async def ask_at_a_limit(self, actor: Actor, model: str, limit: AtALimit) -> CallResult:
+        """`actor`'s call of `model` at, or just past, one of the chat body's limits."""
+        sender = None if limit.sender_length is None else of_length(actor.name, limit.sender_length)
         tool_call = (None if limit.tool_call_id_length is None
                      else of_length(f"call_{uuid.uuid4().hex}", limit.tool_call_id_length))
-        return await self.ask(name, model, limit.tokens, sender=sender, answers_tool_call=tool_call)
+        return await self.ask(actor, model, limit.tokens, sender=sender, answers_tool_call=tool_call)
 
-    async def ask_signed_in_as(self, name: str, sign_in: ForeignSignIn, model: str, tokens: int) -> CallResult:
-        """A call made with a sign-in of `name` that must be refused (expired, or of another realm)."""
-        actor = self.w.acting(self.w.actor(name))
+    async def ask_signed_in_as(self, actor: Actor, sign_in: ForeignSignIn, model: str, tokens: int) -> CallResult:
+        """A call made with a sign-in of `actor` that must be refused (expired, or of another realm)."""
+        self.w.acting(actor)
         await self._remember_opening(actor)
         session = await self.w.deployment.accounts.foreign_session(actor.account, sign_in)
         self.w.services.redactor.remember(session.secret)
@@ -84,9 +84,9 @@ class Calls:
         actor.calls.append(call)
         return call
 
-    async def ask_forged(self, name: str, forgery: Forgery, model: str, tokens: int) -> CallResult:
-        """A call made with a sign-in forged from a real token the realm issued to `name`."""
-        actor = self.w.acting(self.w.actor(name))
+    async def ask_forged(self, actor: Actor, forgery: Forgery, model: str, tokens: int) -> CallResult:
+        """A call made with a sign-in forged from a real token the realm issued to `actor`."""
+        self.w.acting(actor)
         await self._remember_opening(actor)
         if self.w.deployment.identity is None:
             raise TargetLacksPart("the deployment signs no one in through the realm whose tokens could be forged")
@@ -99,25 +99,25 @@ class Calls:
         actor.calls.append(call)
         return call
 
-    async def leave_stream(self, name: str, model: str, tokens: int) -> CallResult:
+    async def leave_stream(self, actor: Actor, model: str, tokens: int) -> CallResult:
         """A streamed call whose caller stops reading after the first words and closes the connection."""
-        return await self.ask(name, model, tokens, stream=True, leave_after=FIRST_WORDS)
+        return await self.ask(actor, model, tokens, stream=True, leave_after=FIRST_WORDS)
 
-    async def retried(self, name: str, model: str, tokens: int) -> tuple[CallResult, CallResult]:
+    async def retried(self, actor: Actor, model: str, tokens: int) -> tuple[CallResult, CallResult]:
         """The same call sent twice with one request id, the second after the first has ended."""
         request_id = f"retry-{uuid.uuid4().hex}"
-        return (await self.ask(name, model, tokens, request_id=request_id),
-                await self.ask(name, model, tokens, request_id=request_id))
+        return (await self.ask(actor, model, tokens, request_id=request_id),
+                await self.ask(actor, model, tokens, request_id=request_id))
 
-    async def copies_at_once(self, name: str, count: int, model: str, tokens: int) -> list[CallResult]:
+    async def copies_at_once(self, actor: Actor, count: int, model: str, tokens: int) -> list[CallResult]:
         """The same call, with one request id, sent `count` times at once (a client retrying impatiently)."""
-        return await self.many(name, count, model, tokens, request_id=f"retry-{uuid.uuid4().hex}")
+        return await self.many(actor, count, model, tokens, request_id=f"retry-{uuid.uuid4().hex}")
 
-    async def reused_id(self, name: str, first: str, second: str, tokens: int) -> tuple[CallResult, CallResult]:
+    async def reused_id(self, actor: Actor, first: str, second: str, tokens: int) -> tuple[CallResult, CallResult]:
         """A call, then another call (another model) under the same request id."""
         request_id = f"reused-{uuid.uuid4().hex}"
-        return (await self.ask(name, first, tokens, request_id=request_id),
-                await self.ask(name, second, tokens, request_id=request_id))
+        return (await self.ask(actor, first, tokens, request_id=request_id),
+                await self.ask(actor, second, tokens, request_id=request_id))
 
     def question_tokens(self) -> int:
         """The tokens of this scenario's question as the contract counts a prompt it counts itself: four characters
@@ -129,26 +129,27 @@ class Calls:
         """A request id of its own, `length` characters long."""
         return of_length(f"long-{uuid.uuid4().hex}", length)
 
-    async def one_id_for_two(self, first: str, second: str, model: str, tokens: int) -> tuple[CallResult, CallResult]:
+    async def one_id_for_two(self, first: Actor, second: Actor, model: str,
+                             tokens: int) -> tuple[CallResult, CallResult]:
         """Two callers who happen to choose the same request id, each for a call of their own."""
         request_id = f"chosen-{uuid.uuid4().hex}"
         return (await self.ask(first, model, tokens, request_id=request_id),
                 await self.ask(second, model, tokens, request_id=request_id))
 
-    async def in_waves(self, name: str, count: int, model: str, tokens: int, concurrency: int,
+    async def in_waves(self, actor: Actor, count: int, model: str, tokens: int, concurrency: int,
                        progress: Callable[[int, int], None] | None = None) -> list[CallResult]:
         """`count` calls, `concurrency` in flight at a time (no more than the deployment can take, where a Rule is
         about something else than simultaneity)."""
         limit = self.w.deployment.in_flight_at_most
-        return await self.many(name, count, model, tokens, min(concurrency, limit or concurrency), progress)
+        return await self.many(actor, count, model, tokens, min(concurrency, limit or concurrency), progress)
 
-    async def many(self, name: str, count: int, model: str, tokens: int, concurrency: int | None = None,
+    async def many(self, actor: Actor, count: int, model: str, tokens: int, concurrency: int | None = None,
                    progress: Callable[[int, int], None] | None = None,
                    request_id: str | None = None) -> list[CallResult]:
         """`count` calls at once (at most `concurrency` in flight when given), all under `request_id` if given.
 
         Once a call goes unanswered, the calls not yet sent are not sent: each is recorded as unanswered."""
-        actor = self.w.acting(self.w.actor(name))
+        self.w.acting(actor)
         await self._remember_opening(actor)
         session = await actor.current_session()
         gate = asyncio.Semaphore(concurrency or count)
@@ -176,8 +177,8 @@ class Calls:
         actor.calls.extend(actor.batch)
         return actor.batch
 
-    async def malformed(self, name: str, problem: Malformed) -> Reply:
-        actor = self.w.acting(self.w.actor(name))
+    async def malformed(self, actor: Actor, problem: Malformed) -> Reply:
+        self.w.acting(actor)
         await self._remember_opening(actor)
         actor.last_reply = await self.w.deployment.calls.malformed(await actor.current_session(), problem, self.w.scope)
         return actor.last_reply
@@ -185,7 +186,7 @@ class Calls:
     async def _remember_opening(self, actor: Actor) -> None:
         """The balance before the actor's first call, where the deployment keeps one."""
         if actor.opening is None and self.w.deployment.has(Capability.OWN_CREDITS):
-            actor.opening = await self.books.balance(actor.name)
+            actor.opening = await self.books.balance(actor)
 
     async def _call(self, actor: Actor, request: CallRequest, session=None, under_load: bool = False) -> CallResult:
         call = await self.w.deployment.calls.make(session or await actor.current_session(), request)
@@ -200,9 +201,9 @@ class Calls:
         return call
 
     # -- latency --------------------------------------------------------------------------------
-    async def measure(self, name: str, operation: str, count: int) -> list[float]:
-        """`count` samples of one of the guide's budgeted operations done by `name`, in milliseconds."""
-        actor = self.w.acting(self.w.actor(name))
+    async def measure(self, actor: Actor, operation: str, count: int) -> list[float]:
+        """`count` samples of one of the guide's budgeted operations done by `actor`, in milliseconds."""
+        self.w.acting(actor)
         if operation == "authentication":
             actor.samples = []
             for _ in range(count):
@@ -211,13 +212,13 @@ class Calls:
                 except ProductRefused as refused:
                     if refused.refusal is None or refused.refusal.kind is not RefusalKind.TOO_MANY:
                         raise
-                    raise CannotArrange(f"{name}'s sign-ins cannot be timed {number(count)} times in a row: "
+                    raise CannotArrange(f"{actor}'s sign-ins cannot be timed {number(count)} times in a row: "
                                         f"Ops-Center refused sign-in {number(len(actor.samples) + 1)} "
                                         f"({refused.refusal.describe()})") from None
         elif operation == "organization queries":
-            org = next((o.name for o in self.w.orgs.values() if o.admin == name), None)
+            org = next((o for o in self.w.orgs.values() if o.admin is actor), None)
             if org is None:
-                raise FlowError(f"{name} administers no organization in this scenario")
+                raise FlowError(f"{actor} administers no organization in this scenario")
             await self.books.pool(org)  # the first read opens connections; the budget is for steady state
             replies = [await self.books.pool_reply(org) for _ in range(count)]
             failed = [reply for reply in replies if not reply.ok]
@@ -226,21 +227,21 @@ class Calls:
                                 f"{number(count)} did not succeed, so none is timed: Ops-Center {failed[0].describe()}")
             actor.samples = [reply.elapsed_ms for reply in replies]
         else:
-            actor.samples = [await self._server_phase(name, operation) for _ in range(count)]
+            actor.samples = [await self._server_phase(actor, operation) for _ in range(count)]
         return actor.samples
 
-    async def _server_phase(self, name: str, operation: str) -> float:
+    async def _server_phase(self, actor: Actor, operation: str) -> float:
         phase = next((phase for phase, known in PHASES.items() if known == operation), None)
         if phase is None:
             raise FlowError(f"the guide budgets no operation called {operation!r}")
-        timed = await self.w.deployment.calls.time_operation(await self.w.actor(name).current_session(), operation)
+        timed = await self.w.deployment.calls.time_operation(await actor.current_session(), operation)
         if timed is not None:
             if not timed.ok:
                 raise FlowError(f"{operation} cannot be measured: Ops-Center {timed.describe()}")
             return timed.elapsed_ms
-        call = await self.ask(name, "gpt-3.5-turbo", 100)
+        call = await self.ask(actor, "gpt-3.5-turbo", 100)
         if not call.succeeded:
-            raise FlowError(f"{operation} cannot be measured: {name}'s call {call.describe()}")
+            raise FlowError(f"{operation} cannot be measured: {actor}'s call {call.describe()}")
         if phase not in call.phases:
             raise TargetLacksPart(f"{operation} cannot be measured: this deployment reports no server-side "
                                   f"timing of it (phases reported: {sorted(call.phases) or 'none'})")

@@ -85,11 +85,11 @@ class FuzzReport:
 
 async def arrange(world: World) -> dict[str, object]:
     """The personas the fuzzer signs in as, and the organization whose id it is given."""
-    org = await world.people.create_org("Alice", "Acme", "platform")
-    await world.purchases.stock("Acme", Decimal(10_000))
-    await world.people.join("Olivia", "Acme")
-    await world.people.allocate("Acme", "Olivia", 2_500)
-    await world.people.sign_up("Ivy", "professional", 1_000)
+    org = await world.people.create_org(world.persona("Alice"), world.organization("Acme"), "platform")
+    await world.purchases.stock(world.organization("Acme"), Decimal(10_000))
+    await world.people.join(world.persona("Olivia"), world.organization("Acme"))
+    await world.people.allocate(world.organization("Acme"), world.persona("Olivia"), 2_500)
+    await world.people.sign_up(world.persona("Ivy"), "professional", 1_000)
     return {"org": org, "personas": ["Alice", "Olivia", "Ivy"]}
 
 

@@ -56,57 +56,55 @@ class People:
         self.books = books
         self._provider_set = False  # this scenario has set the provider double (its settings end with it)
 
-    async def sign_up(self, name: str, plan: str, credits: Decimal = Decimal(0), arranged: bool = True) -> Actor:
+    async def sign_up(self, actor: Actor, plan: str, credits: Decimal = Decimal(0), arranged: bool = True) -> Actor:
         """`arranged=False`: the user as the product alone makes them, none of the deployment's workarounds."""
-        if name in self.w.cast:
-            return self.w.cast[name]
-        actor = await self.w.services.enroll(name, plan, arranged=arranged)
-        self.w.cast[name] = actor
+        if actor.name in self.w.cast:
+            return self.w.cast[actor.name]
+        await self.w.services.enroll(actor, plan, arranged=arranged)
+        self.w.cast[actor.name] = actor
         self._touch(actor)
-        self.w.on_cleanup(f"remove the account of {name}", lambda: self.w.deployment.accounts.remove(actor.account))
+        self.w.on_cleanup(f"remove the account of {actor}", lambda: self.w.deployment.accounts.remove(actor.account))
         if credits:
-            await self.grant(name, credits)
+            await self.grant(actor, credits)
         return actor
 
-    async def grant(self, name: str, credits: Decimal) -> None:
-        """The credits `name` starts the scenario with."""
+    async def grant(self, actor: Actor, credits: Decimal) -> None:
+        """The credits `actor` starts the scenario with."""
         operator = await self.w.services.operator_session()
-        reply = await self.w.deployment.own_credits.arrange_credits(operator, self.w.actor(name).account, credits)
-        expect(reply, f"{name} could not be given {credits} credits")
-        self._credit(self.w.actor(name), credits)
+        reply = await self.w.deployment.own_credits.arrange_credits(operator, actor.account, credits)
+        expect(reply, f"{actor} could not be given {credits} credits")
+        self._credit(actor, credits)
 
-    async def admin_grants(self, name: str, credits: Decimal) -> None:
-        """A platform administrator grants `name` credits: the act under test."""
+    async def admin_grants(self, actor: Actor, credits: Decimal) -> None:
+        """A platform administrator grants `actor` credits: the act under test."""
         operator = await self.w.services.operator_session()
-        reply = await self.w.deployment.own_credits.grant(operator, self.w.actor(name).account, credits)
-        expect(reply, f"the platform admin could not grant {credits} credits to {name}")
-        self._credit(self.w.actor(name), credits)
+        reply = await self.w.deployment.own_credits.grant(operator, actor.account, credits)
+        expect(reply, f"the platform admin could not grant {credits} credits to {actor}")
+        self._credit(actor, credits)
 
-    async def use_calls(self, name: str, used: int, limit: int) -> None:
-        """`name` has already used `used` of her plan's `limit` API calls this period: set where the product counts
+    async def use_calls(self, actor: Actor, used: int, limit: int) -> None:
+        """`actor` has already used `used` of her plan's `limit` API calls this period: set where the product counts
         them, then read back from the product, which must report just that."""
-        actor = self.w.actor(name)
         await self.w.deployment.calls.arrange_used(actor.account, used)
-        balance = await self.books.balance(name)
+        balance = await self.books.balance(actor)
         if (balance.calls_used, balance.calls_limit) != (used, limit):
-            raise CannotArrange(f"{name} should have used {number(used)} of her {number(limit)} API calls, but "
+            raise CannotArrange(f"{actor} should have used {number(used)} of her {number(limit)} API calls, but "
                                 f"Ops-Center reports {figure(balance.calls_used, 'no count')} of "
                                 f"{figure(balance.calls_limit, 'no limit')}")
 
-    async def recreate(self, name: str) -> Actor:
-        """`name`'s account removed and created again with the same e-mail, as support staff do."""
-        actor = self.w.actor(name)
-        actor.account, actor.session = await self.w.deployment.accounts.recreate(actor.account, name)
+    async def recreate(self, actor: Actor) -> Actor:
+        """`actor`'s account removed and created again with the same e-mail, as support staff do."""
+        actor.account, actor.session = await self.w.deployment.accounts.recreate(actor.account, actor.name)
         self.w.services.redactor.remember(actor.account.password, actor.session.secret)
         self._touch(actor)
         actor.opening = None
         return actor
 
-    async def grant_by_email(self, name: str, credits: Decimal) -> Reply:
-        """The platform admin grants credits naming `name` only by e-mail."""
-        reply = await self.grant_naming(credits, user_id=None, email=self.w.actor(name).email)
+    async def grant_by_email(self, actor: Actor, credits: Decimal) -> Reply:
+        """The platform admin grants credits naming `actor` only by e-mail."""
+        reply = await self.grant_naming(credits, user_id=None, email=actor.email)
         if reply.ok:
-            self._credit(self.w.actor(name), credits)
+            self._credit(actor, credits)
         return reply
 
     async def grant_naming(self, credits: Decimal, user_id: str | None, email: str | None) -> Reply:
@@ -127,11 +125,11 @@ class People:
             return None, of_length(unique, name.length - len(EMAIL_DOMAIN)) + EMAIL_DOMAIN
         return None, of_length(f"{unique[0]}@{unique[1:]}", name.length)
 
-    async def attempt(self, name: str, act: OrgAct, org_name: str) -> Reply:
-        """`name` tries `act` on an organization, with their own sign-in and the organization's real id; its
+    async def attempt(self, actor: Actor, act: OrgAct, org: Organization) -> Reply:
+        """`actor` tries `act` on an organization, with their own sign-in and the organization's real id; its
         books are read first, so that a later step can prove that nothing moved."""
-        actor, org = self.w.acting(self.w.actor(name)), self.w.org(org_name)
-        org.books_before = await self.books.org_books(org_name)
+        self.w.acting(actor)
+        org.books_before = await self.books.org_books(org)
         session, deployment = await actor.current_session(), self.w.deployment
         attempts = {
             OrgAct.READ_CREDITS: lambda: deployment.orgs.pool(session, org.ref),
@@ -151,68 +149,65 @@ class People:
     def _credit(self, actor: Actor, credits: Decimal) -> None:
         self.w.services.money.credit(USER, actor.user_id, f"{actor.name} ({actor.account.username})", credits)
 
-    async def create_org(self, admin: str, org_name: str, plan: str) -> Organization:
-        actor = await self.sign_up(admin, plan)
-        session = await actor.current_session()
-        reply = await self.w.deployment.orgs.create(session, self.w.services.unique(org_name), plan)
-        return self._created(org_name, expect(reply, f"{admin} could not create the organization {org_name}"), admin)
+    async def create_org(self, admin: Actor, org: Organization, plan: str) -> Organization:
+        admin = await self.sign_up(admin, plan)
+        session = await admin.current_session()
+        reply = await self.w.deployment.orgs.create(session, self.w.services.unique(org.name), plan)
+        return self._created(org, expect(reply, f"{admin} could not create the organization {org}"), admin)
 
-    async def try_create_org(self, admin: str, org_name: str, plan: str, name_length: int) -> Reply:
+    async def try_create_org(self, admin: Actor, org: Organization, plan: str, name_length: int) -> Reply:
         """`admin`, already in the scenario, creates an organization whose name is `name_length` characters long
         (its run-unique name, cut or padded); one that is accepted is removed after the scenario as any other."""
-        actor = self.w.acting(self.w.actor(admin))
-        name = of_length(self.w.services.unique(org_name), name_length)
-        actor.last_reply = await self.w.deployment.orgs.create(await actor.current_session(), name, plan)
-        if actor.last_reply.ok:
-            self._created(org_name, actor.last_reply.value, admin)
-        return actor.last_reply
+        self.w.acting(admin)
+        name = of_length(self.w.services.unique(org.name), name_length)
+        admin.last_reply = await self.w.deployment.orgs.create(await admin.current_session(), name, plan)
+        if admin.last_reply.ok:
+            self._created(org, admin.last_reply.value, admin)
+        return admin.last_reply
 
-    def _created(self, org_name: str, ref: OrgRef, admin: str) -> Organization:
-        org = Organization(org_name, ref, admin)
-        self.w.orgs[org_name] = org
-        self.w.services.money.touch(ORGANIZATION, org.org_id, f"{org_name} ({ref.name})")
-        self.w.on_cleanup(f"delete the organization {org_name}", lambda: self._delete(org))
+    def _created(self, org: Organization, ref: OrgRef, admin: Actor) -> Organization:
+        org.created_as, org.created_by = ref, admin
+        self.w.orgs[org.name] = org
+        self.w.services.money.touch(ORGANIZATION, org.org_id, f"{org} ({ref.name})")
+        self.w.on_cleanup(f"delete the organization {org}", lambda: self._delete(org))
         return org
 
     async def _delete(self, org: Organization) -> None:
         money = self.w.services.money
         money.close(ORGANIZATION, org.org_id, await self.w.deployment.ledger.org_statement(org.org_id))
         try:
-            reply = await self.w.deployment.orgs.remove(await self.w.actor(org.admin).current_session(), org.ref)
+            reply = await self.w.deployment.orgs.remove(await org.admin.current_session(), org.ref)
         except NotApplicable:
             return  # the product cannot delete an organization: its report lists that among how it was run
         if not reply.ok and reply.refusal.kind is not RefusalKind.NOT_FOUND:
             raise FlowError(f"Ops-Center {reply.refusal.describe()}")
 
-    async def join(self, name: str, org_name: str) -> None:
-        member = await self.sign_up(name, MEMBER_PLAN)
-        admin = self.w.admin_of(org_name)
-        reply = await self.w.deployment.orgs.add_member(await admin.current_session(), self.w.org(org_name).ref,
-                                                   member.account)
-        expect(reply, f"{name} could not join {org_name}")
-        member.memberships.append(org_name)
+    async def join(self, member: Actor, org: Organization) -> None:
+        member = await self.sign_up(member, MEMBER_PLAN)
+        reply = await self.w.deployment.orgs.add_member(await org.admin.current_session(), org.ref, member.account)
+        expect(reply, f"{member} could not join {org}")
+        member.memberships.append(org)
 
-    async def allocate(self, org_name: str, name: str, credits: Any) -> Reply:
-        admin = self.w.acting(self.w.admin_of(org_name))
-        reply = await self.w.deployment.orgs.allocate(await admin.current_session(), self.w.org(org_name).ref,
-                                                 self.w.actor(name).account, credits)
+    async def allocate(self, org: Organization, member: Actor, credits: Any) -> Reply:
+        admin = self.w.acting(org.admin)
+        reply = await self.w.deployment.orgs.allocate(await admin.current_session(), org.ref, member.account, credits)
         admin.last_reply = reply
         return reply
 
-    async def allocate_exactly(self, org_name: str, name: str, credits: Decimal, what: str) -> Reply:
+    async def allocate_exactly(self, org: Organization, member: Actor, credits: Decimal, what: str) -> Reply:
         """Allocates `credits`, `what` the rule needs exactly. Where the product refuses the amount itself as
         invalid, no other amount tests the rule: it cannot be arranged, and the product's answer says why."""
-        reply = await self.allocate(org_name, name, credits)
+        reply = await self.allocate(org, member, credits)
         if reply.refusal is not None and reply.refusal.kind is RefusalKind.INVALID:
             raise CannotArrange(f"{what} comes to {number(credits)} credits, and Ops-Center refused to allocate that "
                                 f"amount ({reply.describe()}); no other amount is exactly {what}")
         return reply
 
-    async def allocate_under(self, org_name: str, name: str, credits: Decimal, what: str) -> Reply:
+    async def allocate_under(self, org: Organization, member: Actor, credits: Decimal, what: str) -> Reply:
         """Allocates `credits`, just under `what`, which any smaller amount also is. Where the product refuses the
         amount itself as invalid, the nearest smaller amount it holds (a whole multiple of its allocation unit) is
         asked instead, and the product's answer to that one stands."""
-        reply = await self.allocate(org_name, name, credits)
+        reply = await self.allocate(org, member, credits)
         if reply.refusal is None or reply.refusal.kind is not RefusalKind.INVALID:
             return reply
         unit = self.w.deployment.prices.allocation_unit
@@ -221,32 +216,31 @@ class People:
             raise CannotArrange(f"Ops-Center refused to allocate {number(credits)} credits, just under {what} "
                                 f"({reply.describe()}), and holds no smaller amount in its allocation unit of "
                                 f"{counted(unit, 'credit')}")
-        return await self.allocate(org_name, name, nearest)
+        return await self.allocate(org, member, nearest)
 
-    async def invite_naming(self, org_name: str, user_id: str | None, email: str | None) -> Reply:
+    async def invite_naming(self, org: Organization, user_id: str | None, email: str | None) -> Reply:
         """The organization's admin adds a member named by `user_id` or by `email`, anyone's or not."""
-        admin = self.w.acting(self.w.admin_of(org_name))
-        admin.last_reply = await self.w.deployment.orgs.invite_naming(await admin.current_session(),
-                                                                 self.w.org(org_name).ref, user_id, email)
+        admin = self.w.acting(org.admin)
+        admin.last_reply = await self.w.deployment.orgs.invite_naming(await admin.current_session(), org.ref, user_id,
+                                                                      email)
         return admin.last_reply
 
-    async def allocate_naming(self, org_name: str, credits: Any, user_id: str | None, email: str | None) -> Reply:
+    async def allocate_naming(self, org: Organization, credits: Any, user_id: str | None, email: str | None) -> Reply:
         """The organization's admin allocates credits to a member named by `user_id`, by `email`, by both or by
         neither, as a careless client might name one."""
-        admin = self.w.acting(self.w.admin_of(org_name))
-        admin.last_reply = await self.w.deployment.orgs.allocate_naming(await admin.current_session(),
-                                                                   self.w.org(org_name).ref, user_id, email, credits)
+        admin = self.w.acting(org.admin)
+        admin.last_reply = await self.w.deployment.orgs.allocate_naming(await admin.current_session(), org.ref,
+                                                                        user_id, email, credits)
         return admin.last_reply
 
-    async def store_byok_key(self, name: str) -> Reply:
-        """Stores the run's OpenRouter key (TEST_OPENROUTER_KEY) as `name`'s own."""
-        return await self._store_key(self.w.actor(name), self.w.services.config.byok_key)
+    async def store_byok_key(self, actor: Actor) -> Reply:
+        """Stores the run's OpenRouter key (TEST_OPENROUTER_KEY) as `actor`'s own."""
+        return await self._store_key(actor, self.w.services.config.byok_key)
 
-    async def try_store_byok_key(self, name: str, length: int) -> Reply:
-        """`name` stores a made-up OpenRouter key of `length` characters, as a client might send one whose length is
+    async def try_store_byok_key(self, actor: Actor, length: int) -> Reply:
+        """`actor` stores a made-up OpenRouter key of `length` characters, as a client might send one whose length is
         what is judged."""
-        return await self._store_key(self.w.acting(self.w.actor(name)),
-                                     of_length(f"sk-or-v1-{uuid.uuid4().hex}", length))
+        return await self._store_key(self.w.acting(actor), of_length(f"sk-or-v1-{uuid.uuid4().hex}", length))
 
     async def _store_key(self, actor: Actor, key: str) -> Reply:
         self.w.services.redactor.remember(key)

@@ -1,6 +1,7 @@
-"""How the Gherkin writes the values its steps take, as behave parse types: credits and counts as people write
-them ("10,000", "2.5"), a plan by its name ("Professional"), and each phrase that names a value of the driver
-(a malformed request, a foreign sign-in, an act on an organization). The phrases live here, and nowhere else."""
+"""How the Gherkin writes the values its steps take, as behave parse types: the scenario's personas and
+organizations by their names ("Ivy", "Acme"), credits and counts as people write them ("10,000", "2.5"), a plan by
+its name ("Professional"), and each phrase that names a value of the driver (a malformed request, a foreign sign-in,
+an act on an organization). The phrases live here, and nowhere else."""
 
 import re
 from collections.abc import Callable
@@ -9,11 +10,41 @@ from decimal import Decimal
 import parse
 from behave import register_type
 
+from creditflow.actors import Actor, Organization
 from creditflow.calls import AtALimit
 from creditflow.deployments.base import AddressHeader, ForeignSignIn, Malformed, RefusalKind
 from creditflow.forgeries import Forgery
 from creditflow.people import NamedBy, NoOnesName, OrgAct
+from creditflow.scene import Scene
 from creditflow.systems.payment_provider import PayWith, Signing
+
+
+class Stage:
+    """The scene of the scenario behave runs, which the persona and organization types read: behave hands a parse
+    type the step's text alone. Set before each scenario; a dry run, which runs no hook, has none."""
+
+    scene: Scene | None = None
+
+
+STAGE = Stage()
+
+
+# No pattern of their own: a name reads as a field without a type does, so each step matches the text it matched.
+def persona(text: str) -> Actor:
+    """The actor of that name in the scenario; one not introduced yet comes without an account (`Scene.persona`)."""
+    return STAGE.scene.persona(text) if STAGE.scene is not None else Actor(text)
+
+
+def organization(text: str) -> Organization:
+    return STAGE.scene.organization(text) if STAGE.scene is not None else Organization(text)
+
+
+def customer(text: str) -> Actor | Organization:
+    """One who pays or is billed: an organization of the scenario by that name, or else a persona."""
+    if STAGE.scene is not None and text in STAGE.scene.orgs:
+        return STAGE.scene.orgs[text]
+    return persona(text)
+
 
 AMOUNT = r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?"
 COUNT = r"\d{1,3}(?:,\d{3})+|\d+"
@@ -119,7 +150,8 @@ no_ones_name = counting(NO_ONES_NAMES, "name of an account")
 
 def register() -> None:
     """Before the step modules load (behave loads environment.py first)."""
-    register_type(Credits=credits, Count=count, Plan=plan, Dollars=dollars, Malformed=one_of(MALFORMED),
+    register_type(Persona=persona, Org=organization, Customer=customer,
+                  Credits=credits, Count=count, Plan=plan, Dollars=dollars, Malformed=one_of(MALFORMED),
                   PayWith=one_of(PAYMENT_METHODS), Signing=one_of(SIGNINGS),
                   ForeignSignIn=one_of(FOREIGN_SIGN_INS), Forgery=one_of(FORGERIES),
                   OrgAct=one_of(ORG_ACTS), AtALimit=at_a_limit,

@@ -32,18 +32,25 @@ class Scene:
         return self.services.deployment
 
     # -- who and what -------------------------------------------------------------------------
+    def persona(self, name: str) -> Actor:
+        """The actor `name` plays in this scenario; one not introduced yet, without an account, is not cast by
+        being named (behave names the personas of a step before it runs it, and in a dry run)."""
+        return self.cast.get(name) or Actor(name)
+
+    def organization(self, name: str) -> Organization:
+        """The organization `name` of this scenario; one not created yet is not added by being named."""
+        return self.orgs.get(name) or Organization(name)
+
     def actor(self, name: str) -> Actor:
+        """The actor `name`, who must have been introduced (for callers outside the steps: the fuzzer, the load)."""
         if name not in self.cast:
-            raise FlowError(f"{name} has not been introduced in this scenario")
+            raise Actor(name).not_introduced()
         return self.cast[name]
 
     def org(self, name: str) -> Organization:
         if name not in self.orgs:
-            raise FlowError(f"the organization {name} has not been created in this scenario")
+            raise Organization(name).not_created()
         return self.orgs[name]
-
-    def admin_of(self, org_name: str) -> Actor:
-        return self.actor(self.org(org_name).admin)
 
     def acting(self, actor: Actor) -> Actor:
         """Marks `actor` as the one who acted last: the subject of "the call", "the refusal"."""
@@ -60,11 +67,10 @@ class Scene:
     def price(self, model: str, tokens: int, plan: str | None = None) -> Decimal:
         return self.deployment.prices.price(model, tokens, plan)
 
-    def price_of(self, name: str, succeeded: bool = True) -> Decimal:
-        """What `name`'s last call costs at the deployment's prices, for the tokens the provider reported.
+    def price_of(self, actor: Actor, succeeded: bool = True) -> Decimal:
+        """What `actor`'s last call costs at the deployment's prices, for the tokens the provider reported.
 
         `succeeded`: the step is about a served call, so a refused one fails it with the business fact."""
-        actor = self.actor(name)
         call = actor.succeeded_call() if succeeded else actor.last_call
         tokens = call.tokens if call.tokens is not None else call.request.tokens
         return self.price(call.model, tokens, actor.account.plan)

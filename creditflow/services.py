@@ -65,12 +65,14 @@ class Services:
             raise TargetLacksPart(f"{purpose} needs the payment provider (PAYMENTS_URL); this target names none")
         return self.payment_provider
 
-    async def enroll(self, name: str, plan: str, platform_admin: bool = False, arranged: bool = True) -> Actor:
-        account, session = await self.deployment.accounts.enroll(self.unique(name), plan, name, platform_admin,
-                                                                 arranged)
-        self.redactor.remember(account.password, session.secret)
-        self.metrics.add("authentication", session.elapsed_ms)
-        return Actor(name, account, session, self.sign_in, self.deployment.session_max_age_s)
+    async def enroll(self, actor: Actor, plan: str, platform_admin: bool = False, arranged: bool = True) -> Actor:
+        """Gives `actor` an account on `plan`, signed in."""
+        actor.account, actor.session = await self.deployment.accounts.enroll(self.unique(actor.name), plan,
+                                                                             actor.name, platform_admin, arranged)
+        self.redactor.remember(actor.account.password, actor.session.secret)
+        self.metrics.add("authentication", actor.session.elapsed_ms)
+        actor.sign_in_again, actor.session_max_age_s = self.sign_in, self.deployment.session_max_age_s
+        return actor
 
     async def sign_in(self, actor: Actor) -> float:
         """Signs the actor in again; returns how long it took, in milliseconds."""
@@ -82,7 +84,7 @@ class Services:
     async def operator_actor(self) -> Actor:
         """A platform administrator for the whole run: the one who grants credits."""
         if self.operator is None:
-            self.operator = await self.enroll("Operator", "professional", platform_admin=True)
+            self.operator = await self.enroll(Actor("Operator"), "professional", platform_admin=True)
         await self.operator.current_session()
         return self.operator
 

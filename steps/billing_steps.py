@@ -5,7 +5,7 @@ from behave import then
 from creditflow.wording import counted, dollars, figure, listing
 
 
-@then("billing has {customer} subscribed to the {plan} plan at {price:Dollars} a month")
+@then("billing has {customer:Customer} subscribed to the {plan} plan at {price:Dollars} a month")
 async def subscribed(context, customer, plan, price):
     known, plans = await context.world.books.billing_plans(customer)
     assert known, f"billing should know {customer} as a customer"
@@ -15,18 +15,18 @@ async def subscribed(context, customer, plan, price):
                                   f"but charges {'no price' if plans[plan] is None else dollars(plans[plan])}")
 
 
-@then("billing received the usage of {name}'s call on {org}'s subscription")
+@then("billing received the usage of {name:Persona}'s call on {org:Org}'s subscription")
 async def usage_on_org(context, name, org):
     world = context.world
     _, event = await world.books.usage_event(name)
     assert event is not None, f"billing should have received the usage of {name}'s call"
-    assert event.customer and event.customer.endswith(world.org(org).org_id), (
+    assert event.customer and event.customer.endswith(org.org_id), (
         f"{name}'s usage should be billed on {org}'s subscription, not on {event.customer}")
-    assert event.member in (world.actor(name).email, world.actor(name).user_id), (
+    assert event.member in (name.email, name.user_id), (
         f"the usage billed to {org} should name {name}, but names {event.member}")
 
 
-@then("billing received the usage of {name}'s call as the ledger charged it")
+@then("billing received the usage of {name:Persona}'s call as the ledger charged it")
 async def usage_as_charged(context, name):
     books = context.world.books
     _, event = await books.usage_event(name)
@@ -43,7 +43,7 @@ async def usage_as_charged(context, name):
             f"for, but received {figure(event.tokens, 'no tokens')}")
 
 
-@then("billing received the usage of {name}'s call")
+@then("billing received the usage of {name:Persona}'s call")
 async def usage_received(context, name):
     call, event = await context.world.books.usage_event(name)
     assert event is not None, f"billing should have received the usage of {name}'s call"

@@ -6,19 +6,19 @@ from creditflow.redaction import hint
 from creditflow.verdicts import claims
 
 
-@then("{name}'s settings show that an OpenRouter key is configured")
+@then("{name:Persona}'s settings show that an OpenRouter key is configured")
 async def key_configured(context, name):
     settings = await context.world.books.byok_settings(name)
     assert settings.openrouter_configured, f"{name}'s settings should show an OpenRouter key configured"
 
 
-@then("{name}'s settings never show the key itself")
+@then("{name:Persona}'s settings never show the key itself")
 async def never_the_key(context, name):
     settings = await context.world.books.byok_settings(name)
     assert context.cf_config.byok_key not in settings.shown, f"{name}'s settings must never show the stored key back"
 
 
-@then("{name}'s settings show a short hint of the key")
+@then("{name:Persona}'s settings show a short hint of the key")
 @claims("contract.endpoints")  # a hint is creditflow's rule (`key_hint`); the guide asks only that the key stay secret
 async def short_hint(context, name):
     key = context.cf_config.byok_key
@@ -28,7 +28,7 @@ async def short_hint(context, name):
         + (", ".join(f"'{h}'" for h in settings.hints) or "none"))
 
 
-@then("{name}'s key is not stored in readable form")
+@then("{name:Persona}'s key is not stored in readable form")
 async def stored_unreadable(context, name):
     stored = await context.world.books.stored_keys(name)
     assert stored, f"{name}'s key should be stored"
@@ -36,14 +36,14 @@ async def stored_unreadable(context, name):
     assert not readable, f"{name}'s BYOK key is stored in a form anyone can turn back: {', '.join(readable)}"
 
 
-@then("{name}'s stored key opens only with Ops-Center's cipher key")
+@then("{name:Persona}'s stored key opens only with Ops-Center's cipher key")
 async def stored_encrypted(context, name):
     opened, by_another = await context.world.books.open_stored_keys(name)
     assert opened, f"{name}'s stored key should be a token of Ops-Center's cipher that its key opens to her key"
     assert not by_another, f"{name}'s stored key opens with a key other than Ops-Center's: it is not encrypted"
 
 
-@then("the provider received the call through OpenRouter with {name}'s own key")
+@then("the provider received the call through OpenRouter with {name:Persona}'s own key")
 async def routed_with_own_key(context, name):
     books = context.world.books
     calls, fingerprint = await books.provider_calls_of(name), books.byok_fingerprint()
@@ -52,7 +52,7 @@ async def routed_with_own_key(context, name):
     assert all(call.route == "openrouter" for call in mine), f"{name}'s BYOK call should go through OpenRouter"
 
 
-@then("the provider received the call with the platform's key, not {name}'s")
+@then("the provider received the call with the platform's key, not {name:Persona}'s")
 async def routed_with_platform_key(context, name):
     books = context.world.books
     calls, fingerprint = await books.provider_calls_of(name), books.byok_fingerprint()
@@ -61,13 +61,13 @@ async def routed_with_platform_key(context, name):
     assert all(call.route == "openai" for call in calls), "a platform-paid call should go to the platform's provider"
 
 
-@when("{name} stores a new OpenRouter key of {length:Count} characters")
-@when("{name} tries to store a new OpenRouter key of {length:Count} characters")
+@when("{name:Persona} stores a new OpenRouter key of {length:Count} characters")
+@when("{name:Persona} tries to store a new OpenRouter key of {length:Count} characters")
 async def store_key_of_length(context, name, length):
     await context.world.people.try_store_byok_key(name, length)
 
 
-@then("{name}'s new key is stored")
+@then("{name:Persona}'s new key is stored")
 def new_key_stored(context, name):
-    reply = context.world.actor(name).last_reply
+    reply = name.last_reply
     assert reply.ok, f"{name}'s new key should be stored, but Ops-Center {reply.describe()}"

@@ -18,11 +18,11 @@ async def healthy(context):
     assert not missing, f"the health report should cover {', '.join(missing)}"
 
 
-@then("{name}'s sign-in is signed by the realm and names the {plan} plan")
+@then("{name:Persona}'s sign-in is signed by the realm and names the {plan} plan")
 async def signed_in(context, name, plan):
     email, named_plan = await context.world.books.plan_in_identity(name)
     assert named_plan == plan, f"{name}'s sign-in should name the {plan} plan, not {named_plan}"
-    assert email == context.world.actor(name).email, f"{name}'s sign-in should carry her e-mail, not {email}"
+    assert email == name.email, f"{name}'s sign-in should carry her e-mail, not {email}"
 
 
 @then("a stranger without a valid sign-in is turned away")
@@ -32,7 +32,7 @@ async def stranger_refused(context):
             f"a caller without a valid sign-in must be turned away (401), but Ops-Center {reply.describe()}")
 
 
-@then("{name}'s balance in the ledger equals her opening credits less her charges")
+@then("{name:Persona}'s balance in the ledger equals her opening credits less her charges")
 async def ledger_consistent(context, name):
     books = context.world.books
     opening = books.opening(name).credits
@@ -42,7 +42,7 @@ async def ledger_consistent(context, name):
                                           f"{opening - charged}, but is {balance}")
 
 
-@then("LiteLLM reports that it routed {name}'s call")
+@then("LiteLLM reports that it routed {name:Persona}'s call")
 async def litellm_routed(context, name):
     reports = await context.world.books.litellm_routed(name)
     assert reports, f"LiteLLM should report routing {name}'s call, but reports no call of {name}'s"
@@ -50,7 +50,7 @@ async def litellm_routed(context, name):
         f"LiteLLM should report {name}'s call served, but reports a failure")
 
 
-@then("the cached balance of {name} agrees with the ledger")
+@then("the cached balance of {name:Persona} agrees with the ledger")
 @claims("contract.redis")  # "after a call completes, the cache never disagrees with the ledger"
 async def cache_agrees(context, name):
     """A cache that holds no balance disagrees with nothing: a read-through cache is emptied by each debit."""
@@ -60,7 +60,7 @@ async def cache_agrees(context, name):
                                                 f"{ledger}")
 
 
-@then("the cached API-call count of {name} agrees with her usage")
+@then("the cached API-call count of {name:Persona} agrees with her usage")
 async def calls_cached(context, name):
     books = context.world.books
     cached, tracked = await books.cached_calls(name), await books.ledger_calls(name)
@@ -68,9 +68,9 @@ async def calls_cached(context, name):
     assert cached == tracked, f"the cache counts {cached} API calls for {name}, but usage tracking counts {tracked}"
 
 
-@then("{name}'s request is refused as invalid, naming what is wrong")
+@then("{name:Persona}'s request is refused as invalid, naming what is wrong")
 def refused_invalid(context, name):
-    reply = context.world.actor(name).tried()
+    reply = name.tried()
     assert reply.refusal is not None and reply.refusal.kind is RefusalKind.INVALID, (
         f"{name}'s malformed request must be refused as invalid (422), but Ops-Center {reply.describe()}")
     assert reply.refusal.detail, "the refusal should name what is wrong"

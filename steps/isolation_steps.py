@@ -8,60 +8,60 @@ from creditflow.deployments.base import RefusalKind
 from creditflow.wording import counted
 
 
-@when("{name} attempts to {act:OrgAct} {org:w}")
+@when("{name:Persona} attempts to {act:OrgAct} {org:Org}")
 async def attempt(context, name, act, org):
     await context.world.people.attempt(name, act, org)
 
 
-@when("{asker} asks for a balance, naming {named}'s account")
+@when("{asker:Persona} asks for a balance, naming {named:Persona}'s account")
 async def balance_naming(context, asker, named):
     await context.world.books.balance_naming(asker, named)
 
 
-@when("{asker} asks for key settings, naming {named}'s account")
+@when("{asker:Persona} asks for key settings, naming {named:Persona}'s account")
 async def key_settings_naming(context, asker, named):
     await context.world.books.byok_settings_naming(asker, named)
 
 
-@when("{name} asks {model} a question of {tokens:Count} tokens with {sign_in:ForeignSignIn}")
+@when("{name:Persona} asks {model} a question of {tokens:Count} tokens with {sign_in:ForeignSignIn}")
 async def ask_with_foreign_sign_in(context, name, model, tokens, sign_in):
     await context.world.calls.ask_signed_in_as(name, sign_in, model, tokens)
 
 
-@when("{name} asks {model} a question of {tokens:Count} tokens with {forgery:Forgery}")
+@when("{name:Persona} asks {model} a question of {tokens:Count} tokens with {forgery:Forgery}")
 async def ask_with_forged_sign_in(context, name, model, tokens, forgery):
     await context.world.calls.ask_forged(name, forgery, model, tokens)
 
 
-@then("the LLM provider served none of {name}'s calls")
+@then("the LLM provider served none of {name:Persona}'s calls")
 async def provider_served_none(context, name):
     served = await context.world.books.provider_calls_of(name)
     assert not served, (f"the LLM provider should have served none of {name}'s calls, but served "
                         f"{counted(len(served), 'call')}")
 
 
-@then("nothing moved in {org}'s books")
+@then("nothing moved in {org:Org}'s books")
 async def nothing_moved(context, org):
     world = context.world
-    before, after = world.org(org).books_before, await world.books.org_books(org)
+    before, after = org.books_before, await world.books.org_books(org)
     assert before is not None, f"{org}'s books were not read before the attempt"
     assert after == before, f"{org}'s books changed after an attempt from outside: {books_change(before, after)}"
 
 
-@then("{asker} learns nothing of {named}'s balance")
+@then("{asker:Persona} learns nothing of {named:Persona}'s balance")
 async def no_balance_leak(context, asker, named):
     world = context.world
-    reply, own, theirs = world.actor(asker).tried(), await world.books.balance(asker), await world.books.balance(named)
+    reply, own, theirs = asker.tried(), await world.books.balance(asker), await world.books.balance(named)
     assert own.credits != theirs.credits, f"{asker} and {named} should hold different balances for this to prove much"
     if reply.ok:
         assert reply.value.credits == own.credits, (f"{asker} named {named}'s account and was shown "
                                                     f"{reply.value.credits} credits: {named}'s balance, not hers")
 
 
-@then("{asker} learns nothing of {named}'s key")
+@then("{asker:Persona} learns nothing of {named:Persona}'s key")
 async def no_key_leak(context, asker, named):
     world = context.world
-    reply, theirs = world.actor(asker).tried(), await world.books.byok_settings(named)
+    reply, theirs = asker.tried(), await world.books.byok_settings(named)
     assert theirs.hints, f"{named} should have a key stored for this to prove much"
     if reply.ok:
         shown = reply.value
@@ -69,8 +69,8 @@ async def no_key_leak(context, asker, named):
             f"{asker} named {named}'s account and was shown {named}'s key settings: {list(shown.hints)}")
 
 
-@then("{name}'s call is turned away as not signed in")
+@then("{name:Persona}'s call is turned away as not signed in")
 def turned_away(context, name):
-    call = context.world.actor(name).last_call
+    call = name.last_call
     assert call.refusal is not None and call.refusal.kind is RefusalKind.UNAUTHORIZED, (
         f"{name}'s call should be refused as not signed in (401), but the call {call.describe()}")

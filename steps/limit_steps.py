@@ -6,70 +6,70 @@ from behave import then, when
 from creditflow.deployments.base import RefusalKind
 
 
-@when("{name} fails to sign in as often as her account allows")
+@when("{name:Persona} fails to sign in as often as her account allows")
 async def fails_own_sign_ins(context, name):
     await context.world.sign_ins.fail_as(name, name)
 
 
-@when("{attacker} fails to sign in as {target} as often as the account allows")
+@when("{attacker:Persona} fails to sign in as {target:Persona} as often as the account allows")
 async def fails_sign_ins_as(context, attacker, target):
     await context.world.sign_ins.fail_as(attacker, target)
 
 
-@when("{attacker} fails to sign in as {target} as often as the account allows, each time claiming a new address "
-      "in {header:AddressHeader}")
+@when("{attacker:Persona} fails to sign in as {target:Persona} as often as the account allows, each time claiming "
+      "a new address in {header:AddressHeader}")
 async def fails_sign_ins_claiming(context, attacker, target, header):
     await context.world.sign_ins.fail_as(attacker, target, header)
 
 
-@when("{name} signs in with her right credentials")
+@when("{name:Persona} signs in with her right credentials")
 async def signs_in(context, name):
     await context.world.sign_ins.sign_in(name)
 
 
-@when("{name} presents invalid sign-ins, one more than her address is allowed")
+@when("{name:Persona} presents invalid sign-ins, one more than her address is allowed")
 async def presents_invalid(context, name):
     await context.world.sign_ins.present_invalid(name)
 
 
-@when("{name} presents invalid sign-ins, one more than her address is allowed, each claiming a new address in "
+@when("{name:Persona} presents invalid sign-ins, one more than her address is allowed, each claiming a new address in "
       "{header:AddressHeader}")
 async def presents_invalid_claiming(context, name, header):
     await context.world.sign_ins.present_invalid(name, header)
 
 
-@when("{name} presents her own sign-in")
+@when("{name:Persona} presents her own sign-in")
 async def presents_valid(context, name):
     await context.world.sign_ins.present_valid(name)
 
 
-@then("{name}'s sign-in is refused")
+@then("{name:Persona}'s sign-in is refused")
 def sign_in_refused(context, name):
-    reply = context.world.actor(name).tried()
+    reply = name.tried()
     assert not reply.ok and reply.refusal.kind in (RefusalKind.UNAUTHORIZED, RefusalKind.TOO_MANY), (
         f"{name}'s account should be locked after its failed sign-ins, but her sign-in with her right credentials "
         f"{reply.describe()} (the lockout: {context.world.deployment.declared_limits().lockout()})")
 
 
-@then("{name}'s sign-in succeeds")
+@then("{name:Persona}'s sign-in succeeds")
 def sign_in_succeeds(context, name):
-    reply = context.world.actor(name).tried()
+    reply = name.tried()
     assert reply.ok, f"{name} should sign in as usual, but her sign-in {reply.describe()}"
 
 
-@then("{name} is refused as making too many attempts, and told when she may try again")
+@then("{name:Persona} is refused as making too many attempts, and told when she may try again")
 def too_many_with_a_time(context, name):
     refusal = refused_as_too_many(context, name)
     assert refusal.retry_after_s is not None and refusal.retry_after_s > 0, (
         f"{name} should be told when she may try again, but the refusal names no time: {refusal.describe()}")
 
 
-@then("{name} is refused as making too many attempts")
+@then("{name:Persona} is refused as making too many attempts")
 def too_many(context, name):
     refused_as_too_many(context, name)
 
 
-@then("{name}'s sign-in succeeds while {other} is refused")
+@then("{name:Persona}'s sign-in succeeds while {other:Persona} is refused")
 def served_beside_a_refused_address(context, name, other):
     context.world.sign_ins.apart(name, other)
     refused_as_too_many(context, other)
@@ -77,7 +77,7 @@ def served_beside_a_refused_address(context, name, other):
 
 
 def refused_as_too_many(context, name):
-    reply = context.world.actor(name).tried()
+    reply = name.tried()
     assert not reply.ok and reply.refusal.kind is RefusalKind.TOO_MANY, (
         f"{name} should be refused as making too many attempts after the limit of invalid sign-ins, but her last "
         f"sign-in {reply.describe()} (the limit: {context.world.deployment.declared_limits().rate()})")

@@ -4,26 +4,27 @@ from decimal import Decimal
 
 from behave import then
 
+from creditflow.actors import Actor, Organization
 from creditflow.deployments.base import Allocation, Payer
 from creditflow.verdicts import claims
 from creditflow.wording import figure, number
 
 
-def assert_paid(world, name: str, payer: Payer, credits) -> None:
-    call = world.actor(name).succeeded_call()
+def assert_paid(world, name: Actor, payer: Payer, credits) -> None:
+    call = name.succeeded_call()
     assert call.paid_by == payer, f"{name}'s call should be paid by {payer}, but was paid by {call.paid_by}"
     assert call.cost == credits, f"{name}'s call should cost {credits} credits, but cost {call.cost}"
 
 
-@then("the call is billed to {name}'s own credits at the price of that call")
+@then("the call is billed to {name:Persona}'s own credits at the price of that call")
 def billed_to_own_credits(context, name):
     world = context.world
     assert_paid(world, name, Payer.OWN_CREDITS, world.price_of(name))
 
 
-@then("the call is billed to {name}'s own key at no cost")
+@then("the call is billed to {name:Persona}'s own key at no cost")
 def billed_to_own_key(context, name):
-    call = context.world.actor(name).succeeded_call()
+    call = name.succeeded_call()
     assert call.cost == 0, f"{name}'s call should cost nothing, but cost {call.cost} credits"
     assert call.paid_by == Payer.BYOK, f"{name}'s call should be paid by her own key, not by {call.paid_by}"
 
@@ -31,7 +32,7 @@ def billed_to_own_key(context, name):
 @then("the call is billed to the organization at the price of that call")
 def billed_to_organization(context):
     world = context.world
-    name = world.protagonist.name
+    name = world.protagonist
     assert_paid(world, name, Payer.ORGANIZATION, world.price_of(name))
 
 
@@ -62,14 +63,14 @@ def priced_as_the_bare_model(context, model, tokens):
                                 f"{price} credits, but cost {call.cost}")
 
 
-@then("{name} has {credits:Credits} credits left")
+@then("{name:Persona} has {credits:Credits} credits left")
 @claims("invariant.money")
 async def credits_left(context, name, credits):
     balance = await context.world.books.balance(name)
     assert balance.credits == credits, f"{name} should have {credits} credits left, but has {balance.credits}"
 
 
-@then("{name} has credits for exactly {count:Count} such calls left")
+@then("{name:Persona} has credits for exactly {count:Count} such calls left")
 @claims("invariant.money")
 async def calls_worth_left(context, name, count):
     world = context.world
@@ -79,7 +80,7 @@ async def calls_worth_left(context, name, count):
                                          f"({expected} credits), but has {balance.credits}")
 
 
-@then("{name}'s credits are down by the price of that call")
+@then("{name:Persona}'s credits are down by the price of that call")
 @claims("invariant.money")
 async def down_by_price(context, name):
     world = context.world
@@ -90,8 +91,8 @@ async def down_by_price(context, name):
                                                         f"{balance.credits}")
 
 
-@then("{name}'s credits are untouched")
-@then("{name}'s own credits are untouched")
+@then("{name:Persona}'s credits are untouched")
+@then("{name:Persona}'s own credits are untouched")
 @claims("invariant.money")
 async def own_credits_untouched(context, name):
     opening = context.world.books.opening(name)
@@ -100,7 +101,7 @@ async def own_credits_untouched(context, name):
                                                 f"but are {balance.credits}")
 
 
-async def allocation_after_call(world, name: str, org: str, start: Decimal) -> tuple[Allocation, Decimal]:
+async def allocation_after_call(world, name: Actor, org: Organization, start: Decimal) -> tuple[Allocation, Decimal]:
     """`name`'s allocation in `org`, which must be `start` credits, and the price of her last call."""
     price, allocation = world.price_of(name), await world.books.allocation(name, org)
     assert allocation.allocated == start, (f"{name}'s allocation in {org} should be {number(start)} credits, but is "
@@ -108,7 +109,7 @@ async def allocation_after_call(world, name: str, org: str, start: Decimal) -> t
     return allocation, price
 
 
-@then("{name}'s allocation in {org} is down from {start:Credits} by the price of that call")
+@then("{name:Persona}'s allocation in {org:Org} is down from {start:Credits} by the price of that call")
 @claims("invariant.money")
 async def allocation_down(context, name, org, start):
     allocation, price = await allocation_after_call(context.world, name, org, start)
@@ -117,7 +118,7 @@ async def allocation_down(context, name, org, start):
     assert allocation.used == price, f"{name} should have used {price} credits in {org}, not {allocation.used}"
 
 
-@then("{name}'s allocation in {org} is {start:Credits} credits, less the price of that call")
+@then("{name:Persona}'s allocation in {org:Org} is {start:Credits} credits, less the price of that call")
 @claims("invariant.money")
 async def allocation_changed_after_call(context, name, org, start):
     allocation, price = await allocation_after_call(context.world, name, org, start)
@@ -126,7 +127,7 @@ async def allocation_changed_after_call(context, name, org, start):
                                                    f"{allocation.remaining}")
 
 
-@then("{name}'s allocation in {org} shows no credits allocated, used or left")
+@then("{name:Persona}'s allocation in {org:Org} shows no credits allocated, used or left")
 async def no_allocation(context, name, org):
     allocation = await context.world.books.allocation(name, org)
     shown = (allocation.allocated, allocation.used, allocation.remaining)
@@ -135,8 +136,8 @@ async def no_allocation(context, name, org):
                                 f"{shown[2]} left")
 
 
-@then("{name} still has all {credits:Credits} of her allocated credits in {org}")
-@then("{name} still has all {credits:Credits} of his allocated credits in {org}")
+@then("{name:Persona} still has all {credits:Credits} of her allocated credits in {org:Org}")
+@then("{name:Persona} still has all {credits:Credits} of his allocated credits in {org:Org}")
 @claims("invariant.money")
 async def allocation_untouched(context, name, credits, org):
     allocation = await context.world.books.allocation(name, org)
@@ -145,7 +146,7 @@ async def allocation_untouched(context, name, credits, org):
         f"{allocation.remaining} left of {allocation.allocated}, {allocation.used} used")
 
 
-@then("{name}'s allocation in {org} is used up")
+@then("{name:Persona}'s allocation in {org:Org} is used up")
 @claims("invariant.money")
 async def allocation_used_up(context, name, org):
     allocation = await context.world.books.allocation(name, org)
@@ -154,7 +155,7 @@ async def allocation_used_up(context, name, org):
         f"are used and {allocation.remaining} remain")
 
 
-@then("{org} holds no credits")
+@then("{org:Org} holds no credits")
 @claims("invariant.money")  # credits that appear without a purchase are money created
 async def holds_nothing(context, org):
     statement = await context.world.books.org_statement(org)
@@ -162,7 +163,7 @@ async def holds_nothing(context, org):
         f"{org} should hold no credits, but its books hold {statement.left} and show {statement.charged} charged")
 
 
-@then("{org}'s pool holds {credits:Credits} credits of which {allocated:Credits} are allocated")
+@then("{org:Org}'s pool holds {credits:Credits} credits of which {allocated:Credits} are allocated")
 @claims("invariant.money")
 async def pool_with_allocations(context, org, credits, allocated):
     pool = await context.world.books.pool(org)
@@ -170,27 +171,27 @@ async def pool_with_allocations(context, org, credits, allocated):
     assert pool.allocated == allocated, f"{org} should have {allocated} credits allocated, not {pool.allocated}"
 
 
-@then("{org}'s pool is down by the price of that call")
+@then("{org:Org}'s pool is down by the price of that call")
 @claims("invariant.money")
 async def pool_down_by_one(context, org):
     await pool_down(context.world, org, 1)
 
 
-@then("{org}'s pool is down by the price of {count:Count} such calls")
+@then("{org:Org}'s pool is down by the price of {count:Count} such calls")
 @claims("invariant.money")
 async def pool_down_by_many(context, org, count):
     await pool_down(context.world, org, count)
 
 
-async def pool_down(world, org: str, count: int) -> None:
-    spent = count * world.price_of(world.protagonist.name, succeeded=False)
-    bought, pool = world.org(org).bought, await world.books.pool(org)
+async def pool_down(world, org: Organization, count: int) -> None:
+    spent = count * world.price_of(world.protagonist, succeeded=False)
+    bought, pool = org.bought, await world.books.pool(org)
     assert pool.remaining == bought - spent, (f"{org}'s pool of {bought} credits should be down by {spent} to "
                                               f"{bought - spent}, but holds {pool.remaining}")
     assert pool.used == spent, f"{org}'s pool should show {spent} credits used, but shows {pool.used}"
 
 
-@then("nothing was charged to {org}")
+@then("nothing was charged to {org:Org}")
 @claims("invariant.money")
 async def nothing_charged_to_org(context, org):
     charges = await context.world.books.org_charges(org)
@@ -199,7 +200,7 @@ async def nothing_charged_to_org(context, org):
     assert pool.used == 0, f"{org}'s pool should show no credits used, but shows {pool.used}"
 
 
-def assert_charges(world, charges, count: int, name: str, whom: str) -> None:
+def assert_charges(world, charges, count: int, name: Actor, whom: str) -> None:
     price = world.price_of(name, succeeded=False)
     amounts = sorted({charge.credits for charge in charges})
     assert len(charges) == count, (f"the ledger should show {count} charge{'s' * (count != 1)} to {whom}, but shows "
@@ -208,22 +209,22 @@ def assert_charges(world, charges, count: int, name: str, whom: str) -> None:
     assert len({charge.request_id for charge in charges}) == count, f"a call charged to {whom} was charged twice"
 
 
-@then("the ledger shows exactly {count:Count} charge to {name} in {org}, each the price of one such call")
-@then("the ledger shows exactly {count:Count} charges to {name} in {org}, each the price of one such call")
+@then("the ledger shows exactly {count:Count} charge to {name:Persona} in {org:Org}, each the price of one such call")
+@then("the ledger shows exactly {count:Count} charges to {name:Persona} in {org:Org}, each the price of one such call")
 @claims("invariant.money")
 async def member_charges(context, count, name, org):
     assert_charges(context.world, await context.world.books.member_charges(name, org), count, name,
                    f"{name} in {org}")
 
 
-@then("the ledger shows exactly {count:Count} charge to {name}, each the price of one such call")
-@then("the ledger shows exactly {count:Count} charges to {name}, each the price of one such call")
+@then("the ledger shows exactly {count:Count} charge to {name:Persona}, each the price of one such call")
+@then("the ledger shows exactly {count:Count} charges to {name:Persona}, each the price of one such call")
 @claims("invariant.money")
 async def own_charges(context, count, name):
     assert_charges(context.world, await context.world.books.own_charges(name), count, name, name)
 
 
-@then("the ledger shows no charge to {name}")
+@then("the ledger shows no charge to {name:Persona}")
 @claims("invariant.money")
 async def no_charge(context, name):
     charges = await context.world.books.own_charges(name)

@@ -4,6 +4,7 @@ import re
 
 from behave import then, when
 
+from creditflow.actors import Actor, Organization
 from creditflow.deployments.base import RefusalKind
 from creditflow.verdicts import claims
 from creditflow.wording import listing
@@ -13,67 +14,67 @@ GIVES = {RefusalKind.INVALID: "a name past the length a name may have",
          RefusalKind.NOT_FOUND: "a name of a length a name may have, but no one's"}
 
 
-def acting_admin(world, admin: str, org: str) -> None:
+def acting_admin(admin: Actor, org: Organization) -> None:
     """The step names the organization's admin as the one who acts: any other name is a mistake in the scenario."""
-    assert world.org(org).admin == admin, f"{admin} is not the admin of {org} in this scenario"
+    assert org.admin is admin, f"{admin} is not the admin of {org} in this scenario"
 
 
-@when("{admin} tries to allocate {credits:Credits} of {org}'s credits to {name}")
+@when("{admin:Persona} tries to allocate {credits:Credits} of {org:Org}'s credits to {name:Persona}")
 async def try_allocate(context, admin, credits, org, name):
-    acting_admin(context.world, admin, org)
+    acting_admin(admin, org)
     await context.world.people.allocate(org, name, credits)
 
 
-@when("{admin} tries to allocate {org}'s credits to {name}, just under what that call cost")
+@when("{admin:Persona} tries to allocate {org:Org}'s credits to {name:Persona}, just under what that call cost")
 async def try_allocate_under_use(context, admin, org, name):
     world = context.world
-    acting_admin(world, admin, org)
-    call, plan = world.actor(name).succeeded_call(), world.actor(name).account.plan
+    acting_admin(admin, org)
+    call, plan = name.succeeded_call(), name.account.plan
     await world.people.allocate_under(org, name, world.just_under(call.model, call.tokens, plan), "what that call cost")
 
 
-@when("{admin} tries to allocate {org}'s credits to {name}, exactly what that call cost")
+@when("{admin:Persona} tries to allocate {org:Org}'s credits to {name:Persona}, exactly what that call cost")
 async def try_allocate_use(context, admin, org, name):
     world = context.world
-    acting_admin(world, admin, org)
+    acting_admin(admin, org)
     await world.people.allocate_exactly(org, name, world.price_of(name), "what that call cost")
 
 
-@when("{admin} tries to allocate {credits:Credits} of {org}'s credits naming no member")
+@when("{admin:Persona} tries to allocate {credits:Credits} of {org:Org}'s credits naming no member")
 async def try_allocate_to_no_one(context, admin, credits, org):
-    acting_admin(context.world, admin, org)
+    acting_admin(admin, org)
     await context.world.people.allocate_naming(org, credits, user_id=None, email=None)
 
 
-@when("{admin} tries to allocate {credits:Credits} of {org}'s credits naming a member by {name:NoOnesName}")
+@when("{admin:Persona} tries to allocate {credits:Credits} of {org:Org}'s credits naming a member by {name:NoOnesName}")
 async def try_allocate_to_no_ones_name(context, admin, credits, org, name):
     people = context.world.people
-    acting_admin(context.world, admin, org)
+    acting_admin(admin, org)
     await people.allocate_naming(org, credits, *people.no_ones(name))
 
 
-@when("{admin} tries to invite someone to {org} by {name:NoOnesName}")
+@when("{admin:Persona} tries to invite someone to {org:Org} by {name:NoOnesName}")
 async def try_invite_no_ones_name(context, admin, org, name):
     people = context.world.people
-    acting_admin(context.world, admin, org)
+    acting_admin(admin, org)
     await people.invite_naming(org, *people.no_ones(name))
 
 
-@when("{admin} tries to allocate {credits:Credits} of {org}'s credits naming {first} by identity and {second} by "
-      "e-mail")
+@when("{admin:Persona} tries to allocate {credits:Credits} of {org:Org}'s credits naming "
+      "{first:Persona} by identity and {second:Persona} by e-mail")
 async def try_allocate_to_two(context, admin, credits, org, first, second):
     world = context.world
-    acting_admin(world, admin, org)
-    await world.people.allocate_naming(org, credits, user_id=world.actor(first).user_id,
-                                       email=world.actor(second).email)
+    acting_admin(admin, org)
+    await world.people.allocate_naming(org, credits, user_id=first.user_id,
+                                       email=second.email)
 
 
-@when("{admin} tries to buy {amount} credits for {org}")
+@when("{admin:Persona} tries to buy {amount} credits for {org:Org}")
 async def try_buy(context, admin, amount, org):
-    if org in ("herself", "himself"):  # a purchase of one's own: one pattern, or behave would find two that match
+    if org.name in ("herself", "himself"):  # a purchase of one's own: one pattern, or behave would find two that match
         await context.world.purchases.buy_own(admin, literal(amount))
         return
-    acting_admin(context.world, admin, org)
+    acting_admin(admin, org)
     await context.world.purchases.buy_for(org, literal(amount))
 
 
@@ -89,28 +90,28 @@ def literal(text: str):
     return text
 
 
-@when("{name} asks for {org}'s credits")
+@when("{name:Persona} asks for {org:Org}'s credits")
 async def ask_for_books(context, name, org):
     await context.world.books.pool_reply(org, asker=name)
 
 
-def refused(context, name: str, kinds: tuple[RefusalKind, ...], why: str):
-    reply = context.world.actor(name).tried()
+def refused(name: Actor, kinds: tuple[RefusalKind, ...], why: str):
+    reply = name.tried()
     assert reply.refusal is not None and reply.refusal.kind in kinds, (
         f"{name} should be refused {why}, but Ops-Center {reply.describe()}")
     return reply.refusal
 
 
-@then("{name} is refused because the allocation would exceed the pool")
+@then("{name:Persona} is refused because the allocation would exceed the pool")
 @claims("contract.endpoints")  # how a refusal reads; that the pool did not move is the Rule's invariant
 def allocation_refused(context, name):
-    refusal = refused(context, name, (RefusalKind.CONFLICT, RefusalKind.INVALID), "because the pool is too small")
+    refusal = refused(name, (RefusalKind.CONFLICT, RefusalKind.INVALID), "because the pool is too small")
     assert "pool" in refusal.detail.lower(), f"the refusal should say the pool is exceeded: '{refusal.detail}'"
 
 
-@then("{admin} is refused because {name} has already used more than that")
+@then("{admin:Persona} is refused because {name:Persona} has already used more than that")
 def allocation_below_use_refused(context, admin, name):
-    refusal = refused(context, admin, (RefusalKind.CONFLICT, RefusalKind.INVALID),
+    refusal = refused(admin, (RefusalKind.CONFLICT, RefusalKind.INVALID),
                       f"because {name} already used more than the allocation offered")
     assert "used" in refusal.detail.lower(), f"the refusal should say what {name} already used: '{refusal.detail}'"
 
@@ -124,28 +125,28 @@ def ambiguous_email(context):
     assert "account" in reply.refusal.detail.lower(), f"the refusal should say why: '{reply.refusal.detail}'"
 
 
-@then("{name} is refused because only an organization admin may do that")
+@then("{name:Persona} is refused because only an organization admin may do that")
 @claims("contract.endpoints")  # the refusal's form; that nothing moved is the Rule's invariant
 def refused_not_admin(context, name):
-    refused(context, name, (RefusalKind.FORBIDDEN,), "as not an admin (403)")
+    refused(name, (RefusalKind.FORBIDDEN,), "as not an admin (403)")
 
 
-@then("{name} is told there is no such organization")
+@then("{name:Persona} is told there is no such organization")
 @claims("contract.endpoints")  # 404 rather than 403 is creditflow's rule; that nothing moved is the Rule's invariant
 def no_such_org(context, name):
-    refused(context, name, (RefusalKind.NOT_FOUND,), "as an outsider to whom the organization looks absent (404)")
+    refused(name, (RefusalKind.NOT_FOUND,), "as an outsider to whom the organization looks absent (404)")
 
 
-@then("{name} is told her call names an organization that is not hers")
+@then("{name:Persona} is told her call names an organization that is not hers")
 @claims("contract.six-steps")  # 404 rather than 403 is creditflow's rule; that nothing moved is the Rule's invariant
 def call_names_no_org_of_hers(context, name):
-    call = context.world.actor(name).last_call
+    call = name.last_call
     assert call.refusal is not None and call.refusal.kind is RefusalKind.NOT_FOUND, (
         f"{name}'s call names an organization she is not a member of, and should be refused as naming no organization "
         f"of hers (404), but the call {call.describe()}")
 
 
-@then("{org}'s usage report attributes the price of that call and {calls:Count} API call to {name}")
+@then("{org:Org}'s usage report attributes the price of that call and {calls:Count} API call to {name:Persona}")
 async def attribution(context, org, calls, name):
     world = context.world
     price = world.price_of(name)
@@ -155,51 +156,51 @@ async def attribution(context, org, calls, name):
     assert usage.calls == calls, f"{org} should attribute {calls} API calls to {name}, not {usage.calls}"
 
 
-@when("{admin} creates the organization {org} with a name of {length:Count} character")
-@when("{admin} creates the organization {org} with a name of {length:Count} characters")
-@when("{admin} tries to create the organization {org} with a name of {length:Count} characters")
+@when("{admin:Persona} creates the organization {org:Org} with a name of {length:Count} character")
+@when("{admin:Persona} creates the organization {org:Org} with a name of {length:Count} characters")
+@when("{admin:Persona} tries to create the organization {org:Org} with a name of {length:Count} characters")
 async def create_org_named(context, admin, org, length):
     await context.world.people.try_create_org(admin, org, "platform", length)
 
 
-@when("{admin} tries to create the organization {org} with an empty name")
+@when("{admin:Persona} tries to create the organization {org:Org} with an empty name")
 async def create_org_unnamed(context, admin, org):
     await context.world.people.try_create_org(admin, org, "platform", 0)
 
 
-@then("{admin}'s organization {org} is created")
+@then("{admin:Persona}'s organization {org:Org} is created")
 def org_created(context, admin, org):
-    reply = context.world.actor(admin).last_reply
+    reply = admin.last_reply
     assert reply.ok, f"{admin}'s organization {org} should be created, but Ops-Center {reply.describe()}"
 
 
-@then("{admin} has no organizations but {org}")
+@then("{admin:Persona} has no organizations but {org:Org}")
 async def only_org(context, admin, org):
     held = await context.world.books.organizations_of(admin)
     assert held == [org], f"{admin} should have only the organization {org}, but has {', '.join(held) or 'none'}"
 
 
-@then("{who}'s {act} is refused as {kind:NameRefusal}")
+@then("{who:Persona}'s {act} is refused as {kind:NameRefusal}")
 def refused_naming_no_one(context, who, act, kind):
     world = context.world
     # the platform admin is the run's operator, who is in no scenario's cast
-    actor = world.protagonist if who == "the platform admin" else world.actor(who)
+    actor = world.protagonist if who.name == "the platform admin" else who
     reply = actor.tried()
     assert reply.refusal is not None and reply.refusal.kind is kind, (
         f"{who}'s {act} gives {GIVES[kind]}, so it should be refused as {kind}, but Ops-Center {reply.describe()}")
 
 
-@then("{org}'s members are still {names}")
+@then("{org:Org}'s members are still {names}")
 async def members_unchanged(context, org, names):
     members = await context.world.books.members(org)
     assert members == sorted(re.split(r", | and ", names)), (
         f"{org}'s members should still be {names}, but are {listing(members)}")
 
 
-@then("{name}'s purchase is refused as invalid, naming what is wrong")
-@then("{name}'s allocation is refused as invalid, naming what is wrong")
-@then("{name}'s organization is refused as invalid, naming what is wrong")
-@then("{name}'s key is refused as invalid, naming what is wrong")
+@then("{name:Persona}'s purchase is refused as invalid, naming what is wrong")
+@then("{name:Persona}'s allocation is refused as invalid, naming what is wrong")
+@then("{name:Persona}'s organization is refused as invalid, naming what is wrong")
+@then("{name:Persona}'s key is refused as invalid, naming what is wrong")
 def refused_as_invalid(context, name):
-    refusal = refused(context, name, (RefusalKind.INVALID,), "as invalid, never accepted or a server error")
+    refusal = refused(name, (RefusalKind.INVALID,), "as invalid, never accepted or a server error")
     assert refusal.detail, "the refusal should say what is wrong"

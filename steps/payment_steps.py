@@ -2,43 +2,43 @@
 
 from behave import given, then, when
 
-from creditflow.actors import expect
+from creditflow.actors import Organization, expect
 from creditflow.deployments.base import RefusalKind
 from creditflow.systems.payment_provider import Signing
 from creditflow.verdicts import claims
 from creditflow.wording import counted, dollars, number
 
 
-@given("{payer} pays with {method:PayWith}")
+@given("{payer:Customer} pays with {method:PayWith}")
 async def pays_with(context, payer, method):
     """`payer`: an organization, whose admin puts the method on file, or a person paying for themself."""
     world = context.world
-    org = payer if payer in world.orgs else None
-    who = world.org(org).admin if org else payer
+    org = payer if isinstance(payer, Organization) else None
+    who = org.admin if org else payer
     expect(await world.purchases.pay_with(org, who, method),
            f"{who} could not put {method.name.lower().replace('_', ' ')} on file for {payer}")
 
 
-@when("{admin} tries to put on file for {org} {method:PayWith}")
+@when("{admin:Persona} tries to put on file for {org:Org} {method:PayWith}")
 async def try_pay_with(context, admin, org, method):
     await context.world.purchases.pay_with(org, admin, method)
 
 
-@when("{name} buys {credits:Credits} credits for herself")
-@when("{name} buys {credits:Credits} credits for himself")
+@when("{name:Persona} buys {credits:Credits} credits for herself")
+@when("{name:Persona} buys {credits:Credits} credits for himself")
 async def buys_own(context, name, credits):
     expect(await context.world.purchases.buy_own(name, credits), f"{name}'s purchase of {number(credits)} credits "
                                                                  "was not accepted")
 
 
 # After the step above, which would otherwise read "herself" as an organization.
-@when("{admin} buys {credits:Credits} credits for {org}")
+@when("{admin:Persona} buys {credits:Credits} credits for {org:Org}")
 async def buys_for(context, admin, credits, org):
     expect(await context.world.purchases.buy_for(org, credits), f"{admin}'s purchase of {number(credits)} credits "
                                                                  f"for {org} was not accepted")
 
 
-@then("once the payment has failed, {org} holds {credits:Credits} credits")
+@then("once the payment has failed, {org:Org} holds {credits:Credits} credits")
 @claims("invariant.money-in")
 async def holds_once_settled(context, org, credits):
     outcome = await context.world.purchases.settled(org)
@@ -48,14 +48,14 @@ async def holds_once_settled(context, org, credits):
 
 
 # After the step above, which would otherwise read "once the payment has failed, Acme" as an organization.
-@then("{org} holds {credits:Credits} credits")
+@then("{org:Org} holds {credits:Credits} credits")
 @claims("invariant.money-in")
 async def holds(context, org, credits):
     pool = await context.world.books.pool(org)
     assert pool.remaining == credits, f"{org} should hold {number(credits)} credits, but holds {number(pool.remaining)}"
 
 
-@then("the payment provider charged {whose} {amount:Dollars} for them")
+@then("the payment provider charged {whose:Customer} {amount:Dollars} for them")
 async def provider_charged(context, whose, amount):
     paid = await context.world.purchases.paid_in(whose)
     assert paid.payments == 1 and paid.charged == amount, (
@@ -63,32 +63,32 @@ async def provider_charged(context, whose, amount):
         f"{counted(paid.payments, 'payment')} of {dollars(paid.charged)} in all")
 
 
-@then("{name}'s purchase is refused as unpaid, saying why")
+@then("{name:Persona}'s purchase is refused as unpaid, saying why")
 def refused_unpaid(context, name):
-    reply = context.world.actor(name).tried()
+    reply = name.tried()
     assert reply.refusal is not None and reply.refusal.kind is RefusalKind.PAYMENT, (
         f"{name}'s purchase should be refused as unpaid (402), but Ops-Center {reply.describe()}")
     assert reply.refusal.detail, f"the refusal of {name}'s purchase should say why it was not paid"
 
 
-@then("{name} is told the card was declined")
+@then("{name:Persona} is told the card was declined")
 def card_declined(context, name):
-    reply = context.world.actor(name).tried()
+    reply = name.tried()
     assert reply.refusal is not None and reply.refusal.kind is RefusalKind.PAYMENT, (
         f"{name} should be told the card was declined (402), but Ops-Center {reply.describe()}")
 
 
-@when("the payment provider delivers {org}'s payment event again {signing:Signing}")
+@when("the payment provider delivers {org:Org}'s payment event again {signing:Signing}")
 async def redelivered(context, org, signing):
     await context.world.purchases.redeliver(org, signing)
 
 
-@when("the payment provider delivers {org}'s payment event {copies:Count} more times at once")
+@when("the payment provider delivers {org:Org}'s payment event {copies:Count} more times at once")
 async def redelivered_at_once(context, org, copies):
     await context.world.purchases.redeliver(org, Signing.BY_PROVIDER, copies)
 
 
-@when("the payment provider reports {org}'s payment again in an event of its own")
+@when("the payment provider reports {org:Org}'s payment again in an event of its own")
 async def reported_again(context, org):
     await context.world.purchases.redeliver(org, Signing.BY_PROVIDER, new_id=True)
 
@@ -103,20 +103,20 @@ def event_refused(context):
         f"{purchases.delivered}, should be refused as not the payment provider's, but Ops-Center {reply.describe()}")
 
 
-@when("someone else pays the payment provider {credits:Credits} credits' worth, labelled as {org}'s")
+@when("someone else pays the payment provider {credits:Credits} credits' worth, labelled as {org:Org}'s")
 async def paid_elsewhere(context, credits, org):
     await context.world.purchases.paid_elsewhere(org, credits)
 
 
-@when("the platform admin refunds {credits:Credits} credits of {org}'s purchase")
+@when("the platform admin refunds {credits:Credits} credits of {org:Org}'s purchase")
 async def refunds_part(context, credits, org):
     expect(await context.world.purchases.refund(org, credits),
            f"the platform admin could not refund {number(credits)} credits of {org}'s purchase")
 
 
 # After the step above: "{org}'s purchase" would read "7,500 credits of Acme's purchase" as an organization's.
-@when("the platform admin refunds {org}'s purchase")
-@when("the platform admin tries to refund {org}'s purchase in full")
+@when("the platform admin refunds {org:Org}'s purchase")
+@when("the platform admin tries to refund {org:Org}'s purchase in full")
 async def refunds(context, org):
     await context.world.purchases.refund(org, None)
 
@@ -132,7 +132,7 @@ def refund_refused(context, credits):
         f"'{reply.refusal.detail}'")
 
 
-@then("the payment provider gave {whose} back {amount:Dollars}")
+@then("the payment provider gave {whose:Customer} back {amount:Dollars}")
 async def given_back(context, whose, amount):
     paid = await context.world.purchases.paid_in(whose)
     assert paid.given_back == amount, (f"the payment provider should have given {whose} back {dollars(amount)}, but "

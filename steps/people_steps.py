@@ -6,46 +6,46 @@ from creditflow.people import MEMBER_PLAN
 from creditflow.wording import number
 
 
-@given("{name} is an individual on the {plan:Plan} plan with {credits:Credits} credits")
+@given("{name:Persona} is an individual on the {plan:Plan} plan with {credits:Credits} credits")
 async def individual(context, name, plan, credits):
     await context.world.people.sign_up(name, plan, credits)
 
 
-@given("{name} is an individual on the {plan:Plan} plan with credits for exactly {count:Count} {model} calls "
+@given("{name:Persona} is an individual on the {plan:Plan} plan with credits for exactly {count:Count} {model} calls "
        "of {tokens:Count} tokens")
 async def individual_with_calls_worth(context, name, plan, count, model, tokens):
     await context.world.people.sign_up(name, plan, context.world.worth(count, model, tokens, plan))
 
 
-@given("{name} is an individual on the {plan:Plan} plan with credits for just under one {model} call "
+@given("{name:Persona} is an individual on the {plan:Plan} plan with credits for just under one {model} call "
        "of {tokens:Count} tokens")
 async def individual_just_short(context, name, plan, model, tokens):
     await context.world.people.sign_up(name, plan, context.world.just_under(model, tokens, plan))
 
 
-@given("{name} has just signed up on the {plan:Plan} plan and bought nothing")
+@given("{name:Persona} has just signed up on the {plan:Plan} plan and bought nothing")
 async def just_signed_up(context, name, plan):
     """Only what the product does itself when a user signs up and signs in: none of a deployment's workarounds."""
     await context.world.people.sign_up(name, plan, arranged=False)
 
 
-@given("{name} has been granted {credits:Credits} credits")
+@given("{name:Persona} has been granted {credits:Credits} credits")
 async def has_been_granted(context, name, credits):
     await context.world.people.grant(name, credits)
 
 
-@given("{name}'s account was deleted and created again with the same e-mail")
+@given("{name:Persona}'s account was deleted and created again with the same e-mail")
 async def recreated(context, name):
     await context.world.people.recreate(name)
 
 
-@when("the platform admin grants {name} {credits:Credits} credits")
+@when("the platform admin grants {name:Persona} {credits:Credits} credits")
 async def granted(context, name, credits):
     await context.world.people.admin_grants(name, credits)
 
 
-@when("the platform admin grants {credits:Credits} credits to {name}'s e-mail")
-@when("the platform admin tries to grant {credits:Credits} credits to {name}'s e-mail")
+@when("the platform admin grants {credits:Credits} credits to {name:Persona}'s e-mail")
+@when("the platform admin tries to grant {credits:Credits} credits to {name:Persona}'s e-mail")
 async def grant_by_email(context, credits, name):
     await context.world.people.grant_by_email(name, credits)
 
@@ -56,23 +56,23 @@ async def grant_to_no_ones_name(context, credits, name):
     await people.grant_naming(credits, *people.no_ones(name))
 
 
-@given("{admin} has created the organization {org} on the {plan:Plan} plan")
+@given("{admin:Persona} has created the organization {org:Org} on the {plan:Plan} plan")
 async def organization(context, admin, org, plan):
     await context.world.people.create_org(admin, org, plan)
 
 
-@given("{org} has bought {credits:Credits} credits")
+@given("{org:Org} has bought {credits:Credits} credits")
 async def bought(context, org, credits):
     await context.world.purchases.stock(org, credits)
 
 
-@given("{name} is a member of {org} with {credits:Credits} allocated credits")
+@given("{name:Persona} is a member of {org:Org} with {credits:Credits} allocated credits")
 async def member_with_allocation(context, name, org, credits):
     await context.world.people.join(name, org)
     allocated(name, org, await context.world.people.allocate(org, name, credits), credits)
 
 
-@given("{name} is a member of {org} with credits allocated for exactly {count:Count} {model} calls "
+@given("{name:Persona} is a member of {org:Org} with credits allocated for exactly {count:Count} {model} calls "
        "of {tokens:Count} tokens")
 async def member_with_calls_worth(context, name, org, count, model, tokens):
     world, what = context.world, f"{number(count)} {model} calls of {number(tokens)} tokens"
@@ -81,7 +81,8 @@ async def member_with_calls_worth(context, name, org, count, model, tokens):
                                                              what))
 
 
-@given("{name} is a member of {org} with credits allocated for just under one {model} call of {tokens:Count} tokens")
+@given("{name:Persona} is a member of {org:Org} with credits allocated for just under one {model} call of "
+       "{tokens:Count} tokens")
 async def member_just_short(context, name, org, model, tokens):
     world = context.world
     await world.people.join(name, org)
@@ -95,12 +96,12 @@ def allocated(name, org, reply, credits=None):
     assert reply.ok, f"{what} could not be allocated to {name} in {org}: Ops-Center {reply.describe()}"
 
 
-@given("{name} is a member of {org}")
+@given("{name:Persona} is a member of {org:Org}")
 async def member(context, name, org):
     await context.world.people.join(name, org)
 
 
-@given("{name} has stored her own OpenRouter key")
+@given("{name:Persona} has stored her own OpenRouter key")
 async def stored_key(context, name):
     reply = await context.world.people.store_byok_key(name)
     assert reply.ok, f"{name}'s OpenRouter key was not stored: Ops-Center {reply.describe()}"

@@ -5,7 +5,7 @@ from behave import then, when
 from creditflow.metrics import percentile
 
 
-@when("{name}'s {operation} is measured over {count:Count} repetitions")
+@when("{name:Persona}'s {operation} is measured over {count:Count} repetitions")
 async def measure(context, name, operation, count):
     await context.world.calls.measure(name, operation, count)
 

@@ -24,12 +24,12 @@ def outcomes_of(batch) -> str:
     return ", ".join(f"{number(count)} {kind}" for kind, count in outcomes.most_common())
 
 
-@given("{name} has already used {used:Count} of her {limit:Count} API calls this month")
+@given("{name:Persona} has already used {used:Count} of her {limit:Count} API calls this month")
 async def calls_already_used(context, name, used, limit):
     await context.world.people.use_calls(name, used, limit)
 
 
-@then("{name} has used {used:Count} of her {limit:Count} API calls on the {plan} plan")
+@then("{name:Persona} has used {used:Count} of her {limit:Count} API calls on the {plan} plan")
 async def calls_used(context, name, used, limit, plan):
     balance = await context.world.books.balance(name)
     assert balance.plan == plan, f"{name} should be on the {plan} plan, but is on {balance.plan or 'no plan'}"
@@ -39,7 +39,7 @@ async def calls_used(context, name, used, limit, plan):
                                         f"{figure(balance.calls_used, 'no count')}")
 
 
-@then("the call counted one more of {name}'s {limit:Count} API calls")
+@then("the call counted one more of {name:Persona}'s {limit:Count} API calls")
 async def one_more_call(context, name, limit):
     before, now = context.world.books.opening(name), await context.world.books.balance(name)
     assert now.calls_limit == limit, (f"{name}'s plan should allow {number(limit)} API calls, not "
@@ -51,16 +51,16 @@ async def one_more_call(context, name, limit):
                                                      f"{number(now.calls_used)} of {number(limit)}")
 
 
-@then("{name}'s answer says {left:Count} API calls are left in the period")
+@then("{name:Persona}'s answer says {left:Count} API calls are left in the period")
 def answer_says_calls_left(context, name, left):
-    call = context.world.actor(name).succeeded_call()
+    call = name.succeeded_call()
     assert call.calls_left == left, (f"{name}'s answer should say {number(left)} API calls are left, but says "
                                      f"{figure(call.calls_left, 'nothing of them')}")
 
 
-@then("{name}'s answer says her API calls come back at the start of next month")
+@then("{name:Persona}'s answer says her API calls come back at the start of next month")
 def answer_says_when_calls_come_back(context, name):
-    call = context.world.actor(name).succeeded_call()
+    call = name.succeeded_call()
     says_start_of_next_month(f"{name}'s answer", call.resets_at, call)
 
 
@@ -72,7 +72,7 @@ def says_start_of_next_month(what: str, resets_at: int | None, call) -> None:
                                f"{'nothing of it' if resets_at is None else moment(resets_at)}")
 
 
-@then("the call was not counted against {name}'s API calls")
+@then("the call was not counted against {name:Persona}'s API calls")
 async def not_counted(context, name):
     before, now = context.world.books.opening(name), await context.world.books.balance(name)
     assert now.calls_used == before.calls_used, (f"a refused call must not use an API call, but {name}'s count went "
@@ -105,7 +105,7 @@ def exactly_some_succeed(context, count):
 @then("the LLM provider served only the calls that were paid for")
 async def provider_served_only_paid_calls(context):
     actor = context.world.protagonist
-    served, paid = len(await context.world.books.provider_calls_of_batch(actor.name)), sum(
+    served, paid = len(await context.world.books.provider_calls_of_batch(actor)), sum(
         call.succeeded for call in actor.batch)
     unpaid = served_unpaid(f"{actor.name}'s", served, paid)
     assert unpaid is None, unpaid
@@ -133,19 +133,19 @@ def offers_upgrade(context):
     assert refusal.upgrade_offered, f"the payment refusal should offer an upgrade, but says '{refusal.detail}'"
 
 
-@then("the refusal names the price of the call as required and {name}'s allocation as available")
+@then("the refusal names the price of the call as required and {name:Persona}'s allocation as available")
 async def says_required(context, name):
     world = context.world
     refusal = refusal_of(context, RefusalKind.PAYMENT, "payment (402)")
-    call = world.actor(name).last_call
-    price = world.price(call.model, call.request.tokens, world.actor(name).account.plan)
-    allocation = await world.books.allocation(name, world.actor(name).member_of)
+    call = name.last_call
+    price = world.price(call.model, call.request.tokens, name.account.plan)
+    allocation = await world.books.allocation(name, name.member_of)
     assert refusal.required == price, f"the refusal should say the call needs {price} credits: '{refusal.detail}'"
     assert refusal.available == allocation.remaining, (
         f"the refusal should say {allocation.remaining} credits are available: '{refusal.detail}'")
 
 
-@then("the refusal explains that no credits are allocated to {name}")
+@then("the refusal explains that no credits are allocated to {name:Persona}")
 def explains_missing_allocation(context, name):
     refusal = refusal_of(context, RefusalKind.PAYMENT, "payment (402)")
     assert refusal.no_allocation and "allocat" in refusal.detail.lower(), (
@@ -196,27 +196,27 @@ def refused_as_invalid(context):
     assert call.refusal.detail, "the refusal should say what is wrong"
 
 
-@then("{first}'s call and {second}'s call are both served")
+@then("{first:Persona}'s call and {second:Persona}'s call are both served")
 def both_served(context, first, second):
     for name in (first, second):
-        call = context.world.actor(name).last_call
+        call = name.last_call
         assert call.succeeded, (f"{name}'s call should be served, the request id she chose being hers alone, but "
                                 f"Ops-Center {call.describe()}")
 
 
-@then("{name} was charged only for her first call")
+@then("{name:Persona} was charged only for her first call")
 async def charged_for_first_call(context, name):
     world = context.world
-    actor = world.actor(name)
+    actor = name
     first = actor.calls[-2]
     price = world.price(first.model, first.tokens or first.request.tokens, actor.account.plan)
     charges = [charge.credits for charge in await world.books.own_charges(name)]
     assert charges == [price], f"{name} should be charged once, {price} credits for her first call, but was: {charges}"
 
 
-@then("the call fails and {name} is told the provider failed")
+@then("the call fails and {name:Persona} is told the provider failed")
 def provider_failed(context, name):
-    call = context.world.actor(name).last_call
+    call = name.last_call
     assert call.refusal is not None and call.refusal.kind is RefusalKind.PROVIDER_FAILURE, (
         f"{name} should hear the provider failed, but Ops-Center {call.describe()}")
     assert "provider" in call.refusal.detail.lower(), f"the error should name the provider: '{call.refusal.detail}'"

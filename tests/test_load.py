@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from creditflow.deployments.base import Account, CallRequest, Charge, Payer, Session, Statement
+from creditflow.actors import Actor, Organization
+from creditflow.deployments.base import Account, CallRequest, Charge, OrgRef, Payer, Session, Statement
 from creditflow.deployments.contract.deployment import ContractDeployment, ContractPrices
 from creditflow.deployments.http import Answer
 from creditflow.deployments.ops_center_oss.builds import OPS_CENTER_OSS
@@ -77,16 +78,6 @@ def test_members_bring_an_admin_and_credits_cover_the_run_unless_they_are_to_run
     assert Profile("exhaust", 2, 10, 1, 1, calls_each=4).calls_paid_for() == 4
 
 
-@dataclass
-class FakeOrg:
-    name: str
-    org_id: str
-    admin: str
-
-    @property
-    def ref(self):
-        return self
-
 
 @dataclass
 class FakePeople:
@@ -95,28 +86,31 @@ class FakePeople:
     world: "FakeWorld"
     done: list[tuple] = field(default_factory=list)
 
-    def _enroll(self, name: str, plan: str) -> None:
-        self.world.accounts[name] = Account(f"id-{name}", f"{name.lower()}-run", f"{name}@t", "pw", plan)
+    @staticmethod
+    def _enroll(actor: Actor, plan: str) -> None:
+        name = actor.name
+        actor.account = Account(f"id-{name}", f"{name.lower()}-run", f"{name}@t", "pw", plan)
 
-    async def sign_up(self, name, plan, credits=Decimal(0)):
-        self._enroll(name, plan)
-        self.done.append(("sign up", name, plan, credits))
+    async def sign_up(self, actor, plan, credits=Decimal(0)):
+        self._enroll(actor, plan)
+        self.done.append(("sign up", actor.name, plan, credits))
 
-    async def create_org(self, admin, org_name, plan):
+    async def create_org(self, admin, org, plan):
         self._enroll(admin, plan)
-        self.done.append(("create", admin, org_name))
-        return FakeOrg(org_name, f"org-{org_name}", admin)
+        self.done.append(("create", admin.name, org.name))
+        org.created_as, org.created_by = OrgRef(f"org-{org.name}", org.name), admin
+        return org
 
-    async def join(self, name, org_name):
-        self._enroll(name, "platform")
-        self.done.append(("join", name, org_name))
+    async def join(self, member, org):
+        self._enroll(member, "platform")
+        self.done.append(("join", member.name, org.name))
 
-    async def allocate(self, org_name, name, credits):
-        self.done.append(("allocate", org_name, name, credits))
+    async def allocate(self, org, member, credits):
+        self.done.append(("allocate", org.name, member.name, credits))
         return Answered()
 
-    async def store_byok_key(self, name):
-        self.done.append(("store key", name))
+    async def store_byok_key(self, actor):
+        self.done.append(("store key", actor.name))
         return Answered()
 
 
@@ -130,13 +124,13 @@ class Answered:
 class FakePurchases:
     people: FakePeople
 
-    async def stock(self, org_name, credits):
-        self.people.done.append(("buy", org_name, credits))
+    async def stock(self, org, credits):
+        self.people.done.append(("buy", org.name, credits))
 
 
 class FakeWorld:
     def __init__(self):
-        self.accounts: dict[str, Account] = {}
+        self.cast: dict[str, Actor] = {}
         self.people = FakePeople(self)
         self.purchases = FakePurchases(self.people)
         orgs = type("Organizations", (), {"purchasable": staticmethod(lambda credits: credits)})
@@ -145,8 +139,15 @@ class FakeWorld:
     def worth(self, count, model, tokens, plan=None):
         return count * ContractPrices().price(model, tokens, plan)
 
+    def persona(self, name):
+        return self.cast.setdefault(name, Actor(name))
+
+    @staticmethod
+    def organization(name):
+        return Organization(name)
+
     def actor(self, name):
-        return type("Actor", (), {"account": self.accounts[name]})
+        return self.cast[name]
 
 
 async def test_the_arrangement_gives_each_persona_its_calls_worth_through_the_driver():

@@ -57,16 +57,16 @@ async def test_every_endpoint_refuses_a_missing_or_foreign_token(api, stack, tok
 
 
 async def test_first_call_provisions_the_user_with_the_plans_quota_and_a_lago_subscription(world):
-    ivy = await world.people.sign_up("Ivy", "professional")
-    balance = await world.books.balance("Ivy")
+    ivy = await world.people.sign_up(world.persona("Ivy"), "professional")
+    balance = await world.books.balance(world.persona("Ivy"))
     assert (balance.credits, balance.calls_used, balance.calls_limit, balance.plan) == (0, 0, 10_000, "professional")
-    known, plans = await world.books.billing_plans("Ivy")
+    known, plans = await world.books.billing_plans(world.persona("Ivy"))
     assert known and plans == {"professional": Decimal(49)}
     assert ivy.email.endswith("@creditflow.test")
 
 
 async def test_granting_credits_takes_a_platform_admin_and_a_valid_amount(world, services, api):
-    ivy = await world.people.sign_up("Ivy", "professional")
+    ivy = await world.people.sign_up(world.persona("Ivy"), "professional")
     operator = await services.operator_session()
     assert (await api.grant(ivy.session, ivy.email, 5)).status == 403
     assert (await api.grant(operator, "nobody@creditflow.test", 5)).status == 404
@@ -76,14 +76,14 @@ async def test_granting_credits_takes_a_platform_admin_and_a_valid_amount(world,
     granted = await api.grant(operator, ivy.email, 250)
     assert granted.status == 200 and granted.body["credits"] == 250
     services.money.credit(USER, ivy.user_id, "Ivy", Decimal(250))  # granted here, outside the driver's own grant
-    assert (await world.books.balance("Ivy")).credits == 250
+    assert (await world.books.balance(world.persona("Ivy"))).credits == 250
 
 
 async def test_organization_endpoints_success_and_error_paths(world, api, services):
-    org = await world.people.create_org("Alice", "Acme", "platform")
+    org = await world.people.create_org(world.persona("Alice"), world.organization("Acme"), "platform")
     alice = world.actor("Alice")
-    olivia = await world.people.sign_up("Olivia", "platform")
-    nora = await world.people.sign_up("Nora", "professional")
+    olivia = await world.people.sign_up(world.persona("Olivia"), "platform")
+    nora = await world.people.sign_up(world.persona("Nora"), "professional")
 
     for name, tier in (("", "platform"), ("x" * 201, "platform"), ("Acme", "gold")):
         answer = await api.create_org(alice.session, name, tier)
@@ -128,7 +128,7 @@ async def test_organization_endpoints_success_and_error_paths(world, api, servic
 
 
 async def test_byok_keys_are_validated_stored_encrypted_and_never_shown(world, api):
-    bea = await world.people.sign_up("Bea", "professional")
+    bea = await world.people.sign_up(world.persona("Bea"), "professional")
     for provider, key in (("openai", "sk-or-v1-abcdefgh1234"), ("openrouter", "short"), ("openrouter", "a b c d e f")):
         assert (await api.store_byok_key(bea.session, provider, key)).status == 422
     assert (await api.byok_keys(bea.session)).body == {"openrouter_configured": False, "keys": []}
@@ -141,7 +141,7 @@ async def test_byok_keys_are_validated_stored_encrypted_and_never_shown(world, a
     listed = await api.byok_keys(bea.session)
     assert listed.body == {"openrouter_configured": True, "keys": [{"provider": "openrouter",
                                                                    "key_hint": "sk-or-...wxyz"}]}
-    assert all(key.encode() not in blob for blob in await world.books.stored_keys("Bea"))
+    assert all(key.encode() not in blob for blob in await world.books.stored_keys(world.persona("Bea")))
 
 
 @pytest.mark.parametrize("body", [
@@ -156,16 +156,16 @@ async def test_byok_keys_are_validated_stored_encrypted_and_never_shown(world, a
     ["a", "list"],
 ])
 async def test_malformed_chat_requests_get_422_and_cost_nothing(world, api, body):
-    ivy = await world.people.sign_up("Ivy", "professional", credits=100)
+    ivy = await world.people.sign_up(world.persona("Ivy"), "professional", credits=100)
     answer = await api.chat_as_sent(ivy.session, body)
     assert answer.status == 422, answer.body
     assert answer.field("error") == "invalid_request" and answer.field("detail")
-    balance = await world.books.balance("Ivy")
+    balance = await world.books.balance(world.persona("Ivy"))
     assert (balance.credits, balance.calls_used) == (100, 0)
 
 
 async def test_a_charged_call_answers_with_cost_payer_rate_headers_and_one_ledger_row(world, api):
-    ivy = await world.people.sign_up("Ivy", "professional", credits=100)
+    ivy = await world.people.sign_up(world.persona("Ivy"), "professional", credits=100)
     answer = await api.chat(ivy.session, "gpt-4", 100)
     assert answer.status == 200, answer.body
     body, headers = answer.body, answer.headers
@@ -174,13 +174,13 @@ async def test_a_charged_call_answers_with_cost_payer_rate_headers_and_one_ledge
     assert headers["x-ratelimit-limit"] == "10000" and headers["x-ratelimit-remaining"] == "9999"
     assert int(headers["x-ratelimit-reset"]) > time.time()
     assert {"usage", "credits", "provider"} <= set(server_timing(answer))
-    charges = await world.books.own_charges("Ivy")
+    charges = await world.books.own_charges(world.persona("Ivy"))
     assert [(c.credits, c.model, c.tokens, c.request_id) for c in charges] == [(48, "gpt-4", 100, body["request_id"])]
-    assert await world.books.cached_balance("Ivy") == 52
+    assert await world.books.cached_balance(world.persona("Ivy")) == 52
 
 
 async def test_a_streamed_call_relays_the_chunks_then_the_usage_and_cost_and_writes_one_ledger_row(world, api):
-    ivy = await world.people.sign_up("Ivy", "professional", credits=100)
+    ivy = await world.people.sign_up(world.persona("Ivy"), "professional", credits=100)
     answer = await api.chat(ivy.session, "gpt-4", 100, stream=True)
     assert answer.status == 200 and answer.headers["content-type"].startswith("text/event-stream")
     assert answer.headers["x-ratelimit-remaining"] == "9999" and answer.headers["x-request-id"].startswith("req_")
@@ -189,20 +189,20 @@ async def test_a_streamed_call_relays_the_chunks_then_the_usage_and_cost_and_wri
     assert sum(1 for chunk in chunks if chunk["choices"] and chunk["choices"][0]["delta"].get("content")) == 90
     assert receipt["choices"] == [] and receipt["usage"]["total_tokens"] == 100
     assert (receipt["cost_credits"], receipt["billed_to"], receipt["byok_used"]) == (48, "user", False)
-    charges = await world.books.own_charges("Ivy")
+    charges = await world.books.own_charges(world.persona("Ivy"))
     assert [(c.credits, c.request_id) for c in charges] == [(48, answer.headers["x-request-id"])]
-    assert await world.books.cached_balance("Ivy") == 52
+    assert await world.books.cached_balance(world.persona("Ivy")) == 52
 
 
 async def test_an_unaffordable_or_failed_stream_is_a_plain_error_answer_before_any_event(world, api):
-    ivy = await world.people.sign_up("Ivy", "professional", credits=10)
+    ivy = await world.people.sign_up(world.persona("Ivy"), "professional", credits=10)
     answer = await api.chat(ivy.session, "gpt-4", 100, stream=True)
     assert answer.status == 402 and answer.field("error") == "insufficient_credits" and answer.events == ()
-    await world.people.grant("Ivy", 100)
+    await world.people.grant(world.persona("Ivy"), 100)
     await world.people.break_provider()
     answer = await api.chat(ivy.session, "gpt-4", 100, stream=True, messages=conversation(world.scope))
     assert answer.status == 502 and answer.field("error") == "provider_error" and answer.events == ()
-    balance = await world.books.balance("Ivy")
+    balance = await world.books.balance(world.persona("Ivy"))
     assert (balance.credits, balance.calls_used) == (110, 0)
 
 
@@ -212,71 +212,71 @@ def test_a_stream_without_reported_usage_is_counted_a_token_a_piece_and_four_cha
 
 
 async def test_a_refusal_for_payment_carries_the_rate_headers_and_changes_nothing(world, api):
-    ivy = await world.people.sign_up("Ivy", "professional", credits=10)
+    ivy = await world.people.sign_up(world.persona("Ivy"), "professional", credits=10)
     answer = await api.chat(ivy.session, "gpt-4", 100)
     assert answer.status == 402 and answer.field("error") == "insufficient_credits"
     assert (answer.body["required"], answer.body["available"]) == (48, 10) and answer.body["upgrade_url"]
     assert answer.headers["x-ratelimit-remaining"] == "10000"
-    assert (await world.books.balance("Ivy")).credits == 10 and await world.books.own_charges("Ivy") == []
+    assert (await world.books.balance(ivy)).credits == 10 and await world.books.own_charges(ivy) == []
 
 
 async def test_a_retried_request_id_is_never_charged_twice(world, services):
-    await world.people.sign_up("Ivy", "professional", credits=100)
-    first, again = await world.calls.retried("Ivy", "gpt-3.5-turbo", 100)
+    await world.people.sign_up(world.persona("Ivy"), "professional", credits=100)
+    first, again = await world.calls.retried(world.persona("Ivy"), "gpt-3.5-turbo", 100)
     assert first.succeeded and again.refusal.kind is RefusalKind.DUPLICATE and again.refusal.status == 409
-    assert (await world.books.balance("Ivy")).credits == 91
+    assert (await world.books.balance(world.persona("Ivy"))).credits == 91
 
 
 async def test_a_provider_failure_charges_nothing_and_counts_nothing(world):
-    await world.people.sign_up("Ivy", "professional", credits=100)
+    await world.people.sign_up(world.persona("Ivy"), "professional", credits=100)
     await world.people.break_provider()
-    call = await world.calls.ask("Ivy", "gpt-3.5-turbo", 100)
+    call = await world.calls.ask(world.persona("Ivy"), "gpt-3.5-turbo", 100)
     assert call.refusal.status == 502 and "nothing was charged" in call.refusal.detail
-    balance = await world.books.balance("Ivy")
+    balance = await world.books.balance(world.persona("Ivy"))
     assert (balance.credits, balance.calls_used) == (100, 0)
 
 
 async def test_200_simultaneous_calls_with_credits_for_100_charge_exactly_100(world):
-    await world.people.sign_up("Cody", "professional", credits=900)
-    calls = await world.calls.many("Cody", 200, "gpt-3.5-turbo", 100)
+    await world.people.sign_up(world.persona("Cody"), "professional", credits=900)
+    calls = await world.calls.many(world.persona("Cody"), 200, "gpt-3.5-turbo", 100)
     kinds = [call.refusal.kind if call.refusal else "ok" for call in calls]
     assert (kinds.count("ok"), kinds.count(RefusalKind.PAYMENT)) == (100, 100)
     assert {call.paid_by for call in calls if call.succeeded} == {Payer.OWN_CREDITS}
-    assert (await world.books.balance("Cody")).credits == 0
-    assert await world.books.ledger_balance("Cody") == 0
-    charges = await world.books.own_charges("Cody")
+    assert (await world.books.balance(world.persona("Cody"))).credits == 0
+    assert await world.books.ledger_balance(world.persona("Cody")) == 0
+    charges = await world.books.own_charges(world.persona("Cody"))
     assert len(charges) == 100 and {c.credits for c in charges} == {9}
     assert len({c.request_id for c in charges}) == 100
-    assert (await world.books.balance("Cody")).calls_used == 100
+    assert (await world.books.balance(world.persona("Cody"))).calls_used == 100
 
 
 async def test_200_simultaneous_calls_on_an_allocation_for_100_charge_exactly_100(world):
-    await world.people.create_org("Alice", "Acme", "platform")
-    assert (await world.purchases.buy_for("Acme", 5_000)).ok
-    await world.people.join("Olivia", "Acme")
-    assert (await world.people.allocate("Acme", "Olivia", 900)).ok
-    calls = await world.calls.many("Olivia", 200, "gpt-3.5-turbo", 100)
+    await world.people.create_org(world.persona("Alice"), world.organization("Acme"), "platform")
+    assert (await world.purchases.buy_for(world.organization("Acme"), 5_000)).ok
+    await world.people.join(world.persona("Olivia"), world.organization("Acme"))
+    assert (await world.people.allocate(world.organization("Acme"), world.persona("Olivia"), 900)).ok
+    calls = await world.calls.many(world.persona("Olivia"), 200, "gpt-3.5-turbo", 100)
     assert sum(call.succeeded for call in calls) == 100
     assert sum(call.refusal is not None and call.refusal.kind is RefusalKind.PAYMENT for call in calls) == 100
-    allocation = await world.books.allocation("Olivia", "Acme")
+    allocation = await world.books.allocation(world.persona("Olivia"), world.organization("Acme"))
     assert (allocation.allocated, allocation.used, allocation.remaining) == (900, 900, 0)
-    assert (await world.books.pool("Acme")).remaining == 4_100
-    charges = await world.books.member_charges("Olivia", "Acme")
+    assert (await world.books.pool(world.organization("Acme"))).remaining == 4_100
+    charges = await world.books.member_charges(world.persona("Olivia"), world.organization("Acme"))
     assert len(charges) == 100 and len({c.request_id for c in charges}) == 100
-    assert (await world.books.balance("Olivia")).credits == 0
+    assert (await world.books.balance(world.persona("Olivia"))).credits == 0
 
 
 async def test_a_trial_quotas_last_calls_arriving_at_once_are_admitted_exactly(world, stack):
     """The 700 calls that spend a trial quota one after another are the scenario's (Tess's 701st call); here the
     quota's last 40 calls and one more arrive at once, 660 having been counted behind Ops-Center's back."""
-    tess = await world.people.sign_up("Tess", "trial", credits=7_000)
+    tess = await world.people.sign_up(world.persona("Tess"), "trial", credits=7_000)
     await count_calls_behind_the_back(stack, tess.user_id, 660)
-    calls = await world.calls.many("Tess", 41, "gpt-3.5-turbo", 100, concurrency=41)
+    calls = await world.calls.many(world.persona("Tess"), 41, "gpt-3.5-turbo", 100, concurrency=41)
     assert sum(call.succeeded for call in calls) == 40
     refused = [call.refusal for call in calls if call.refusal is not None]
     assert len(refused) == 1 and refused[0].kind is RefusalKind.QUOTA and refused[0].status == 429
     assert refused[0].resets_at > time.time()
-    assert len(await world.books.own_charges("Tess")) == 40
+    assert len(await world.books.own_charges(world.persona("Tess"))) == 40
 
 
 async def count_calls_behind_the_back(stack, user_id: str, calls: int) -> None:
@@ -300,7 +300,7 @@ async def tamper(stack, sql: str, *args) -> None:
 
 
 async def test_the_invariant_check_catches_a_balance_that_disagrees_with_its_transactions(world, stack):
-    ivy = await world.people.sign_up("Ivy", "professional", credits=100)
+    ivy = await world.people.sign_up(world.persona("Ivy"), "professional", credits=100)
     assert await world.books.invariant_violations() == []
     await tamper(stack, "UPDATE user_credits SET credits = credits + 7 WHERE user_id = $1", ivy.user_id)
     problems = await world.books.invariant_violations()
@@ -311,10 +311,10 @@ async def test_the_invariant_check_catches_a_balance_that_disagrees_with_its_tra
 
 
 async def test_the_invariant_check_catches_allocations_beyond_the_pool(world, stack):
-    org = await world.people.create_org("Alice", "Acme", "platform")
-    assert (await world.purchases.buy_for("Acme", 1_000)).ok
-    await world.people.join("Olivia", "Acme")
-    assert (await world.people.allocate("Acme", "Olivia", 1_000)).ok
+    org = await world.people.create_org(world.persona("Alice"), world.organization("Acme"), "platform")
+    assert (await world.purchases.buy_for(world.organization("Acme"), 1_000)).ok
+    await world.people.join(world.persona("Olivia"), world.organization("Acme"))
+    assert (await world.people.allocate(world.organization("Acme"), world.persona("Olivia"), 1_000)).ok
     olivia = world.actor("Olivia").user_id
     await tamper(stack, "UPDATE organization_credits SET allocated = 1050, remaining = 1050 "
                         "WHERE org_id = $1 AND holder = $2", org.org_id, olivia)
@@ -327,8 +327,8 @@ async def test_the_invariant_check_catches_allocations_beyond_the_pool(world, st
 async def test_money_conservation_catches_credits_created_with_a_matching_ledger_row(world, stack, services):
     """A balance raised with a transaction to match passes the ledger's invariants; money conservation from the
     payment, after the scenario and over the run, names the account."""
-    ivy = await world.people.sign_up("Ivy", "professional", credits=100)
-    await world.calls.ask("Ivy", "gpt-4", 100)
+    ivy = await world.people.sign_up(world.persona("Ivy"), "professional", credits=100)
+    await world.calls.ask(world.persona("Ivy"), "gpt-4", 100)
     trail = MoneyTrail()
     trail.credit(USER, ivy.user_id, "Ivy (ivy)", Decimal(100))
     assert (await trail.check(services.deployment)).holds
@@ -348,11 +348,11 @@ async def test_money_conservation_catches_credits_created_with_a_matching_ledger
 
 
 async def test_money_conservation_reads_a_removed_organization_from_its_closing_statement(world, services):
-    org = await world.people.create_org("Alice", "Acme", "platform")
-    assert (await world.purchases.buy_for("Acme", 1_000)).ok  # paid at the provider: the provider's records count it
-    await world.people.join("Olivia", "Acme")
-    assert (await world.people.allocate("Acme", "Olivia", 100)).ok
-    await world.calls.ask("Olivia", "gpt-4", 100)
+    org = await world.people.create_org(world.persona("Alice"), world.organization("Acme"), "platform")
+    assert (await world.purchases.buy_for(org, 1_000)).ok  # paid at the provider: the provider's records count it
+    await world.people.join(world.persona("Olivia"), org)
+    assert (await world.people.allocate(org, world.persona("Olivia"), 100)).ok
+    await world.calls.ask(world.persona("Olivia"), "gpt-4", 100)
     trail = MoneyTrail()
     trail.touch(ORGANIZATION, org.org_id, "Acme")
     trail.close(ORGANIZATION, org.org_id, await services.deployment.ledger.org_statement(org.org_id))

@@ -74,7 +74,7 @@ async def test_a_chat_answer_is_empty_when_the_client_accepts_gzip(product):
     run = await opened({"ops_center_source": SOURCE}, SandboxLauncher(say=lambda line: None), environ={})
     world, config = run.world(), run.config
     try:
-        ivy = await world.people.sign_up("Ivy", "professional", credits=1)
+        ivy = await world.people.sign_up(world.persona("Ivy"), "professional", credits=1)
         body = {"model": "gpt-3.5-turbo", "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}]}
         async with httpx.AsyncClient(base_url=config.ops_center_url, timeout=30) as client:
             answer = await client.post("/api/v1/llm/chat/completions", json=body,
@@ -82,7 +82,7 @@ async def test_a_chat_answer_is_empty_when_the_client_accepts_gzip(product):
                                                 "Accept-Encoding": "gzip"})
         assert answer.status_code == 200 and answer.headers.get("content-encoding") == "gzip"
         assert answer.content == b""  # the answer is lost...
-        assert len(await world.books.own_charges("Ivy")) == 1  # ...and the call was charged all the same
+        assert len(await world.books.own_charges(world.persona("Ivy"))) == 1  # ...and the call was charged all the same
     finally:
         await world.clean_up()
         await run.close()

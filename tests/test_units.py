@@ -12,6 +12,8 @@ import parse
 import pytest
 from cryptography.fernet import Fernet
 
+from creditflow import phrases
+from creditflow.actors import Actor, FlowError, Organization
 from creditflow.calls import AtALimit, of_length
 from creditflow.config import ConfigError, resolve
 from creditflow.deployments.contract.deployment import ContractPrices
@@ -25,6 +27,7 @@ from creditflow.people import NamedBy, NoOnesName, People
 from creditflow.phrases import at_a_limit, no_ones_name
 from creditflow.redaction import Redactor, hint
 from creditflow.reports import ScenarioResult, error_log, text_report
+from creditflow.scene import Scene
 from creditflow.systems.identity import EMAIL_DOMAIN, MarkedAccount, MarkedKey, marked_key, signing_key_name
 from creditflow.wording import listing, number
 
@@ -308,6 +311,26 @@ def test_a_phrase_of_no_limit_is_not_read():
 ])
 def test_a_name_of_no_one_is_read_from_its_phrase(phrase, name):
     assert parse.parse("by {name:NoOnesName}", f"by {phrase}", {"NoOnesName": no_ones_name})["name"] == name
+
+
+def test_a_persona_and_an_organization_are_read_as_the_scenes_own_and_named_without_casting_anyone(monkeypatch):
+    scene = Scene(type("Services", (), {"unique": staticmethod(lambda name: name)})())
+    ivy, acme = Actor("Ivy"), Organization("Acme")
+    scene.cast["Ivy"], scene.orgs["Acme"] = ivy, acme
+    monkeypatch.setattr(phrases.STAGE, "scene", scene)
+    types = {"Persona": phrases.persona, "Org": phrases.organization, "Customer": phrases.customer}
+    read = parse.parse("{name:Persona} pays {org:Org} and bills {customer:Customer}", "Ivy pays Acme and bills Acme",
+                       types)
+    assert read["name"] is ivy and read["org"] is acme and read["customer"] is acme
+    newcomer = parse.parse("{name:Persona} joins {org:Org}", "Nora joins Globex", types)
+    assert newcomer["name"].name == "Nora" and newcomer["org"].name == "Globex"
+    assert set(scene.cast) == {"Ivy"} and set(scene.orgs) == {"Acme"}  # naming casts no one
+    with pytest.raises(FlowError, match="Nora has not been introduced in this scenario"):
+        newcomer["name"].account  # noqa: B018
+    with pytest.raises(FlowError, match="the organization Globex has not been created in this scenario"):
+        newcomer["org"].admin  # noqa: B018
+    monkeypatch.setattr(phrases.STAGE, "scene", None)  # a dry run runs no hook
+    assert parse.parse("{name:Persona} waits", "Ivy waits", types)["name"] is not ivy
 
 
 class Serials:

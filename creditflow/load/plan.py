@@ -141,22 +141,23 @@ async def arrange(world: World, plan: Plan, per_kind: int) -> Plan:
     admins = [f"{PERSONA_NAMES['admin']}{n}" for n in range(1, counts["admin"] + 1)]
     orgs = {}
     for number, admin in enumerate(admins, 1):
-        orgs[admin] = await people.create_org(admin, f"Acme{number}", MEMBER_PLAN)
+        orgs[admin] = await people.create_org(world.persona(admin), world.organization(f"Acme{number}"),
+                                              MEMBER_PLAN)
         plan.personas.append(persona("admin", world, admin, orgs[admin]))
     for n in range(1, counts["individual"] + 1):
         name = f"{PERSONA_NAMES['individual']}{n}"
-        await people.sign_up(name, PERSONAL_PLAN, own_credits)
+        await people.sign_up(world.persona(name), PERSONAL_PLAN, own_credits)
         plan.personas.append(persona("individual", world, name))
     for n in range(1, counts["member"] + 1):
         name, org = f"{PERSONA_NAMES['member']}{n}", orgs[admins[(n - 1) % len(admins)]]
-        await people.join(name, org.name)
-        await world.purchases.stock(org.name, world.deployment.orgs.purchasable(allocation))
-        expect(await people.allocate(org.name, name, allocation), f"{org.admin} could not allocate to {name}")
+        await people.join(world.persona(name), org)
+        await world.purchases.stock(org, world.deployment.orgs.purchasable(allocation))
+        expect(await people.allocate(org, world.persona(name), allocation), f"{org.admin} could not allocate to {name}")
         plan.personas.append(persona("member", world, name, org))
     for n in range(1, counts["byok"] + 1):
         name = f"{PERSONA_NAMES['byok']}{n}"
-        await people.sign_up(name, PERSONAL_PLAN)
-        expect(await people.store_byok_key(name), f"{name} could not store her OpenRouter key")
+        await people.sign_up(world.persona(name), PERSONAL_PLAN)
+        expect(await people.store_byok_key(world.persona(name)), f"{name} could not store her OpenRouter key")
         plan.personas.append(persona("byok", world, name))
     return plan
 
