@@ -1,4 +1,8 @@
-"""The people and organizations of one scenario: each actor holds its own session and memory."""
+"""The people and organizations of one scenario. Each actor holds its own session and memory, and acts as the
+screenplay pattern has actors act (cucumber/screenplay.js, serenity-js): it performs tasks (creditflow/tasks/) and
+asks questions (creditflow/questions/) with its abilities, which its scene gives it: the deployment and its own
+session, the book readers (the deployment's ledger and cache), the provider double, and the scene's record of who
+acted last and what to undo."""
 
 from __future__ import annotations
 
@@ -6,8 +10,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any, Protocol, TypeVar
 
 from creditflow.deployments.base import Account, Balance, CallResult, OrgRef, Purchase, Refusal, Reply, Session
+
+Answer = TypeVar("Answer", covariant=True)
 
 
 class FlowError(AssertionError):
@@ -17,6 +24,39 @@ class FlowError(AssertionError):
 class ActFailed(FlowError):
     """The act a step asks about did not happen (the call was refused): the step's own claim, about what the act
     cost say, was not reached, so the verdict follows the Rule's claim."""
+
+
+class Stage(Protocol):
+    """The abilities an actor acts with, which the scene (creditflow.scene) gives each actor it casts."""
+
+    services: Any  # the run's: the operator, the money trail, the redactor, the metrics, the configuration
+    scope: str  # named in every call of the scenario, so that what it reads of a double's log is its own
+    cast: dict[str, Actor]
+    orgs: dict[str, Organization]
+
+    @property
+    def deployment(self) -> Any: ...  # the product, with the book readers (its ledger and cache)
+
+    def acting(self, actor: Actor) -> Actor: ...  # records who acted last: the subject of "the call"
+
+    def on_cleanup(self, description: str, undo: Callable[[], Awaitable[object]]) -> None: ...
+
+    def provider(self, purpose: str) -> Any: ...  # the provider double, to read its log
+
+    def provider_for_this_scenario(self, purpose: str) -> Any: ...  # the provider double, to set it
+
+
+class Task(Protocol):
+    """Something an actor does to the product (or, for the scene's crew, to a double): it may change what it acts
+    on, and records what it tried in the actor's memory; it never judges the outcome (the steps do)."""
+
+    async def perform_as(self, actor: Actor) -> object: ...
+
+
+class Question(Protocol[Answer]):
+    """Something an actor finds out; answering changes nothing, in the product or in anyone's memory."""
+
+    async def answered_by(self, actor: Actor) -> Answer: ...
 
 
 @dataclass
@@ -37,6 +77,21 @@ class Actor:
     samples: list[float] = field(default_factory=list)  # the last latency measurement, milliseconds
     memberships: list[Organization] = field(default_factory=list)  # the organizations the actor joined
     purchases: list[Purchase] = field(default_factory=list)  # the actor's accepted purchases for themself
+    stage: Stage | None = field(default=None, repr=False)  # the scene the actor plays in, whence their abilities
+
+    async def attempts_to(self, *tasks: Task) -> object:
+        """Performs the tasks in turn; what the last one came to (a reply a Given step expects to be accepted)."""
+        done = None
+        for task in tasks:
+            done = await task.perform_as(self)
+        return done
+
+    async def asks(self, question: Question[Answer]) -> Answer:
+        return await question.answered_by(self)
+
+    @property
+    def deployment(self):
+        return self.stage.deployment
 
     def __str__(self) -> str:
         return self.name  # what the business sentences call the actor

@@ -53,17 +53,6 @@ class Books:
             raise FlowError(f"{actor} has made no call in this scenario")
         return actor.opening
 
-    async def stranger_balances(self) -> list[Reply]:
-        deployment = self.w.deployment
-        return [await deployment.own_credits.balance(session)
-                for session in await deployment.accounts.stranger_sessions()]
-
-    async def plan_in_identity(self, actor: Actor) -> tuple[str | None, str | None]:
-        return await self.w.deployment.accounts.plan_in_identity(await actor.current_session())
-
-    async def health(self) -> Reply[dict[str, str]]:
-        return await self.w.deployment.health()
-
     async def pool_reply(self, org: Organization, asker: Actor | None = None) -> Reply[Pool]:
         actor = self.w.acting(asker) if asker else org.admin
         reply = await self.w.deployment.orgs.pool(await actor.current_session(), org.ref)

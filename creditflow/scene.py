@@ -1,4 +1,5 @@
-"""One scenario's scene: its cast and organizations, what things cost, and how it is cleaned up.
+"""One scenario's scene: its cast and organizations, the abilities its actors act with, what things cost, and how
+it is cleaned up.
 
 Everything the scenario creates registers its own cleanup, which runs pass or fail; a cleanup that fails is
 reported beside the scenario's verdict, never instead of it.
@@ -24,6 +25,10 @@ class Scene:
         self.cleanup_failures: list[str] = []
         self.ledger_mark = None  # where the ledger stood when the scenario began (Books.charged_elsewhere)
         self._protagonist: Actor | None = None
+        # Those who work the doubles behind the scenes (the LLM provider, the payment provider's events): they act
+        # with the scene's abilities, and have no account of the product's.
+        self.crew = Actor("the stage crew", stage=self)
+        self._provider_set = False  # this scenario has set the provider double (its settings end with it)
         self._pending: list[tuple[str, Undo]] = []
         self._add_cleanup = add_cleanup or (lambda description, undo: self._pending.append((description, undo)))
 
@@ -35,7 +40,7 @@ class Scene:
     def persona(self, name: str) -> Actor:
         """The actor `name` plays in this scenario; one not introduced yet, without an account, is not cast by
         being named (behave names the personas of a step before it runs it, and in a dry run)."""
-        return self.cast.get(name) or Actor(name)
+        return self.cast.get(name) or Actor(name, stage=self)
 
     def organization(self, name: str) -> Organization:
         """The organization `name` of this scenario; one not created yet is not added by being named."""
@@ -62,6 +67,25 @@ class Scene:
         if self._protagonist is None:
             raise FlowError("nobody has acted yet in this scenario")
         return self._protagonist
+
+    async def platform_admin(self) -> Actor:
+        """The run's platform administrator (the one who grants credits), acting in this scenario."""
+        operator = await self.services.operator_actor()
+        operator.stage = self
+        return operator
+
+    # -- the doubles --------------------------------------------------------------------------
+    def provider(self, purpose: str):
+        """The provider double, which `purpose` needs; reading its log changes nothing."""
+        return self.services.provider_double(purpose)
+
+    def provider_for_this_scenario(self, purpose: str):
+        """The provider double to set for this scenario's calls; its settings end with the scenario."""
+        provider = self.provider(purpose)
+        if not self._provider_set:
+            self._provider_set = True
+            self.on_cleanup("let the LLM provider answer as usual", lambda: provider.forget(self.scope))
+        return provider
 
     # -- prices -------------------------------------------------------------------------------
     def price(self, model: str, tokens: int, plan: str | None = None) -> Decimal:

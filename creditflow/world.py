@@ -1,6 +1,6 @@
 """One scenario's world: its scene, and the work on it split by kind: `people` arranges who is in the scenario,
-`calls` makes LLM calls, `books` asks questions of Ops-Center, the ledger, the cache and billing, `sign_ins`
-tries the limits on sign-ins, and `purchases` brings money in."""
+`calls` makes LLM calls, `books` asks questions of Ops-Center, the ledger, the cache and billing, and `purchases`
+brings money in."""
 
 from collections.abc import Callable
 
@@ -10,7 +10,6 @@ from creditflow.people import People
 from creditflow.purchases import Purchases
 from creditflow.scene import Scene, Undo
 from creditflow.services import Services
-from creditflow.sign_ins import SignIns
 
 
 class World(Scene):
@@ -19,5 +18,4 @@ class World(Scene):
         self.books = Books(self)
         self.people = People(self, self.books)
         self.calls = Calls(self, self.books)
-        self.sign_ins = SignIns(self)
         self.purchases = Purchases(self)

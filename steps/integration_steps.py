@@ -3,6 +3,7 @@
 from behave import then
 
 from creditflow.deployments.base import RefusalKind
+from creditflow.questions.sign_in import Health, PlanInIdentity, StrangersBalances
 from creditflow.verdicts import claims
 
 PARTS = ("postgres", "redis", "keycloak", "litellm", "lago")
@@ -10,7 +11,7 @@ PARTS = ("postgres", "redis", "keycloak", "litellm", "lago")
 
 @then("Ops-Center reports every part healthy")
 async def healthy(context):
-    reply = await context.world.books.health()
+    reply = await context.stage.crew.asks(Health())
     assert reply.ok, f"Ops-Center should report its health, but {reply.describe()}"
     unhealthy = {part: state for part, state in reply.value.items() if state != "ok"}
     assert not unhealthy, f"every part should be healthy, but: {unhealthy}"
@@ -20,14 +21,14 @@ async def healthy(context):
 
 @then("{name:Persona}'s sign-in is signed by the realm and names the {plan} plan")
 async def signed_in(context, name, plan):
-    email, named_plan = await context.world.books.plan_in_identity(name)
+    email, named_plan = await name.asks(PlanInIdentity())
     assert named_plan == plan, f"{name}'s sign-in should name the {plan} plan, not {named_plan}"
     assert email == name.email, f"{name}'s sign-in should carry her e-mail, not {email}"
 
 
 @then("a stranger without a valid sign-in is turned away")
 async def stranger_refused(context):
-    for reply in await context.world.books.stranger_balances():
+    for reply in await context.stage.crew.asks(StrangersBalances()):
         assert reply.refusal is not None and reply.refusal.kind is RefusalKind.UNAUTHORIZED, (
             f"a caller without a valid sign-in must be turned away (401), but Ops-Center {reply.describe()}")
 
