@@ -195,3 +195,61 @@ def test_only_the_run_connects_the_services():
     connecting = [str(path.relative_to(ROOT)) for folder in folders for path in (ROOT / folder).rglob("*.py")
                   if "Services.connect(" in path.read_text()]
     assert sorted(connecting) == ["creditflow/run.py", "tests/test_layers.py"]  # this test names it too
+
+
+# -- the screenplay (issue 31) ---------------------------------------------------------------------
+# Step modules that still reach the driver through context.world; each leaves the list as its steps come to hand
+# actors tasks and questions, and the list only shrinks.
+THROUGH_THE_WORLD = {"billing_steps.py", "byok_steps.py", "call_steps.py", "integration_steps.py",
+                     "isolation_steps.py", "money_steps.py", "org_steps.py", "payment_steps.py", "people_steps.py",
+                     "performance_steps.py", "quota_steps.py", "stream_steps.py"}
+TASKS, QUESTIONS = ROOT / "creditflow" / "tasks", ROOT / "creditflow" / "questions"
+# What changes what it acts on: the deployment's writing methods (creditflow/deployments/capabilities.py), the
+# doubles' settings, and the scene's record of who acted and what to undo.
+ACTS = {"enroll", "remove", "recreate", "sign_in", "grant", "grant_naming", "arrange_credits", "create", "delete",
+        "buy", "stock_pool", "add_member", "invite_naming", "allocate", "allocate_naming", "store", "attempt",
+        "present", "buy_own", "put_on_file", "refund", "deliver", "make", "malformed", "hold", "arrange_used",
+        "time_operation", "paid_elsewhere", "fail_calls", "use_share", "stream_as", "forget", "acting", "on_cleanup",
+        "provider_for_this_scenario", "attempts_to"}
+
+
+@pytest.mark.parametrize("path", sorted(ROOT.glob("steps/*.py")), ids=lambda p: p.name)
+def test_steps_hand_actors_tasks_and_questions_rather_than_reach_through_the_world(path):
+    uses = path.read_text().count("context.world")
+    if path.name in THROUGH_THE_WORLD:
+        assert uses, f"{path.name} no longer uses context.world: take it off THROUGH_THE_WORLD"
+    else:
+        assert uses == 0, f"{path.name} reaches the driver through context.world {uses} times"
+
+
+def acts(source: str) -> list[str]:
+    """Where `source` changes something: a call of a method that acts, or a value set on an object."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ACTS:
+            found.append(f"line {node.lineno}: calls .{node.func.attr}()")
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+            node, ast.AugAssign | ast.AnnAssign) else []
+        found += [f"line {node.lineno}: sets .{target.attr}" for target in targets if isinstance(target, ast.Attribute)]
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(QUESTIONS.glob("*.py")), ids=lambda p: p.name)
+def test_questions_never_act(path):
+    assert acts(path.read_text()) == []
+
+
+@pytest.mark.parametrize("path", sorted(TASKS.glob("*.py")), ids=lambda p: p.name)
+def test_tasks_never_assert(path):
+    """A task does and records; whether it came out as the Rule says is the step's to judge."""
+    asserting = [node.lineno for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Assert)]
+    assert asserting == [], f"{path.name} asserts on lines {asserting}"
+
+
+@pytest.mark.parametrize(("source", "finding"), [
+    ("await actor.deployment.orgs.allocate(session, org, member, 5)", "calls .allocate()"),
+    ("actor.last_reply = reply", "sets .last_reply"),
+    ("actor.stage.acting(actor)", "calls .acting()"),
+])
+def test_the_check_sees_a_question_that_acts(source, finding):
+    assert any(finding in found for found in acts(source))
