@@ -69,8 +69,8 @@ def progress_line(label: str):
 def before_scenario(context, scenario):
     # What the scenario makes is undone by behave's cleanup of the scenario, pass or fail, newest first.
     context.scene = ScenarioRun(context.run, scenario, lambda description, undo: context.add_cleanup(
-        wait, context.scene.world.undo(description, undo)))
-    context.world = context.stage = context.scene.world
+        wait, context.stage.undo(description, undo)))
+    context.stage = context.scene.stage
     phrases.STAGE.scene = context.stage  # whom the step's personas and organizations name
     # Registered first, so it runs after every other cleanup of the scenario.
     context.add_cleanup(context.scene.report_cleanup_failures, console)

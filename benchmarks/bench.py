@@ -16,7 +16,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from creditflow.metrics import BUDGETS_MS, percentile  # noqa: E402
+from creditflow.questions.organizations import PoolAnswer
 from creditflow.run import opened  # noqa: E402
+from creditflow.tasks.accounts import SignUp
+from creditflow.tasks.calls import Ask
+from creditflow.tasks.organizations import CreateOrganization
 from sandbox.launcher import SandboxLauncher  # noqa: E402
 
 
@@ -29,22 +33,22 @@ def checked(reply, what: str):
 
 async def bench(samples_wanted: int) -> dict[str, list[float]]:
     run = await opened({}, SandboxLauncher(), environ={})  # the reference on the embedded stack, whatever is set
-    services, world = run.services, run.world()
+    services, scene = run.services, run.scene()
     deployment = services.deployment
     try:
-        ivy = await world.people.sign_up(world.persona("Ivy"), "professional", credits=samples_wanted * 20)
-        await world.people.create_org(world.persona("Alice"), world.organization("Acme"), "platform")
+        ivy = await scene.persona("Ivy").attempts_to(SignUp("professional", samples_wanted * 20))
+        acme = await scene.persona("Alice").attempts_to(CreateOrganization(scene.organization("Acme"), "platform"))
         results: dict[str, list[float]] = {name: [] for name in (
             "token issue (authentication)", "charged LLM call (client)", "credit deduction (server)",
             "usage tracking (server)", "balance read", "org read (organization queries)")}
         for _ in range(10):  # warm-up: connections, caches, JIT in Keycloak
-            await world.calls.ask(world.persona("Ivy"), "gpt-3.5-turbo", 100)
+            await ivy.attempts_to(Ask("gpt-3.5-turbo", 100))
             await deployment.own_credits.balance(ivy.session)
-            await world.books.pool_reply(world.organization("Acme"))
+            await acme.admin.asks(PoolAnswer(acme))
         for _ in range(samples_wanted):
             results["token issue (authentication)"].append(await services.sign_in(ivy))
         for _ in range(samples_wanted):
-            call = await world.calls.ask(world.persona("Ivy"), "gpt-3.5-turbo", 100)
+            call = await ivy.attempts_to(Ask("gpt-3.5-turbo", 100))
             if not call.succeeded:
                 raise SystemExit(f"benchmark call failed: {call.describe()}")
             results["charged LLM call (client)"].append(call.elapsed_ms)
@@ -54,11 +58,11 @@ async def bench(samples_wanted: int) -> dict[str, list[float]]:
             reply = checked(await deployment.own_credits.balance(await ivy.current_session()), "balance read")
             results["balance read"].append(reply.elapsed_ms)
         for _ in range(samples_wanted):
-            reply = checked(await world.books.pool_reply(world.organization("Acme")), "organization read")
+            reply = checked(await acme.admin.asks(PoolAnswer(acme)), "organization read")
             results["org read (organization queries)"].append(reply.elapsed_ms)
         return results
     finally:
-        await world.clean_up()
+        await scene.clean_up()
         await run.close()
 
 

@@ -33,6 +33,8 @@ class Stage(Protocol):
     scope: str  # named in every call of the scenario, so that what it reads of a double's log is its own
     cast: dict[str, Actor]
     orgs: dict[str, Organization]
+    deliveries: list[Reply]  # Ops-Center's answers to the payment events the crew delivered
+    delivered: str  # what the crew delivered, in words
 
     @property
     def deployment(self) -> Any: ...  # the product, with the book readers (its ledger and cache)

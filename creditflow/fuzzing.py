@@ -17,9 +17,12 @@ from pathlib import Path
 from creditflow.deployments.base import OrgRef
 from creditflow.deployments.hooks import FuzzTarget
 from creditflow.money import ORGANIZATION, Conservation
+from creditflow.scene import Scene
 from creditflow.systems import schemathesis
 from creditflow.systems.schemathesis import FuzzError, ToolRun
-from creditflow.world import World
+from creditflow.tasks.accounts import SignUp
+from creditflow.tasks.money import Stock
+from creditflow.tasks.organizations import Allocate, CreateOrganization, Join
 
 
 @dataclass
@@ -83,13 +86,14 @@ class FuzzReport:
         return "\n".join(lines) + "\n"
 
 
-async def arrange(world: World) -> dict[str, object]:
+async def arrange(scene: Scene) -> dict[str, object]:
     """The personas the fuzzer signs in as, and the organization whose id it is given."""
-    org = await world.people.create_org(world.persona("Alice"), world.organization("Acme"), "platform")
-    await world.purchases.stock(world.organization("Acme"), Decimal(10_000))
-    await world.people.join(world.persona("Olivia"), world.organization("Acme"))
-    await world.people.allocate(world.organization("Acme"), world.persona("Olivia"), 2_500)
-    await world.people.sign_up(world.persona("Ivy"), "professional", 1_000)
+    alice, olivia = scene.persona("Alice"), scene.persona("Olivia")
+    org = await alice.attempts_to(CreateOrganization(scene.organization("Acme"), "platform"))
+    await alice.attempts_to(Stock(org, Decimal(10_000)))
+    await olivia.attempts_to(Join(org))
+    await alice.attempts_to(Allocate(org, olivia, 2_500))
+    await scene.persona("Ivy").attempts_to(SignUp("professional", Decimal(1_000)))
     return {"org": org, "personas": ["Alice", "Olivia", "Ivy"]}
 
 
@@ -104,26 +108,26 @@ def read_run(persona: str, tool: ToolRun, org_id: str) -> PersonaRun:
     return run
 
 
-def credit_accepted_requests(world: World, tool: ToolRun) -> None:
+def credit_accepted_requests(scene: Scene, tool: ToolRun) -> None:
     """Every credit an accepted request put in joins the run's money trail."""
-    deployment, money = world.deployment, world.services.money
+    deployment, money = scene.deployment, scene.services.money
     for sent in tool.sent:
         put_in = deployment.money_in(sent.method, sent.path, sent.query, sent.status, sent.body)
         if put_in is not None:
             money.credit(put_in.kind, put_in.key, f"{put_in.kind} {put_in.key}", put_in.amount)
 
 
-async def fuzz(world: World, examples: int, seed: int | None = None, keep: Path | None = None,
+async def fuzz(scene: Scene, examples: int, seed: int | None = None, keep: Path | None = None,
                operations: str | None = None) -> FuzzReport:
     """`operations`: a regular expression the fuzzed paths must match (all of them when None)."""
-    deployment, config = world.deployment, world.services.config
+    deployment, config = scene.deployment, scene.services.config
     if not isinstance(deployment, FuzzTarget):
         raise FuzzError(f"the deployment {deployment.name} publishes no OpenAPI document to fuzz")
-    arranged = await arrange(world)
+    arranged = await arrange(scene)
     org = arranged["org"]
     runs = []
     for persona in arranged["personas"]:
-        actor = world.actor(persona)
+        actor = scene.actor(persona)
         session = await actor.current_session()
         with tempfile.TemporaryDirectory(prefix="creditflow-fuzz-") as temporary:
             tool = schemathesis.run(config.ops_center_url, config.ops_center_url + deployment.openapi_path,
@@ -133,21 +137,21 @@ async def fuzz(world: World, examples: int, seed: int | None = None, keep: Path 
             raise FuzzError("Schemathesis tested no operation" + (f": no path matches --operations {operations!r}"
                                                                    if operations else ""))
         runs.append(read_run(persona, tool, org.org_id))
-        credit_accepted_requests(world, tool)
+        credit_accepted_requests(scene, tool)
         if keep is not None:
-            redacted = world.services.redactor.text(tool.console)
+            redacted = scene.services.redactor.text(tool.console)
             (keep / f"schemathesis-{persona.lower()}.txt").write_text(redacted)
     for persona in arranged["personas"]:  # organizations the fuzzer created are checked, then removed
-        for org_id in await deployment.ledger.orgs_created_by(world.actor(persona).user_id):
-            world.services.money.touch(ORGANIZATION, org_id, f"organization {org_id}")
+        for org_id in await deployment.ledger.orgs_created_by(scene.actor(persona).user_id):
+            scene.services.money.touch(ORGANIZATION, org_id, f"organization {org_id}")
             if org_id != org.org_id:
-                world.on_cleanup(f"delete the organization {org_id} the fuzzer created",
-                                 lambda org_id=org_id, persona=persona: delete_created(world, persona, org_id))
-    money = await world.services.money.check(deployment)
+                scene.on_cleanup(f"delete the organization {org_id} the fuzzer created",
+                                 lambda org_id=org_id, persona=persona: delete_created(scene, persona, org_id))
+    money = await scene.services.money.check(deployment)
     return FuzzReport(runs, money)
 
 
-async def delete_created(world: World, persona: str, org_id: str) -> None:
-    session = await world.actor(persona).current_session()
-    await world.deployment.orgs.remove(session, OrgRef(org_id, ""))
+async def delete_created(scene: Scene, persona: str, org_id: str) -> None:
+    session = await scene.actor(persona).current_session()
+    await scene.deployment.orgs.remove(session, OrgRef(org_id, ""))
 

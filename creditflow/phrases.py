@@ -11,12 +11,13 @@ import parse
 from behave import register_type
 
 from creditflow.actors import Actor, Organization
-from creditflow.calls import AtALimit
 from creditflow.deployments.base import AddressHeader, ForeignSignIn, Malformed, RefusalKind
 from creditflow.forgeries import Forgery
-from creditflow.people import NamedBy, NoOnesName, OrgAct
 from creditflow.scene import Scene
 from creditflow.systems.payment_provider import PayWith, Signing
+from creditflow.tasks.accounts import NamedBy, NoOnesName
+from creditflow.tasks.calls import AtALimit
+from creditflow.tasks.organizations import OrgAct
 
 
 class Stage:

@@ -19,9 +19,8 @@ from creditflow.leftovers import remove_leftovers
 from creditflow.metrics import Metrics
 from creditflow.money import Conservation
 from creditflow.reports import ScenarioResult
-from creditflow.scene import Undo
+from creditflow.scene import Scene, Undo
 from creditflow.services import Services
-from creditflow.world import World
 from creditflow.writers import Finished, finish
 
 
@@ -73,8 +72,8 @@ class Run:
         """What runs that died left behind, removed; in a line."""
         return self.services.redactor.text((await remove_leftovers(self.services.deployment)).describe())
 
-    def world(self, add_cleanup: Callable[[str, Undo], None] | None = None) -> World:
-        return World(self.services, add_cleanup)
+    def scene(self, add_cleanup: Callable[[str, Undo], None] | None = None) -> Scene:
+        return Scene(self.services, add_cleanup)
 
     def restart_if_stuck(self, unanswered: int) -> str | None:
         """A product the sandbox runs from a checkout, which left requests unanswered, is restarted so that the

@@ -1,4 +1,4 @@
-"""One scenario as behave runs it: its world, whether it applies to the deployment, the verdict of its first failure,
+"""One scenario as behave runs it: its scene, whether it applies to the deployment, the verdict of its first failure,
 the books checked after its last step, and its result. behave's hooks call it; it decides nothing from text."""
 
 import time
@@ -10,6 +10,7 @@ from behave.model_core import Status
 
 from creditflow.deployments.declarations import Capability
 from creditflow.flows import flow_tagged, title_of
+from creditflow.invariants import violations
 from creditflow.judging import BOOKS, judge, label_for_allure, outcome_of, rule_of
 from creditflow.reports import ScenarioResult
 from creditflow.run import Run
@@ -23,7 +24,7 @@ class ScenarioRun:
     def __init__(self, run: Run, scenario, add_cleanup: Callable[[str, Undo], None]):
         services = run.services
         self.run, self.scenario = run, scenario
-        self.world = run.world(add_cleanup)
+        self.stage = run.scene(add_cleanup)
         self.outcome: Outcome | None = None
         self.books_problems: list[str] = []
         self.started = time.monotonic()
@@ -37,7 +38,7 @@ class ScenarioRun:
     async def begin(self) -> None:
         """Notes where the ledger stands, so that the books after the scenario take in every charge it caused."""
         if self.run.services.deployment.has(Capability.LEDGER):
-            self.world.ledger_mark = await self.run.services.deployment.ledger.mark()
+            self.stage.ledger_mark = await self.run.services.deployment.ledger.mark()
 
     def lacking(self) -> str | None:
         """Why the deployment cannot run the scenario (the features it needs that its product lacks), or None."""
@@ -53,7 +54,7 @@ class ScenarioRun:
         and a step that passed over books out of place fails with them. Returns what the books show amiss."""
         evidence = self.run.services.evidence
         last_step = step.status.name != "passed" or step is self.steps[-1]
-        problems = await self.world.books.invariant_violations() if last_step else []
+        problems = await violations(self.stage) if last_step else []
         if problems:
             self.books_problems = problems
             if step.status.name == "passed":
@@ -84,27 +85,27 @@ class ScenarioRun:
         unanswered = self.run.services.deployment.unanswered - self.unanswered_before
         restarted = self.run.restart_if_stuck(unanswered)
         if restarted:
-            self.world.cleanup_failures.append(restarted)
+            self.stage.cleanup_failures.append(restarted)
         return restarted
 
     def result(self, step_registry) -> ScenarioResult:
         """The verdict, recorded before the cleanups run; their failures join it when they happen."""
-        scenario, world, services = self.scenario, self.world, self.run.services
+        scenario, stage, services = self.scenario, self.stage, self.run.services
         facts = tuple(step.name for step in scenario.all_steps
                       if step.step_type == "then" and step.status.name == "passed")
         rule = rule_of(scenario)
         judged = judge(scenario, self.outcome, self.books_problems, services.evidence, step_registry,
-                       [*world.cast, *world.orgs])
+                       [*stage.cast, *stage.orgs])
         result = ScenarioResult(
             title_of(scenario.effective_tags), scenario.feature.name, scenario.name, scenario.status.name,
-            services.redactor.text(judged.message), facts, cleanup_failures=world.cleanup_failures,
+            services.redactor.text(judged.message), facts, cleanup_failures=stage.cleanup_failures,
             rule=rule.name if rule else "", verdict=judged.verdict.value, claim=judged.claim, cause=judged.cause,
             evidence=judged.evidence)
         self.run.results.append(result)
         return result
 
     def report_cleanup_failures(self, say) -> None:
-        for failure in self.world.cleanup_failures:
+        for failure in self.stage.cleanup_failures:
             say(f"    cleanup: {self.run.services.redactor.text(failure)}")
 
     @property

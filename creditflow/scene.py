@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from creditflow.actors import Actor, FlowError, Organization
+from creditflow.deployments.base import Reply
 from creditflow.services import Services
 
 Undo = Callable[[], Awaitable[object]]
@@ -23,7 +24,9 @@ class Scene:
         self.cast: dict[str, Actor] = {}
         self.orgs: dict[str, Organization] = {}
         self.cleanup_failures: list[str] = []
-        self.ledger_mark = None  # where the ledger stood when the scenario began (Books.charged_elsewhere)
+        self.ledger_mark = None  # where the ledger stood when the scenario began (invariants.charged_elsewhere)
+        self.deliveries: list[Reply] = []  # Ops-Center's answers to the payment events delivered in this scenario
+        self.delivered = ""  # what was delivered, in words: "Acme's payment event, delivered again with no signature"
         self._protagonist: Actor | None = None
         # Those who work the doubles behind the scenes (the LLM provider, the payment provider's events): they act
         # with the scene's abilities, and have no account of the product's.

@@ -33,3 +33,8 @@ def listing(names: list[str]) -> str:
 def dollars(value: Decimal) -> str:
     """An amount of money as people write it: $10.00, $1,250.50."""
     return f"${value:,.2f}"
+
+
+def of_length(text: str, length: int) -> str:
+    """`text`, cut or padded with x's to exactly `length` characters."""
+    return text.ljust(length, "x")[:length]

@@ -27,12 +27,12 @@ OUT = Path(__file__).resolve().parent.parent / "reports" / "fuzz"
 
 async def main(examples: int, seed: int | None, min_requests: int, operations: str | None, out: Path) -> int:
     run = await opened({}, SandboxLauncher())
-    services, world = run.services, run.world()
+    services, scene = run.services, run.scene()
     out.mkdir(parents=True, exist_ok=True)
     try:
-        report = await fuzz(world, examples, seed, keep=out, operations=operations)
+        report = await fuzz(scene, examples, seed, keep=out, operations=operations)
     finally:
-        failures = await world.clean_up()
+        failures = await scene.clean_up()
         await run.close()
     text = services.redactor.text(report.text() + "".join(f"  cleanup: {f}\n" for f in failures))
     (out / "fuzz.txt").write_text(text)

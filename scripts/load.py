@@ -133,16 +133,16 @@ async def load(options: argparse.Namespace, config, launcher: SandboxLauncher) -
     except RunCannotStart as error:
         print(f"load: {error}")
         return 2
-    services, world = run.services, run.world()
+    services, scene = run.services, run.scene()
     workdir = Path(tempfile.mkdtemp(prefix="creditflow-load-"))
     plan = Plan(config.deployment, config.ops_center_url,
                 {"url": config.keycloak_url, "realm": config.keycloak_realm, "client_id": config.keycloak_client_id,
                  "client_secret": config.keycloak_client_secret},
-                parse_mix(options.mix), profile, options.workers, str(workdir / "samples.json"), scope=world.scope,
+                parse_mix(options.mix), profile, options.workers, str(workdir / "samples.json"), scope=scene.scope,
                 build=config.ops_center_build or config.ops_center_version)
     plan_file = workdir / "plan.json"
     try:
-        await arrange(world, plan, options.personas)
+        await arrange(scene, plan, options.personas)
         plan_file.touch(mode=0o600)  # it holds the personas' passwords
         plan_file.write_text(plan.to_json())
         since = time.time()
@@ -160,11 +160,11 @@ async def load(options: argparse.Namespace, config, launcher: SandboxLauncher) -
             print(f"load: Locust ended (exit {exit_code}) without writing its samples")
             return 1
         (out / "samples.json").write_text(samples.read_text())
-        report = await judge(world, plan, since, samples.read_text())
+        report = await judge(scene, plan, since, samples.read_text())
         report.cpu = used
     finally:
         shutil.rmtree(workdir)  # the plan holds passwords; Locust's console is kept redacted in --out
-        cleanup = await world.clean_up()
+        cleanup = await scene.clean_up()
         await run.close()
     report.cleanup = cleanup
     text = services.redactor.text(report.text())

@@ -2,12 +2,14 @@
 
 from behave import then
 
+from creditflow.questions.calls import UsageBilled
+from creditflow.questions.money import ChargesOfLastCall, Subscriptions
 from creditflow.wording import counted, dollars, figure, listing
 
 
 @then("billing has {customer:Customer} subscribed to the {plan} plan at {price:Dollars} a month")
 async def subscribed(context, customer, plan, price):
-    known, plans = await context.world.books.billing_plans(customer)
+    known, plans = await context.stage.crew.asks(Subscriptions(customer))
     assert known, f"billing should know {customer} as a customer"
     assert plan in plans, (f"billing should have {customer} on the {plan} plan, but has "
                            f"{listing(sorted(plans)) or 'no subscription'}")
@@ -17,8 +19,7 @@ async def subscribed(context, customer, plan, price):
 
 @then("billing received the usage of {name:Persona}'s call on {org:Org}'s subscription")
 async def usage_on_org(context, name, org):
-    world = context.world
-    _, event = await world.books.usage_event(name)
+    _, event = await name.asks(UsageBilled())
     assert event is not None, f"billing should have received the usage of {name}'s call"
     assert event.customer and event.customer.endswith(org.org_id), (
         f"{name}'s usage should be billed on {org}'s subscription, not on {event.customer}")
@@ -28,9 +29,8 @@ async def usage_on_org(context, name, org):
 
 @then("billing received the usage of {name:Persona}'s call as the ledger charged it")
 async def usage_as_charged(context, name):
-    books = context.world.books
-    _, event = await books.usage_event(name)
-    charges = await books.charges_of_last_call(name)
+    _, event = await name.asks(UsageBilled())
+    charges = await name.asks(ChargesOfLastCall())
     assert len(charges) == 1, f"the ledger should show 1 charge for {name}'s call, but shows {len(charges)}"
     charged = charges[0]
     assert event is not None, f"billing should have received the usage of {name}'s call"
@@ -45,7 +45,7 @@ async def usage_as_charged(context, name):
 
 @then("billing received the usage of {name:Persona}'s call")
 async def usage_received(context, name):
-    call, event = await context.world.books.usage_event(name)
+    call, event = await name.asks(UsageBilled())
     assert event is not None, f"billing should have received the usage of {name}'s call"
     assert event.model == call.model, f"the usage billed should name {call.model}, not {event.model}"
     assert event.tokens == call.tokens, f"the usage billed should carry {call.tokens} tokens, not {event.tokens}"

@@ -3,6 +3,15 @@
 from behave import then
 
 from creditflow.deployments.base import RefusalKind
+from creditflow.questions.calls import RoutedByLiteLLM
+from creditflow.questions.money import (
+    CachedBalance,
+    CachedCallCount,
+    CallsCounted,
+    LedgerBalance,
+    OpeningBalance,
+    OwnCharges,
+)
 from creditflow.questions.sign_in import Health, PlanInIdentity, StrangersBalances
 from creditflow.verdicts import claims
 
@@ -35,17 +44,16 @@ async def stranger_refused(context):
 
 @then("{name:Persona}'s balance in the ledger equals her opening credits less her charges")
 async def ledger_consistent(context, name):
-    books = context.world.books
-    opening = books.opening(name).credits
-    charged = sum(charge.credits for charge in await books.own_charges(name))
-    balance = await books.ledger_balance(name)
+    opening = (await name.asks(OpeningBalance())).credits
+    charged = sum(charge.credits for charge in await name.asks(OwnCharges()))
+    balance = await name.asks(LedgerBalance())
     assert balance == opening - charged, (f"{name}'s ledger balance should be {opening} - {charged} = "
                                           f"{opening - charged}, but is {balance}")
 
 
 @then("LiteLLM reports that it routed {name:Persona}'s call")
 async def litellm_routed(context, name):
-    reports = await context.world.books.litellm_routed(name)
+    reports = await name.asks(RoutedByLiteLLM())
     assert reports, f"LiteLLM should report routing {name}'s call, but reports no call of {name}'s"
     assert all(report.served for report in reports), (
         f"LiteLLM should report {name}'s call served, but reports a failure")
@@ -55,16 +63,14 @@ async def litellm_routed(context, name):
 @claims("contract.redis")  # "after a call completes, the cache never disagrees with the ledger"
 async def cache_agrees(context, name):
     """A cache that holds no balance disagrees with nothing: a read-through cache is emptied by each debit."""
-    books = context.world.books
-    cached, ledger = await books.cached_balance(name), await books.ledger_balance(name)
+    cached, ledger = await name.asks(CachedBalance()), await name.asks(LedgerBalance())
     assert cached is None or cached == ledger, (f"the cache says {name} has {cached} credits but the ledger says "
                                                 f"{ledger}")
 
 
 @then("the cached API-call count of {name:Persona} agrees with her usage")
 async def calls_cached(context, name):
-    books = context.world.books
-    cached, tracked = await books.cached_calls(name), await books.ledger_calls(name)
+    cached, tracked = await name.asks(CachedCallCount()), await name.asks(CallsCounted())
     assert cached is not None, f"the cache should count {name}'s API calls, but holds no count (usage: {tracked})"
     assert cached == tracked, f"the cache counts {cached} API calls for {name}, but usage tracking counts {tracked}"
 

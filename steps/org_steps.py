@@ -6,6 +6,18 @@ from behave import then, when
 
 from creditflow.actors import Actor, Organization
 from creditflow.deployments.base import RefusalKind
+from creditflow.questions.organizations import Attributed, Members, OrganizationsCreated
+from creditflow.tasks.accounts import no_ones
+from creditflow.tasks.money import BuyFor, BuyOwn
+from creditflow.tasks.organizations import (
+    Allocate,
+    AllocateExactly,
+    AllocateJustUnder,
+    AllocateNaming,
+    AskForCredits,
+    InviteNaming,
+    TryToCreateOrganization,
+)
 from creditflow.verdicts import claims
 from creditflow.wording import listing
 
@@ -22,60 +34,55 @@ def acting_admin(admin: Actor, org: Organization) -> None:
 @when("{admin:Persona} tries to allocate {credits:Credits} of {org:Org}'s credits to {name:Persona}")
 async def try_allocate(context, admin, credits, org, name):
     acting_admin(admin, org)
-    await context.world.people.allocate(org, name, credits)
+    await admin.attempts_to(Allocate(org, name, credits))
 
 
 @when("{admin:Persona} tries to allocate {org:Org}'s credits to {name:Persona}, just under what that call cost")
 async def try_allocate_under_use(context, admin, org, name):
-    world = context.world
     acting_admin(admin, org)
     call, plan = name.succeeded_call(), name.account.plan
-    await world.people.allocate_under(org, name, world.just_under(call.model, call.tokens, plan), "what that call cost")
+    credits = context.stage.just_under(call.model, call.tokens, plan)
+    await admin.attempts_to(AllocateJustUnder(org, name, credits, "what that call cost"))
 
 
 @when("{admin:Persona} tries to allocate {org:Org}'s credits to {name:Persona}, exactly what that call cost")
 async def try_allocate_use(context, admin, org, name):
-    world = context.world
     acting_admin(admin, org)
-    await world.people.allocate_exactly(org, name, world.price_of(name), "what that call cost")
+    await admin.attempts_to(AllocateExactly(org, name, context.stage.price_of(name), "what that call cost"))
 
 
 @when("{admin:Persona} tries to allocate {credits:Credits} of {org:Org}'s credits naming no member")
 async def try_allocate_to_no_one(context, admin, credits, org):
     acting_admin(admin, org)
-    await context.world.people.allocate_naming(org, credits, user_id=None, email=None)
+    await admin.attempts_to(AllocateNaming(org, credits, user_id=None, email=None))
 
 
 @when("{admin:Persona} tries to allocate {credits:Credits} of {org:Org}'s credits naming a member by {name:NoOnesName}")
 async def try_allocate_to_no_ones_name(context, admin, credits, org, name):
-    people = context.world.people
     acting_admin(admin, org)
-    await people.allocate_naming(org, credits, *people.no_ones(name))
+    await admin.attempts_to(AllocateNaming(org, credits, *no_ones(admin, name)))
 
 
 @when("{admin:Persona} tries to invite someone to {org:Org} by {name:NoOnesName}")
 async def try_invite_no_ones_name(context, admin, org, name):
-    people = context.world.people
     acting_admin(admin, org)
-    await people.invite_naming(org, *people.no_ones(name))
+    await admin.attempts_to(InviteNaming(org, *no_ones(admin, name)))
 
 
 @when("{admin:Persona} tries to allocate {credits:Credits} of {org:Org}'s credits naming "
       "{first:Persona} by identity and {second:Persona} by e-mail")
 async def try_allocate_to_two(context, admin, credits, org, first, second):
-    world = context.world
     acting_admin(admin, org)
-    await world.people.allocate_naming(org, credits, user_id=first.user_id,
-                                       email=second.email)
+    await admin.attempts_to(AllocateNaming(org, credits, user_id=first.user_id, email=second.email))
 
 
 @when("{admin:Persona} tries to buy {amount} credits for {org:Org}")
 async def try_buy(context, admin, amount, org):
     if org.name in ("herself", "himself"):  # a purchase of one's own: one pattern, or behave would find two that match
-        await context.world.purchases.buy_own(admin, literal(amount))
+        await admin.attempts_to(BuyOwn(literal(amount)))
         return
     acting_admin(admin, org)
-    await context.world.purchases.buy_for(org, literal(amount))
+    await admin.attempts_to(BuyFor(org, literal(amount)))
 
 
 def literal(text: str):
@@ -92,7 +99,7 @@ def literal(text: str):
 
 @when("{name:Persona} asks for {org:Org}'s credits")
 async def ask_for_books(context, name, org):
-    await context.world.books.pool_reply(org, asker=name)
+    await name.attempts_to(AskForCredits(org))
 
 
 def refused(name: Actor, kinds: tuple[RefusalKind, ...], why: str):
@@ -118,7 +125,7 @@ def allocation_below_use_refused(context, admin, name):
 
 @then("the platform admin is refused because the e-mail names more than one account")
 def ambiguous_email(context):
-    reply = context.world.protagonist.tried()
+    reply = context.stage.protagonist.tried()
     assert reply.refusal is not None and reply.refusal.kind is RefusalKind.CONFLICT, (
         f"a grant by an e-mail that names more than one account must be refused (409), but Ops-Center "
         f"{reply.describe()}")
@@ -148,9 +155,8 @@ def call_names_no_org_of_hers(context, name):
 
 @then("{org:Org}'s usage report attributes the price of that call and {calls:Count} API call to {name:Persona}")
 async def attribution(context, org, calls, name):
-    world = context.world
-    price = world.price_of(name)
-    usage = await world.books.attribution(org, name)
+    price = context.stage.price_of(name)
+    usage = await org.admin.asks(Attributed(org, name))
     assert usage is not None, f"{org}'s usage report should list {name}"
     assert usage.credits == price, f"{org} should attribute {price} credits to {name}, not {usage.credits}"
     assert usage.calls == calls, f"{org} should attribute {calls} API calls to {name}, not {usage.calls}"
@@ -160,12 +166,12 @@ async def attribution(context, org, calls, name):
 @when("{admin:Persona} creates the organization {org:Org} with a name of {length:Count} characters")
 @when("{admin:Persona} tries to create the organization {org:Org} with a name of {length:Count} characters")
 async def create_org_named(context, admin, org, length):
-    await context.world.people.try_create_org(admin, org, "platform", length)
+    await admin.attempts_to(TryToCreateOrganization(org, "platform", length))
 
 
 @when("{admin:Persona} tries to create the organization {org:Org} with an empty name")
 async def create_org_unnamed(context, admin, org):
-    await context.world.people.try_create_org(admin, org, "platform", 0)
+    await admin.attempts_to(TryToCreateOrganization(org, "platform", 0))
 
 
 @then("{admin:Persona}'s organization {org:Org} is created")
@@ -176,15 +182,14 @@ def org_created(context, admin, org):
 
 @then("{admin:Persona} has no organizations but {org:Org}")
 async def only_org(context, admin, org):
-    held = await context.world.books.organizations_of(admin)
-    assert held == [org], f"{admin} should have only the organization {org}, but has {', '.join(held) or 'none'}"
+    held = await admin.asks(OrganizationsCreated())
+    assert held == [org.name], f"{admin} should have only the organization {org}, but has {', '.join(held) or 'none'}"
 
 
 @then("{who:Persona}'s {act} is refused as {kind:NameRefusal}")
 def refused_naming_no_one(context, who, act, kind):
-    world = context.world
     # the platform admin is the run's operator, who is in no scenario's cast
-    actor = world.protagonist if who.name == "the platform admin" else who
+    actor = context.stage.protagonist if who.name == "the platform admin" else who
     reply = actor.tried()
     assert reply.refusal is not None and reply.refusal.kind is kind, (
         f"{who}'s {act} gives {GIVES[kind]}, so it should be refused as {kind}, but Ops-Center {reply.describe()}")
@@ -192,7 +197,7 @@ def refused_naming_no_one(context, who, act, kind):
 
 @then("{org:Org}'s members are still {names}")
 async def members_unchanged(context, org, names):
-    members = await context.world.books.members(org)
+    members = await context.stage.crew.asks(Members(org))
     assert members == sorted(re.split(r", | and ", names)), (
         f"{org}'s members should still be {names}, but are {listing(members)}")
 

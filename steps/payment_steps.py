@@ -4,7 +4,10 @@ from behave import given, then, when
 
 from creditflow.actors import Organization, expect
 from creditflow.deployments.base import RefusalKind
-from creditflow.systems.payment_provider import Signing
+from creditflow.questions.money import PaidAtTheProvider, PaymentOutcome
+from creditflow.questions.organizations import PoolOf
+from creditflow.tasks.money import BuyFor, BuyOwn, PutOnFile, Refund
+from creditflow.tasks.payment_events import PayElsewhere, Redeliver
 from creditflow.verdicts import claims
 from creditflow.wording import counted, dollars, number
 
@@ -12,37 +15,36 @@ from creditflow.wording import counted, dollars, number
 @given("{payer:Customer} pays with {method:PayWith}")
 async def pays_with(context, payer, method):
     """`payer`: an organization, whose admin puts the method on file, or a person paying for themself."""
-    world = context.world
     org = payer if isinstance(payer, Organization) else None
     who = org.admin if org else payer
-    expect(await world.purchases.pay_with(org, who, method),
+    expect(await who.attempts_to(PutOnFile(method, org)),
            f"{who} could not put {method.name.lower().replace('_', ' ')} on file for {payer}")
 
 
 @when("{admin:Persona} tries to put on file for {org:Org} {method:PayWith}")
 async def try_pay_with(context, admin, org, method):
-    await context.world.purchases.pay_with(org, admin, method)
+    await admin.attempts_to(PutOnFile(method, org))
 
 
 @when("{name:Persona} buys {credits:Credits} credits for herself")
 @when("{name:Persona} buys {credits:Credits} credits for himself")
 async def buys_own(context, name, credits):
-    expect(await context.world.purchases.buy_own(name, credits), f"{name}'s purchase of {number(credits)} credits "
+    expect(await name.attempts_to(BuyOwn(credits)), f"{name}'s purchase of {number(credits)} credits "
                                                                  "was not accepted")
 
 
 # After the step above, which would otherwise read "herself" as an organization.
 @when("{admin:Persona} buys {credits:Credits} credits for {org:Org}")
 async def buys_for(context, admin, credits, org):
-    expect(await context.world.purchases.buy_for(org, credits), f"{admin}'s purchase of {number(credits)} credits "
+    expect(await org.admin.attempts_to(BuyFor(org, credits)), f"{admin}'s purchase of {number(credits)} credits "
                                                                  f"for {org} was not accepted")
 
 
 @then("once the payment has failed, {org:Org} holds {credits:Credits} credits")
 @claims("invariant.money-in")
 async def holds_once_settled(context, org, credits):
-    outcome = await context.world.purchases.settled(org)
-    pool = await context.world.books.pool(org)
+    outcome = await context.stage.crew.asks(PaymentOutcome(org))
+    pool = await org.admin.asks(PoolOf(org))
     assert pool.remaining == credits, (f"once the payment provider said the payment {outcome}, {org} should hold "
                                        f"{number(credits)} credits, but holds {number(pool.remaining)}")
 
@@ -51,13 +53,13 @@ async def holds_once_settled(context, org, credits):
 @then("{org:Org} holds {credits:Credits} credits")
 @claims("invariant.money-in")
 async def holds(context, org, credits):
-    pool = await context.world.books.pool(org)
+    pool = await org.admin.asks(PoolOf(org))
     assert pool.remaining == credits, f"{org} should hold {number(credits)} credits, but holds {number(pool.remaining)}"
 
 
 @then("the payment provider charged {whose:Customer} {amount:Dollars} for them")
 async def provider_charged(context, whose, amount):
-    paid = await context.world.purchases.paid_in(whose)
+    paid = await context.stage.crew.asks(PaidAtTheProvider(whose))
     assert paid.payments == 1 and paid.charged == amount, (
         f"the payment provider should show one payment of {dollars(amount)} by {whose}, but shows "
         f"{counted(paid.payments, 'payment')} of {dollars(paid.charged)} in all")
@@ -80,37 +82,37 @@ def card_declined(context, name):
 
 @when("the payment provider delivers {org:Org}'s payment event again {signing:Signing}")
 async def redelivered(context, org, signing):
-    await context.world.purchases.redeliver(org, signing)
+    await context.stage.crew.attempts_to(Redeliver(org, signing))
 
 
 @when("the payment provider delivers {org:Org}'s payment event {copies:Count} more times at once")
 async def redelivered_at_once(context, org, copies):
-    await context.world.purchases.redeliver(org, Signing.BY_PROVIDER, copies)
+    await context.stage.crew.attempts_to(Redeliver(org, copies=copies))
 
 
 @when("the payment provider reports {org:Org}'s payment again in an event of its own")
 async def reported_again(context, org):
-    await context.world.purchases.redeliver(org, Signing.BY_PROVIDER, new_id=True)
+    await context.stage.crew.attempts_to(Redeliver(org, new_id=True))
 
 
 @then("the event is refused as not the payment provider's")
 @claims("invariant.money-in")
 def event_refused(context):
-    purchases = context.world.purchases
-    reply = purchases.deliveries[-1]
+    stage = context.stage
+    reply = stage.deliveries[-1]
     assert reply.refusal is not None and reply.refusal.kind in (
         RefusalKind.INVALID, RefusalKind.UNAUTHORIZED, RefusalKind.FORBIDDEN), (
-        f"{purchases.delivered}, should be refused as not the payment provider's, but Ops-Center {reply.describe()}")
+        f"{stage.delivered}, should be refused as not the payment provider's, but Ops-Center {reply.describe()}")
 
 
 @when("someone else pays the payment provider {credits:Credits} credits' worth, labelled as {org:Org}'s")
 async def paid_elsewhere(context, credits, org):
-    await context.world.purchases.paid_elsewhere(org, credits)
+    await context.stage.crew.attempts_to(PayElsewhere(org, credits))
 
 
 @when("the platform admin refunds {credits:Credits} credits of {org:Org}'s purchase")
 async def refunds_part(context, credits, org):
-    expect(await context.world.purchases.refund(org, credits),
+    expect(await (await context.stage.platform_admin()).attempts_to(Refund(org, credits)),
            f"the platform admin could not refund {number(credits)} credits of {org}'s purchase")
 
 
@@ -118,13 +120,13 @@ async def refunds_part(context, credits, org):
 @when("the platform admin refunds {org:Org}'s purchase")
 @when("the platform admin tries to refund {org:Org}'s purchase in full")
 async def refunds(context, org):
-    await context.world.purchases.refund(org, None)
+    await (await context.stage.platform_admin()).attempts_to(Refund(org, None))
 
 
 @then("the refund is refused, saying {credits:Credits} of its credits were spent or allocated")
 @claims("contract.money-in")
 def refund_refused(context, credits):
-    reply = context.world.protagonist.tried()
+    reply = context.stage.protagonist.tried()
     assert reply.refusal is not None and reply.refusal.kind is RefusalKind.CONFLICT, (
         f"a refund of credits already spent or allocated should be refused (409), but Ops-Center {reply.describe()}")
     assert number(credits) in reply.refusal.detail, (
@@ -134,7 +136,7 @@ def refund_refused(context, credits):
 
 @then("the payment provider gave {whose:Customer} back {amount:Dollars}")
 async def given_back(context, whose, amount):
-    paid = await context.world.purchases.paid_in(whose)
+    paid = await context.stage.crew.asks(PaidAtTheProvider(whose))
     assert paid.given_back == amount, (f"the payment provider should have given {whose} back {dollars(amount)}, but "
                                        f"gave back {dollars(paid.given_back)}")
 

@@ -4,17 +4,21 @@ from collections import Counter
 
 from behave import given, then
 
-from creditflow.books import served_unpaid
 from creditflow.deployments.base import RefusalKind
+from creditflow.invariants import served_unpaid
+from creditflow.questions.calls import ProviderCallsOfLastBatch
+from creditflow.questions.money import OpeningBalance, OwnBalance, OwnCharges
+from creditflow.questions.organizations import AllocationIn
 from creditflow.quota import moment, period_ends_for
+from creditflow.tasks.accounts import UseCalls
 from creditflow.verdicts import claims
 from creditflow.wording import figure, number
 
 
 def refusal_of(context, kind: RefusalKind, what: str):
-    call = context.world.protagonist.last_call
+    call = context.stage.protagonist.last_call
     assert call.refusal is not None and call.refusal.kind is kind, (
-        f"{context.world.protagonist.name}'s call should be refused for {what}, but Ops-Center {call.describe()}")
+        f"{context.stage.protagonist.name}'s call should be refused for {what}, but Ops-Center {call.describe()}")
     return call.refusal
 
 
@@ -26,12 +30,12 @@ def outcomes_of(batch) -> str:
 
 @given("{name:Persona} has already used {used:Count} of her {limit:Count} API calls this month")
 async def calls_already_used(context, name, used, limit):
-    await context.world.people.use_calls(name, used, limit)
+    await name.attempts_to(UseCalls(used, limit))
 
 
 @then("{name:Persona} has used {used:Count} of her {limit:Count} API calls on the {plan} plan")
 async def calls_used(context, name, used, limit, plan):
-    balance = await context.world.books.balance(name)
+    balance = await name.asks(OwnBalance())
     assert balance.plan == plan, f"{name} should be on the {plan} plan, but is on {balance.plan or 'no plan'}"
     assert balance.calls_limit == limit, (f"the {plan} plan should allow {number(limit)} API calls, not "
                                           f"{figure(balance.calls_limit, 'an unstated number')}")
@@ -41,7 +45,7 @@ async def calls_used(context, name, used, limit, plan):
 
 @then("the call counted one more of {name:Persona}'s {limit:Count} API calls")
 async def one_more_call(context, name, limit):
-    before, now = context.world.books.opening(name), await context.world.books.balance(name)
+    before, now = await name.asks(OpeningBalance()), await name.asks(OwnBalance())
     assert now.calls_limit == limit, (f"{name}'s plan should allow {number(limit)} API calls, not "
                                       f"{figure(now.calls_limit, 'an unstated number')}")
     assert now.calls_used is not None and before.calls_used is not None, (
@@ -74,7 +78,7 @@ def says_start_of_next_month(what: str, resets_at: int | None, call) -> None:
 
 @then("the call was not counted against {name:Persona}'s API calls")
 async def not_counted(context, name):
-    before, now = context.world.books.opening(name), await context.world.books.balance(name)
+    before, now = await name.asks(OpeningBalance()), await name.asks(OwnBalance())
     assert now.calls_used == before.calls_used, (f"a refused call must not use an API call, but {name}'s count went "
                                                  f"from {figure(before.calls_used, 'none')} to "
                                                  f"{figure(now.calls_used, 'none')}")
@@ -82,7 +86,7 @@ async def not_counted(context, name):
 
 @then("all {count:Count} calls succeed")
 def all_succeed(context, count):
-    batch = context.world.protagonist.batch
+    batch = context.stage.protagonist.batch
     failed = [call for call in batch if not call.succeeded]
     assert len(batch) == count and not failed, (f"all {number(count)} calls should succeed, but "
                                                 f"{number(len(failed))} did not; "
@@ -92,7 +96,7 @@ def all_succeed(context, count):
 @then("exactly {count:Count} calls succeed and the others are refused with 402 Payment Required")
 @claims("guide.concurrent-requests")  # what each caller is told; the money is the Rule's invariant, checked apart
 def exactly_some_succeed(context, count):
-    batch = context.world.protagonist.batch
+    batch = context.stage.protagonist.batch
     succeeded = sum(call.succeeded for call in batch)
     refused = sum(call.refusal is not None and call.refusal.kind is RefusalKind.PAYMENT for call in batch)
     seen = outcomes_of(batch)
@@ -104,8 +108,8 @@ def exactly_some_succeed(context, count):
 
 @then("the LLM provider served only the calls that were paid for")
 async def provider_served_only_paid_calls(context):
-    actor = context.world.protagonist
-    served, paid = len(await context.world.books.provider_calls_of_batch(actor)), sum(
+    actor = context.stage.protagonist
+    served, paid = len(await actor.asks(ProviderCallsOfLastBatch())), sum(
         call.succeeded for call in actor.batch)
     unpaid = served_unpaid(f"{actor.name}'s", served, paid)
     assert unpaid is None, unpaid
@@ -124,7 +128,7 @@ def refused_for_quota(context):
 @then("the refusal's X-RateLimit-Reset names the start of next month")
 def reset_at_next_month(context):
     refusal = refusal_of(context, RefusalKind.QUOTA, "its exhausted quota (429)")
-    says_start_of_next_month("the quota refusal", refusal.resets_at, context.world.protagonist.last_call)
+    says_start_of_next_month("the quota refusal", refusal.resets_at, context.stage.protagonist.last_call)
 
 
 @then("the refusal offers an upgrade")
@@ -135,11 +139,11 @@ def offers_upgrade(context):
 
 @then("the refusal names the price of the call as required and {name:Persona}'s allocation as available")
 async def says_required(context, name):
-    world = context.world
+    stage = context.stage
     refusal = refusal_of(context, RefusalKind.PAYMENT, "payment (402)")
     call = name.last_call
-    price = world.price(call.model, call.request.tokens, name.account.plan)
-    allocation = await world.books.allocation(name, name.member_of)
+    price = stage.price(call.model, call.request.tokens, name.account.plan)
+    allocation = await name.asks(AllocationIn(name.member_of))
     assert refusal.required == price, f"the refusal should say the call needs {price} credits: '{refusal.detail}'"
     assert refusal.available == allocation.remaining, (
         f"the refusal should say {allocation.remaining} credits are available: '{refusal.detail}'")
@@ -154,7 +158,7 @@ def explains_missing_allocation(context, name):
 
 @then("the retry is refused as already charged")
 def retry_refused(context):
-    first, retry = context.world.protagonist.calls[-2:]
+    first, retry = context.stage.protagonist.calls[-2:]
     assert first.succeeded, f"the first call should succeed, but Ops-Center {first.describe()}"
     assert retry.refusal is not None and retry.refusal.kind is RefusalKind.DUPLICATE, (
         f"a retried call must be refused as already charged, but the retry {retry.describe()}")
@@ -162,7 +166,7 @@ def retry_refused(context):
 
 @then("exactly 1 of the copies succeeds and the others are refused as already received")
 def one_copy_served(context):
-    batch = context.world.protagonist.batch
+    batch = context.stage.protagonist.batch
     served = sum(call.succeeded for call in batch)
     duplicates = sum(call.refusal is not None and call.refusal.kind is RefusalKind.DUPLICATE for call in batch)
     seen = outcomes_of(batch)
@@ -172,7 +176,7 @@ def one_copy_served(context):
 
 @then("the second call is refused because its request id named another call")
 def reused_id_refused(context):
-    first, second = context.world.protagonist.calls[-2:]
+    first, second = context.stage.protagonist.calls[-2:]
     assert first.succeeded, f"the first call should succeed, but Ops-Center {first.describe()}"
     assert second.refusal is not None and second.refusal.kind is RefusalKind.INVALID, (
         f"a request id reused for another call must be refused (422), but the second call {second.describe()}")
@@ -181,7 +185,7 @@ def reused_id_refused(context):
 
 @then("the call is refused as invalid, naming the request id")
 def refused_for_its_request_id(context):
-    call = context.world.protagonist.last_call
+    call = context.stage.protagonist.last_call
     assert call.refusal is not None and call.refusal.kind is RefusalKind.INVALID, (
         f"a call under a request id that is too long must be refused as invalid (422), but Ops-Center "
         f"{call.describe()}")
@@ -190,7 +194,7 @@ def refused_for_its_request_id(context):
 
 @then("the call is refused as invalid, naming what is wrong")
 def refused_as_invalid(context):
-    call = context.world.protagonist.last_call
+    call = context.stage.protagonist.last_call
     assert call.refusal is not None and call.refusal.kind is RefusalKind.INVALID, (
         f"a call past a limit of the chat body must be refused as invalid (422), but Ops-Center {call.describe()}")
     assert call.refusal.detail, "the refusal should say what is wrong"
@@ -206,11 +210,11 @@ def both_served(context, first, second):
 
 @then("{name:Persona} was charged only for her first call")
 async def charged_for_first_call(context, name):
-    world = context.world
+    stage = context.stage
     actor = name
     first = actor.calls[-2]
-    price = world.price(first.model, first.tokens or first.request.tokens, actor.account.plan)
-    charges = [charge.credits for charge in await world.books.own_charges(name)]
+    price = stage.price(first.model, first.tokens or first.request.tokens, actor.account.plan)
+    charges = [charge.credits for charge in await name.asks(OwnCharges())]
     assert charges == [price], f"{name} should be charged once, {price} credits for her first call, but was: {charges}"
 
 

@@ -3,6 +3,7 @@ tests leave the user's reports as they found them."""
 
 import pytest
 
+from creditflow.invariants import violations
 from creditflow.run import configure, open_run
 from sandbox import stack as sandbox
 from sandbox.launcher import SandboxLauncher
@@ -83,9 +84,9 @@ def api(services):
 
 
 @pytest.fixture
-async def world(run):
-    """One scenario's world: what it creates is removed afterwards, pass or fail."""
-    scenario = run.world()
+async def scene(run):
+    """One scenario's scene: what it creates is removed afterwards, pass or fail."""
+    scenario = run.scene()
     yield scenario
-    assert await scenario.books.invariant_violations() == []
+    assert await violations(scenario) == []
     assert await scenario.clean_up() == []

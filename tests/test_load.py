@@ -9,7 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -43,7 +43,12 @@ from creditflow.load.origins import FromAddress, transport_for
 from creditflow.load.plan import Plan, Profile, arrange, parse_mix, persona_count
 from creditflow.load.verdict import judge
 from creditflow.money import ORGANIZATION, USER, MoneyTrail
-from creditflow.systems.provider_double import ProviderCall
+from creditflow.questions.calls import ProviderCallsSince
+from creditflow.systems.provider_double import ProviderCall, ProviderDouble
+from creditflow.tasks.accounts import SignUp
+from creditflow.tasks.keys import StoreOwnKey
+from creditflow.tasks.money import Stock
+from creditflow.tasks.organizations import Allocate, CreateOrganization, Join
 from sandbox import stack as sandbox
 from tests import namespaces
 from tests.test_suite_self import broken_ops_center
@@ -80,59 +85,32 @@ def test_members_bring_an_admin_and_credits_cover_the_run_unless_they_are_to_run
 
 
 @dataclass
-class FakePeople:
-    """Records what the arrangement asks of the driver, in calls' worth turned into credits by the prices."""
-
-    world: "FakeWorld"
-    done: list[tuple] = field(default_factory=list)
-
-    @staticmethod
-    def _enroll(actor: Actor, plan: str) -> None:
-        name = actor.name
-        actor.account = Account(f"id-{name}", f"{name.lower()}-run", f"{name}@t", "pw", plan)
-
-    async def sign_up(self, actor, plan, credits=Decimal(0)):
-        self._enroll(actor, plan)
-        self.done.append(("sign up", actor.name, plan, credits))
-
-    async def create_org(self, admin, org, plan):
-        self._enroll(admin, plan)
-        self.done.append(("create", admin.name, org.name))
-        org.created_as, org.created_by = OrgRef(f"org-{org.name}", org.name), admin
-        return org
-
-    async def join(self, member, org):
-        self._enroll(member, "platform")
-        self.done.append(("join", member.name, org.name))
-
-    async def allocate(self, org, member, credits):
-        self.done.append(("allocate", org.name, member.name, credits))
-        return Answered()
-
-    async def store_byok_key(self, actor):
-        self.done.append(("store key", actor.name))
-        return Answered()
-
-
-@dataclass
 class Answered:
     ok: bool = True
     value: None = None
 
 
-@dataclass
-class FakePurchases:
-    people: FakePeople
+class Rehearsing(Actor):
+    """An actor who records the tasks she is given, for what the arrangement asks, and plays only what the
+    arrangement reads of them: an account, an organization's id."""
 
-    async def stock(self, org, credits):
-        self.people.done.append(("buy", org.name, credits))
+    async def attempts_to(self, *tasks):
+        for task in tasks:
+            self.stage.done.append((self.name, task))
+            if isinstance(task, SignUp | Join | CreateOrganization):
+                plan = task.plan if isinstance(task, SignUp | CreateOrganization) else "platform"
+                self.account = Account(f"id-{self.name}", f"{self.name.lower()}-run", f"{self.name}@t", "pw", plan)
+            if isinstance(task, CreateOrganization):
+                task.org.created_as, task.org.created_by = OrgRef(f"org-{task.org.name}", task.org.name), self
+                return task.org
+        return Answered()
 
 
-class FakeWorld:
+class FakeScene:
     def __init__(self):
         self.cast: dict[str, Actor] = {}
-        self.people = FakePeople(self)
-        self.purchases = FakePurchases(self.people)
+        self.orgs: dict[str, Organization] = {}
+        self.done: list[tuple] = []
         orgs = type("Organizations", (), {"purchasable": staticmethod(lambda credits: credits)})
         self.deployment = type("Deployment", (), {"orgs": orgs})
 
@@ -140,28 +118,25 @@ class FakeWorld:
         return count * ContractPrices().price(model, tokens, plan)
 
     def persona(self, name):
-        return self.cast.setdefault(name, Actor(name))
+        return self.cast.setdefault(name, Rehearsing(name, stage=self))
 
-    @staticmethod
-    def organization(name):
-        return Organization(name)
-
-    def actor(self, name):
-        return self.cast[name]
+    def organization(self, name):
+        return self.orgs.setdefault(name, Organization(name))
 
 
 async def test_the_arrangement_gives_each_persona_its_calls_worth_through_the_driver():
-    world = FakeWorld()
-    arranged = await arrange(world, plan(calls_each=4), per_kind=2)
+    scene = FakeScene()
+    arranged = await arrange(scene, plan(calls_each=4), per_kind=2)
     worth = 4 * 9  # four gpt-3.5-turbo calls of 100 tokens at the contract's 9 credits each
     assert [(p.kind, p.name) for p in arranged.personas] == [
         ("admin", "Alice1"), ("admin", "Alice2"), ("individual", "Cody1"), ("individual", "Cody2"),
         ("member", "Olivia1"), ("member", "Olivia2"), ("byok", "Bea1"), ("byok", "Bea2")]
-    done = world.people.done
-    assert ("sign up", "Cody1", "professional", worth) in done and ("sign up", "Bea1", "professional", 0) in done
-    assert done.index(("join", "Olivia1", "Acme1")) < done.index(("buy", "Acme1", worth)) \
-        < done.index(("allocate", "Acme1", "Olivia1", worth))
-    assert ("allocate", "Acme2", "Olivia2", worth) in done and ("store key", "Bea2") in done
+    done, (acme1, acme2), (olivia1, olivia2) = scene.done, scene.orgs.values(), (
+        scene.cast["Olivia1"], scene.cast["Olivia2"])
+    assert ("Cody1", SignUp("professional", worth)) in done and ("Bea1", SignUp("professional")) in done
+    assert done.index(("Olivia1", Join(acme1))) < done.index(("Alice1", Stock(acme1, worth))) \
+        < done.index(("Alice1", Allocate(acme1, olivia1, worth)))
+    assert ("Alice2", Allocate(acme2, olivia2, worth)) in done and ("Bea2", StoreOwnKey()) in done
     olivia = arranged.of_kind("member")[0]
     assert (olivia.org_id, olivia.org_name, olivia.password) == ("org-Acme1", "Acme1", "pw")
     assert Plan.from_json(arranged.to_json()) == arranged
@@ -301,28 +276,25 @@ class FakeLedger:
         return self._org_charges.get(org_id, [])
 
 
-class FakeBooks:
-    def __init__(self, served):
-        self.served = served
+@dataclass
+class FakeCrew:
+    """Who asks the provider double what it served, for the load's verdict."""
 
-    async def provider_calls_since(self, since, model):
+    served: list[ProviderCall]
+
+    async def asks(self, question):
+        assert isinstance(question, ProviderCallsSince)
         return self.served
-
-    def byok_fingerprint(self):
-        return "bea's key"
-
-    async def invariant_violations(self):
-        return []
 
 
 def charge(credits: int) -> Charge:
     return Charge("r", "u", None, Decimal(credits), "gpt-3.5-turbo", 100)
 
 
-async def load_world(left: int, served: int):
+async def load_scene(left: int, served: int):
     """Cody was given 36 credits (4 calls), Acme's pool 36; each made 2 calls of 9 credits (one BYOK call, free)."""
     arranged = plan(mix="individual=1,member=1,byok=1", calls_each=4)
-    await arrange(FakeWorld(), arranged, 1)
+    await arrange(FakeScene(), arranged, 1)
     money = MoneyTrail()
     money.credit(USER, "id-Cody1", "Cody1 (cody1-run)", Decimal(36))
     money.credit(ORGANIZATION, "org-Acme1", "Acme1 (acme1)", Decimal(36))
@@ -331,12 +303,13 @@ async def load_world(left: int, served: int):
                         {"id-Cody1": [charge(9), charge(9)], "id-Bea1": [charge(0)]},
                         {"org-Acme1": [charge(9), charge(9)]})
     platform = [ProviderCall("openai", "openai/gpt-3.5-turbo", "platform key")] * served
-    world = type("World", (), {"books": FakeBooks(platform + [ProviderCall("openrouter", "gpt-3.5-turbo",
-                                                                           "bea's key")]),
+    own_key = ProviderCall("openrouter", "gpt-3.5-turbo", ProviderDouble.fingerprint("bea's key"))
+    scene = type("Scene", (), {"crew": FakeCrew(platform + [own_key]),
                                "deployment": type("Deployment", (), {"ledger": ledger,
                                                                      "has": staticmethod(lambda _capability: False)}),
-                               "services": type("Services", (), {"money": money})})
-    return world, arranged
+                               "services": type("Services", (), {"money": money, "config": type(
+                                   "Config", (), {"byok_key": "bea's key"})})})
+    return scene, arranged
 
 
 def samples_file(*operations: str) -> str:
@@ -345,8 +318,8 @@ def samples_file(*operations: str) -> str:
 
 
 async def test_a_load_that_kept_every_credit_and_served_only_paid_calls_passes():
-    world, arranged = await load_world(left=18, served=4)
-    report = await judge(world, arranged, 100.0, samples_file(*[CHARGED_CALL] * 4, "BYOK call"))
+    scene, arranged = await load_scene(left=18, served=4)
+    report = await judge(scene, arranged, 100.0, samples_file(*[CHARGED_CALL] * 4, "BYOK call"))
     assert report.passed, report.failures
     assert (report.calls.charged, report.calls.served_with_platform_key, report.calls.served_with_own_keys,
             report.calls.succeeded_charged) == (4, 4, 1, 4)
@@ -356,9 +329,9 @@ async def test_a_load_that_kept_every_credit_and_served_only_paid_calls_passes()
 
 @pytest.mark.parametrize("served", [4, 5])
 async def test_the_money_line_counts_the_providers_calls_as_the_line_of_calls_above_it_does(served):
-    world, arranged = await load_world(left=18, served=served)
-    world.services.money.calls(7, 7)  # what a check of the ledger counted as its scenario's calls: not the load's
-    report = await judge(world, arranged, 100.0, samples_file(*[CHARGED_CALL] * 4))
+    scene, arranged = await load_scene(left=18, served=served)
+    scene.services.money.calls(7, 7)  # what a check of the ledger counted as its scenario's calls: not the load's
+    report = await judge(scene, arranged, 100.0, samples_file(*[CHARGED_CALL] * 4))
     calls, money = report.calls, report.money
     assert (money.served, money.paid) == (calls.served_with_platform_key, calls.charged) == (served, 4)
     text = report.text()
@@ -368,9 +341,9 @@ async def test_the_money_line_counts_the_providers_calls_as_the_line_of_calls_ab
 
 
 async def test_the_report_states_the_share_of_sign_ins_and_the_products_refusals_apart():
-    world, arranged = await load_world(left=18, served=4)
+    scene, arranged = await load_scene(left=18, served=4)
     arranged.mix["signin"] = 1
-    report = await judge(world, arranged, 100.0, samples_file(*[CHARGED_CALL] * 4, *[SIGN_IN] * 3,
+    report = await judge(scene, arranged, 100.0, samples_file(*[CHARGED_CALL] * 4, *[SIGN_IN] * 3,
                                                               SIGN_IN_THROTTLED, CALL_THROTTLED))
     assert report.passed, report.failures
     text = report.text()
@@ -383,30 +356,30 @@ async def test_the_report_states_the_share_of_sign_ins_and_the_products_refusals
 
 
 async def test_money_charged_twice_fails_the_load_naming_the_account():
-    world, arranged = await load_world(left=9, served=4)
-    report = await judge(world, arranged, 100.0, samples_file(*[CHARGED_CALL] * 4))
+    scene, arranged = await load_scene(left=9, served=4)
+    report = await judge(scene, arranged, 100.0, samples_file(*[CHARGED_CALL] * 4))
     assert not report.passed
     assert ("MONEY         Cody1 (cody1-run): 9 credits that came in are neither left nor charged (no payment "
             "succeeded at the payment provider, 36 granted; 9 left, 18 charged)") in report.failures
 
 
 async def test_a_call_served_unpaid_fails_the_load():
-    world, arranged = await load_world(left=18, served=5)
-    report = await judge(world, arranged, 100.0, samples_file(CHARGED_CALL))
+    scene, arranged = await load_scene(left=18, served=5)
+    report = await judge(scene, arranged, 100.0, samples_file(CHARGED_CALL))
     assert report.failures == ["PROVIDER      the LLM provider served 5 of the load's calls, but only 4 were paid "
                                "for: 1 was served unpaid"]
 
 
 async def test_a_load_that_made_no_call_fails_rather_than_passing_on_nothing():
-    world, arranged = await load_world(left=18, served=4)
-    report = await judge(world, arranged, 100.0, samples_file(SIGN_IN))
+    scene, arranged = await load_scene(left=18, served=4)
+    report = await judge(scene, arranged, 100.0, samples_file(SIGN_IN))
     assert any(failure.startswith("NO LOAD") for failure in report.failures)
 
 
 async def test_workers_whose_last_samples_never_arrived_fail_the_load():
-    world, arranged = await load_world(left=18, served=4)
+    scene, arranged = await load_scene(left=18, served=4)
     unreported = json.dumps({**json.loads(samples_file(*[CHARGED_CALL] * 4)), "workers_unreported": 1})
-    report = await judge(world, arranged, 100.0, unreported)
+    report = await judge(scene, arranged, 100.0, unreported)
     assert report.failures == ["UNREPORTED    the last samples of 1 Locust workers never reached the master: the "
                                "callers' figures are incomplete"]
 

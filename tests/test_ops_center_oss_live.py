@@ -68,13 +68,15 @@ async def test_a_chat_answer_is_empty_when_the_client_accepts_gzip(product):
     """The one defect no scenario can show: every client of the suite asks for an unencoded answer."""
     import httpx
 
+    from creditflow.questions.money import OwnCharges
     from creditflow.run import opened
+    from creditflow.tasks.accounts import SignUp
     from sandbox.launcher import SandboxLauncher
 
     run = await opened({"ops_center_source": SOURCE}, SandboxLauncher(say=lambda line: None), environ={})
-    world, config = run.world(), run.config
+    scene, config = run.scene(), run.config
     try:
-        ivy = await world.people.sign_up(world.persona("Ivy"), "professional", credits=1)
+        ivy = await scene.persona("Ivy").attempts_to(SignUp("professional", 1))
         body = {"model": "gpt-3.5-turbo", "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}]}
         async with httpx.AsyncClient(base_url=config.ops_center_url, timeout=30) as client:
             answer = await client.post("/api/v1/llm/chat/completions", json=body,
@@ -82,7 +84,7 @@ async def test_a_chat_answer_is_empty_when_the_client_accepts_gzip(product):
                                                 "Accept-Encoding": "gzip"})
         assert answer.status_code == 200 and answer.headers.get("content-encoding") == "gzip"
         assert answer.content == b""  # the answer is lost...
-        assert len(await world.books.own_charges(world.persona("Ivy"))) == 1  # ...and the call was charged all the same
+        assert len(await ivy.asks(OwnCharges())) == 1  # ...and the call was charged all the same
     finally:
-        await world.clean_up()
+        await scene.clean_up()
         await run.close()

@@ -14,7 +14,6 @@ from cryptography.fernet import Fernet
 
 from creditflow import phrases
 from creditflow.actors import Actor, FlowError, Organization
-from creditflow.calls import AtALimit, of_length
 from creditflow.config import ConfigError, resolve
 from creditflow.deployments.contract.deployment import ContractPrices
 from creditflow.deployments.http import HttpClient, address_of
@@ -23,13 +22,14 @@ from creditflow.flows import title_of
 from creditflow.keys_at_rest import opens_with, opens_with_another_key, readable_in
 from creditflow.leftovers import left_by_a_dead_run
 from creditflow.metrics import Metrics, percentile
-from creditflow.people import NamedBy, NoOnesName, People
 from creditflow.phrases import at_a_limit, no_ones_name
 from creditflow.redaction import Redactor, hint
 from creditflow.reports import ScenarioResult, error_log, text_report
 from creditflow.scene import Scene
 from creditflow.systems.identity import EMAIL_DOMAIN, MarkedAccount, MarkedKey, marked_key, signing_key_name
-from creditflow.wording import listing, number
+from creditflow.tasks.accounts import NamedBy, NoOnesName, no_ones
+from creditflow.tasks.calls import AtALimit
+from creditflow.wording import listing, number, of_length
 
 
 @pytest.mark.parametrize(("model", "tokens", "credits"), [
@@ -344,31 +344,32 @@ class Serials:
         return f"{name}-r1-{self.made}"
 
 
-def people() -> People:
-    return People(type("Scene", (), {"services": Serials()})(), books=None)
+def admin() -> Actor:
+    """One who names no one's account, in a scene whose services make run-unique names."""
+    return Actor("the platform admin", stage=type("Scene", (), {"services": Serials()})())
 
 
 @pytest.mark.parametrize("length", [0, 1, 255, 256])
 def test_an_identity_of_no_one_has_exactly_its_length(length):
-    user_id, email = people().no_ones(NoOnesName(NamedBy.IDENTITY, length))
+    user_id, email = no_ones(admin(), NoOnesName(NamedBy.IDENTITY, length))
     assert len(user_id) == length and email is None
 
 
 def test_a_long_name_of_no_one_differs_each_time():
-    named, name = people(), NoOnesName(NamedBy.IDENTITY, 255)
-    assert named.no_ones(name) != named.no_ones(name)
+    naming, name = admin(), NoOnesName(NamedBy.IDENTITY, 255)
+    assert no_ones(naming, name) != no_ones(naming, name)
 
 
 @pytest.mark.parametrize("length", [254, 255])
 def test_a_long_e_mail_of_no_one_is_run_unique_at_the_suites_domain(length):
-    no_id, email = people().no_ones(NoOnesName(NamedBy.EMAIL, length))
+    no_id, email = no_ones(admin(), NoOnesName(NamedBy.EMAIL, length))
     assert no_id is None and len(email) == length
     assert email.startswith("nobody-r1-1") and email.endswith(EMAIL_DOMAIN)
 
 
 @pytest.mark.parametrize(("length", "email"), [(2, "n@"), (3, "n@o")])
 def test_an_e_mail_too_short_for_the_suites_domain_is_cut_to_its_length(length, email):
-    assert people().no_ones(NoOnesName(NamedBy.EMAIL, length)) == (None, email)
+    assert no_ones(admin(), NoOnesName(NamedBy.EMAIL, length)) == (None, email)
 
 
 @pytest.mark.parametrize(("names", "text"), [([], "no one"), (["Alice"], "Alice"),

@@ -7,10 +7,13 @@ import math
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
-from creditflow.actors import FlowError, expect
+from creditflow.actors import Actor, FlowError, Organization, expect
 from creditflow.deployments.declarations import Capability
-from creditflow.people import MEMBER_PLAN
-from creditflow.world import World
+from creditflow.scene import Scene
+from creditflow.tasks.accounts import SignUp
+from creditflow.tasks.keys import StoreOwnKey
+from creditflow.tasks.money import Stock
+from creditflow.tasks.organizations import MEMBER_PLAN, Allocate, CreateOrganization, Join
 
 MODEL, TOKENS = "gpt-3.5-turbo", 100  # every load call: the scenarios' usual call
 PERSONAL_PLAN = "professional"
@@ -126,43 +129,43 @@ def persona_count(mix: dict[str, int], per_kind: int) -> dict[str, int]:
     return counts
 
 
-async def arrange(world: World, plan: Plan, per_kind: int) -> Plan:
-    """The plan's personas, arranged as the scenarios arrange them; the world removes them afterwards."""
-    people, calls = world.people, plan.profile.calls_paid_for()
-    if plan.mix.get(BUYER) and not world.deployment.has(Capability.PAYMENTS):
+async def arrange(scene: Scene, plan: Plan, per_kind: int) -> Plan:
+    """The plan's personas, arranged as the scenarios arrange them; the scene removes them afterwards."""
+    calls = plan.profile.calls_paid_for()
+    if plan.mix.get(BUYER) and not scene.deployment.has(Capability.PAYMENTS):
         # Its purchases would put in credits the money check could hold against nothing.
         raise FlowError(f"the mix has buyers, but the deployment {plan.deployment} takes no payment at a provider: "
-                        f"{world.deployment.lacks[Capability.PAYMENTS]}")
+                        f"{scene.deployment.lacks[Capability.PAYMENTS]}")
     counts = persona_count(plan.mix, per_kind)
-    own_credits = world.worth(calls, plan.model, plan.tokens, PERSONAL_PLAN)
+    own_credits = scene.worth(calls, plan.model, plan.tokens, PERSONAL_PLAN)
     # An organization's credits are bought and allocated whole (a product may move no fraction of them there):
     # at least the calls' worth.
-    allocation = Decimal(math.ceil(world.worth(calls, plan.model, plan.tokens, MEMBER_PLAN)))
-    admins = [f"{PERSONA_NAMES['admin']}{n}" for n in range(1, counts["admin"] + 1)]
-    orgs = {}
+    allocation = Decimal(math.ceil(scene.worth(calls, plan.model, plan.tokens, MEMBER_PLAN)))
+    admins = [scene.persona(f"{PERSONA_NAMES['admin']}{n}") for n in range(1, counts["admin"] + 1)]
+    orgs = []
     for number, admin in enumerate(admins, 1):
-        orgs[admin] = await people.create_org(world.persona(admin), world.organization(f"Acme{number}"),
-                                              MEMBER_PLAN)
-        plan.personas.append(persona("admin", world, admin, orgs[admin]))
+        orgs.append(await admin.attempts_to(CreateOrganization(scene.organization(f"Acme{number}"), MEMBER_PLAN)))
+        plan.personas.append(persona("admin", admin, orgs[-1]))
     for n in range(1, counts["individual"] + 1):
-        name = f"{PERSONA_NAMES['individual']}{n}"
-        await people.sign_up(world.persona(name), PERSONAL_PLAN, own_credits)
-        plan.personas.append(persona("individual", world, name))
+        individual = scene.persona(f"{PERSONA_NAMES['individual']}{n}")
+        await individual.attempts_to(SignUp(PERSONAL_PLAN, own_credits))
+        plan.personas.append(persona("individual", individual))
     for n in range(1, counts["member"] + 1):
-        name, org = f"{PERSONA_NAMES['member']}{n}", orgs[admins[(n - 1) % len(admins)]]
-        await people.join(world.persona(name), org)
-        await world.purchases.stock(org, world.deployment.orgs.purchasable(allocation))
-        expect(await people.allocate(org, world.persona(name), allocation), f"{org.admin} could not allocate to {name}")
-        plan.personas.append(persona("member", world, name, org))
+        member, org = scene.persona(f"{PERSONA_NAMES['member']}{n}"), orgs[(n - 1) % len(orgs)]
+        await member.attempts_to(Join(org))
+        await org.admin.attempts_to(Stock(org, scene.deployment.orgs.purchasable(allocation)))
+        expect(await org.admin.attempts_to(Allocate(org, member, allocation)),
+               f"{org.admin} could not allocate to {member}")
+        plan.personas.append(persona("member", member, org))
     for n in range(1, counts["byok"] + 1):
-        name = f"{PERSONA_NAMES['byok']}{n}"
-        await people.sign_up(world.persona(name), PERSONAL_PLAN)
-        expect(await people.store_byok_key(world.persona(name)), f"{name} could not store her OpenRouter key")
-        plan.personas.append(persona("byok", world, name))
+        byok = scene.persona(f"{PERSONA_NAMES['byok']}{n}")
+        await byok.attempts_to(SignUp(PERSONAL_PLAN))
+        expect(await byok.attempts_to(StoreOwnKey()), f"{byok} could not store her OpenRouter key")
+        plan.personas.append(persona("byok", byok))
     return plan
 
 
-def persona(kind: str, world: World, name: str, org=None) -> Persona:
-    account = world.actor(name).account
-    return Persona(kind, name, account.user_id, account.username, account.email, account.password, account.plan,
+def persona(kind: str, actor: Actor, org: Organization | None = None) -> Persona:
+    account = actor.account
+    return Persona(kind, actor.name, account.user_id, account.username, account.email, account.password, account.plan,
                    org.org_id if org else None, org.ref.name if org else None)

@@ -7,8 +7,8 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from creditflow.books import served_unpaid
 from creditflow.deployments import deployment_class
+from creditflow.invariants import served_unpaid, violations
 from creditflow.load.cpu import CpuUse
 from creditflow.load.figures import (
     BYOK_CALL,
@@ -35,7 +35,9 @@ from creditflow.load.figures import (
 from creditflow.load.plan import SIGN_IN as SIGN_IN_KIND
 from creditflow.load.plan import Plan
 from creditflow.money import Conservation
-from creditflow.world import World
+from creditflow.questions.calls import ProviderCallsSince
+from creditflow.scene import Scene
+from creditflow.systems.provider_double import ProviderDouble
 
 SERVER_PHASES = (CREDIT_DEDUCTION, USAGE_TRACKING)  # measured inside the calls, not operations the users sent
 
@@ -223,19 +225,19 @@ def read_samples(text: str) -> tuple[float, list[Sample], int, int | None]:
             raw.get("steps_run"))
 
 
-async def judge(world: World, plan: Plan, since: float, samples_file: str) -> LoadReport:
+async def judge(scene: Scene, plan: Plan, since: float, samples_file: str) -> LoadReport:
     """Every check after the load, and the figures of the samples the Locust users took."""
     started_at, samples, unreported, steps_run = read_samples(samples_file)
     seconds = max((sample.at for sample in samples), default=started_at) - started_at
-    books, ledger = world.books, world.deployment.ledger
+    ledger = scene.deployment.ledger
     charged = 0
     for persona in plan.personas:
         if persona.kind in ("individual", "byok"):
             charged += sum(charge.credits > 0 for charge in await ledger.charges(persona.user_id))
     for org_id in {persona.org_id for persona in plan.of_kind("admin")}:
         charged += sum(charge.credits > 0 for charge in await ledger.org_charges(org_id))
-    served = await books.provider_calls_since(since, plan.model)
-    own_key = books.byok_fingerprint()
+    served = await scene.crew.asks(ProviderCallsSince(since, plan.model))
+    own_key = ProviderDouble.fingerprint(scene.services.config.byok_key)
     with_platform_key = sum(not call.carried(own_key) for call in served)
     outcomes = {operation: sum(sample.ok for sample in samples if sample.operation == operation)
                 for operation in (CHARGED_CALL, BYOK_CALL, REFUSED_FOR_PAYMENT)}
@@ -244,10 +246,10 @@ async def judge(world: World, plan: Plan, since: float, samples_file: str) -> Lo
     # The money line states the provider's calls too: the same two counts as the line of calls above it, or it
     # would say "served 0 calls" under a line of thousands (no scenario's check counted them for it), whatever the
     # ledger's checks (which count a scenario's calls) add to the run's trail.
-    money = replace(await world.services.money.check(world.deployment), served=with_platform_key, paid=charged)
+    money = replace(await scene.services.money.check(scene.deployment), served=with_platform_key, paid=charged)
     return LoadReport(plan, seconds, operation_figures(samples, seconds),
                       step_figures(samples, started_at, plan.profile, steps_run), calls,
-                      money, await books.invariant_violations(),
+                      money, await violations(scene),
                       served_unpaid("the load's", with_platform_key, charged),
                       dict(Counter(sample.origin for sample in samples)), unreported, refused(samples), steps_run)
 
