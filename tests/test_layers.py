@@ -246,3 +246,26 @@ def test_tasks_never_assert(path):
 ])
 def test_the_check_sees_a_question_that_acts(source, finding):
     assert any(finding in found for found in acts(source))
+
+
+# The fields of a step pattern that name someone in the scenario, and the type that hands the step the actor (or the
+# organization) rather than the name.
+TYPED_ROLES = {**dict.fromkeys(["name", "admin", "asker", "named", "attacker", "target", "other", "who"], "Persona"),
+               "org": "Org", **dict.fromkeys(["customer", "payer", "whose"], "Customer")}
+NO_ONE = "NoOnesName"  # a name of no one's account, made up by the step: nobody in the scenario
+
+
+def step_patterns() -> list[str]:
+    patterns = []
+    for path in sorted(ROOT.glob("steps/*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in STEP_DECORATORS:
+                patterns += [arg.value for arg in node.args if isinstance(arg, ast.Constant)]
+    return patterns
+
+
+def test_every_persona_in_a_step_pattern_is_handed_over_as_an_actor():
+    untyped = [f"{pattern!r}: {{{field}}}" for pattern in step_patterns()
+               for field, kind in re.findall(r"\{(\w+)(?::(\w+))?\}", pattern)
+               if field in TYPED_ROLES and kind not in (TYPED_ROLES[field], NO_ONE)]
+    assert untyped == []
