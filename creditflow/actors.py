@@ -56,12 +56,15 @@ class Task(Protocol):
 
 
 class Question(Protocol[Answer]):
-    """Something an actor finds out; answering changes nothing, in the product or in anyone's memory."""
+    """Something an actor finds out; answering changes nothing, in the product or in anyone's memory (it may leave
+    evidence: the ledger rows it read, the time an organization query took)."""
 
     async def answered_by(self, actor: Actor) -> Answer: ...
 
 
-@dataclass
+# An actor and an organization are someone, not a value: two are the same only if they are one (and an actor's
+# organizations name their admins, so comparing their fields would go round in a circle).
+@dataclass(eq=False)
 class Actor:
     """A persona of the scenario. Named in a step before they are introduced (the step that introduces them, or a
     dry run), they have no account yet: whatever needs one fails as a scenario that never introduced them."""
@@ -152,13 +155,13 @@ class Actor:
         return self.last_reply
 
 
-@dataclass
+@dataclass(eq=False)
 class Organization:
     """An organization of the scenario; named in a step before it is created, it has no id and no admin yet."""
 
     name: str
     created_as: OrgRef | None = None
-    created_by: Actor | None = None
+    created_by: Actor | None = field(default=None, repr=False)
     bought: Decimal = Decimal(0)  # what the scenario bought into its pool
     purchases: list[Purchase] = field(default_factory=list)  # its admin's accepted purchases, oldest first
     books_before: tuple | None = None  # its books in the ledger before someone else's attempt on it
