@@ -55,11 +55,6 @@ class Scene:
             raise Actor(name).not_introduced()
         return self.cast[name]
 
-    def org(self, name: str) -> Organization:
-        if name not in self.orgs:
-            raise Organization(name).not_created()
-        return self.orgs[name]
-
     def acting(self, actor: Actor) -> Actor:
         """Marks `actor` as the one who acted last: the subject of "the call", "the refusal"."""
         self._protagonist = actor
