@@ -145,6 +145,16 @@ async def says_required(context, name):
         f"the refusal should say {allocation.remaining} credits are available: '{refusal.detail}'")
 
 
+@then("the refusal names the price of the call as required and no credits as available")
+def says_required_of_nothing(context):
+    world = context.world
+    refusal = refusal_of(context, RefusalKind.PAYMENT, "payment (402)")
+    call = world.protagonist.last_call
+    price = world.price(call.model, call.request.tokens, world.protagonist.account.plan)
+    assert refusal.required == price, f"the refusal should say the call needs {price} credits: '{refusal.detail}'"
+    assert refusal.available == 0, f"the refusal should say no credits are available: '{refusal.detail}'"
+
+
 @then("the refusal explains that no credits are allocated to {name}")
 def explains_missing_allocation(context, name):
     refusal = refusal_of(context, RefusalKind.PAYMENT, "payment (402)")
@@ -194,6 +204,15 @@ def refused_as_invalid(context):
     assert call.refusal is not None and call.refusal.kind is RefusalKind.INVALID, (
         f"a call past a limit of the chat body must be refused as invalid (422), but Ops-Center {call.describe()}")
     assert call.refusal.detail, "the refusal should say what is wrong"
+
+
+@then("the call is refused as invalid, saying {name} has stored no key of her own")
+def refused_without_own_key(context, name):
+    call = context.world.actor(name).last_call
+    assert call.refusal is not None and call.refusal.kind is RefusalKind.INVALID, (
+        f"{name}'s call demanding her own key, when she has stored none, must be refused as invalid (400), but "
+        f"Ops-Center {call.describe()}")
+    assert "key" in call.refusal.detail.lower(), f"the refusal should say {name} has no key stored: {call.describe()}"
 
 
 @then("{first}'s call and {second}'s call are both served")
