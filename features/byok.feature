@@ -46,13 +46,26 @@ Feature: BYOK users call with their own OpenRouter key and pay no credits
       And the refusal's X-RateLimit-Reset names the start of next month
       And the LLM provider served none of Bea's calls
 
-  @contract.endpoints @needs.byok-opt-out
-  Rule: A user may opt out of BYOK for a call
+  @contract.endpoints @needs.byok-choice
+  Rule: A user may opt out of BYOK for a call, or demand it
 
     Scenario: Bea pays with her credits when she opts out of her own key
       When Bea asks gpt-3.5-turbo a question of 100 tokens without her own key
       Then the call is billed to Bea's own credits at the price of that call
       And the provider received the call with the platform's key, not Bea's
+
+    Scenario: Bea's call that demands her own key goes to OpenRouter with it and costs nothing
+      When Bea asks gpt-4 a question of 100 tokens, demanding her own key
+      Then the provider received the call through OpenRouter with Bea's own key
+      And the call is billed to Bea's own key at no cost
+      And Bea's credits are untouched
+
+    Scenario: Ivy's call that demands her own key, when she has stored none, is refused and costs nothing
+      Given Ivy is an individual on the Professional plan with credits for exactly 10 gpt-3.5-turbo calls of 100 tokens
+      When Ivy asks gpt-3.5-turbo a question of 100 tokens, demanding her own key
+      Then the call is refused as invalid, saying Ivy has stored no key of her own
+      And Ivy's credits are untouched
+      And the LLM provider served none of Ivy's calls
 
   @contract.endpoints
   Rule: A key of 8 to 512 characters is stored; a shorter or longer one is refused as invalid, and the stored key kept

@@ -32,6 +32,7 @@ Feature: Edge cases fail clearly and never lose or invent money
       Given Nora has just signed up on the Professional plan and bought nothing
       When Nora asks gpt-3.5-turbo a question of 100 tokens
       Then the call is refused with 402 Payment Required
+      And the refusal names the price of the call as required and no credits as available
       And the ledger shows no charge to Nora
 
   @contract.streaming
@@ -199,6 +200,12 @@ Feature: Edge cases fail clearly and never lose or invent money
   @contract.retries
   Rule: A request id is at most 128 characters
 
+    Scenario: Ivy's call under a request id of 128 characters is served and charged once
+      Given Ivy is an individual on the Professional plan with credits for exactly 10 gpt-3.5-turbo calls of 100 tokens
+      When Ivy sends a gpt-3.5-turbo call of 100 tokens under a request id of 128 characters
+      Then Ivy read the whole answer
+      And Ivy has credits for exactly 9 such calls left
+
     Scenario: Ivy's call under a request id of 129 characters is refused as invalid and costs nothing
       Given Ivy is an individual on the Professional plan with credits for exactly 10 gpt-3.5-turbo calls of 100 tokens
       When Ivy sends a gpt-3.5-turbo call of 100 tokens under a request id of 129 characters
@@ -267,3 +274,12 @@ Feature: Edge cases fail clearly and never lose or invent money
       And Olivia still has all 2,500 of her allocated credits in Acme
       And Acme's pool holds 10,000 credits of which 2,500 are allocated
       And the call was not counted against Olivia's API calls
+
+    @streaming
+    Scenario: Ivy is not charged when the LLM provider fails her stream before it begins
+      Given Ivy is an individual on the Professional plan with credits for exactly 10 gpt-3.5-turbo calls of 100 tokens
+      And the LLM provider is failing
+      When Ivy asks gpt-3.5-turbo a question of 100 tokens and reads the answer as it is written
+      Then the call fails and Ivy is told the provider failed
+      And Ivy's credits are untouched
+      And Ivy has used 0 of her 10,000 API calls on the professional plan

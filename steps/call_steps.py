@@ -32,6 +32,11 @@ async def ask_without_byok(context, name, model, tokens):
     await name.attempts_to(Ask(model, tokens, use_byok=False))
 
 
+@when("{name:Persona} asks {model} a question of {tokens:Count} tokens, demanding her own key")
+async def ask_demanding_byok(context, name, model, tokens):
+    await name.attempts_to(Ask(model, tokens, use_byok=True))
+
+
 @when("{name:Persona} asks {model} a question of {tokens:Count} tokens from a client that accepts compressed answers")
 async def ask_accepting_compression(context, name, model, tokens):
     await name.attempts_to(Ask(model, tokens, compressed=True))

@@ -14,7 +14,7 @@ from creditflow.wording import figure, number
 
 def assert_paid(name: Actor, payer: Payer, credits) -> None:
     call = name.succeeded_call()
-    assert call.paid_by == payer, f"{name}'s call should be paid by {payer}, but was paid by {call.paid_by}"
+    assert call.paid_by == payer, f"{name}'s call should be paid by {payer}, but Ops-Center {call.describe()}"
     assert call.cost == credits, f"{name}'s call should cost {credits} credits, but cost {call.cost}"
 
 
@@ -27,7 +27,7 @@ def billed_to_own_credits(context, name):
 def billed_to_own_key(context, name):
     call = name.succeeded_call()
     assert call.cost == 0, f"{name}'s call should cost nothing, but cost {call.cost} credits"
-    assert call.paid_by == Payer.BYOK, f"{name}'s call should be paid by her own key, not by {call.paid_by}"
+    assert call.paid_by == Payer.BYOK, f"{name}'s call should be paid by her own key, but Ops-Center {call.describe()}"
 
 
 @then("the call is billed to the organization at the price of that call")

@@ -149,6 +149,16 @@ async def says_required(context, name):
         f"the refusal should say {allocation.remaining} credits are available: '{refusal.detail}'")
 
 
+@then("the refusal names the price of the call as required and no credits as available")
+def says_required_of_nothing(context):
+    stage = context.stage
+    refusal = refusal_of(context, RefusalKind.PAYMENT, "payment (402)")
+    call = stage.protagonist.last_call
+    price = stage.price(call.model, call.request.tokens, stage.protagonist.account.plan)
+    assert refusal.required == price, f"the refusal should say the call needs {price} credits: '{refusal.detail}'"
+    assert refusal.available == 0, f"the refusal should say no credits are available: '{refusal.detail}'"
+
+
 @then("the refusal explains that no credits are allocated to {name:Persona}")
 def explains_missing_allocation(context, name):
     refusal = refusal_of(context, RefusalKind.PAYMENT, "payment (402)")
@@ -198,6 +208,15 @@ def refused_as_invalid(context):
     assert call.refusal is not None and call.refusal.kind is RefusalKind.INVALID, (
         f"a call past a limit of the chat body must be refused as invalid (422), but Ops-Center {call.describe()}")
     assert call.refusal.detail, "the refusal should say what is wrong"
+
+
+@then("the call is refused as invalid, saying {name:Persona} has stored no key of her own")
+def refused_without_own_key(context, name):
+    call = name.last_call
+    assert call.refusal is not None and call.refusal.kind is RefusalKind.INVALID, (
+        f"{name}'s call demanding her own key, when she has stored none, must be refused as invalid (400), but "
+        f"Ops-Center {call.describe()}")
+    assert "key" in call.refusal.detail.lower(), f"the refusal should say {name} has no key stored: {call.describe()}"
 
 
 @then("{first:Persona}'s call and {second:Persona}'s call are both served")

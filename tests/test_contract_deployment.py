@@ -21,7 +21,7 @@ from creditflow.deployments.base import (
     RefusalKind,
     Session,
 )
-from creditflow.deployments.contract.answers import created
+from creditflow.deployments.contract.answers import created, payer
 from creditflow.deployments.contract.deployment import ContractDeployment
 from creditflow.deployments.http import Answer, HttpClient
 from creditflow.evidence import Evidence
@@ -221,6 +221,13 @@ async def test_an_unanswered_request_is_a_refusal_and_is_counted_by_the_deployme
     deployment = over(client)
     result = await deployment.calls.make(SESSION, CallRequest("gpt-4", 100))
     assert result.refusal.kind is RefusalKind.NO_ANSWER and deployment.unanswered == 1
+
+
+@pytest.mark.parametrize(("billed_to", "byok_used", "paid_by"), [
+    ("byok", True, Payer.BYOK), ("user", False, Payer.OWN_CREDITS), ("organization", False, Payer.ORGANIZATION),
+    ("user", True, None), ("byok", False, None), ("user", None, None), ("someone", False, None)])
+def test_an_answer_says_who_paid_only_where_its_two_ways_of_saying_it_agree(billed_to, byok_used, paid_by):
+    assert payer(billed_to, byok_used) is paid_by
 
 
 @pytest.mark.parametrize(("status", "accepted"), [(201, True), (200, False), (202, False)])

@@ -406,7 +406,7 @@ def test_a_call_is_the_deployments_request_and_its_answer_is_read_by_the_deploym
 
     def send(request: WireRequest) -> Answer:
         sent.append(request)
-        return Answer(200, {"cost_credits": 9, "billed_to": "user", "request_id": "req-1",
+        return Answer(200, {"cost_credits": 9, "billed_to": "user", "byok_used": False, "request_id": "req-1",
                             "usage": {"total_tokens": 100}}, {"server-timing": "credits;dur=2.5"}, 40.0)
 
     result = drive(deployment.calls.make(Session("token-1", 0.0), CallRequest("gpt-3.5-turbo", 100)), send)

@@ -41,7 +41,7 @@ NOT_APPLYING = {
     "BYOK calls still count against the API-call quota":
         "the quota is taken at step 2, before the answer's form matters; a stream's count is shown in "
         "individual.feature",
-    "A user may opt out of BYOK for a call":
+    "A user may opt out of BYOK for a call, or demand it":
         "the payer is chosen before the first byte",
     "The API-call quota is enforced with 429 and the time it resets":
         "a refusal comes before the first byte as a plain answer, stream or not (docs/contract.md, Streaming); the "
@@ -58,9 +58,6 @@ NOT_APPLYING = {
         "the id is refused before anything is sent",
     "A call within the chat body's limits is served, and one just past a limit is refused as invalid at no cost":
         "the body is checked before the answer's form is chosen",
-    "A call the provider fails costs nothing and is not counted":
-        "the provider's first answer comes before the first byte (docs/contract.md, Streaming), so its failure is a "
-        "plain 502; a stream the provider breaks off later has a Rule of its own",
     "The ledger in PostgreSQL and the cache in Redis agree":
         "the cache is written at settlement, one step for both forms of answer",
     "LiteLLM routes platform calls with the platform's key":

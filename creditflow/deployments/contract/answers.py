@@ -29,6 +29,13 @@ from creditflow.deployments.http import (
 PAYERS = {"user": Payer.OWN_CREDITS, "organization": Payer.ORGANIZATION, "byok": Payer.BYOK}
 
 
+def payer(billed_to: Any, byok_used: Any) -> Payer | None:
+    """Who paid for a call, which a contract answer says twice: `billed_to`, and `byok_used` for the caller's own key.
+    An answer that contradicts itself, or leaves one out, does not say who paid."""
+    paid_by = PAYERS.get(billed_to)
+    return paid_by if byok_used is (paid_by is Payer.BYOK) else None
+
+
 def refusal(answer: Answer, conflict: RefusalKind = RefusalKind.CONFLICT) -> Refusal:
     """A contract error answer, `{"error", "detail", ...}`, as a typed refusal."""
     if answer.status == 409:
@@ -87,7 +94,7 @@ def call_result(request: CallRequest, sent_at: float, answer: Answer) -> CallRes
     usage = answer.field("usage") or {}
     return CallResult(
         request, sent_at, answer.elapsed_ms,
-        cost=credits(answer.field("cost_credits")), paid_by=PAYERS.get(answer.field("billed_to")),
+        cost=credits(answer.field("cost_credits")), paid_by=payer(answer.field("billed_to"), answer.field("byok_used")),
         tokens=usage.get("total_tokens"), request_id=answer.field("request_id"), phases=phases,
         calls_left=calls_left(answer), resets_at=resets_at(answer),
     )
@@ -101,7 +108,8 @@ def streamed_result(request: CallRequest, sent_at: float, answer: Answer) -> Cal
     last = last_usage_event(answer)
     return CallResult(
         request, sent_at, answer.elapsed_ms, cost=credits(last.get("cost_credits")),
-        paid_by=PAYERS.get(last.get("billed_to")), tokens=(last.get("usage") or {}).get("total_tokens"),
+        paid_by=payer(last.get("billed_to"), last.get("byok_used")),
+        tokens=(last.get("usage") or {}).get("total_tokens"),
         request_id=last.get("request_id", request_id), pieces=sum(map(streamed_piece, answer.events)),
         calls_left=calls_left(answer), resets_at=resets_at(answer),  # the quota headers come with a stream's too
     )

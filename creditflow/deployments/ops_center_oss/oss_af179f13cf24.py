@@ -47,7 +47,7 @@ OSS_LACKS = {
                        "the product does not ship",
     "org-payments": ORG_PAYMENTS,
     "payment-refunds": PAYMENT_REFUNDS,
-    "byok-opt-out": "BYOK is switched per account and provider (POST /api/v1/llm/byok/keys/{provider}/toggle, "
+    "byok-choice": "BYOK is switched per account and provider (POST /api/v1/llm/byok/keys/{provider}/toggle, "
                     "backend/litellm_api.py:3151); a chat request carries no BYOK choice (ChatCompletionRequest, "
                     "backend/litellm_api.py:359-370)",
     "org-named-in-call": "a chat request cannot name the organization that pays: the product reads an "

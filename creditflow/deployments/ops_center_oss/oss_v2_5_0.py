@@ -32,7 +32,7 @@ V2_5_0_LACKS = {
                     "src/pages/organization/CreditPurchase.jsx:151-152), so there is no card on file, payment, event "
                     "or refund of an organization's to try",
     "payment-refunds": SAASHQ_LACKS["payment-refunds"],  # the same files at the same lines
-    "byok-opt-out": "BYOK is switched per account and provider (POST /api/v1/llm/byok/keys/{provider}/toggle, "
+    "byok-choice": "BYOK is switched per account and provider (POST /api/v1/llm/byok/keys/{provider}/toggle, "
                     "backend/litellm_api.py:2899); a chat request carries no BYOK choice (ChatCompletionRequest, "
                     "backend/litellm_api.py:353-363)",
     "org-deletion": "no route deletes an organization: backend/org_api.py declares none (its routes, :151-942), "

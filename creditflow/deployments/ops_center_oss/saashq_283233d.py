@@ -49,7 +49,7 @@ SAASHQ_LACKS = {
     "payment-refunds": "nothing gives back the money of a purchase of credits: stripe.Refund.create is called only "
                        "for add-ons (backend/stripe_extensions.py:248), and the one charge.refunded handler "
                        "(backend/stripe_webhook_handler.py:39, :247-305) is for add-ons and imported by no module",
-    "byok-opt-out": "BYOK is switched per account and provider (POST /api/v1/llm/byok/keys/{provider}/toggle, "
+    "byok-choice": "BYOK is switched per account and provider (POST /api/v1/llm/byok/keys/{provider}/toggle, "
                     "backend/litellm_api.py:2788); a chat request carries no BYOK choice (ChatCompletionRequest, "
                     "backend/litellm_api.py:322-332)",
     # Not a feature a scenario needs: what the clean-up after a scenario cannot do (its workaround below).
