@@ -4,7 +4,7 @@ from collections import Counter
 
 from behave import given, then
 
-from creditflow.deployments.base import RefusalKind
+from creditflow.deployments.base import Refusal, RefusalKind
 from creditflow.invariants import served_unpaid
 from creditflow.questions.calls import ProviderCallsOfLastBatch
 from creditflow.questions.money import OpeningBalance, OwnBalance, OwnCharges
@@ -137,25 +137,25 @@ def offers_upgrade(context):
     assert refusal.upgrade_offered, f"the payment refusal should offer an upgrade, but says '{refusal.detail}'"
 
 
+def names_required(context, actor) -> Refusal:
+    """The 402, which names what the actor's call needs at the deployment's prices."""
+    refusal = refusal_of(context, RefusalKind.PAYMENT, "payment (402)")
+    price = context.stage.price_of(actor, succeeded=False)
+    assert refusal.required == price, f"the refusal should say the call needs {price} credits: '{refusal.detail}'"
+    return refusal
+
+
 @then("the refusal names the price of the call as required and {name:Persona}'s allocation as available")
 async def says_required(context, name):
-    stage = context.stage
-    refusal = refusal_of(context, RefusalKind.PAYMENT, "payment (402)")
-    call = name.last_call
-    price = stage.price(call.model, call.request.tokens, name.account.plan)
+    refusal = names_required(context, name)
     allocation = await name.asks(AllocationIn(name.member_of))
-    assert refusal.required == price, f"the refusal should say the call needs {price} credits: '{refusal.detail}'"
     assert refusal.available == allocation.remaining, (
         f"the refusal should say {allocation.remaining} credits are available: '{refusal.detail}'")
 
 
 @then("the refusal names the price of the call as required and no credits as available")
 def says_required_of_nothing(context):
-    stage = context.stage
-    refusal = refusal_of(context, RefusalKind.PAYMENT, "payment (402)")
-    call = stage.protagonist.last_call
-    price = stage.price(call.model, call.request.tokens, stage.protagonist.account.plan)
-    assert refusal.required == price, f"the refusal should say the call needs {price} credits: '{refusal.detail}'"
+    refusal = names_required(context, context.stage.protagonist)
     assert refusal.available == 0, f"the refusal should say no credits are available: '{refusal.detail}'"
 
 
