@@ -25,6 +25,7 @@ Feature: Edge cases fail clearly and never lose or invent money
       When Ivy asks gpt-3.5-turbo a question of 100 tokens
       Then the call is refused with 402 Payment Required
       And the refusal offers an upgrade
+      And the refusal says 10,000 API calls are left in the period
       And Ivy's credits are untouched
 
     @critical
@@ -154,6 +155,13 @@ Feature: Edge cases fail clearly and never lose or invent money
     Scenario: Ivy's retried call is charged once
       Given Ivy is an individual on the Professional plan with credits for exactly 10 gpt-3.5-turbo calls of 100 tokens
       When Ivy sends the same gpt-3.5-turbo call of 100 tokens twice
+      Then the retry is refused as already charged
+      And the ledger shows exactly 1 charge to Ivy, each the price of one such call
+      And Ivy has credits for exactly 9 such calls left
+
+    Scenario: Ivy's retry, its settings written in another order, is charged once
+      Given Ivy is an individual on the Professional plan with credits for exactly 10 gpt-3.5-turbo calls of 100 tokens
+      When Ivy sends the same gpt-3.5-turbo call of 100 tokens twice, its settings written in another order the second time
       Then the retry is refused as already charged
       And the ledger shows exactly 1 charge to Ivy, each the price of one such call
       And Ivy has credits for exactly 9 such calls left

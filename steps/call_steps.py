@@ -11,6 +11,7 @@ from creditflow.tasks.calls import (
     at_a_limit,
     copies_of_one_call,
     request_id_of,
+    retried_with_settings_reordered,
     under_one_request_id,
 )
 from creditflow.verdicts import ChargedForNothing
@@ -65,6 +66,12 @@ async def many_in_waves(context, name, count, model, tokens):
 @when("{name:Persona} sends the same {model} call of {tokens:Count} tokens twice")
 async def retried(context, name, model, tokens):
     await name.attempts_to(*under_one_request_id("retry", (model, tokens), (model, tokens)))
+
+
+@when("{name:Persona} sends the same {model} call of {tokens:Count} tokens twice, its settings written in another "
+      "order the second time")
+async def retried_reordered(context, name, model, tokens):
+    await name.attempts_to(*retried_with_settings_reordered(model, tokens))
 
 
 @when("{name:Persona} sends the same {model} call of {tokens:Count} tokens {count:Count} times at once")

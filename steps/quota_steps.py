@@ -131,6 +131,13 @@ def reset_at_next_month(context):
     says_start_of_next_month("the quota refusal", refusal.resets_at, context.stage.protagonist.last_call)
 
 
+@then("the refusal says {left:Count} API calls are left in the period")
+def refusal_says_calls_left(context, left):
+    refusal = refusal_of(context, RefusalKind.PAYMENT, "payment (402)")
+    assert refusal.calls_left == left, (f"the payment refusal should say {number(left)} API calls are left, as every "
+                                        f"answer does, but says {figure(refusal.calls_left, 'nothing of them')}")
+
+
 @then("the refusal offers an upgrade")
 def offers_upgrade(context):
     refusal = refusal_of(context, RefusalKind.PAYMENT, "payment (402)")

@@ -118,6 +118,14 @@ async def test_a_question_signed_with_a_name_and_an_answer_to_a_tool_call_travel
 async def test_a_quota_refusal_says_when_the_quota_resets():
     result, _ = await call("chat_quota_exceeded")
     assert result.refusal.resets_at == 1796083200 and not result.refusal.upgrade_offered
+    assert result.refusal.calls_left == 0
+
+
+async def test_sampling_settings_travel_in_the_body_in_the_order_written():
+    _, sent = await call("chat_own_credits", CallRequest("gpt-3.5-turbo", 100, settings=(("top_p", 0.9),
+                                                                                        ("temperature", 0.5))))
+    body = json.loads(sent.content)
+    assert list(body)[-2:] == ["top_p", "temperature"] and (body["top_p"], body["temperature"]) == (0.9, 0.5)
 
 
 async def test_balance_pool_allocation_attribution_and_keys_are_typed():

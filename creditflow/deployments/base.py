@@ -70,6 +70,7 @@ class Refusal:
     upgrade_offered: bool = False
     no_allocation: bool = False
     resets_at: int | None = None  # Unix seconds when the API-call quota resets
+    calls_left: int | None = None  # API calls left in the period, as the refusal states them (None: it does not)
     retry_after_s: int | None = None  # how long a limit holds the refusal, as the answer's Retry-After says
 
     def describe(self) -> str:
@@ -210,6 +211,7 @@ class CallRequest:
     sender: str | None = None  # the name the question is signed with (a message's name in OpenAI's chat API)
     answers_tool_call: str | None = None  # the id of a tool call the conversation answers with the tool's answer
     org: OrgRef | None = None  # the organization the call names to pay for it (None: the call names none)
+    settings: tuple[tuple[str, float], ...] = ()  # sampling settings sent in the body, in the order written
 
 
 @dataclass(frozen=True)

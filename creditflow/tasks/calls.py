@@ -4,7 +4,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from creditflow.actors import Actor, Organization
 from creditflow.deployments.base import CallRequest, CallResult, ForeignSignIn, Malformed, Refusal, RefusalKind, Reply
@@ -19,6 +19,7 @@ FIRST_WORDS = 3
 # Server-side phases the deployments report, and the guide's budgeted operation each one measures.
 PHASES = {"credits": "credit deduction", "usage": "usage tracking"}
 USUAL_BUDGET = 100  # the token budget of a call whose budget is not what the scenario is about
+SAMPLING = (("temperature", 0.5), ("top_p", 0.9))  # settings a client may send beside its question
 
 
 @dataclass(frozen=True)
@@ -69,13 +70,14 @@ class Ask:
     sender: str | None = None
     answers_tool_call: str | None = None
     paid_by: Organization | None = None
+    settings: tuple[tuple[str, float], ...] = ()
 
     async def perform_as(self, actor: Actor) -> CallResult:
         await about_to_call(actor)
         org = self.paid_by.ref if self.paid_by is not None else None
         result = await call(actor, CallRequest(self.model, self.tokens, self.use_byok, self.request_id, self.stream,
                                                self.leave_after, actor.stage.scope, self.compressed, self.sender,
-                                               self.answers_tool_call, org))
+                                               self.answers_tool_call, org, self.settings))
         actor.calls.append(result)
         return result
 
@@ -98,6 +100,13 @@ def under_one_request_id(kind: str, *calls: tuple[str, int]) -> list[Ask]:
     "retry"), another call under a reused id ("reused"), or callers who chose the same id ("chosen")."""
     request_id = f"{kind}-{uuid.uuid4().hex}"
     return [Ask(model, tokens, request_id=request_id) for model, tokens in calls]
+
+
+def retried_with_settings_reordered(model: str, tokens: int) -> list[Ask]:
+    """A call and its retry, both with the same sampling settings, written in another order the second time: JSON
+    gives the order of an object's fields no meaning, and clients' libraries write them in orders of their own."""
+    first, retry = under_one_request_id("retry", (model, tokens), (model, tokens))
+    return [replace(first, settings=SAMPLING), replace(retry, settings=SAMPLING[::-1])]
 
 
 def request_id_of(length: int) -> str:

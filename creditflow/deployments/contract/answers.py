@@ -54,7 +54,7 @@ def refusal(answer: Answer, conflict: RefusalKind = RefusalKind.CONFLICT) -> Ref
         required=credits(answer.field("required")), available=credits(answer.field("available")),
         upgrade_offered=bool(answer.field("upgrade_url")) and "upgrade" in detail.lower(),
         no_allocation=answer.field("error") == "no_credit_allocation",
-        resets_at=resets_at(answer), retry_after_s=retry_after(answer),
+        resets_at=resets_at(answer), calls_left=calls_left(answer), retry_after_s=retry_after(answer),
     )
 
 

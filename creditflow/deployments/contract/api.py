@@ -91,9 +91,10 @@ class ContractApi:
 
     async def chat(self, session: Session | None, model: str, max_tokens: int, use_byok: bool | None = None,
                    request_id: str | None = None, stream: bool = False, leave_after: int | None = None,
-                   messages: list[dict] | None = None, compressed: bool = False, org_id: str | None = None) -> Answer:
+                   messages: list[dict] | None = None, compressed: bool = False, org_id: str | None = None,
+                   settings: tuple[tuple[str, float], ...] = ()) -> Answer:
         """`messages`: the conversation, by default the question of a call that names no scenario's scope; `org_id`:
-        the organization named to pay."""
+        the organization named to pay; `settings`: sampling settings, written in the body in their order."""
         headers = {"Accept-Encoding": COMPRESSED} if compressed else {}
         if org_id is not None:
             headers["X-Organization-Id"] = org_id
@@ -101,7 +102,7 @@ class ContractApi:
             headers["X-Use-BYOK"] = "true" if use_byok else "false"
         if request_id is not None:
             headers["X-Request-Id"] = request_id
-        body = {"model": model, "max_tokens": max_tokens, "messages": messages or conversation()}
+        body = {"model": model, "max_tokens": max_tokens, "messages": messages or conversation()} | dict(settings)
         if not stream:
             return await self.send(session, "POST", "/api/v1/llm/chat/completions", json=body, headers=headers)
         owner, origin = (session.owner, session.origin) if session is not None else ("a stranger", "")

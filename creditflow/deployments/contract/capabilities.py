@@ -238,7 +238,8 @@ class ContractCalls(LlmCalls):
         answer = await self.api.chat(session, request.model, request.tokens, request.use_byok, request.request_id,
                                      request.stream, request.leave_after,
                                      conversation(request.scope, request.sender, request.answers_tool_call),
-                                     request.compressed, request.org.org_id if request.org else None)
+                                     request.compressed, request.org.org_id if request.org else None,
+                                     request.settings)
         return call_result(request, sent_at, answer)
 
     async def malformed(self, session: Session, problem: Malformed, scope: str = "") -> Reply[None]:

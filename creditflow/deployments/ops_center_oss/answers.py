@@ -37,7 +37,7 @@ def refusal(answer: Answer) -> Refusal:
         kind=kind, status=answer.status, detail=detail,
         upgrade_offered=bool(answer.field("upgrade_url")),
         no_allocation="no credit allocation" in detail.lower(),
-        resets_at=resets_at(answer), retry_after_s=retry_after(answer),
+        resets_at=resets_at(answer), calls_left=calls_left(answer), retry_after_s=retry_after(answer),
     )
 
 

@@ -72,7 +72,8 @@ class OssCalls(LlmCalls):
     async def make(self, session: Session, request: CallRequest) -> CallResult:
         sent_at = time.time()
         body = {"model": request.model, "max_tokens": request.tokens,
-                "messages": conversation(request.scope, request.sender, request.answers_tool_call)}
+                "messages": conversation(request.scope, request.sender, request.answers_tool_call),
+                **dict(request.settings)}
         if request.stream:
             return call_result(request, sent_at, await self.api.stream_chat(session, body, request.request_id,
                                                                                 request.leave_after))
