@@ -1,4 +1,5 @@
-"""behave's hooks: each opens, follows or closes the run (creditflow.run) or a scenario (creditflow.scenario_run)."""
+"""behave's hooks: each opens, follows or closes the run (creditflow.run.composition) or a scenario
+(creditflow.run.scenario)."""
 
 import asyncio
 import os
@@ -8,12 +9,12 @@ from pathlib import Path
 
 from behave.model import Feature
 
-from creditflow import phrases
-from creditflow.allure_formatter import results_dir_of
-from creditflow.judging import BOOKS
-from creditflow.run import RunCannotStart, configure, open_run
-from creditflow.scenario_run import ScenarioRun
-from creditflow.writers import write_shard
+from creditflow.judging.judge import BOOKS
+from creditflow.reporting.allure_formatter import results_dir_of
+from creditflow.reporting.writers import write_shard
+from creditflow.run.composition import RunCannotStart, configure, open_run
+from creditflow.run.scenario import ScenarioRun
+from creditflow.screenplay import phrases
 from sandbox.launcher import SandboxLauncher
 
 # Set by scripts/acceptance.py for each shard of a parallel run: the shard writes its part there, not the reports;

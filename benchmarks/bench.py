@@ -16,11 +16,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from creditflow.metrics import BUDGETS_MS, percentile  # noqa: E402
-from creditflow.questions.organizations import PoolAnswer
-from creditflow.run import opened  # noqa: E402
-from creditflow.tasks.accounts import SignUp
-from creditflow.tasks.calls import Ask
-from creditflow.tasks.organizations import CreateOrganization
+from creditflow.run.composition import opened  # noqa: E402
+from creditflow.screenplay.questions.organizations import PoolAnswer
+from creditflow.screenplay.tasks.accounts import SignUp
+from creditflow.screenplay.tasks.calls import Ask
+from creditflow.screenplay.tasks.organizations import CreateOrganization
 from sandbox.launcher import SandboxLauncher  # noqa: E402
 
 

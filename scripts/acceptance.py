@@ -36,12 +36,12 @@ from behave.parser import parse_file
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from creditflow.allure_formatter import results_dir  # noqa: E402
-from creditflow.money import Conservation  # noqa: E402
 from creditflow.redaction import Redactor  # noqa: E402
-from creditflow.reports import ScenarioResult  # noqa: E402
-from creditflow.run import RunCannotStart, configure  # noqa: E402
-from creditflow.writers import Finished, finish  # noqa: E402
+from creditflow.reporting.allure_formatter import results_dir  # noqa: E402
+from creditflow.reporting.guide_reports import ScenarioResult  # noqa: E402
+from creditflow.reporting.writers import Finished, finish  # noqa: E402
+from creditflow.rules.money import Conservation  # noqa: E402
+from creditflow.run.composition import RunCannotStart, configure  # noqa: E402
 from sandbox.launcher import SandboxLauncher  # noqa: E402
 
 SLOW_WEIGHT = 15  # a @slow scenario (700 calls) costs about as much as fifteen others

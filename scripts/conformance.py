@@ -25,9 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from creditflow.expectations import ExpectationsError, changes, compare, load, path_for, record  # noqa: E402
-from creditflow.matrix import columns, markdown, page  # noqa: E402
-from creditflow.release import what_changed  # noqa: E402
+from creditflow.judging.expectations import ExpectationsError, changes, compare, load, path_for, record  # noqa: E402
+from creditflow.reporting.matrix import columns, markdown, page  # noqa: E402
+from creditflow.reporting.release import what_changed  # noqa: E402
 
 CONFORMANCE_DIR = "docs/conformance"
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from creditflow.fuzzing import FuzzError, fuzz  # noqa: E402
-from creditflow.run import RunCannotStart, opened  # noqa: E402
+from creditflow.fuzzing.campaign import FuzzError, fuzz  # noqa: E402
+from creditflow.run.composition import RunCannotStart, opened  # noqa: E402
 from sandbox.launcher import SandboxLauncher  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "reports" / "fuzz"

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from creditflow.load import cpu  # noqa: E402
 from creditflow.load.plan import DEFAULT_MIX, Plan, Profile, arrange, parse_mix  # noqa: E402
 from creditflow.load.verdict import judge  # noqa: E402
-from creditflow.run import RunCannotStart, configure, open_run  # noqa: E402
+from creditflow.run.composition import RunCannotStart, configure, open_run  # noqa: E402
 from sandbox import stack as sandbox  # noqa: E402
 from sandbox.launcher import SandboxLauncher  # noqa: E402
 

@@ -13,8 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from creditflow.allure_formatter import results_dir  # noqa: E402
-from creditflow.allure_report import generate, run_of  # noqa: E402
+from creditflow.reporting.allure_formatter import results_dir  # noqa: E402
+from creditflow.reporting.allure_report import generate, run_of  # noqa: E402
 
 HISTORIES = ROOT / "reports" / "allure-history"
 OUTPUT = ROOT / "reports" / "allure-report"

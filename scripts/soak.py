@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from creditflow.allure_report import generate  # noqa: E402
+from creditflow.reporting.allure_report import generate  # noqa: E402
 
 
 def one_run(number: int, out: Path, behave_args: list[str]) -> dict:

@@ -2,8 +2,8 @@
 
 from behave import then
 
-from creditflow.questions.calls import UsageBilled
-from creditflow.questions.money import ChargesOfLastCall, Subscriptions
+from creditflow.screenplay.questions.calls import UsageBilled
+from creditflow.screenplay.questions.money import ChargesOfLastCall, Subscriptions
 from creditflow.wording import counted, dollars, figure, listing
 
 

@@ -2,16 +2,16 @@
 
 from behave import then, when
 
-from creditflow.questions.calls import ProviderCallsOfLastCall
-from creditflow.questions.keys import (
+from creditflow.redaction import hint
+from creditflow.screenplay.questions.calls import ProviderCallsOfLastCall
+from creditflow.screenplay.questions.keys import (
     KeySettings,
     ReadableStoredKeys,
     StoredKeys,
     StoredKeysOpen,
     own_key_fingerprint,
 )
-from creditflow.redaction import hint
-from creditflow.tasks.keys import StoreKeyOfLength
+from creditflow.screenplay.tasks.keys import StoreKeyOfLength
 from creditflow.verdicts import claims
 
 

@@ -2,8 +2,8 @@
 
 from behave import then, when
 
-from creditflow.questions.money import ChargedForLastCall
-from creditflow.tasks.calls import (
+from creditflow.screenplay.questions.money import ChargedForLastCall
+from creditflow.screenplay.tasks.calls import (
     Ask,
     CallAtOnce,
     CallInWaves,

@@ -3,8 +3,8 @@
 from behave import then
 
 from creditflow.deployments.base import RefusalKind
-from creditflow.questions.calls import RoutedByLiteLLM
-from creditflow.questions.money import (
+from creditflow.screenplay.questions.calls import RoutedByLiteLLM
+from creditflow.screenplay.questions.money import (
     CachedBalance,
     CachedCallCount,
     CallsCounted,
@@ -12,7 +12,7 @@ from creditflow.questions.money import (
     OpeningBalance,
     OwnCharges,
 )
-from creditflow.questions.sign_in import Health, PlanInIdentity, StrangersBalances
+from creditflow.screenplay.questions.sign_in import Health, PlanInIdentity, StrangersBalances
 from creditflow.verdicts import claims
 
 PARTS = ("postgres", "redis", "keycloak", "litellm", "lago")

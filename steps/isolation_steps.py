@@ -4,14 +4,14 @@ sign-in is accepted; after every attempt the ledger shows that nothing moved."""
 from behave import then, when
 
 from creditflow.deployments.base import RefusalKind
-from creditflow.questions.calls import ProviderCallsOfLastCall
-from creditflow.questions.keys import KeySettings
-from creditflow.questions.money import OwnBalance
-from creditflow.questions.organizations import OrgBooks, books_change
-from creditflow.tasks.calls import AskSignedInAs, AskWithAForgedSignIn
-from creditflow.tasks.keys import AskForKeySettingsNaming
-from creditflow.tasks.money import AskForBalanceNaming
-from creditflow.tasks.organizations import Attempt
+from creditflow.screenplay.questions.calls import ProviderCallsOfLastCall
+from creditflow.screenplay.questions.keys import KeySettings
+from creditflow.screenplay.questions.money import OwnBalance
+from creditflow.screenplay.questions.organizations import OrgBooks, books_change
+from creditflow.screenplay.tasks.calls import AskSignedInAs, AskWithAForgedSignIn
+from creditflow.screenplay.tasks.keys import AskForKeySettingsNaming
+from creditflow.screenplay.tasks.money import AskForBalanceNaming
+from creditflow.screenplay.tasks.organizations import Attempt
 from creditflow.wording import counted
 
 

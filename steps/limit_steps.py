@@ -4,8 +4,8 @@ whatever address each request claims to come from."""
 from behave import then, when
 
 from creditflow.deployments.base import RefusalKind
-from creditflow.questions.sign_in import CallsFromTheAddressOf
-from creditflow.tasks.sign_in import FailSignIns, PresentInvalidSignIns, PresentOwnSignIn, SignIn
+from creditflow.screenplay.questions.sign_in import CallsFromTheAddressOf
+from creditflow.screenplay.tasks.sign_in import FailSignIns, PresentInvalidSignIns, PresentOwnSignIn, SignIn
 from creditflow.verdicts import TargetLacksPart
 
 

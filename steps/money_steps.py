@@ -4,10 +4,10 @@ from decimal import Decimal
 
 from behave import then
 
-from creditflow.actors import Actor, Organization
 from creditflow.deployments.base import Allocation, Payer
-from creditflow.questions.money import MemberCharges, OpeningBalance, OwnBalance, OwnCharges
-from creditflow.questions.organizations import AllocationIn, OrgCharges, OrgStatement, PoolOf
+from creditflow.screenplay.actors import Actor, Organization
+from creditflow.screenplay.questions.money import MemberCharges, OpeningBalance, OwnBalance, OwnCharges
+from creditflow.screenplay.questions.organizations import AllocationIn, OrgCharges, OrgStatement, PoolOf
 from creditflow.verdicts import claims
 from creditflow.wording import figure, number
 

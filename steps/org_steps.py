@@ -4,12 +4,12 @@ import re
 
 from behave import then, when
 
-from creditflow.actors import Actor, Organization
 from creditflow.deployments.base import RefusalKind
-from creditflow.questions.organizations import Attributed, Members, OrganizationsCreated
-from creditflow.tasks.accounts import no_ones
-from creditflow.tasks.money import BuyFor, BuyOwn
-from creditflow.tasks.organizations import (
+from creditflow.screenplay.actors import Actor, Organization
+from creditflow.screenplay.questions.organizations import Attributed, Members, OrganizationsCreated
+from creditflow.screenplay.tasks.accounts import no_ones
+from creditflow.screenplay.tasks.money import BuyFor, BuyOwn
+from creditflow.screenplay.tasks.organizations import (
     Allocate,
     AllocateExactly,
     AllocateJustUnder,

@@ -2,12 +2,12 @@
 
 from behave import given, then, when
 
-from creditflow.actors import Organization, expect
 from creditflow.deployments.base import RefusalKind
-from creditflow.questions.money import PaidAtTheProvider, PaymentOutcome
-from creditflow.questions.organizations import PoolOf
-from creditflow.tasks.money import BuyFor, BuyOwn, PutOnFile, Refund
-from creditflow.tasks.payment_events import PayElsewhere, Redeliver
+from creditflow.screenplay.actors import Organization, expect
+from creditflow.screenplay.questions.money import PaidAtTheProvider, PaymentOutcome
+from creditflow.screenplay.questions.organizations import PoolOf
+from creditflow.screenplay.tasks.money import BuyFor, BuyOwn, PutOnFile, Refund
+from creditflow.screenplay.tasks.payment_events import PayElsewhere, Redeliver
 from creditflow.verdicts import claims
 from creditflow.wording import counted, dollars, number
 

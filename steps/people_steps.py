@@ -2,10 +2,10 @@
 
 from behave import given, when
 
-from creditflow.tasks.accounts import MakeAccountAgain, SignUp, StartWith, no_ones
-from creditflow.tasks.keys import StoreOwnKey
-from creditflow.tasks.money import Grant, GrantByEmail, GrantNaming, Stock
-from creditflow.tasks.organizations import (
+from creditflow.screenplay.tasks.accounts import MakeAccountAgain, SignUp, StartWith, no_ones
+from creditflow.screenplay.tasks.keys import StoreOwnKey
+from creditflow.screenplay.tasks.money import Grant, GrantByEmail, GrantNaming, Stock
+from creditflow.screenplay.tasks.organizations import (
     MEMBER_PLAN,
     Allocate,
     AllocateExactly,
@@ -13,7 +13,7 @@ from creditflow.tasks.organizations import (
     CreateOrganization,
     Join,
 )
-from creditflow.tasks.provider import MakeTheProviderFail, MakeTheProviderStream, MakeTheProviderUse
+from creditflow.screenplay.tasks.provider import MakeTheProviderFail, MakeTheProviderStream, MakeTheProviderUse
 from creditflow.wording import number
 
 

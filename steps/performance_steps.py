@@ -3,7 +3,7 @@
 from behave import then, when
 
 from creditflow.metrics import percentile
-from creditflow.tasks.latency import Measure
+from creditflow.screenplay.tasks.latency import Measure
 
 
 @when("{name:Persona}'s {operation} is measured over {count:Count} repetitions")

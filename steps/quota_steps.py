@@ -5,12 +5,12 @@ from collections import Counter
 from behave import given, then
 
 from creditflow.deployments.base import Refusal, RefusalKind
-from creditflow.invariants import served_unpaid
-from creditflow.questions.calls import ProviderCallsOfLastBatch
-from creditflow.questions.money import OpeningBalance, OwnBalance, OwnCharges
-from creditflow.questions.organizations import AllocationIn
-from creditflow.quota import moment, period_ends_for
-from creditflow.tasks.accounts import UseCalls
+from creditflow.judging.invariants import served_unpaid
+from creditflow.rules.quota import moment, period_ends_for
+from creditflow.screenplay.questions.calls import ProviderCallsOfLastBatch
+from creditflow.screenplay.questions.money import OpeningBalance, OwnBalance, OwnCharges
+from creditflow.screenplay.questions.organizations import AllocationIn
+from creditflow.screenplay.tasks.accounts import UseCalls
 from creditflow.verdicts import claims
 from creditflow.wording import figure, number
 

@@ -2,10 +2,10 @@
 
 from behave import then, when
 
-from creditflow.questions.calls import QuestionTokens
-from creditflow.questions.money import ChargesOnceSettled, OpeningBalance, OwnBalance
-from creditflow.tasks.calls import Ask, leaving_after_the_first_words
-from creditflow.tasks.provider import slow_writing_ms
+from creditflow.screenplay.questions.calls import QuestionTokens
+from creditflow.screenplay.questions.money import ChargesOnceSettled, OpeningBalance, OwnBalance
+from creditflow.screenplay.tasks.calls import Ask, leaving_after_the_first_words
+from creditflow.screenplay.tasks.provider import slow_writing_ms
 from creditflow.wording import counted, figure
 
 

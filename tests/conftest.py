@@ -3,8 +3,8 @@ tests leave the user's reports as they found them."""
 
 import pytest
 
-from creditflow.invariants import violations
-from creditflow.run import configure, open_run
+from creditflow.judging.invariants import violations
+from creditflow.run.composition import configure, open_run
 from sandbox import stack as sandbox
 from sandbox.launcher import SandboxLauncher
 from tests.user_reports import changes, described, snapshot

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from creditflow.allure_report import generate
+from creditflow.reporting.allure_report import generate
 from tests.user_reports import isolated_reports
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from jwt.algorithms import RSAAlgorithm
 
-from creditflow.forgeries import Forger, Forgery, fresh_key, rs256
+from creditflow.systems.forgeries import Forger, Forgery, fresh_key, rs256
 
 ISSUER = "http://keycloak.test/realms/uchub"
 CLAIM_FORGERIES = {Forgery.OTHER_ISSUER, Forgery.OTHER_CLIENT, Forgery.NOT_YET_VALID}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from creditflow.fuzzing import PersonaRun, read_run
+from creditflow.fuzzing.campaign import PersonaRun, read_run
 from creditflow.systems.schemathesis import read_reports
 from tests.test_suite_self import broken_ops_center
 

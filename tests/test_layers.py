@@ -11,10 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOW_LEVEL = ["actors", "invariants", "scene", "services"]
-CHECKED = (sorted(ROOT.glob("steps/*.py")) + [ROOT / "creditflow" / f"{name}.py" for name in FLOW_LEVEL]
-           + sorted(ROOT.glob("creditflow/tasks/*.py")) + sorted(ROOT.glob("creditflow/questions/*.py"))
-           + [ROOT / "loadtest" / "locustfile.py"])
+CHECKED = (sorted(ROOT.glob("steps/*.py")) + sorted(ROOT.glob("creditflow/screenplay/**/*.py"))
+           + [ROOT / "creditflow" / "judging" / "invariants.py", ROOT / "loadtest" / "locustfile.py"])
 URL_PATH = re.compile(r"https?://|^/(api|health|auth|realms|_double)\b|/api/v\d")
 HEADER_OR_COOKIE = re.compile(r"\b(Authorization|Bearer|Cookie|Set-Cookie|session_token|Content-Type|Accept-Encoding)"
                               r"\b|"
@@ -85,8 +83,8 @@ ALLOWED = {
     "creditflow/redaction.py": "the header it masks",
 }
 FLOW_FILES = {path.relative_to(ROOT) for path in CHECKED}
-REST = sorted(path for path in [*ROOT.glob("creditflow/*.py"), *ROOT.glob("creditflow/load/*.py")]
-              if path.relative_to(ROOT) not in FLOW_FILES)
+REST = sorted(path for path in ROOT.glob("creditflow/**/*.py") if path.relative_to(ROOT) not in FLOW_FILES
+              and path.parts[len(ROOT.parts) + 1] not in ("deployments", "systems"))
 NAMES_OR_READS = ("a URL path", "a header or cookie name", "reads a response's .headers", "reads a response's "
                   ".status_code")
 
@@ -184,10 +182,10 @@ OPENERS = ["environment.py", "scripts/fuzz.py", "scripts/load.py", "benchmarks/b
 
 @pytest.mark.parametrize("name", OPENERS)
 def test_every_run_is_opened_by_the_one_recipe(name):
-    """The hooks, the fuzzer, the load, the bench and the tests open their run through creditflow.run; nothing
-    else connects the services or starts the sandbox for a run."""
+    """The hooks, the fuzzer, the load, the bench and the tests open their run through creditflow.run.composition;
+    nothing else connects the services or starts the sandbox for a run."""
     source = (ROOT / name).read_text()
-    assert "from creditflow.run import" in source
+    assert "from creditflow.run.composition import" in source
     assert "Services.connect(" not in source and "start_embedded=" not in source
 
 
@@ -195,11 +193,11 @@ def test_only_the_run_connects_the_services():
     folders = ["creditflow", "steps", "scripts", "benchmarks", "tests", "loadtest", "sandbox"]
     connecting = [str(path.relative_to(ROOT)) for folder in folders for path in (ROOT / folder).rglob("*.py")
                   if "Services.connect(" in path.read_text()]
-    assert sorted(connecting) == ["creditflow/run.py", "tests/test_layers.py"]  # this test names it too
+    assert sorted(connecting) == ["creditflow/run/composition.py", "tests/test_layers.py"]  # this test names it too
 
 
 # -- the screenplay (issue 31) ---------------------------------------------------------------------
-TASKS, QUESTIONS = ROOT / "creditflow" / "tasks", ROOT / "creditflow" / "questions"
+TASKS, QUESTIONS = ROOT / "creditflow" / "screenplay" / "tasks", ROOT / "creditflow" / "screenplay" / "questions"
 # What changes what it acts on: the deployment's writing methods (creditflow/deployments/capabilities.py), the
 # doubles' settings, and the scene's record of who acted and what to undo.
 ACTS = {"enroll", "remove", "recreate", "sign_in", "grant", "grant_naming", "arrange_credits", "create", "delete",
@@ -269,3 +267,62 @@ def test_every_persona_in_a_step_pattern_is_handed_over_as_an_actor():
                for field, kind in re.findall(r"\{(\w+)(?::(\w+))?\}", pattern)
                if field in TYPED_ROLES and kind not in (TYPED_ROLES[field], NO_ONE)]
     assert untyped == []
+
+
+# -- the floors of creditflow/ (issue 31): each folder a floor, named in creditflow/__init__.py --------------------
+# From the top: a module imports its own folder and the floors below its own, never a floor above, nor another folder
+# of its own floor. The modules directly in creditflow/ are the ground floor.
+FLOORS = [{"run", "load", "fuzzing"}, {"reporting"}, {"judging"}, {"screenplay"}, {"rules"}, {"deployments"},
+          {"systems"}, {""}]
+STACKLESS = {"creditflow.screenplay.tasks", "creditflow.screenplay.questions"}
+FOLDERS = {path.name for path in (ROOT / "creditflow").iterdir() if (path / "__init__.py").exists()}
+
+
+def folder_of(module: str) -> str:
+    """The folder of creditflow/ a module is in ("" for the ground floor's modules)."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or module.removeprefix("creditflow.") in FOLDERS else ""
+
+
+def floor_of(module: str) -> int:
+    folder = folder_of(module)
+    return next(index for index, floor in enumerate(FLOORS) if folder in floor)
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Each import of `graph` that reaches a floor above the importer's, or another folder of the same floor."""
+    found = []
+    for module, imported in sorted(graph.items()):
+        for other in sorted(imported):
+            if folder_of(other) != folder_of(module) and floor_of(other) <= floor_of(module):
+                found.append(f"{module} imports {other}")
+    return found
+
+
+def test_every_folder_of_creditflow_is_on_a_floor():
+    assert set().union(*FLOORS) - {""} == FOLDERS
+
+
+def test_no_module_of_creditflow_imports_a_floor_above_its_own():
+    assert upward_imports(creditflow_imports()) == []
+
+
+def test_an_import_upward_or_across_a_floor_is_seen():
+    graph = {"creditflow.rules.money": {"creditflow.screenplay.scene"},
+             "creditflow.load.plan": {"creditflow.run.scenario"},
+             "creditflow.verdicts": {"creditflow.wording", "creditflow.systems.identity"},
+             "creditflow.judging.judge": {"creditflow.screenplay.actors", "creditflow.judging.findings"}}
+    assert upward_imports(graph) == ["creditflow.load.plan imports creditflow.run.scenario",
+                                     "creditflow.rules.money imports creditflow.screenplay.scene",
+                                     "creditflow.verdicts imports creditflow.systems.identity"]
+
+
+@pytest.mark.parametrize("folder", sorted(STACKLESS))
+def test_tasks_and_questions_stand_side_by_side_rather_than_stacked(folder):
+    """A task may use another task (a question another question), but not one that itself uses a third: siblings
+    stacked in a line made the driver twelve floors tall (issue 31)."""
+    graph = creditflow_imports()
+    siblings = {module for module in graph if module.rpartition(".")[0] == folder}
+    stacked = [f"{module} -> {used} -> {sorted(graph[used] & siblings)}" for module in sorted(siblings)
+               for used in sorted(graph[module] & siblings) if graph[used] & siblings]
+    assert stacked == []

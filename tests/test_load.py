@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from creditflow.actors import Actor, Organization
 from creditflow.deployments.base import Account, CallRequest, Charge, OrgRef, Payer, Session, Statement
 from creditflow.deployments.contract.deployment import ContractDeployment, ContractPrices
 from creditflow.deployments.http import Answer
@@ -42,13 +41,14 @@ from creditflow.load.figures import (
 from creditflow.load.origins import FromAddress, transport_for
 from creditflow.load.plan import Plan, Profile, arrange, parse_mix, persona_count
 from creditflow.load.verdict import judge
-from creditflow.money import ORGANIZATION, USER, MoneyTrail
-from creditflow.questions.calls import ProviderCallsSince
+from creditflow.rules.money import ORGANIZATION, USER, MoneyTrail
+from creditflow.screenplay.actors import Actor, Organization
+from creditflow.screenplay.questions.calls import ProviderCallsSince
+from creditflow.screenplay.tasks.accounts import SignUp
+from creditflow.screenplay.tasks.keys import StoreOwnKey
+from creditflow.screenplay.tasks.money import Stock
+from creditflow.screenplay.tasks.organizations import Allocate, CreateOrganization, Join
 from creditflow.systems.provider_double import ProviderCall, ProviderDouble
-from creditflow.tasks.accounts import SignUp
-from creditflow.tasks.keys import StoreOwnKey
-from creditflow.tasks.money import Stock
-from creditflow.tasks.organizations import Allocate, CreateOrganization, Join
 from sandbox import stack as sandbox
 from tests import namespaces
 from tests.test_suite_self import broken_ops_center

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from creditflow.expectations import changes
-from creditflow.matrix import columns, markdown, page
+from creditflow.judging.expectations import changes
+from creditflow.reporting.matrix import columns, markdown, page
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "docs" / "conformance" / "ops-center-oss-af179f13cf24.json"
@@ -61,7 +61,7 @@ def test_make_matrix_writes_the_matrix_and_its_page_where_it_is_told(tmp_path):
 
 
 def test_what_changed_between_versions_lists_findings_fixed_and_new_with_the_source_lines_behind_them(tmp_path):
-    from creditflow.release import source_change, what_changed
+    from creditflow.reporting.release import source_change, what_changed
 
     before = json.loads(COMMITTED.read_text())
     after = json.loads(COMMITTED.read_text())

@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from creditflow.deployments.base import Payer, RefusalKind, Session
 from creditflow.deployments.chat import conversation, server_timing
-from creditflow.invariants import violations
-from creditflow.money import ORGANIZATION, USER, MoneyTrail
-from creditflow.questions.keys import StoredKeys
-from creditflow.questions.money import (
+from creditflow.judging.invariants import violations
+from creditflow.rules.money import ORGANIZATION, USER, MoneyTrail
+from creditflow.screenplay.questions.keys import StoredKeys
+from creditflow.screenplay.questions.money import (
     CachedBalance,
     LedgerBalance,
     MemberCharges,
@@ -26,12 +26,12 @@ from creditflow.questions.money import (
     OwnCharges,
     Subscriptions,
 )
-from creditflow.questions.organizations import AllocationIn, PoolOf
-from creditflow.tasks.accounts import SignUp, StartWith
-from creditflow.tasks.calls import Ask, CallAtOnce, under_one_request_id
-from creditflow.tasks.money import BuyFor
-from creditflow.tasks.organizations import Allocate, CreateOrganization, Join
-from creditflow.tasks.provider import MakeTheProviderFail
+from creditflow.screenplay.questions.organizations import AllocationIn, PoolOf
+from creditflow.screenplay.tasks.accounts import SignUp, StartWith
+from creditflow.screenplay.tasks.calls import Ask, CallAtOnce, under_one_request_id
+from creditflow.screenplay.tasks.money import BuyFor
+from creditflow.screenplay.tasks.organizations import Allocate, CreateOrganization, Join
+from creditflow.screenplay.tasks.provider import MakeTheProviderFail
 from sandbox.opscenter.calls import CallRequest, own_count
 from sandbox.opscenter.service import current_period
 

@@ -68,9 +68,9 @@ async def test_a_chat_answer_is_empty_when_the_client_accepts_gzip(product):
     """The one defect no scenario can show: every client of the suite asks for an unencoded answer."""
     import httpx
 
-    from creditflow.questions.money import OwnCharges
-    from creditflow.run import opened
-    from creditflow.tasks.accounts import SignUp
+    from creditflow.run.composition import opened
+    from creditflow.screenplay.questions.money import OwnCharges
+    from creditflow.screenplay.tasks.accounts import SignUp
     from sandbox.launcher import SandboxLauncher
 
     run = await opened({"ops_center_source": SOURCE}, SandboxLauncher(say=lambda line: None), environ={})

@@ -5,7 +5,7 @@ import calendar
 import pytest
 
 from creditflow.deployments.base import CallRequest, CallResult
-from creditflow.quota import moment, next_month_start, period_ends_for
+from creditflow.rules.quota import moment, next_month_start, period_ends_for
 
 
 def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> int:

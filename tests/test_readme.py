@@ -17,7 +17,7 @@ from tests.user_reports import isolated_reports
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
-SOURCES = [*ROOT.glob("creditflow/*.py"), *ROOT.glob("sandbox/**/*.py"), *ROOT.glob("steps/*.py"),
+SOURCES = [*ROOT.glob("creditflow/**/*.py"), *ROOT.glob("sandbox/**/*.py"), *ROOT.glob("steps/*.py"),
            ROOT / "environment.py", *ROOT.glob("benchmarks/*.py")]
 COMMAND = re.compile(r"^(make|python3|docker|apt-get)(\s|$)")
 NOT_RUN_HERE = {"docker": "no Docker engine runs on these machines; tests/test_compose.py checks docker-compose.yml",

@@ -20,8 +20,8 @@ import pytest
 from behave.model import ScenarioOutline
 from behave.parser import parse_file
 
-from creditflow.allure_report import generate, report_name, run_of
-from creditflow.leftovers import PID_MARK
+from creditflow.reporting.allure_report import generate, report_name, run_of
+from creditflow.run.leftovers import PID_MARK
 from creditflow.systems.identity import RUN_MARK, MarkedAccount
 from sandbox import stack as sandbox
 from tests.user_reports import isolated_reports

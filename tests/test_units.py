@@ -12,23 +12,23 @@ import parse
 import pytest
 from cryptography.fernet import Fernet
 
-from creditflow import phrases
-from creditflow.actors import Actor, FlowError, Organization
 from creditflow.config import ConfigError, resolve
 from creditflow.deployments.contract.deployment import ContractPrices
 from creditflow.deployments.http import HttpClient, address_of
 from creditflow.evidence import Evidence
 from creditflow.flows import title_of
-from creditflow.keys_at_rest import opens_with, opens_with_another_key, readable_in
-from creditflow.leftovers import left_by_a_dead_run
 from creditflow.metrics import Metrics, percentile
-from creditflow.phrases import at_a_limit, no_ones_name
 from creditflow.redaction import Redactor, hint
-from creditflow.reports import ScenarioResult, error_log, text_report
-from creditflow.scene import Scene
+from creditflow.reporting.guide_reports import ScenarioResult, error_log, text_report
+from creditflow.rules.keys_at_rest import opens_with, opens_with_another_key, readable_in
+from creditflow.run.leftovers import left_by_a_dead_run
+from creditflow.screenplay import phrases
+from creditflow.screenplay.actors import Actor, FlowError, Organization
+from creditflow.screenplay.phrases import at_a_limit, no_ones_name
+from creditflow.screenplay.scene import Scene
+from creditflow.screenplay.tasks.accounts import NamedBy, NoOnesName, no_ones
+from creditflow.screenplay.tasks.calls import AtALimit
 from creditflow.systems.identity import EMAIL_DOMAIN, MarkedAccount, MarkedKey, marked_key, signing_key_name
-from creditflow.tasks.accounts import NamedBy, NoOnesName, no_ones
-from creditflow.tasks.calls import AtALimit
 from creditflow.wording import listing, number, of_length
 
 

@@ -6,10 +6,10 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from creditflow.expectations import ExpectationsError, changes, compare, load, record
-from creditflow.findings import cause_of, group, normalised
-from creditflow.money import Conservation, MoneyTrail
-from creditflow.reports import ScenarioResult, conformance_report
+from creditflow.judging.expectations import ExpectationsError, changes, compare, load, record
+from creditflow.judging.findings import cause_of, group, normalised
+from creditflow.reporting.guide_reports import ScenarioResult, conformance_report
+from creditflow.rules.money import Conservation, MoneyTrail
 from creditflow.verdicts import (
     CannotArrange,
     ChargedForNothing,

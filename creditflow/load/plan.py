@@ -7,13 +7,13 @@ import math
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
-from creditflow.actors import Actor, FlowError, Organization, expect
 from creditflow.deployments.declarations import Capability
-from creditflow.scene import Scene
-from creditflow.tasks.accounts import SignUp
-from creditflow.tasks.keys import StoreOwnKey
-from creditflow.tasks.money import Stock
-from creditflow.tasks.organizations import MEMBER_PLAN, Allocate, CreateOrganization, Join
+from creditflow.screenplay.actors import Actor, FlowError, Organization, expect
+from creditflow.screenplay.scene import Scene
+from creditflow.screenplay.tasks.accounts import SignUp
+from creditflow.screenplay.tasks.keys import StoreOwnKey
+from creditflow.screenplay.tasks.money import Stock
+from creditflow.screenplay.tasks.organizations import MEMBER_PLAN, Allocate, CreateOrganization, Join
 
 MODEL, TOKENS = "gpt-3.5-turbo", 100  # every load call: the scenarios' usual call
 PERSONAL_PLAN = "professional"

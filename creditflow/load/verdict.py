@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from creditflow.deployments import deployment_class
-from creditflow.invariants import served_unpaid, violations
+from creditflow.judging.invariants import served_unpaid, violations
 from creditflow.load.cpu import CpuUse
 from creditflow.load.figures import (
     BYOK_CALL,
@@ -34,9 +34,9 @@ from creditflow.load.figures import (
 )
 from creditflow.load.plan import SIGN_IN as SIGN_IN_KIND
 from creditflow.load.plan import Plan
-from creditflow.money import Conservation
-from creditflow.questions.calls import ProviderCallsSince
-from creditflow.scene import Scene
+from creditflow.rules.money import Conservation
+from creditflow.screenplay.questions.calls import ProviderCallsSince
+from creditflow.screenplay.scene import Scene
 from creditflow.systems.provider_double import ProviderDouble
 
 SERVER_PHASES = (CREDIT_DEDUCTION, USAGE_TRACKING)  # measured inside the calls, not operations the users sent

@@ -4,8 +4,10 @@ import asyncio
 import base64
 import html
 import json
+import os
 import re
 import secrets
+import socket
 import time
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -21,6 +23,14 @@ from creditflow.verdicts import TargetLacksPart
 
 EMAIL_DOMAIN = "@creditflow.test"  # of every account the suite creates
 RUN_MARK = "creditflow_run"  # the attribute naming the run that created an account
+HOST_MARK, PID_MARK = "creditflow_host", "creditflow_pid"  # the host and the process of that run
+
+
+def run_marks(run_id: str) -> dict[str, str]:
+    """The marks every account and key a run creates carries, so a later run finds what a dead one left."""
+    return {RUN_MARK: run_id, HOST_MARK: socket.gethostname(), PID_MARK: str(os.getpid())}
+
+
 # The name of each signing key the suite adds to the realm, followed by the marks of the run that added it.
 SIGNING_KEY_NAME = "creditflow-forgery"
 # Where the browser sign-in of an expired token is sent back to: never visited, the token rides in its fragment.

@@ -47,7 +47,7 @@ from creditflow.deployments.contract.api import ContractApi
 from creditflow.deployments.contract.payments import CREDITS_PER_CENT, SMALLEST_PURCHASE
 from creditflow.deployments.contract.storage import ContractArrangements
 from creditflow.deployments.http import claiming, credits, owner_of
-from creditflow.forgeries import stranger_token
+from creditflow.systems.forgeries import stranger_token
 from creditflow.systems.identity import EMAIL_DOMAIN, Identity
 from creditflow.systems.payment_provider import Delivery, PaymentProvider, PayWith
 from creditflow.verdicts import TargetLacksPart

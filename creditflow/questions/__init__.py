@@ -1,2 +1,0 @@
-"""What actors find out, as small classes grouped by subject: each has `answered_by(actor)`
-(creditflow.actors.Question), and changes nothing."""

@@ -1,1 +1,0 @@
-"""What actors do, as small classes grouped by subject: each has `perform_as(actor)` (creditflow.actors.Task)."""
