@@ -1,6 +1,7 @@
 """`make mutate`: cosmic-ray over the reference Ops-Center's business modules, each mutant judged by the suite.
 
-    python3 scripts/mutate.py [--module calls.py ...] [--share 0.2] [--retest-survivors] [--report-only]
+    python3 scripts/mutate.py [--module calls.py ...] [--share 0.2] [--retest-survivors [calls.py:168 ...]]
+                              [--report-only]
 
 The session lives in .mutation/session.sqlite (cosmic-ray's own work database): a run that is stopped goes on
 where it stopped, and `--share` only adds mutants to the sample. The reference and the suite are taken from
@@ -13,7 +14,9 @@ one on the running embedded stack and runs the suite against it. The report: rep
               selection starts a new session
 --share       the share of the mutants run (deterministic: the same mutants for the same share); 1 is all
 --retest-survivors   the survivors are run again (after new scenarios); the numbers of the first run are kept
-              in reports/mutation/before-<modules>.json (a later retest keeps them; remove the file for a new baseline)
+              in reports/mutation/before-<modules>.json (a later retest keeps them; remove the file for a new baseline).
+              Given places (module:line, as the report names them), only the survivors there are run again: those a
+              new scenario was written for, without the hour the unreachable ones take
 """
 
 import argparse
@@ -212,6 +215,22 @@ def survivors(db: sqlite3.Connection) -> list[tuple[str, str, str]]:
            WHERE r.test_outcome = 'SURVIVED' ORDER BY s.module_path, s.start_pos_row""").fetchall()
 
 
+def forget_survivors(db: sqlite3.Connection, places: list[str]) -> None:
+    """Survivors' results are forgotten, so cosmic-ray runs them again: all of them, or those at `places`
+    ("calls.py:168", a module's file name and the line the report names). A place that names no survivor is an
+    error, not a retest of nothing."""
+    survived = db.execute("""SELECT r.job_id, s.module_path, s.start_pos_row FROM work_results r
+                             JOIN mutation_specs s ON s.job_id = r.job_id
+                             WHERE r.test_outcome = 'SURVIVED'""").fetchall()
+    chosen = [(job, f"{Path(module).name}:{row}") for job, module, row in survived]
+    if places:
+        unknown = sorted(set(places) - {place for _, place in chosen})
+        if unknown:
+            raise SystemExit(f"mutate: no survivor at {', '.join(unknown)}; the report names each survivor's place")
+        chosen = [(job, place) for job, place in chosen if place in places]
+    db.executemany("DELETE FROM work_results WHERE job_id = ?", [(job,) for job, _ in chosen])
+
+
 def session_file(facts: dict, kind: str, suffix: str) -> Path:
     """A session's own report or baseline, named by its modules and, for a sample, its share
     (report-calls-ledger.md, report-calls-ledger-share40.md): sessions of other modules or shares keep theirs."""
@@ -253,7 +272,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--module", nargs="+", help="file names under sandbox/opscenter/ (default: all of them)")
     parser.add_argument("--share", type=float, help="share of the mutants to run, 0 < share <= 1 (default 1)")
-    parser.add_argument("--retest-survivors", action="store_true")
+    parser.add_argument("--retest-survivors", nargs="*", metavar="MODULE:LINE",
+                        help="run the survivors again: all of them, or those at the places given")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
 
@@ -272,7 +292,8 @@ def main() -> int:
     if not SESSION.exists():
         facts = {"modules": modules, "digest": digest, "share": 1.0, "suite_commit": git("rev-parse", "HEAD"),
                  "started": datetime.now(UTC).strftime("%Y%m%dT%H%M%S")}
-    if args.retest_survivors:
+    retest = args.retest_survivors is not None
+    if retest:
         facts["suite_commit"] = git("rev-parse", "HEAD")
     if args.share is not None:
         facts["share"] = args.share
@@ -289,11 +310,11 @@ def main() -> int:
         with sqlite3.connect(SESSION) as db:
             mark_equivalents(db, base["filters"]["equivalent-mutants"]["mutants"], SUITE)
             before = session_file(facts, "before", ".json")
-            if args.retest_survivors and not before.exists():  # the baseline is the first run's: remove it to move it
+            if retest and not before.exists():  # the baseline is the first run's: remove it to move it
                 before.parent.mkdir(parents=True, exist_ok=True)
                 before.write_text(json.dumps(tally(db), indent=2, sort_keys=True))
-            if args.retest_survivors:
-                db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
+            if retest:
+                forget_survivors(db, args.retest_survivors)
             apply_share(db, facts["share"])
         SESSION_FACTS.write_text(json.dumps(facts, indent=2))
         stack = sandbox.up()

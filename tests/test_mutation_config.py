@@ -62,3 +62,32 @@ def test_a_mutant_marked_equivalent_by_a_line_no_entry_names_now_is_judged_again
     mutate.mark_equivalents(db, [{"module": "billing.py", "code": 'return False\nreturn "value_already_exist"',
                                   "operator": "core/NumberReplacer", "reason": "a log line"}], tmp_path)
     assert db.execute("SELECT job_id, output FROM work_results").fetchall() == [("named", "equivalent: a log line")]
+
+
+def session_with_survivors() -> sqlite3.Connection:
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE mutation_specs (job_id, module_path, start_pos_row)")
+    db.execute("CREATE TABLE work_results (job_id, test_outcome)")
+    db.executemany("INSERT INTO mutation_specs VALUES (?, ?, ?)", [
+        ("gap", "sandbox/opscenter/calls.py", 168), ("unreachable", "sandbox/opscenter/calls.py", 266),
+        ("killed", "sandbox/opscenter/ledger.py", 168)])
+    db.executemany("INSERT INTO work_results VALUES (?, ?)", [
+        ("gap", "SURVIVED"), ("unreachable", "SURVIVED"), ("killed", "KILLED")])
+    return db
+
+
+def test_a_retest_of_survivors_runs_them_all_again_or_only_those_at_the_places_named():
+    judged = "SELECT job_id FROM work_results ORDER BY job_id"
+    everyone = session_with_survivors()
+    mutate.forget_survivors(everyone, [])
+    assert everyone.execute(judged).fetchall() == [("killed",)]
+    named = session_with_survivors()
+    mutate.forget_survivors(named, ["calls.py:168"])
+    assert named.execute(judged).fetchall() == [("killed",), ("unreachable",)]
+
+
+def test_a_retest_of_a_place_with_no_survivor_is_refused_and_forgets_nothing():
+    db = session_with_survivors()
+    with pytest.raises(SystemExit, match="no survivor at ledger.py:168"):
+        mutate.forget_survivors(db, ["ledger.py:168"])
+    assert db.execute("SELECT COUNT(*) FROM work_results").fetchone() == (3,)
