@@ -15,7 +15,6 @@ import httpx
 from creditflow.config import Config, ConfigError, resolve
 from creditflow.deployments.declarations import Capability
 from creditflow.launcher import Launcher
-from creditflow.metrics import Metrics
 from creditflow.reporting.guide_reports import ScenarioResult
 from creditflow.reporting.writers import Finished, finish
 from creditflow.rules.money import Conservation
@@ -38,15 +37,13 @@ def configure(userdata: dict[str, str], launcher: Launcher, environ: dict[str, s
 async def open_run(config: Config, launcher: Launcher, under_load: bool = False) -> "Run":
     """Connects to the target and asks Ops-Center for its health, which proves it is reachable."""
     try:
-        services = await Services.connect(config)
+        services = await Services.connect(config, under_load)
         health = await services.deployment.health()
     except (OSError, httpx.HTTPError) as error:
         raise RunCannotStart(f"the target {config.target} is unreachable ({type(error).__name__}: {error}); "
                              f"checked {config.describe()}") from None
     except ConfigError as error:
         raise RunCannotStart(f"configuration: {error}") from None
-    if under_load:  # latency taken beside other runs is listed apart, and not judged
-        services.metrics = Metrics(under_load=True)
     return Run(config, services, launcher, health.value if health.ok else health.describe())
 
 
