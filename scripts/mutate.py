@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tomllib
 from collections import Counter
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -215,10 +216,10 @@ def survivors(db: sqlite3.Connection) -> list[tuple[str, str, str]]:
            WHERE r.test_outcome = 'SURVIVED' ORDER BY s.module_path, s.start_pos_row""").fetchall()
 
 
-def forget_survivors(db: sqlite3.Connection, places: list[str]) -> None:
-    """Survivors' results are forgotten, so cosmic-ray runs them again: all of them, or those at `places`
-    ("calls.py:168", a module's file name and the line the report names). A place that names no survivor is an
-    error, not a retest of nothing."""
+def survivors_at(db: sqlite3.Connection, places: list[str]) -> list[str]:
+    """The jobs of the survivors at `places` ("calls.py:168", a module's file name and the line the report names),
+    or of every survivor where none is named. A place that names no survivor is an error, not a retest of
+    nothing."""
     survived = db.execute("""SELECT r.job_id, s.module_path, s.start_pos_row FROM work_results r
                              JOIN mutation_specs s ON s.job_id = r.job_id
                              WHERE r.test_outcome = 'SURVIVED'""").fetchall()
@@ -228,7 +229,12 @@ def forget_survivors(db: sqlite3.Connection, places: list[str]) -> None:
         if unknown:
             raise SystemExit(f"mutate: no survivor at {', '.join(unknown)}; the report names each survivor's place")
         chosen = [(job, place) for job, place in chosen if place in places]
-    db.executemany("DELETE FROM work_results WHERE job_id = ?", [(job,) for job, _ in chosen])
+    return [job for job, _ in chosen]
+
+
+def forget_survivors(db: sqlite3.Connection, places: list[str]) -> None:
+    """Survivors' results are forgotten, so cosmic-ray runs them again: all of them, or those at `places`."""
+    db.executemany("DELETE FROM work_results WHERE job_id = ?", [(job,) for job in survivors_at(db, places)])
 
 
 def session_file(facts: dict, kind: str, suffix: str) -> Path:
@@ -282,7 +288,13 @@ def main() -> int:
     WORK.mkdir(exist_ok=True)
     facts = json.loads(SESSION_FACTS.read_text()) if SESSION_FACTS.exists() else {}
     digest = sources_digest(modules)
-    if SESSION.exists() and (facts.get("modules") != modules or facts.get("digest") != digest):
+    same_session = SESSION.exists() and facts.get("modules") == modules and facts.get("digest") == digest
+    if args.retest_survivors:  # places named: checked before anything is archived, snapshotted or forgotten
+        if not same_session:
+            raise SystemExit("mutate: no session of these modules and sources to retest; run make mutate first")
+        with closing(sqlite3.connect(SESSION)) as db:
+            survivors_at(db, args.retest_survivors)
+    if SESSION.exists() and not same_session:
         if args.report_only:
             print("mutate: the session is of other modules or older sources; its report is written as it is")
         else:
