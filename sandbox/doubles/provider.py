@@ -35,6 +35,11 @@ DEFAULT_TOKENS = 100
 # each with the tokens its context holds: a budget beyond it is refused.
 CONTEXT_TOKENS = {"gpt-3.5-turbo": 4_096, "gpt-4": 8_192, "gpt-4-turbo": 128_000, "claude-3-sonnet": 200_000}
 SCOPE = re.compile(r"\[([A-Za-z0-9_.:-]+)\]\s*$")
+# How long a stream told to break off stays silent after its last piece before the connection is cut. LiteLLM reads
+# the provider through aiohttp, which drops what it has received but not yet read once the connection is lost: a
+# cut in the same instant as the last piece lost every piece when LiteLLM was busy (seen once in a loaded run).
+# A real provider's stream breaks off after a silence too (a stall, then a reset or a timeout).
+SILENCE_BEFORE_BREAK_S = 2.0
 
 
 class Scoped(BaseModel):
@@ -111,6 +116,7 @@ def create_app() -> FastAPI:
         yield event([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
         for piece in range(total - PROMPT_TOKENS):
             if settings.breaks_after is not None and piece == settings.breaks_after:
+                await asyncio.sleep(SILENCE_BEFORE_BREAK_S)
                 raise ConnectionAbortedError("provider double told to break off its stream")  # the server cuts it
             if settings.pace_ms:
                 await asyncio.sleep(settings.pace_ms / 1000)
