@@ -17,12 +17,17 @@ sign-ins, run beside the others, delayed their streamed answers past the time th
 (3 runs in 7 had such a failure, 0 in 6 without it beside them). --jobs 1,
 or a real Ops-Center (OPS_CENTER_SOURCE), is plain behave. Feature files named on the command line are the
 ones run (by default every feature). Exit status: 1 when a shard failed, as behave's.
+
+The whole suite with the default settings (no feature, option or setting of its own, as make acceptance runs it)
+is kept in the sandbox's folder (creditflow/run/kept.py): make test then judges that run rather than running every
+scenario again, while the checkout's files and the stack are those it ran on.
 """
 
 import argparse
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -42,10 +47,13 @@ from creditflow.reporting.guide_reports import ScenarioResult  # noqa: E402
 from creditflow.reporting.writers import Finished, finish  # noqa: E402
 from creditflow.rules.money import Conservation  # noqa: E402
 from creditflow.run.composition import RunCannotStart, configure  # noqa: E402
+from creditflow.run.kept import RECORDING, began, keep, keep_reports, own_settings  # noqa: E402
+from sandbox import stack as sandbox  # noqa: E402
 from sandbox.launcher import SandboxLauncher  # noqa: E402
 
 SLOW_WEIGHT = 15  # a @slow scenario (700 calls) costs about as much as fifteen others
 APART = "limits"  # the tag of the features that run after the shards, in a process of their own (see above)
+KEPT = sandbox.STATE_DIR / "acceptance-run"  # the last whole run of the suite, for make test
 SUMMARY = re.compile(r"^(\d+) (features?|rules?|scenarios?|steps?) passed, (\d+) failed(?:, (\d+) error)?, "
                      r"(\d+) skipped(?:, (\d+) untested)?", re.M)
 
@@ -127,6 +135,11 @@ def main() -> int:
         parser.error(f"no such feature file: {', '.join(missing)}")
     if options.jobs < 1:
         parser.error("--jobs must be at least 1")
+    whole_suite = not (chosen or behave_args or options.reverse or own_settings()) and options.jobs > 1
+    if whole_suite and RECORDING not in os.environ:
+        # One BYOK key for every shard, so that make test knows the key the run's evidence must not show.
+        byok = os.environ.get("TEST_OPENROUTER_KEY") or f"sk-or-v1-{secrets.token_hex(24)}"
+        return keep(KEPT, [sys.executable, __file__, *sys.argv[1:]], {**os.environ, "TEST_OPENROUTER_KEY": byok})
     if options.jobs == 1:
         return subprocess.call([sys.executable, "-m", "behave", *behave_args, *map(str, chosen)], cwd=ROOT)
     started = time.monotonic()
@@ -142,6 +155,9 @@ def main() -> int:
         # The conformance verdicts of a real product are read one scenario at a time, as they were first taken.
         print("creditflow: the real Ops-Center runs one scenario at a time (no parallel shards)", file=sys.stderr)
         return subprocess.call([sys.executable, "-m", "behave", *behave_args, *map(str, chosen)], cwd=ROOT)
+    kept = Path(os.environ[RECORDING]) if RECORDING in os.environ else None
+    if kept is not None:
+        began(kept, sandbox.Stack.load().pids, {str(log): log.stat().st_size for log in sandbox.LOG_DIR.glob("*.log")})
     allure_results = ROOT / results_dir("reports/allure-results")
     shutil.rmtree(allure_results, ignore_errors=True)
     shared, apart, alone = features(options.reverse, chosen)
@@ -180,8 +196,13 @@ def main() -> int:
         if code != 0:
             print("\n".join([*errors, failing.split("\n\n")[0], f"(shard {number}: {consoles}/shard-{number}.txt)"]))
     if written:
-        finish(Finished(config, results, samples, money, redactor, run_id, time.monotonic() - started,
-                        allure_results, launcher))
+        reports = finish(Finished(config, results, samples, money, redactor, run_id, time.monotonic() - started,
+                                  allure_results, launcher))
+        if kept is not None:
+            named = {config.report_path: "report.txt", config.performance_path: "performance.json",
+                     config.results_path: "results.json", config.error_log_path: "errors.log"}
+            keep_reports(kept, reports, {str((ROOT / path).resolve()): name for path, name in named.items()},
+                         allure_results)
     print("\n".join(summary_lines(summed(outputs), time.monotonic() - started)))
     if len(written) < len(groups):
         print(f"creditflow: {len(groups) - len(written)} of {len(groups)} shards ended without their part of the "

@@ -1,6 +1,8 @@
 """Fixtures: the live embedded stack (started when not running) and the suite's own clients; and the check that the
 tests leave the user's reports as they found them."""
 
+import json
+
 import pytest
 
 from creditflow.judging.invariants import violations
@@ -35,6 +37,14 @@ def pytest_sessionfinish(session):
                                    "failed", described(found), "call")
         session.config.hook.pytest_runtest_logreport(report=report)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Which run of the whole suite the session judged: make acceptance's, or one it made (tests/test_suite_self.py,
+    full_run). Its facts are in the session's folder, which the workers share with the controller."""
+    facts = config._tmp_path_factory.getbasetemp() / "full-run.json"  # noqa: SLF001 (pytest's own session folder)
+    if facts.exists():
+        terminalreporter.write_line(f"the suite's full run: {json.loads(facts.read_text())['judged']}")
 
 
 def pytest_itemcollected(item):

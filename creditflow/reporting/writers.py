@@ -106,11 +106,13 @@ def conformance(run: Finished) -> list[str]:
 WRITERS = (guide_reports, allure_environment, conformance)
 
 
-def finish(run: Finished, say=print) -> None:
+def finish(run: Finished, say=print) -> list[str]:
+    """Writes every report of the run; the paths written."""
     written = [path for writer in WRITERS for path in writer(run)]
     say(f"creditflow: reports written: {', '.join(written)}")
     if run.money is not None:
         say(f"creditflow: {run.money.summary()}")
+    return written
 
 
 def write_shard(path: Path, results: list[ScenarioResult], samples: dict[str, list[float]],
