@@ -6,13 +6,17 @@
 #                                 would otherwise wait for
 # Idempotent: each part is skipped when it is already there. Caches live outside the checkout.
 # Parts that do not need each other run side by side (most wait on the network): each prints one line as it ends,
-# with its wall time; a part that fails names itself and its log, and the others are stopped.
+# with its wall time; a part that fails names itself and its log, and the others are stopped. Python packages are
+# installed by uv (kept in the download cache), which fetches and unpacks them side by side: LiteLLM's virtualenv
+# took pip 72 s on a machine without it, the first command's longest wait.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CACHE="${CREDITFLOW_CACHE:-$HOME/.cache/creditflow}"
 KEYCLOAK_VERSION=26.7.3
 PYTHON="${PYTHON:-python3}"
+UV_VERSION=0.13.8
+UV="$CACHE/uv-$UV_VERSION/bin/uv"
 case "${1:-}" in
   "") tools=1 ;;
   --scenarios) tools=0 ;;
@@ -72,13 +76,25 @@ debian_packages() {
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_debs[@]}"
 }
+uv_installer() {
+  "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore --target "$CACHE/uv-$UV_VERSION" \
+    "uv==$UV_VERSION"
+}
+# uv reads neither pip's configuration nor its variables: the certificates and local wheels pip is told of. What it
+# downloads stays in the download cache.
+uv_pip_install() {
+  SSL_CERT_FILE="${SSL_CERT_FILE:-${PIP_CERT:-}}" UV_FIND_LINKS="${UV_FIND_LINKS:-${PIP_FIND_LINKS:-}}" \
+    UV_CACHE_DIR="$CACHE/uv-cache" "$UV" pip install --quiet "$@"
+}
 python_packages() {
-  "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore "${requirements[@]/#/-r}"
+  local where=()  # uv installs into an interpreter outside a virtualenv only when told it is meant to
+  "$PYTHON" -c 'import sys; sys.exit(sys.prefix == sys.base_prefix)' || where=(--system)
+  uv_pip_install --python "$PYTHON" "${where[@]}" "${requirements[@]/#/-r}"
 }
 litellm_virtualenv() {
-  [ -x "$CACHE/litellm-venv/bin/python" ] || "$PYTHON" -m venv "$CACHE/litellm-venv"
-  "$CACHE/litellm-venv/bin/pip" install -q --disable-pip-version-check --root-user-action=ignore \
-    -r requirements-litellm.txt
+  [ -x "$CACHE/litellm-venv/bin/python" ] || UV_CACHE_DIR="$CACHE/uv-cache" "$UV" venv --quiet --python "$PYTHON" \
+    "$CACHE/litellm-venv"
+  uv_pip_install --python "$CACHE/litellm-venv/bin/python" -r requirements-litellm.txt
 }
 keycloak_download() {
   mvn -q dependency:copy -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" \
@@ -93,16 +109,28 @@ keycloak_build() {
   "$PYTHON" -m sandbox prepare
 }
 
-# First what needs only Python and the network, beside the Debian packages.
+keycloak_there() { [ -x "$CACHE/keycloak-$KEYCLOAK_VERSION/bin/kc.sh" ]; }
+# First what needs only Python and the network, beside the Debian packages; Keycloak's download too where Maven is
+# already there (else it comes with the Debian packages).
 [ ${#missing_debs[@]} -eq 0 ] || start debian "Debian packages: ${missing_debs[*]}" debian_packages
-"$PYTHON" scripts/requirements_met.py "${requirements[@]}" 2>/dev/null \
-  || start python "Python packages (${requirements[*]})" python_packages
+keycloak_there || ! command -v mvn >/dev/null || ! command -v unzip >/dev/null \
+  || start keycloak "Keycloak $KEYCLOAK_VERSION distribution from Maven Central" keycloak_download
+python_missing=0
+"$PYTHON" scripts/requirements_met.py "${requirements[@]}" 2>/dev/null || python_missing=1
+litellm_missing=0
 { [ -x "$CACHE/litellm-venv/bin/litellm" ] \
   && "$CACHE/litellm-venv/bin/python" scripts/requirements_met.py requirements-litellm.txt 2>/dev/null; } \
-  || start litellm "LiteLLM proxy in its own virtualenv ($CACHE/litellm-venv)" litellm_virtualenv
+  || litellm_missing=1
+if [ $((python_missing + litellm_missing)) -gt 0 ] && [ ! -x "$UV" ]; then
+  start uv "uv $UV_VERSION, the Python packages' installer" uv_installer
+  finish uv
+fi
+[ "$python_missing" -eq 0 ] || start python "Python packages (${requirements[*]})" python_packages
+[ "$litellm_missing" -eq 0 ] || start litellm "LiteLLM proxy in its own virtualenv ($CACHE/litellm-venv)" \
+  litellm_virtualenv
 # Maven and npm come with the Debian packages.
 finish debian
-[ -x "$CACHE/keycloak-$KEYCLOAK_VERSION/bin/kc.sh" ] \
+keycloak_there || [ -n "${STARTED[keycloak]:-}" ] \
   || start keycloak "Keycloak $KEYCLOAK_VERSION distribution from Maven Central" keycloak_download
 [ "$tools" -eq 0 ] || [ -x node_modules/.bin/allure ] || start allure "Allure 3 report generator (npm)" allure
 # Keycloak's build needs its download and the suite's Python packages.
