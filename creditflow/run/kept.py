@@ -81,12 +81,15 @@ def keep(folder: Path, command: list[str], env: dict[str, str], root: Path = ROO
                threading.Thread(target=shown_and_kept, args=(child.stderr, sys.stderr.buffer, outputs["stderr"]))]
     for copier in copiers:
         copier.start()
-    returncode = child.wait()
+    try:
+        returncode, interrupted = child.wait(), False
+    except KeyboardInterrupt:  # the run had the interrupt too: it ends its own way, and is not kept
+        returncode, interrupted = child.wait(), True
     for copier in copiers:
         copier.join()
     began = folder / "began.json"
-    if fingerprint is None or checkout_fingerprint(root) != fingerprint or not began.exists():
-        shutil.rmtree(folder, ignore_errors=True)  # not the run of the checkout as it is now, or it never began
+    if interrupted or fingerprint is None or checkout_fingerprint(root) != fingerprint or not began.exists():
+        shutil.rmtree(folder, ignore_errors=True)  # not the whole run of the checkout as it is now
         return returncode
     (folder / "stdout.txt").write_bytes(outputs["stdout"])
     (folder / "stderr.txt").write_bytes(outputs["stderr"])
@@ -134,5 +137,5 @@ def kept_run(folder: Path, stack_parts: dict[str, int], environ: dict[str, str],
         return None
     return KeptRun(facts["returncode"], (folder / "stdout.txt").read_text(), (folder / "stderr.txt").read_text(),
                    [root / name for name in facts["features"]], folder / "reports",
-                   (folder / "secrets.txt").read_text().split(), facts["logs_before"], facts["byok_key"],
+                   (folder / "secrets.txt").read_text().splitlines(), facts["logs_before"], facts["byok_key"],
                    facts["finished"])
