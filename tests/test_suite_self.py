@@ -117,23 +117,26 @@ def make_full_run(stack, tmp: Path) -> dict:
     features = feature_files(measured_alone=False)
     run = suite("scripts/acceptance.py", "--reverse", "-f", "progress", *map(str, features),
                 env={"CREDITFLOW_SECRETS_FILE": str(secrets_file), **isolated_reports(tmp)})
-    html = allure_html(tmp / "allure-results", tmp / "allure-report")
-    secrets = set(secrets_file.read_text().splitlines()) | set(stack.secrets.values()) | {BYOK_KEY}
-    return {"run": {"returncode": run.returncode, "stdout": run.stdout, "stderr": run.stderr}, "tmp": str(tmp),
-            "html": str(html), "secrets": sorted(s for s in secrets if len(s) >= 6), "byok_key": BYOK_KEY,
-            "logs_before": logs_before, "features": list(map(str, features)),
-            "judged": "a run made here, each process taking its features in reverse order"}
+    return judged(stack, tmp, run, secrets_file.read_text().splitlines(), BYOK_KEY, logs_before, features,
+                  "a run made here, each process taking its features in reverse order")
 
 
 def judged_as_kept(kept: KeptRun, stack, tmp: Path) -> dict:
     """make acceptance's run, its reports copied where a run made here writes its own."""
     shutil.copytree(kept.reports, tmp, dirs_exist_ok=True)
+    run = subprocess.CompletedProcess([], kept.returncode, kept.stdout, kept.stderr)
+    return judged(stack, tmp, run, kept.secrets, kept.byok_key, kept.logs_before, kept.features,
+                  f"make acceptance's run of this checkout, ended at {kept.finished}, not run again")
+
+
+def judged(stack, tmp: Path, run: subprocess.CompletedProcess, secrets: list[str], byok_key: str,
+           logs_before: dict[str, int], features: list[Path], how: str) -> dict:
+    """What the full run's tests read of a run whose reports are in `tmp`, its HTML report rendered there too."""
     html = allure_html(tmp / "allure-results", tmp / "allure-report")
-    secrets = set(kept.secrets) | set(stack.secrets.values()) | {kept.byok_key}
-    return {"run": {"returncode": kept.returncode, "stdout": kept.stdout, "stderr": kept.stderr}, "tmp": str(tmp),
-            "html": str(html), "secrets": sorted(s for s in secrets if len(s) >= 6), "byok_key": kept.byok_key,
-            "logs_before": kept.logs_before, "features": list(map(str, kept.features)),
-            "judged": f"make acceptance's run of this checkout, ended at {kept.finished}, not run again"}
+    known = set(secrets) | set(stack.secrets.values()) | {byok_key}
+    return {"run": {"returncode": run.returncode, "stdout": run.stdout, "stderr": run.stderr}, "tmp": str(tmp),
+            "html": str(html), "secrets": sorted(s for s in known if len(s) >= 6), "byok_key": byok_key,
+            "logs_before": logs_before, "features": list(map(str, features)), "judged": how}
 
 
 @pytest.fixture(scope="module")
