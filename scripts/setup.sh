@@ -16,7 +16,9 @@ CACHE="${CREDITFLOW_CACHE:-$HOME/.cache/creditflow}"
 KEYCLOAK_VERSION=26.7.3
 PYTHON="${PYTHON:-python3}"
 UV_VERSION=0.13.8
-UV="$CACHE/uv-$UV_VERSION/bin/uv"
+UV_HOME="$CACHE/uv-$UV_VERSION"
+UV="$UV_HOME/bin/uv"
+export UV_CACHE_DIR="$CACHE/uv-cache"  # what uv downloads stays in the download cache
 case "${1:-}" in
   "") tools=1 ;;
   --scenarios) tools=0 ;;
@@ -77,16 +79,15 @@ debian_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_debs[@]}"
 }
 uv_installer() {
-  "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore --target "$CACHE/uv-$UV_VERSION" \
+  "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore --target "$UV_HOME" \
     "uv==$UV_VERSION"
 }
-# uv reads neither pip's configuration nor its variables: the certificates and local wheels pip is told of. What it
-# downloads stays in the download cache. It compiles the packages' bytecode as pip does (uv does not by default):
-# without it, every process the suite starts compiled what it imports again (make test's were a third slower where
-# PYTHONDONTWRITEBYTECODE is set, as here).
+# uv reads neither pip's configuration nor its variables: the certificates and local wheels pip is told of. It
+# compiles the packages' bytecode as pip does (uv does not by default): without it, every process the suite starts
+# compiled what it imports again (make test's were a third slower where PYTHONDONTWRITEBYTECODE is set, as here).
 uv_pip_install() {
   SSL_CERT_FILE="${SSL_CERT_FILE:-${PIP_CERT:-}}" UV_FIND_LINKS="${UV_FIND_LINKS:-${PIP_FIND_LINKS:-}}" \
-    UV_CACHE_DIR="$CACHE/uv-cache" "$UV" pip install --quiet --compile-bytecode "$@"
+    "$UV" pip install --quiet --compile-bytecode "$@"
 }
 python_packages() {
   local where=()  # uv installs into an interpreter outside a virtualenv only when told it is meant to
@@ -94,8 +95,7 @@ python_packages() {
   uv_pip_install --python "$PYTHON" "${where[@]}" "${requirements[@]/#/-r}"
 }
 litellm_virtualenv() {
-  [ -x "$CACHE/litellm-venv/bin/python" ] || UV_CACHE_DIR="$CACHE/uv-cache" "$UV" venv --quiet --python "$PYTHON" \
-    "$CACHE/litellm-venv"
+  [ -x "$CACHE/litellm-venv/bin/python" ] || "$UV" venv --quiet --python "$PYTHON" "$CACHE/litellm-venv"
   uv_pip_install --python "$CACHE/litellm-venv/bin/python" -r requirements-litellm.txt
 }
 keycloak_download() {
