@@ -510,6 +510,11 @@ def up() -> Stack:
         return start_unless_running()
 
 
+def log_sizes() -> dict[str, int]:
+    """Each service log's size: where it stands, so that what a run wrote to it can be read alone."""
+    return {str(log): log.stat().st_size for log in LOG_DIR.glob("*.log")}
+
+
 def start_unless_running() -> Stack:
     running = Stack.load()
     if running is not None and all(alive(pid) for pid in running.pids.values()):

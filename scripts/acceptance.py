@@ -157,7 +157,7 @@ def main() -> int:
         return subprocess.call([sys.executable, "-m", "behave", *behave_args, *map(str, chosen)], cwd=ROOT)
     kept = Path(os.environ[RECORDING]) if RECORDING in os.environ else None
     if kept is not None:
-        began(kept, sandbox.Stack.load().pids, {str(log): log.stat().st_size for log in sandbox.LOG_DIR.glob("*.log")})
+        began(kept, sandbox.Stack.load().pids, sandbox.log_sizes())
     allure_results = ROOT / results_dir("reports/allure-results")
     shutil.rmtree(allure_results, ignore_errors=True)
     shared, apart, alone = features(options.reverse, chosen)

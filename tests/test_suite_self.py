@@ -113,7 +113,7 @@ def full_run(stack, tmp_path_factory, worker_id):
 
 def make_full_run(stack, tmp: Path) -> dict:
     secrets_file = tmp / "secrets.txt"
-    logs_before = {str(log): log.stat().st_size for log in sandbox.LOG_DIR.glob("*.log")}
+    logs_before = sandbox.log_sizes()
     features = feature_files(measured_alone=False)
     run = suite("scripts/acceptance.py", "--reverse", "-f", "progress", *map(str, features),
                 env={"CREDITFLOW_SECRETS_FILE": str(secrets_file), **isolated_reports(tmp)})
