@@ -1,4 +1,4 @@
-"""python -m sandbox prepare | up | status | down"""
+"""python -m sandbox up | status | down"""
 
 import argparse
 import sys
@@ -8,21 +8,13 @@ from sandbox import stack as sandbox
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description="The embedded Ops-Center stack.")
-    parser.add_argument("command", choices=["prepare", "up", "status", "down"])
+    parser.add_argument("command", choices=["up", "status", "down"])
     parser.add_argument("--ops-center-source", metavar="PATH",
                         help="also run the real Ops-Center from this checkout (Ops-Center-OSS)")
     parser.add_argument("--fresh", action="store_true",
                         help="with --ops-center-source: start it again from a new database, as if just deployed")
     arguments = parser.parse_args()
     command = arguments.command
-    if command == "prepare":
-        try:
-            built = sandbox.prepare_keycloak()
-        except sandbox.StartError as error:
-            print(f"sandbox: cannot prepare: {error}", file=sys.stderr)
-            return 1
-        print(f"sandbox: Keycloak {'built' if built else 'already built'} for PostgreSQL in {sandbox.KEYCLOAK_HOME}")
-        return 0
     if command == "up":
         try:
             stack = (sandbox.start_product(arguments.ops_center_source, fresh=arguments.fresh)

@@ -25,21 +25,18 @@ from pathlib import Path
 import httpx
 from cryptography.fernet import Fernet
 
+from sandbox import keycloak_dist
+
 ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("CREDITFLOW_SANDBOX_DIR", ROOT / ".sandbox"))
 STATE_FILE = STATE_DIR / "stack.json"
 LOG_DIR = STATE_DIR / "logs"
 PRODUCT_DATA = STATE_DIR / "ops-center-oss-data"  # the real product's /app/data (sandbox/product.py)
-CACHE_DIR = Path(os.environ.get("CREDITFLOW_CACHE", Path.home() / ".cache" / "creditflow"))
-KEYCLOAK_VERSION = "26.7.3"
-KEYCLOAK_HOME = CACHE_DIR / f"keycloak-{KEYCLOAK_VERSION}"  # the download, shared by checkouts, read only once built
-KEYCLOAK_BUILD_OPTIONS = ("--db=postgres", "--health-enabled=true")
-BUILT_WITH = " ".join(KEYCLOAK_BUILD_OPTIONS)
+CACHE_DIR = keycloak_dist.CACHE_DIR  # the download cache, shared by checkouts
 # With the realm's brute-force detection on, Keycloak's default protector refuses a sign-in as if the account were
 # locked while another sign-in of the same account is still finishing, even right after it: here up to 3 of 6 accounts
 # signing in 40 times each, correctly, were refused. The realm's lockout counts failures either way.
 KEYCLOAK_SERIAL_SIGN_INS = "--spi-brute-force-protector--default-brute-force-detector--allow-concurrent-requests=true"
-KEYCLOAK_BUILD_MARK = KEYCLOAK_HOME / ".creditflow-build"  # holds the options the distribution was built with
 LITELLM_BIN = CACHE_DIR / "litellm-venv" / "bin" / "litellm"
 REALM_FILE = ROOT / "sandbox" / "realm" / "uchub-realm.json"
 LITELLM_CONFIG = ROOT / "sandbox" / "litellm_config.yaml"
@@ -378,29 +375,6 @@ def register_webhook(stack: Stack, name: str, url: str, secret: str) -> None:
         raise StartError(f"payments: localstripe refused the webhook endpoint {name} ({reply.status_code})")
 
 
-def prepare_keycloak() -> bool:
-    """Builds the cached distribution once for PostgreSQL (Keycloak's build step); later starts only read it.
-
-    Returns whether it had to build."""
-    if not (KEYCLOAK_HOME / "bin" / "kc.sh").exists():
-        raise StartError(f"Keycloak: the distribution is missing from {KEYCLOAK_HOME}; {SETUP_HINT}")
-    if keycloak_built():
-        return False
-    # The build is a JVM that runs once for some 20 s: compiled by the JIT's first tier only, it took half the CPU
-    # (15 s against 26 to 35 s) and 20 s against 24 to 28 s. The server itself keeps both tiers.
-    quick_jit = " ".join(filter(None, [os.environ.get("JAVA_OPTS_APPEND", ""), "-XX:TieredStopAtLevel=1"]))
-    built = subprocess.run(["bash", str(KEYCLOAK_HOME / "bin" / "kc.sh"), "build", *KEYCLOAK_BUILD_OPTIONS],
-                           capture_output=True, text=True, env={**os.environ, "JAVA_OPTS_APPEND": quick_jit})
-    if built.returncode != 0:
-        raise StartError(f"Keycloak: its build for PostgreSQL failed: {last_error_line(built.stdout + built.stderr)}")
-    KEYCLOAK_BUILD_MARK.write_text(BUILT_WITH)
-    return True
-
-
-def keycloak_built() -> bool:
-    return KEYCLOAK_BUILD_MARK.exists() and KEYCLOAK_BUILD_MARK.read_text() == BUILT_WITH
-
-
 def keycloak_home() -> Path:
     """This checkout's Keycloak: the cached distribution's code and configuration, and a data folder of its own.
 
@@ -408,9 +382,9 @@ def keycloak_home() -> Path:
     home = STATE_DIR / "keycloak"
     shutil.rmtree(home, ignore_errors=True)
     (home / "bin").mkdir(parents=True)
-    shutil.copy(KEYCLOAK_HOME / "bin" / "kc.sh", home / "bin" / "kc.sh")
+    shutil.copy(keycloak_dist.HOME / "bin" / "kc.sh", home / "bin" / "kc.sh")
     for part in ("lib", "conf", "providers", "themes"):
-        (home / part).symlink_to(KEYCLOAK_HOME / part)
+        (home / part).symlink_to(keycloak_dist.HOME / part)
     (home / "data" / "import").mkdir(parents=True)
     shutil.copy(REALM_FILE, home / "data" / "import" / REALM_FILE.name)
     return home
@@ -419,8 +393,11 @@ def keycloak_home() -> Path:
 def start_keycloak(stack: Stack) -> None:
     if shutil.which("java") is None:
         raise StartError(f"Keycloak: java (17 or newer) is not on PATH; install openjdk-17-jre or {SETUP_HINT}")
-    if not keycloak_built():
-        raise StartError(f"Keycloak: the distribution in {KEYCLOAK_HOME} is not built for PostgreSQL; {SETUP_HINT}")
+    if not keycloak_dist.downloaded():
+        raise StartError(f"Keycloak: the distribution is missing from {keycloak_dist.HOME}; {SETUP_HINT}")
+    if not keycloak_dist.built():
+        raise StartError(f"Keycloak: the distribution in {keycloak_dist.HOME} is not built for PostgreSQL; "
+                         f"{SETUP_HINT}")
     home = keycloak_home()
     stack.secrets["keycloak_admin_password"] = secrets.token_urlsafe(18)
     stack.secrets["ops_center_client_secret"] = secrets.token_urlsafe(24)
@@ -696,7 +673,7 @@ def versions() -> dict[str, str]:
 
     litellm = sorted(LITELLM_BIN.parent.parent.glob("lib/python*/site-packages/litellm-*.dist-info"))
     return {
-        "keycloak": KEYCLOAK_VERSION,
+        "keycloak": keycloak_dist.VERSION,
         "postgresql": first_line([str(PG_BIN / "postgres"), "--version"]),
         "redis": first_line(["redis-server", "--version"]),
         "litellm": litellm[-1].name.removeprefix("litellm-").removesuffix(".dist-info") if litellm else "unknown",

@@ -13,7 +13,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CACHE="${CREDITFLOW_CACHE:-$HOME/.cache/creditflow}"
-KEYCLOAK_VERSION=26.7.3
 PYTHON="${PYTHON:-python3}"
 UV_VERSION=0.13.8
 UV_HOME="$CACHE/uv-$UV_VERSION"
@@ -61,8 +60,6 @@ missing_debs=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing_debs+=(postgresql-15)
 command -v redis-server >/dev/null || missing_debs+=(redis-server)
 command -v java >/dev/null || missing_debs+=(openjdk-17-jre-headless)
-command -v mvn >/dev/null || missing_debs+=(maven)
-command -v unzip >/dev/null || missing_debs+=(unzip)
 if [ "$tools" -eq 1 ]; then
   command -v chromium >/dev/null || missing_debs+=(chromium)
   command -v npm >/dev/null || missing_debs+=(npm)
@@ -99,24 +96,28 @@ litellm_virtualenv() {
   uv_pip_install --python "$CACHE/litellm-venv/bin/python" -r requirements-litellm.txt
 }
 keycloak_download() {
-  mvn -q dependency:copy -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" \
-      -DoutputDirectory="$CACHE"
-  unzip -q -o "$CACHE/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip" -d "$CACHE"
-  rm -f "$CACHE/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip"
+  "$PYTHON" -m sandbox.keycloak_dist download
 }
 allure() {
   npm ci --no-audit --no-fund --silent || npm install --no-audit --no-fund --silent
 }
 keycloak_build() {
-  "$PYTHON" -m sandbox prepare
+  "$PYTHON" -m sandbox.keycloak_dist build
+}
+# start_keycloak_build: once the distribution is there and Java is, unless it is built already
+start_keycloak_build() {
+  [[ " $keycloak_missing " == *" build "* ]] && [ -z "${STARTED[keycloak-build]:-}" ] && command -v java >/dev/null \
+    || return 0
+  start keycloak-build "Keycloak built for PostgreSQL (once per download; each checkout's stack only reads it)" \
+    keycloak_build
 }
 
-keycloak_there() { [ -x "$CACHE/keycloak-$KEYCLOAK_VERSION/bin/kc.sh" ]; }
-# First what needs only Python and the network, beside the Debian packages; Keycloak's download too where Maven is
-# already there (else it comes with the Debian packages).
+# First what needs only Python and the network, beside the Debian packages: Keycloak's download and build (the
+# standard library's Python and Java only) are the longest wait, so they start at once.
 [ ${#missing_debs[@]} -eq 0 ] || start debian "Debian packages: ${missing_debs[*]}" debian_packages
-keycloak_there || ! command -v mvn >/dev/null || ! command -v unzip >/dev/null \
-  || start keycloak "Keycloak $KEYCLOAK_VERSION distribution from Maven Central" keycloak_download
+keycloak_missing="$("$PYTHON" -m sandbox.keycloak_dist missing)"
+[[ " $keycloak_missing " != *" download "* ]] \
+  || start keycloak "Keycloak's distribution from Maven Central (once per download cache)" keycloak_download
 python_missing=0
 "$PYTHON" scripts/requirements_met.py "${requirements[@]}" 2>/dev/null || python_missing=1
 litellm_missing=0
@@ -130,15 +131,12 @@ fi
 [ "$python_missing" -eq 0 ] || start python "Python packages (${requirements[*]})" python_packages
 [ "$litellm_missing" -eq 0 ] || start litellm "LiteLLM proxy in its own virtualenv ($CACHE/litellm-venv)" \
   litellm_virtualenv
-# Maven and npm come with the Debian packages.
+finish keycloak
+start_keycloak_build
+# Java and npm come with the Debian packages where they are missing.
 finish debian
-keycloak_there || [ -n "${STARTED[keycloak]:-}" ] \
-  || start keycloak "Keycloak $KEYCLOAK_VERSION distribution from Maven Central" keycloak_download
+start_keycloak_build
 [ "$tools" -eq 0 ] || [ -x node_modules/.bin/allure ] || start allure "Allure 3 report generator (npm)" allure
-# Keycloak's build needs its download and the suite's Python packages.
-finish python keycloak
-start keycloak-build "Keycloak built for PostgreSQL (once per download; each checkout's stack only reads it)" \
-  keycloak_build
 finish "${!STARTED[@]}"
 rm -rf "$LOGS"
 printf '== setup: done (%d s)\n' "$SECONDS"
