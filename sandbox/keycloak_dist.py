@@ -9,6 +9,7 @@ Keycloak's download and build, the first command's longest wait, start at once.
     python -m sandbox.keycloak_dist build     builds it for PostgreSQL
 """
 
+import argparse
 import fcntl
 import hashlib
 import os
@@ -124,11 +125,12 @@ def build() -> bool:
 
 def main(arguments: list[str]) -> int:
     steps = {"missing": lambda: print(" ".join(missing())), "download": download, "build": build}
-    if len(arguments) != 1 or arguments[0] not in steps:
-        print(f"usage: python -m sandbox.keycloak_dist {'|'.join(steps)}", file=sys.stderr)
-        return 2
+    parser = argparse.ArgumentParser(prog="python -m sandbox.keycloak_dist",
+                                     description=f"Keycloak {VERSION}'s distribution in {HOME}.")
+    parser.add_argument("step", choices=steps, help="missing: print what is still to do; download: fetch and unpack "
+                        "it, its SHA-512 checked; build: build it for PostgreSQL")
     try:
-        steps[arguments[0]]()
+        steps[parser.parse_args(arguments).step]()
     except DistributionError as error:
         print(f"keycloak: {error}", file=sys.stderr)
         return 1
