@@ -40,11 +40,13 @@ def pytest_sessionfinish(session):
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    """Which run of the whole suite the session judged: make acceptance's, or one it made (tests/test_suite_self.py,
-    full_run). Its facts are in the session's folder, which the workers share with the controller."""
-    facts = config._tmp_path_factory.getbasetemp() / "full-run.json"  # noqa: SLF001 (pytest's own session folder)
-    if facts.exists():
-        terminalreporter.write_line(f"the suite's full run: {json.loads(facts.read_text())['judged']}")
+    """Which runs of the suite the session judged, make acceptance's or one it made (tests/test_suite_self.py,
+    full_run and budgets_run). Their facts are in the session's folder, which the workers share with the
+    controller."""
+    session_folder = config._tmp_path_factory.getbasetemp()  # noqa: SLF001 (pytest's own session folder)
+    for facts, run in (("full-run.json", "the suite's full run"), ("budgets-run.json", "the latency budgets")):
+        if (session_folder / facts).exists():
+            terminalreporter.write_line(f"{run}: {json.loads((session_folder / facts).read_text())['judged']}")
 
 
 def pytest_itemcollected(item):
