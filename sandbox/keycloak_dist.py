@@ -132,7 +132,7 @@ def main(arguments: list[str]) -> int:
     try:
         steps[parser.parse_args(arguments).step]()
     except DistributionError as error:
-        print(f"keycloak: {error}", file=sys.stderr)
+        print(error, file=sys.stderr)  # it names Keycloak and its version itself
         return 1
     return 0
 
