@@ -9,6 +9,7 @@ from creditflow.judging.invariants import violations
 from creditflow.run.composition import configure, open_run
 from sandbox import stack as sandbox
 from sandbox.launcher import SandboxLauncher
+from tests.judged_runs import SAID_AS
 from tests.user_reports import changes, described, snapshot
 
 USER_REPORTS_BEFORE = pytest.StashKey[dict[str, tuple[int, int]]]()
@@ -40,11 +41,9 @@ def pytest_sessionfinish(session):
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    """Which runs of the suite the session judged, make acceptance's or one it made (tests/test_suite_self.py,
-    full_run and budgets_run). Their facts are in the session's folder, which the workers share with the
-    controller."""
+    """Which runs of the suite the session judged (tests/judged_runs.py)."""
     session_folder = config._tmp_path_factory.getbasetemp()  # noqa: SLF001 (pytest's own session folder)
-    for facts, run in (("full-run.json", "the suite's full run"), ("budgets-run.json", "the latency budgets")):
+    for facts, run in SAID_AS.items():
         if (session_folder / facts).exists():
             terminalreporter.write_line(f"{run}: {json.loads((session_folder / facts).read_text())['judged']}")
 

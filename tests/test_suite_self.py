@@ -25,6 +25,7 @@ from creditflow.run.kept import KeptRun, kept_run
 from creditflow.run.leftovers import PID_MARK
 from creditflow.systems.identity import RUN_MARK, MarkedAccount
 from sandbox import stack as sandbox
+from tests.judged_runs import BUDGETS_RUN_FACTS, FULL_RUN_FACTS
 from tests.user_reports import isolated_reports
 
 pytestmark = pytest.mark.live
@@ -34,8 +35,6 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 BLANK_PAGE_BYTES = 20_000  # a screenshot of the report no larger than this shows a page not yet drawn
 BYOK_KEY = "sk-or-v1-" + os.urandom(20).hex()
 KEPT_RUN = sandbox.STATE_DIR / "acceptance-run"  # make acceptance's last whole run (scripts/acceptance.py)
-FULL_RUN_FACTS = "full-run.json"  # in the session's folder: the judged run, as every worker reads it
-BUDGETS_RUN_FACTS = "budgets-run.json"  # in the session's folder: which run's latency budgets were judged
 RENDERED_BREAKAGE = "byok_charged"  # the broken reference whose HTML report is rendered in Chromium
 # Breakages whose verdict class is held too: a limit a client lifts is an invariant broken, not the contract's wording
 # and money in that no payment paid for is money created.
@@ -102,7 +101,7 @@ def full_run(stack, tmp_path_factory, worker_id):
         made = shared / FULL_RUN_FACTS  # beside the run's folder, whose every file is searched for secrets
         if not made.exists():
             (shared / "full-run").mkdir()
-            kept = kept_run(KEPT_RUN, stack.pids, suite_environment())
+            kept = kept_here(stack)
             made.write_text(json.dumps(judged_as_kept(kept, stack, shared / "full-run") if kept is not None
                                        else make_full_run(stack, shared / "full-run")))
     found = json.loads(made.read_text())
@@ -110,6 +109,12 @@ def full_run(stack, tmp_path_factory, worker_id):
             "html": Path(found["html"]), "secrets": set(found["secrets"]),
             "features": [Path(path) for path in found["features"]],
             "logs_before": {Path(log): size for log, size in found["logs_before"].items()}}
+
+
+def kept_here(stack) -> KeptRun | None:
+    """make acceptance's kept run, if it is of this checkout as it is, on this stack, with the settings of this
+    session's runs."""
+    return kept_run(KEPT_RUN, stack.pids, suite_environment())
 
 
 def make_full_run(stack, tmp: Path) -> dict:
@@ -146,7 +151,7 @@ def budgets_run(stack, tmp_path_factory):
     (alone, then the reports of the run), with the stack to themselves: make test's exclusive phase. Measured here
     unless make acceptance's kept run measured them so (creditflow/run/kept.py), on this stack and checkout."""
     tmp = tmp_path_factory.mktemp("budgets-run")
-    kept = kept_run(KEPT_RUN, stack.pids, suite_environment())
+    kept = kept_here(stack)
     if kept is not None and set(feature_files(measured_alone=True)) <= set(kept.features):
         how = f"make acceptance's run of this checkout, ended at {kept.finished}, not measured again"
         found = {"run": subprocess.CompletedProcess([], kept.returncode, kept.stdout, kept.stderr),
