@@ -47,7 +47,9 @@ def built() -> bool:
 
 
 def missing() -> list[str]:
-    return [step for step, done in (("download", downloaded()), ("build", downloaded() and built())) if not done]
+    if not downloaded():
+        return ["download", "build"]
+    return [] if built() else ["build"]
 
 
 @contextmanager
