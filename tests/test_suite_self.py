@@ -117,6 +117,11 @@ def kept_here(stack) -> KeptRun | None:
     return kept_run(KEPT_RUN, stack.pids, suite_environment())
 
 
+def kept_process(kept: KeptRun) -> subprocess.CompletedProcess:
+    """The kept run as the tests read a run made here: its exit status and its output."""
+    return subprocess.CompletedProcess([], kept.returncode, kept.stdout, kept.stderr)
+
+
 def make_full_run(stack, tmp: Path) -> dict:
     secrets_file = tmp / "secrets.txt"
     logs_before = sandbox.log_sizes()
@@ -130,8 +135,7 @@ def make_full_run(stack, tmp: Path) -> dict:
 def judged_as_kept(kept: KeptRun, stack, tmp: Path) -> dict:
     """make acceptance's run, its reports copied where a run made here writes its own."""
     shutil.copytree(kept.reports, tmp, dirs_exist_ok=True)
-    run = subprocess.CompletedProcess([], kept.returncode, kept.stdout, kept.stderr)
-    return judged(stack, tmp, run, kept.secrets, kept.byok_key, kept.logs_before, kept.features,
+    return judged(stack, tmp, kept_process(kept), kept.secrets, kept.byok_key, kept.logs_before, kept.features,
                   f"make acceptance's run of this checkout, ended at {kept.finished}, not run again")
 
 
@@ -150,16 +154,15 @@ def budgets_run(stack, tmp_path_factory):
     """The features that measure the guide's latency budgets, as make acceptance runs them after its other features
     (alone, then the reports of the run), with the stack to themselves: make test's exclusive phase. Measured here
     unless make acceptance's kept run measured them so (creditflow/run/kept.py), on this stack and checkout."""
-    tmp = tmp_path_factory.mktemp("budgets-run")
+    measured = feature_files(measured_alone=True)
     kept = kept_here(stack)
-    if kept is not None and set(feature_files(measured_alone=True)) <= set(kept.features):
+    if kept is not None and set(measured) <= set(kept.features):
         how = f"make acceptance's run of this checkout, ended at {kept.finished}, not measured again"
-        found = {"run": subprocess.CompletedProcess([], kept.returncode, kept.stdout, kept.stderr),
-                 "tmp": kept.reports}
+        found = {"run": kept_process(kept), "tmp": kept.reports}
     else:
-        how = "measured here"
-        found = {"run": suite("scripts/acceptance.py", "-f", "plain", *map(str, feature_files(measured_alone=True)),
-                              env=isolated_reports(tmp)), "tmp": tmp}
+        how, tmp = "measured here", tmp_path_factory.mktemp("budgets-run")
+        found = {"run": suite("scripts/acceptance.py", "-f", "plain", *map(str, measured), env=isolated_reports(tmp)),
+                 "tmp": tmp}
     (tmp_path_factory.getbasetemp() / BUDGETS_RUN_FACTS).write_text(json.dumps({"judged": how}))
     return found
 
