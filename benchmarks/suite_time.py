@@ -6,14 +6,16 @@
     python3 benchmarks/suite_time.py fresh [--into DIR]        a fresh clone of this checkout: make acceptance,
                                                                then make test, from a stopped stack and an empty
                                                                download cache (Keycloak, LiteLLM), then down; each
-                                                               part of the setup with its wall time; with
-                                                               PYTHON=<a new virtualenv's python>, as on a machine
-                                                               without the suite's Python packages
+                                                               part of the setup with its wall time; run from a new
+                                                               virtualenv, activated, as on a machine without the
+                                                               suite's Python packages (python3 -m venv /tmp/bare
+                                                               && . /tmp/bare/bin/activate): the README's commands
+                                                               say python3, and find that virtualenv's
 
 Each command runs as a reader would type it, in a shell; the wall time is the script's own clock. Every
 measurement is appended to reports/bench/suite-time.jsonl with the date, the machine's cores and load, and
 printed; each command's whole output is kept in reports/bench/consoles/. Exit status 1 when a measured
-command failed (its figure is not a measurement of a green run).
+command failed (its figure is not a measurement of a green run), or when the fresh clone's stack did not stop.
 """
 
 import argparse
@@ -81,6 +83,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="make acceptance this many times (acceptance)")
     parser.add_argument("--into", type=Path, help="where the fresh clone goes (fresh; default: a mktemp -d folder)")
     options = parser.parse_args()
+    stack_left_running = False
     if options.what == "acceptance":
         running_stack(ROOT)
         measured = [timed("make acceptance", ROOT) for _ in range(options.runs)]
@@ -94,12 +97,17 @@ def main() -> int:
         # An empty download cache: Keycloak and LiteLLM are fetched and built again, as on a fresh machine.
         env = {"CREDITFLOW_CACHE": str(cache)}
         measured = [timed("make acceptance", clone, env), timed("make test", clone, env)]
-        subprocess.run([sys.executable, "-m", "sandbox", "down"], cwd=clone, env={**os.environ, **env},
-                       capture_output=True)
-        if options.into is None:
+        # Through the clone's own make, with the Python its commands installed the packages into.
+        stopped = subprocess.run(["make", "down"], cwd=clone, env={**os.environ, **env}, capture_output=True,
+                                 text=True)
+        stack_left_running = stopped.returncode != 0
+        if stack_left_running:  # the clone is kept: its stack's state says what to stop
+            print(f"the fresh clone's stack did not stop ({clone}):\n{stopped.stdout}{stopped.stderr}",
+                  file=sys.stderr)
+        elif options.into is None:
             shutil.rmtree(folder, ignore_errors=True)
     record(options.what, measured)
-    return 0 if all(run["exit"] == 0 for run in measured) else 1
+    return 0 if all(run["exit"] == 0 for run in measured) and not stack_left_running else 1
 
 
 if __name__ == "__main__":
