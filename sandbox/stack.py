@@ -436,6 +436,7 @@ def start_litellm(stack: Stack) -> None:
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
         "LITELLM_TELEMETRY_DISABLED": "true",
         "LITELLM_LOG": "ERROR",
+        "PYTHONFAULTHANDLER": "1",  # a crash of the interpreter (seen once: a segfault in contextvars) says where
     })
     stack.urls["litellm"] = f"http://127.0.0.1:{port}"
 
@@ -497,6 +498,11 @@ def start_unless_running() -> Stack:
     if running is not None and all(alive(pid) for pid in running.pids.values()):
         return running
     if running is not None:
+        # A part that stopped under a run fails what follows it: said here, or the restart hides why (each part's
+        # log keeps what it wrote before; LiteLLM's has its interpreter's traceback if it crashed).
+        stopped = ", ".join(f"{name} (pid {pid})" for name, pid in running.pids.items() if not alive(pid))
+        print(f"creditflow: the sandbox's {stopped} had stopped (its log: {LOG_DIR}); the sandbox starts again",
+              file=sys.stderr)
         down()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     stack = Stack()

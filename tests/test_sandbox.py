@@ -1,6 +1,7 @@
 """The sandbox's own behaviour: the provider double's settings are a scenario's own, a part that cannot start
-says why in one line, a checkout boots as the build it is, the accounts' passwords are stored as Keycloak itself
-would store them, and the reference believes no client's claim of another address."""
+says why in one line, a part that stopped under a run is named before the sandbox starts again, a checkout boots
+as the build it is, the accounts' passwords are stored as Keycloak itself would store them, and the reference
+believes no client's claim of another address."""
 
 import dataclasses
 import json
@@ -61,6 +62,26 @@ def test_a_part_that_fails_for_another_reason_gives_the_last_error_its_log_shows
     locked = 'FATAL:  lock file "postmaster.pid" already exists\nHINT:  Is another postmaster (PID 1) running?\n'
     assert sandbox.diagnose(locked).startswith('a store it needs is locked: FATAL:  lock file "postmaster.pid" '
                                                "already exists; held by process 1 (")
+
+
+def test_a_part_that_stopped_under_a_run_is_named_before_the_sandbox_starts_again(tmp_path, monkeypatch, capsys):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    monkeypatch.setattr(sandbox, "STATE_DIR", tmp_path)
+    monkeypatch.setattr(sandbox, "STATE_FILE", tmp_path / "stack.json")
+    sandbox.Stack(pids={"redis": os.getpid(), "litellm": dead.pid}).save()
+    stopped = []
+    monkeypatch.setattr(sandbox, "down", lambda: stopped.append(True) or [])
+
+    def no_new_start(stack):
+        raise sandbox.StartError("not started again here")
+
+    monkeypatch.setattr(sandbox, "start_postgres", no_new_start)
+    with pytest.raises(sandbox.StartError):
+        sandbox.start_unless_running()
+    said = capsys.readouterr().err
+    assert f"the sandbox's litellm (pid {dead.pid}) had stopped" in said and "redis" not in said
+    assert stopped, "the stopped stack's other parts were not stopped before its new start"
 
 
 def commit(checkout, message: str) -> str:
