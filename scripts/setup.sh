@@ -26,35 +26,7 @@ case "${1:-}" in
 esac
 mkdir -p "$CACHE"
 LOGS="$(mktemp -d "${TMPDIR:-/tmp}/creditflow-setup.XXXXXX")"
-declare -A LABEL=() STARTED=() FINISHED=()
-set -m  # each part in a process group of its own, so that a failure stops the parts' own children too
-
-# start KEY LABEL FUNCTION: runs FUNCTION in the background, its output in $LOGS/KEY.log
-start() {
-  LABEL[$1]="$2"
-  "$3" >"$LOGS/$1.log" 2>&1 &
-  STARTED[$1]="$! $SECONDS"
-}
-
-# finish KEY...: waits for each part started and not yet waited for; one that failed stops the rest and the setup
-finish() {
-  local key pid began other
-  for key in "$@"; do
-    [ -n "${STARTED[$key]:-}" ] && [ -z "${FINISHED[$key]:-}" ] || continue
-    FINISHED[$key]=1
-    read -r pid began <<<"${STARTED[$key]}"
-    if wait "$pid"; then
-      printf '== setup: %s (%d s)\n' "${LABEL[$key]}" "$((SECONDS - began))"
-    else
-      printf 'setup: %s failed; its log: %s\n' "${LABEL[$key]}" "$LOGS/$key.log" >&2
-      tail -n 20 "$LOGS/$key.log" >&2
-      for other in "${!STARTED[@]}"; do
-        [ -n "${FINISHED[$other]:-}" ] || kill -- "-${STARTED[$other]%% *}" 2>/dev/null || true
-      done
-      exit 1
-    fi
-  done
-}
+source scripts/parts.sh  # start, finish: the parts side by side
 
 missing_debs=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing_debs+=(postgresql-15)
@@ -114,6 +86,13 @@ start_keycloak_build() {
     keycloak_build
 }
 
+# start_allure: once npm is there (it comes with the Debian packages where it is missing), unless Allure is
+start_allure() {
+  [ "$tools" -eq 1 ] && [ ! -x node_modules/.bin/allure ] && [ -z "${STARTED[allure]:-}" ] && command -v npm >/dev/null \
+    || return 0
+  start allure "Allure 3 report generator (npm)" allure
+}
+
 # First what needs only Python and the network, beside the Debian packages: Keycloak's download and build (the
 # standard library's Python and Java only) are the longest wait, so they start at once.
 [ ${#missing_debs[@]} -eq 0 ] || start debian "Debian packages: ${missing_debs[*]}" debian_packages
@@ -133,12 +112,13 @@ fi
 [ "$python_missing" -eq 0 ] || start python "Python packages (${requirements[*]})" python_packages
 [ "$litellm_missing" -eq 0 ] || start litellm "LiteLLM proxy in its own virtualenv ($CACHE/litellm-venv)" \
   litellm_virtualenv
+start_allure
 finish keycloak
 start_keycloak_build
 # Java and npm come with the Debian packages where they are missing.
 finish debian
 start_keycloak_build
-[ "$tools" -eq 0 ] || [ -x node_modules/.bin/allure ] || start allure "Allure 3 report generator (npm)" allure
+start_allure
 finish "${!STARTED[@]}"
 rm -rf "$LOGS"
 printf '== setup: done (%d s)\n' "$SECONDS"
