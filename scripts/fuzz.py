@@ -1,6 +1,7 @@
 """make fuzz: Schemathesis against the deployment under test, signed in as real personas, then the money check.
 
-    python scripts/fuzz.py [--examples 30] [--seed N] [--min-requests 1000] [--operations REGEX] [--out DIR]
+    python scripts/fuzz.py [--examples 30] [--seed N] [--min-requests 1000] [--operations REGEX]
+                           [--personas Alice Olivia Ivy] [--out DIR]
 
 The target is chosen as for the suite (CREDITFLOW_TARGET, OPS_CENTER_URL, ...; embedded by default). The
 summary is printed and written to --out, reports/fuzz/ by default (fuzz.json, fuzz.txt, each persona's
@@ -18,19 +19,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from creditflow.fuzzing.campaign import FuzzError, fuzz  # noqa: E402
+from creditflow.fuzzing.campaign import PERSONAS, FuzzError, fuzz  # noqa: E402
 from creditflow.run.composition import RunCannotStart, opened  # noqa: E402
 from sandbox.launcher import SandboxLauncher  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "reports" / "fuzz"
 
 
-async def main(examples: int, seed: int | None, min_requests: int, operations: str | None, out: Path) -> int:
+async def main(examples: int, seed: int | None, min_requests: int, operations: str | None, personas: list[str],
+               out: Path) -> int:
     run = await opened({}, SandboxLauncher())
     services, scene = run.services, run.scene()
     out.mkdir(parents=True, exist_ok=True)
     try:
-        report = await fuzz(scene, examples, seed, keep=out, operations=operations)
+        report = await fuzz(scene, examples, seed, keep=out, operations=operations, personas=personas)
     finally:
         failures = await scene.clean_up()
         await run.close()
@@ -50,13 +52,15 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int)
     parser.add_argument("--min-requests", type=int, default=1000)
     parser.add_argument("--operations", help="only the paths this regular expression matches (default: all)")
+    parser.add_argument("--personas", nargs="+", choices=PERSONAS, default=list(PERSONAS),
+                        help="who the fuzzer signs in as (default: all three)")
     parser.add_argument("--out", type=Path, default=OUT, help="where the reports go (default: reports/fuzz)")
     options = parser.parse_args()
     try:
         if options.operations is not None:
             re.compile(options.operations)
         sys.exit(asyncio.run(main(options.examples, options.seed, options.min_requests, options.operations,
-                                  options.out)))
+                                  options.personas, options.out)))
     except re.error as error:
         print(f"fuzz: --operations {options.operations!r} is not a regular expression: {error}", file=sys.stderr)
     except (FuzzError, RunCannotStart) as error:

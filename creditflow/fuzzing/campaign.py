@@ -86,6 +86,9 @@ class FuzzReport:
         return "\n".join(lines) + "\n"
 
 
+PERSONAS = ("Alice", "Olivia", "Ivy")  # an organization's admin, a member with an allocation, an outsider
+
+
 async def arrange(scene: Scene) -> dict[str, object]:
     """The personas the fuzzer signs in as, and the organization whose id it is given."""
     alice, olivia = scene.persona("Alice"), scene.persona("Olivia")
@@ -94,7 +97,7 @@ async def arrange(scene: Scene) -> dict[str, object]:
     await olivia.attempts_to(Join(org))
     await alice.attempts_to(Allocate(org, olivia, 2_500))
     await scene.persona("Ivy").attempts_to(SignUp("professional", Decimal(1_000)))
-    return {"org": org, "personas": ["Alice", "Olivia", "Ivy"]}
+    return {"org": org, "personas": list(PERSONAS)}
 
 
 def read_run(persona: str, tool: ToolRun, org_id: str) -> PersonaRun:
@@ -118,15 +121,16 @@ def credit_accepted_requests(scene: Scene, tool: ToolRun) -> None:
 
 
 async def fuzz(scene: Scene, examples: int, seed: int | None = None, keep: Path | None = None,
-               operations: str | None = None) -> FuzzReport:
-    """`operations`: a regular expression the fuzzed paths must match (all of them when None)."""
+               operations: str | None = None, personas: list[str] | None = None) -> FuzzReport:
+    """`operations`: a regular expression the fuzzed paths must match (all of them when None); `personas`: those of
+    PERSONAS the fuzzer signs in as (all of them when None); all are arranged, so each has the others to reach."""
     deployment, config = scene.deployment, scene.services.config
     if not isinstance(deployment, FuzzTarget):
         raise FuzzError(f"the deployment {deployment.name} publishes no OpenAPI document to fuzz")
     arranged = await arrange(scene)
     org = arranged["org"]
     runs = []
-    for persona in arranged["personas"]:
+    for persona in personas or arranged["personas"]:
         actor = scene.actor(persona)
         session = await actor.current_session()
         with tempfile.TemporaryDirectory(prefix="creditflow-fuzz-") as temporary:
