@@ -69,8 +69,7 @@ class PaymentProvider:
         return answer.json()
 
     async def _all(self, path: str, after: str | None = None, **params) -> list[dict]:
-        """Every object of a list made after `after` (all, for None), page by page: a provider lists them oldest first,
-        and exports each one it lists, so list only what you read."""
+        """Every object of a list that comes after `after` in the provider's order (all, for None), page by page."""
         found = []
         while True:
             page = await self._get(path, limit=100, **params, **({"starting_after": after} if after else {}))
@@ -78,6 +77,23 @@ class PaymentProvider:
             if not page.get("has_more") or not page["data"]:
                 return found
             after = page["data"][-1]["id"]
+
+    async def _ahead_of(self, path: str, known: set[str]) -> list[dict]:
+        """The objects a list shows before the first one in `known`: a single one is asked for first, since a list
+        that grows at its other end shows a known one there."""
+        found, after, limit = [], None, 1
+        while True:
+            page = await self._get(path, limit=limit, **({"starting_after": after} if after else {}))
+            for listed in page["data"]:
+                if listed["id"] in known:
+                    return found
+                found.append(listed)
+            if not page.get("has_more") or not page["data"]:
+                return found
+            after, limit = page["data"][-1]["id"], 100
+
+    def listing(self, path: str) -> "Listing":
+        return Listing(self, path)
 
     # -- the payer's browser ------------------------------------------------------------------
     async def payment_method(self, method: PayWith) -> str:
@@ -103,12 +119,6 @@ class PaymentProvider:
         return answer.json()
 
     # -- the provider's records ---------------------------------------------------------------
-    async def customers_since(self, last_seen: str | None) -> list[dict]:
-        return await self._all("/customers", after=last_seen)
-
-    async def charges_since(self, last_seen: str | None) -> list[dict]:
-        return await self._all("/charges", after=last_seen)
-
     async def charges_of(self, customer: str) -> list[dict]:
         return await self._all("/charges", customer=customer)
 
@@ -133,3 +143,30 @@ class PaymentProvider:
         secret = secrets.token_urlsafe(24) if signing is Signing.WRONG_SECRET else self._webhook_secret
         signature = hmac.new(secret.encode(), f"{stamp}.".encode() + payload, hashlib.sha256).hexdigest()
         return Delivery(payload, {"Content-Type": "application/json", "Stripe-Signature": f"t={stamp},v1={signature}"})
+
+
+class Listing:
+    """One of the provider's lists (customers, charges), read again and again: each read gives what the list gained
+    since the one before, at whichever end the provider adds. Stripe lists the newest first (docs.stripe.com/api/
+    pagination: "sorted by creation date, with the most recently created appearing first"), localstripe the oldest
+    first; both page with starting_after, which goes on towards the end the list started from."""
+
+    def __init__(self, provider: PaymentProvider, path: str):
+        self._provider, self._path = provider, path
+        self._known: set[str] = set()
+        self._last: str | None = None  # the one the list showed last: what came after it is new where lists grow there
+
+    async def gained(self) -> list[dict]:
+        """Everything the list holds, the first time; then only what was added since."""
+        if self._last is None:
+            new = await self._provider._all(self._path)
+        else:
+            new = await self._provider._ahead_of(self._path, self._known)
+            behind = await self._provider._all(self._path, after=self._last)
+            new += behind
+            if behind:
+                self._last = behind[-1]["id"]
+        if self._last is None and new:
+            self._last = new[-1]["id"]
+        self._known.update(listed["id"] for listed in new)
+        return new

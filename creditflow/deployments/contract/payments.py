@@ -22,15 +22,14 @@ class ContractPayments(PaymentsReader):
     def __init__(self, provider: PaymentProvider):
         self.provider = provider
         self._customers: dict[str, list[str]] = {}  # each holder's customers at the provider, by its label
-        self._last_customer: str | None = None  # the newest customer read so far: only newer ones are listed
+        self._new_customers = provider.listing("/customers") if provider else None  # each read: those added since
 
     async def paid_in(self, kind: str, key: str) -> PaidIn:
         """The holder's customers' charges that succeeded, and what of them was refunded."""
-        for customer in await self.provider.customers_since(self._last_customer):
+        for customer in await self._new_customers.gained():
             label = (customer.get("metadata") or {}).get(HOLDER_LABEL)
             if label and customer["id"] not in self._customers.get(label, []):
                 self._customers.setdefault(label, []).append(customer["id"])
-            self._last_customer = customer["id"]
         paid = [charge for customer in self._customers.get(f"{kind}:{key}", [])
                 for charge in await self.provider.charges_of(customer) if charge.get("status") == "succeeded"]
         cents = sum(charge["amount"] for charge in paid)

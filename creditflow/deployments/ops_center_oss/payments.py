@@ -30,16 +30,15 @@ class OssPayments(PaymentsReader):
     def __init__(self, provider: PaymentProvider | None):
         self.provider = provider
         self._charges: dict[str, list[dict]] = {}  # the product's charges, by the user its metadata names
-        self._last_charge: str | None = None
+        self._new_charges = provider.listing("/charges") if provider else None  # each read: those added since
 
     async def paid_in(self, kind: str, key: str) -> PaidIn:
         if kind != "user" or self.provider is None:
             return PaidIn(Decimal(0), Decimal(0), 0)  # the provider holds no payment the product made for a pool
-        for charge in await self.provider.charges_since(self._last_charge):
+        for charge in await self._new_charges.gained():
             user = (charge.get("metadata") or {}).get("user_id")
             if user:
                 self._charges.setdefault(user, []).append(charge)
-            self._last_charge = charge["id"]
         paid = [charge for charge in self._charges.get(key, []) if charge.get("status") == "succeeded"]
         cents = sum(charge["amount"] for charge in paid)
         # A charge of another amount buys nothing at the product's prices: credits it brought would be unpaid for.
