@@ -27,9 +27,8 @@ quick: setup-scenarios  ## every scenario but the @slow ones
 	$(PYTHON) scripts/acceptance.py --jobs $(JOBS) --tags 'not @slow'
 
 TEST_JOBS ?= 4
-test: setup  ## unit tests and the suite's self-tests (the sandbox is started when not running): the exclusive ones alone, then the rest on TEST_JOBS workers
-	$(PYTHON) -m pytest -m exclusive
-	$(PYTHON) -m pytest -m 'not exclusive' -n $(TEST_JOBS) --dist worksteal
+test: setup  ## unit tests and the suite's self-tests (the sandbox is started when not running): the exclusive ones alone, and the rest on TEST_JOBS workers (scripts/test_phases.py)
+	$(PYTHON) scripts/test_phases.py --jobs $(TEST_JOBS)
 
 report: setup  ## the single-file Allure HTML report of the last run, named after it, with the trend of its deployment's runs
 	$(PYTHON) scripts/report.py

@@ -30,6 +30,7 @@ from sandbox import keycloak_dist
 ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("CREDITFLOW_SANDBOX_DIR", ROOT / ".sandbox"))
 STATE_FILE = STATE_DIR / "stack.json"
+KEPT_RUN_DIR = STATE_DIR / "acceptance-run"  # make acceptance's last whole run, for make test (creditflow/run/kept.py)
 LOG_DIR = STATE_DIR / "logs"
 PRODUCT_DATA = STATE_DIR / "ops-center-oss-data"  # the real product's /app/data (sandbox/product.py)
 CACHE_DIR = keycloak_dist.CACHE_DIR  # the download cache, shared by checkouts

@@ -53,7 +53,7 @@ from sandbox.launcher import SandboxLauncher  # noqa: E402
 
 SLOW_WEIGHT = 15  # a @slow scenario (700 calls) costs about as much as fifteen others
 APART = "limits"  # the tag of the features that run after the shards, in a process of their own (see above)
-KEPT = sandbox.STATE_DIR / "acceptance-run"  # the last whole run of the suite, for make test
+KEPT = sandbox.KEPT_RUN_DIR  # the last whole run of the suite, for make test
 SUMMARY = re.compile(r"^(\d+) (features?|rules?|scenarios?|steps?) passed, (\d+) failed(?:, (\d+) error)?, "
                      r"(\d+) skipped(?:, (\d+) untested)?", re.M)
 

@@ -9,6 +9,7 @@ from creditflow.judging.invariants import violations
 from creditflow.run.composition import configure, open_run
 from sandbox import stack as sandbox
 from sandbox.launcher import SandboxLauncher
+from tests.exclusive_gate import Gate
 from tests.judged_runs import SAID_AS
 from tests.user_reports import changes, described, snapshot
 
@@ -46,6 +47,15 @@ def pytest_terminal_summary(terminalreporter, config):
     for facts, run in SAID_AS.items():
         if (session_folder / facts).exists():
             terminalreporter.write_line(f"{run}: {json.loads((session_folder / facts).read_text())['judged']}")
+
+
+EXCLUSIVE_PHASE = Gate()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Beside make test's exclusive phase (scripts/test_phases.py), a test that uses the stack starts after it."""
+    EXCLUSIVE_PHASE.wait_for(item)
 
 
 def pytest_itemcollected(item):

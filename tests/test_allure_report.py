@@ -8,12 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from creditflow.reporting.allure_report import generate
 from tests.user_reports import isolated_reports
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.live  # a dry run opens the run on the stack too, and removes what dead runs left
 def test_a_dry_run_writes_no_allure_results_beside_the_last_runs(tmp_path):
     last_run = tmp_path / "allure-results" / "last-run-result.json"
     last_run.parent.mkdir()

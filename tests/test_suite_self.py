@@ -34,7 +34,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 BLANK_PAGE_BYTES = 20_000  # a screenshot of the report no larger than this shows a page not yet drawn
 BYOK_KEY = "sk-or-v1-" + os.urandom(20).hex()
-KEPT_RUN = sandbox.STATE_DIR / "acceptance-run"  # make acceptance's last whole run (scripts/acceptance.py)
+KEPT_RUN = sandbox.KEPT_RUN_DIR  # make acceptance's last whole run (scripts/acceptance.py)
 RENDERED_BREAKAGE = "byok_charged"  # the broken reference whose HTML report is rendered in Chromium
 # Breakages whose verdict class is held too: a limit a client lifts is an invariant broken, not the contract's wording
 # and money in that no payment paid for is money created.
