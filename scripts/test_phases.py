@@ -7,7 +7,8 @@ When make acceptance's kept run of this checkout, on this stack, holds the whole
 exclusive phase measures nothing: it judges that run's latency budgets. Then the parallel phase starts beside it: it
 collects its tests and runs those that leave the stack alone, while each test that uses the stack waits for the
 exclusive phase to end (tests/exclusive_gate.py). Its output follows the exclusive phase's. Otherwise, the latency
-budgets being measured in the exclusive phase, the two run one after the other.
+budgets being measured in the exclusive phase, the two run one after the other, and a failed exclusive phase ends
+make test there, as make ends at a failed command.
 
 Exit status: the exclusive phase's when it failed, else the parallel phase's.
 """
