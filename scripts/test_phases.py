@@ -27,17 +27,15 @@ from typing import IO
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from creditflow.run.kept import kept_run  # noqa: E402
 from sandbox import stack as sandbox  # noqa: E402
 from tests.exclusive_gate import GATE_VARIABLE  # noqa: E402
+from tests.judged_runs import kept_here  # noqa: E402
 
 GATE = sandbox.STATE_DIR / "exclusive-phase.lock"
 
 
 def whole_suite_kept(stack: sandbox.Stack) -> bool:
-    # The tests' runs ignore a product checkout set for the live product test (tests/test_suite_self.py).
-    environ = {key: value for key, value in os.environ.items() if key != "OPS_CENTER_SOURCE"}
-    kept = kept_run(sandbox.KEPT_RUN_DIR, stack.pids, environ)
+    kept = kept_here(stack)  # as the exclusive phase's budgets_run asks
     return kept is not None and {path.resolve() for path in kept.features} >= {
         path.resolve() for path in (ROOT / "features").glob("*.feature")}
 

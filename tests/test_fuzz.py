@@ -2,7 +2,6 @@
 no schema violation, and the money check catches a refused request that moved money."""
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import pytest
 
 from creditflow.fuzzing.campaign import PersonaRun, read_run
 from creditflow.systems.schemathesis import read_reports
+from tests.judged_runs import suite_environment
 from tests.test_suite_self import broken_ops_center
 
 pytestmark = pytest.mark.live
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def fuzz(out: Path, *args: str, env: dict[str, str] | None = None, min_requests: int = 300
          ) -> subprocess.CompletedProcess:
     """make fuzz on a small budget, its reports in `out` (never over the user's reports/fuzz)."""
-    inherited = {key: value for key, value in os.environ.items() if key != "OPS_CENTER_SOURCE"}
+    inherited = suite_environment()
     command = [sys.executable, "scripts/fuzz.py", "--examples", "3", "--min-requests", str(min_requests),
                "--seed", "20261126", "--out", str(out)]
     return subprocess.run([*command, *args], cwd=ROOT, capture_output=True, text=True, timeout=1200,

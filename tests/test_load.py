@@ -51,6 +51,7 @@ from creditflow.screenplay.tasks.organizations import Allocate, CreateOrganizati
 from creditflow.systems.provider_double import ProviderCall, ProviderDouble
 from sandbox import stack as sandbox
 from tests import namespaces
+from tests.judged_runs import suite_environment
 from tests.test_suite_self import broken_ops_center
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -456,7 +457,7 @@ def test_a_deployment_that_waits_on_anything_but_a_request_is_refused():
 
 # -- live ----------------------------------------------------------------------------------------
 def load(*args: str, out: Path, env: dict[str, str] | None = None, timeout: int = 120):
-    inherited = {key: value for key, value in os.environ.items() if key != "OPS_CENTER_SOURCE"}
+    inherited = suite_environment()
     return subprocess.run([sys.executable, "scripts/load.py", "--out", str(out), *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout, env={**inherited, **(env or {})})
 

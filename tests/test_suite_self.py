@@ -21,11 +21,11 @@ from behave.model import ScenarioOutline
 from behave.parser import parse_file
 
 from creditflow.reporting.allure_report import generate, report_name, run_of
-from creditflow.run.kept import KeptRun, kept_run
+from creditflow.run.kept import KeptRun
 from creditflow.run.leftovers import PID_MARK
 from creditflow.systems.identity import RUN_MARK, MarkedAccount
 from sandbox import stack as sandbox
-from tests.judged_runs import BUDGETS_RUN_FACTS, FULL_RUN_FACTS
+from tests.judged_runs import BUDGETS_RUN_FACTS, FULL_RUN_FACTS, kept_here, suite_environment
 from tests.user_reports import isolated_reports
 
 pytestmark = pytest.mark.live
@@ -34,7 +34,6 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 BLANK_PAGE_BYTES = 20_000  # a screenshot of the report no larger than this shows a page not yet drawn
 BYOK_KEY = "sk-or-v1-" + os.urandom(20).hex()
-KEPT_RUN = sandbox.KEPT_RUN_DIR  # make acceptance's last whole run (scripts/acceptance.py)
 RENDERED_BREAKAGE = "byok_charged"  # the broken reference whose HTML report is rendered in Chromium
 # Breakages whose verdict class is held too: a limit a client lifts is an invariant broken, not the contract's wording
 # and money in that no payment paid for is money created.
@@ -44,11 +43,6 @@ FILED_AS = dict.fromkeys(("trusts_forwarded_for", "declined_purchase_credited", 
 # The Allure categories of a claim the product broke (allure-categories.json), as against the run's own limits.
 FAILED_CLAIMS = {"Failed: money or security", "Failed: error", "Failed: differs from the guide",
                  "Failed: differs from creditflow's contract"}
-
-
-def suite_environment() -> dict[str, str]:
-    """The environment of the suite's runs here: this one's, but a checkout set for the live product test."""
-    return {key: value for key, value in os.environ.items() if key != "OPS_CENTER_SOURCE"}
 
 
 def suite(*command: str, env: dict[str, str] | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -109,12 +103,6 @@ def full_run(stack, tmp_path_factory, worker_id):
             "html": Path(found["html"]), "secrets": set(found["secrets"]),
             "features": [Path(path) for path in found["features"]],
             "logs_before": {Path(log): size for log, size in found["logs_before"].items()}}
-
-
-def kept_here(stack) -> KeptRun | None:
-    """make acceptance's kept run, if it is of this checkout as it is, on this stack, with the settings of this
-    session's runs."""
-    return kept_run(KEPT_RUN, stack.pids, suite_environment())
 
 
 def kept_process(kept: KeptRun) -> subprocess.CompletedProcess:
@@ -555,7 +543,7 @@ async def accounts_of_process(services, pid: int) -> tuple[list[MarkedAccount], 
 
 @pytest.mark.exclusive  # any run removes the leftovers of dead runs: no other may run beside this one
 async def test_a_run_killed_half_way_leaves_accounts_the_next_run_finds_and_removes(services, tmp_path):
-    inherited = {key: value for key, value in os.environ.items() if key != "OPS_CENTER_SOURCE"}
+    inherited = suite_environment()
     output = tmp_path / "killed-run.txt"
     with output.open("wb") as written:
         killed = subprocess.Popen([sys.executable, "-m", "behave", "--no-color", "features/organization.feature"],
