@@ -51,8 +51,10 @@ def test_a_test_that_leaves_the_stack_alone_does_not_wait(held_gate):
     assert time.monotonic() - began < 0.5
 
 
-def test_outside_the_two_phases_side_by_side_no_test_waits(tmp_path):
-    Gate({}).wait_for(Item(live=True))  # no gate: returns at once (a lock could not even be named)
+def test_outside_the_two_phases_side_by_side_no_test_waits(held_gate):
+    began = time.monotonic()
+    Gate({}).wait_for(Item(live=True))  # a session the runner named no gate to, while another's is held
+    assert time.monotonic() - began < 0.5
 
 
 def test_the_held_phases_output_comes_whole_and_in_order_after_the_other_phases(capfd):
